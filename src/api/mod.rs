@@ -1,0 +1,40 @@
+//! gRPC service implementations, one file per proto service. Each handler
+//! validates, resolves the caller, calls the domain and maps back; REST
+//! reaches the same handlers through the gateway.
+
+mod bot;
+mod bulk;
+mod convert;
+mod message;
+mod phone;
+mod send;
+pub mod validate;
+mod webhook;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{config::Config, error::Error};
+
+pub use bot::BotApi;
+pub use bulk::BulkApi;
+pub use message::MessageApi;
+pub use phone::PhoneApi;
+pub use send::SendApi;
+pub use webhook::WebhookApi;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct State {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+}
+
+/// The answer of an RPC whose capability is not built yet, after its
+/// authentication, validation and phone lookup have run for real.
+fn not_built(capability: &str) -> Error {
+    Error::Unimplemented(format!(
+        "{capability} is not available in this version of wadesk yet (see CHANGELOG.md)"
+    ))
+}

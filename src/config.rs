@@ -1,0 +1,117 @@
+//! Configuration: embedded commented defaults, then wadesk.toml, then
+//! WADESK__* environment variables.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use serde::Deserialize;
+
+/// The defaults, with comments: also what `wadesk config` prints.
+pub const DEFAULTS: &str = include_str!("config.default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub server: Server,
+    pub auth: Auth,
+    pub limits: Limits,
+    pub log: Log,
+    pub whatsapp: WhatsApp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Server {
+    pub listen: SocketAddr,
+    pub cors_origins: Vec<String>,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct Auth {
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Auth {
+    /// Never print the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("secret", &if self.secret.is_empty() { "" } else { "<set>" })
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Limits {
+    pub requests_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Log {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WhatsApp {
+    pub server_url: String,
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if it exists), then the environment.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, Box<figment::Error>> {
+        let file = file.map(PathBuf::from).unwrap_or_else(|| "wadesk.toml".into());
+        Self::figment(&file).extract().map_err(Box::new)
+    }
+
+    fn figment(file: &std::path::Path) -> Figment {
+        Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("WADESK__").split("__"))
+    }
+
+    /// Defaults only, with a data directory: what tests and benchmarks start from.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Config {
+        let mut config: Config = Figment::from(Toml::string(DEFAULTS))
+            .extract()
+            .expect("embedded defaults parse");
+        config.data_dir = data_dir.into();
+        config
+    }
+
+    /// The database to use: `database_url`, or the SQLite file in data_dir.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            crate::store::sqlite_url(&self.data_dir)
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_env_overrides() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("wadesk.toml", "[limits]\nrequests_per_minute = 7\n")?;
+            jail.set_env("WADESK__SERVER__LISTEN", "127.0.0.1:9999");
+            let config = Config::load(None).map_err(|e| *e)?;
+            assert_eq!(config.limits.requests_per_minute, 7);
+            assert_eq!(config.server.listen.port(), 9999);
+            assert_eq!(config.log.format, LogFormat::Text);
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,80 @@
+//! One error type for the API layer, mapped exhaustively onto gRPC status
+//! codes (and through the gateway onto HTTP), per DESIGN.md's table.
+
+use std::time::Duration;
+
+use tonic::{Code, Status, metadata::MetadataValue};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A bad or missing parameter; the message names the field.
+    #[error("{field}: {message}")]
+    InvalidArgument { field: String, message: String },
+    /// No, malformed, expired or revoked token; the message says which.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Not on this phone's plan.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// Phone (or other resource) not found, not yours, or not connected.
+    #[error("{0}")]
+    NotFound(String),
+    /// Over the per-token request limit.
+    #[error("rate limit exceeded: {limit} requests per minute; retry in {}s", retry_after.as_secs().max(1))]
+    RateLimited { limit: u32, retry_after: Duration },
+    /// A capability that a later release builds; the message names it.
+    #[error("{0}")]
+    Unimplemented(String),
+    /// Anything else: logged with context, answered with a bare message.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Error {
+        Error::InvalidArgument {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn required(field: &str) -> Error {
+        Error::invalid(field, "is required")
+    }
+
+    pub fn phone_not_found(phone_id: &str) -> Error {
+        Error::NotFound(format!("phone {phone_id} not found"))
+    }
+}
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(err: sea_orm::DbErr) -> Error {
+        Error::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Status {
+        match err {
+            Error::InvalidArgument { .. } => Status::new(Code::InvalidArgument, err.to_string()),
+            Error::Unauthenticated(msg) => Status::new(Code::Unauthenticated, msg),
+            Error::PermissionDenied(msg) => Status::new(Code::PermissionDenied, msg),
+            Error::NotFound(msg) => Status::new(Code::NotFound, msg),
+            Error::RateLimited { retry_after, .. } => {
+                let mut status = Status::new(Code::ResourceExhausted, err.to_string());
+                let secs = retry_after.as_secs().max(1).to_string();
+                if let Ok(value) = MetadataValue::try_from(secs.as_str()) {
+                    status.metadata_mut().insert("retry-after", value);
+                }
+                status
+            }
+            Error::Unimplemented(msg) => Status::new(Code::Unimplemented, msg),
+            Error::Internal(inner) => {
+                tracing::error!(error = ?inner, "internal error");
+                Status::new(Code::Internal, "internal error")
+            }
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,15 @@
+//! wadesk: a self-hosted WhatsApp messaging gateway. REST, gRPC and
+//! gRPC-web on one port, over SeaORM storage.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod server;
+pub mod store;
+
+/// Generated from proto/wadesk/v1.
+#[allow(clippy::all)]
+pub mod proto {
+    tonic::include_proto!("wadesk.v1");
+}

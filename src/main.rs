@@ -1,0 +1,209 @@
+//! The wadesk command line: run the gateway and administer it.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::{EnvFilter, fmt};
+use wadesk::{
+    config::{Config, LogFormat},
+    server::{self, Core},
+    store,
+};
+
+#[derive(Parser)]
+#[command(name = "wadesk", version, about = "Self-hosted WhatsApp messaging gateway")]
+struct Cli {
+    /// Configuration file (default: ./wadesk.toml if present).
+    #[arg(long, global = true, env = "WADESK_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the gateway (REST, gRPC and gRPC-web on one port).
+    Serve,
+    /// Brings the database schema up to date and exits.
+    Migrate,
+    /// Prints the default configuration, with comments.
+    Config,
+    /// Prints the OpenAPI document of the REST API.
+    Openapi,
+    /// Manages accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manages API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manages phones.
+    #[command(subcommand)]
+    Phone(PhoneCommand),
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Creates an account and prints its id and a first API token (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates an API token for an account and prints it (shown once).
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Expire the token after this many days (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Lists an account's tokens (ids and state, never the tokens).
+    List {
+        #[arg(long)]
+        account: String,
+    },
+    /// Revokes a token by id (tk_...); it stops working at once.
+    Revoke { token_id: String },
+}
+
+#[derive(Subcommand)]
+enum PhoneCommand {
+    /// Sets a phone's plan.
+    SetPlan {
+        phone_id: String,
+        #[arg(value_parser = ["trial", "pro"])]
+        plan: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
+    init_tracing(&config);
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            Core::open(config).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Config => {
+            print!("{}", wadesk::config::DEFAULTS);
+            Ok(())
+        }
+        Command::Openapi => {
+            let doc = server::gateway()?.openapi("wadesk", env!("CARGO_PKG_VERSION"));
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            Ok(())
+        }
+        Command::Account(cmd) => account(config, cmd).await,
+        Command::Token(cmd) => token(config, cmd).await,
+        Command::Phone(cmd) => phone(config, cmd).await,
+    }
+}
+
+fn init_tracing(config: &Config) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.server.listen;
+    let core = Core::open(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let running = server::spawn(&core, listener).await?;
+    tracing::info!(addr = %running.addr, "wadesk listening (gRPC, gRPC-web and REST)");
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutting down");
+    running.stop().await
+}
+
+async fn account(config: Config, cmd: AccountCommand) -> anyhow::Result<()> {
+    let core = Core::open(config).await?;
+    match cmd {
+        AccountCommand::Create { name } => {
+            let account = store::accounts::create(&core.db, &name).await?;
+            let record = store::tokens::create(&core.db, &account.id, "initial", None).await?;
+            let token = core.keys.issue(&account.id, &record.id, None)?;
+            println!("account: {}", account.id);
+            println!("token:   {token}");
+            println!("(the token is shown only now; keep it secret)");
+        }
+    }
+    Ok(())
+}
+
+async fn token(config: Config, cmd: TokenCommand) -> anyhow::Result<()> {
+    let core = Core::open(config).await?;
+    match cmd {
+        TokenCommand::Create {
+            account,
+            name,
+            expires_in_days,
+        } => {
+            if store::accounts::find(&core.db, &account).await?.is_none() {
+                bail!("no account {account}");
+            }
+            let expires_at = expires_in_days
+                .map(|days| chrono::Utc::now().timestamp() + i64::from(days) * 86_400);
+            let record = store::tokens::create(
+                &core.db,
+                &account,
+                &name,
+                expires_at.map(|secs| secs * 1000),
+            )
+            .await?;
+            let token = core.keys.issue(&account, &record.id, expires_at)?;
+            println!("token id: {}", record.id);
+            println!("token:    {token}");
+            println!("(the token is shown only now; keep it secret)");
+        }
+        TokenCommand::List { account } => {
+            for t in store::tokens::list_for_account(&core.db, &account).await? {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else if t.expires_at.is_some_and(|e| e <= store::now_ms()) {
+                    "expired"
+                } else {
+                    "active"
+                };
+                println!("{}\t{}\t{}", t.id, state, t.name);
+            }
+        }
+        TokenCommand::Revoke { token_id } => {
+            if !store::tokens::revoke(&core.db, &token_id).await? {
+                bail!("no active token {token_id}");
+            }
+            println!("revoked {token_id}");
+        }
+    }
+    Ok(())
+}
+
+async fn phone(config: Config, cmd: PhoneCommand) -> anyhow::Result<()> {
+    let core = Core::open(config).await?;
+    match cmd {
+        PhoneCommand::SetPlan { phone_id, plan } => {
+            let phone = store::phones::find(&core.db, &phone_id)
+                .await?
+                .with_context(|| format!("no phone {phone_id}"))?;
+            let phone = store::phones::set_plan(&core.db, phone, &plan).await?;
+            println!("{} is now on the {} plan", phone.id, phone.plan);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! One listener for gRPC (h2c), gRPC-web and REST.
+//!
+//! Requests whose content-type starts with `application/grpc` go to the
+//! tonic services (behind the gRPC-web translation and the auth layer);
+//! everything else goes to the REST gateway, which calls the very same
+//! stack in process, so authentication and limits are one code path.
+
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{
+    Json, Router,
+    body::Body,
+    response::{IntoResponse, Response},
+    routing::get,
+    serve::ListenerExt,
+};
+use http::{HeaderName, Request, StatusCode, header};
+use sea_orm::DatabaseConnection;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+use crate::{
+    api::{self, State},
+    auth::{self, Authenticator, Keys, Limiter},
+    config::Config,
+    proto::{
+        bot_service_server::BotServiceServer, bulk_service_server::BulkServiceServer,
+        message_service_server::MessageServiceServer, phone_service_server::PhoneServiceServer,
+        send_service_server::SendServiceServer, webhook_service_server::WebhookServiceServer,
+    },
+    store,
+};
+
+/// The encoded descriptors of proto/, with google.api.http options and
+/// comments: read by the gateway, reflection and OpenAPI.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/wadesk_descriptor.bin"));
+
+/// What every command that touches storage needs.
+pub struct Core {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub keys: Arc<Keys>,
+}
+
+impl Core {
+    /// Opens (and migrates) the database and loads the signing secret.
+    pub async fn open(config: Config) -> anyhow::Result<Core> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let db = store::connect(&config.database_url())
+            .await
+            .context("opening the database")?;
+        let secret = auth::secret::load_or_create(&config.auth.secret, &config.data_dir)?;
+        Ok(Core {
+            keys: Arc::new(Keys::new(&secret)),
+            config: Arc::new(config),
+            db,
+        })
+    }
+}
+
+/// The whole HTTP application: REST, gRPC and gRPC-web.
+pub fn app(core: &Core) -> anyhow::Result<Router> {
+    let state = State {
+        db: core.db.clone(),
+        config: core.config.clone(),
+    };
+    let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
+    let authenticator = Authenticator::new(core.db.clone(), core.keys.clone(), limiter);
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    drop(health_reporter); // every service reports SERVING via the "" entry
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building gRPC reflection")?;
+    let routes = tonic::service::Routes::new(SendServiceServer::new(api::SendApi(state.clone())))
+        .add_service(BulkServiceServer::new(api::BulkApi(state.clone())))
+        .add_service(PhoneServiceServer::new(api::PhoneApi(state.clone())))
+        .add_service(WebhookServiceServer::new(api::WebhookApi(state.clone())))
+        .add_service(BotServiceServer::new(api::BotApi(state.clone())))
+        .add_service(MessageServiceServer::new(api::MessageApi(state.clone())))
+        .add_service(health_service)
+        .add_service(reflection)
+        .prepare();
+    let grpc = ServiceBuilder::new()
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(auth::AuthLayer::new(authenticator))
+        .service(routes);
+
+    let gateway = gateway()?;
+    let openapi = Arc::new(gateway.openapi("wadesk", env!("CARGO_PKG_VERSION")));
+    let rest = gateway
+        .router(grpc.clone())
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = openapi.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .fallback(|request: Request<Body>| async move {
+            wadesk_gateway::error_response(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                &format!("no such path: {} {}", request.method(), request.uri().path()),
+            )
+        });
+
+    let dispatch = tower::service_fn(move |request: Request<Body>| {
+        let grpc = grpc.clone();
+        let rest = rest.clone();
+        async move {
+            let is_grpc = request
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("application/grpc"));
+            let response: Response = if is_grpc {
+                match grpc.oneshot(request).await {
+                    Ok(response) => response.into_response(),
+                    Err(never) => match never {},
+                }
+            } else {
+                match rest.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            };
+            Ok::<_, Infallible>(response)
+        }
+    });
+    Ok(Router::new().fallback_service(dispatch).layer(cors(&core.config)))
+}
+
+/// The REST transcoder over the embedded descriptors.
+pub fn gateway() -> anyhow::Result<wadesk_gateway::Gateway> {
+    let pool = prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET)
+        .context("decoding the embedded descriptors")?;
+    wadesk_gateway::Gateway::new(pool).context("reading google.api.http rules")
+}
+
+/// Browsers on another origin may call REST and gRPC-web, and read the
+/// gRPC status headers.
+fn cors(config: &Config) -> CorsLayer {
+    let origins = &config.server.cors_origins;
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers([
+            HeaderName::from_static("grpc-status"),
+            HeaderName::from_static("grpc-message"),
+            HeaderName::from_static("grpc-status-details-bin"),
+            HeaderName::from_static("retry-after"),
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// A server running in the background.
+pub struct Running {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// Binds `listener` and serves `core` until stopped.
+pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    let app = app(core)?;
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let listener = listener.tap_io(|tcp| {
+        // Small request/response exchanges must not wait on delayed ACKs.
+        let _ = tcp.set_nodelay(true);
+    });
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+    });
+    Ok(Running {
+        addr,
+        shutdown,
+        task,
+    })
+}

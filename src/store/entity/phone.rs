@@ -1,0 +1,28 @@
+use sea_orm::entity::prelude::*;
+
+/// A WhatsApp number linked (or to be linked) to the gateway.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "phones")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    /// Digits with country code, once paired.
+    pub number: Option<String>,
+    /// One of the `PhoneStatus` names in lower case (pending, connected, ...).
+    pub status: String,
+    /// trial or pro.
+    pub plan: String,
+    /// Why the phone is failed, disconnected or logged out.
+    pub reason: Option<String>,
+    pub last_seen: Option<i64>,
+    pub ban_expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

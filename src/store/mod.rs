@@ -1,0 +1,68 @@
+//! Storage: SeaORM entities, migrations and account-scoped queries.
+//!
+//! SQLite (a file in the data directory) is the default; a PostgreSQL URL in
+//! `database_url` selects PostgreSQL. Handlers reach rows only through the
+//! account-scoped functions here, so no query can forget the tenant.
+
+pub mod accounts;
+pub mod entity;
+mod migration;
+pub mod phones;
+pub mod tokens;
+
+use std::{path::Path, time::Duration};
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+pub use migration::Migrator;
+
+/// Milliseconds since the Unix epoch: how every time is stored, portable
+/// across SQLite and PostgreSQL and cheap to compare.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The URL of the embedded default: a SQLite file in the data directory,
+/// created when missing.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("wadesk.db").display())
+}
+
+/// Connects and brings the schema up to date.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        // One writer at a time is SQLite's rule; a small pool with WAL and a
+        // busy timeout keeps readers concurrent and writers waiting, not failing.
+        opts.max_connections(8).min_connections(1);
+    } else {
+        opts.max_connections(32);
+    }
+    let db = Database::connect(opts).await?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        for pragma in [
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA busy_timeout = 5000",
+        ] {
+            db.execute_unprepared(pragma).await?;
+        }
+    }
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// A random identifier with a readable prefix, e.g. `ph_7f3k2q9x1m4d`.
+pub fn new_id(prefix: &str) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let tail: String = (0..16)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{prefix}_{tail}")
+}

@@ -1,0 +1,74 @@
+//! Tokens and limits, over REST and gRPC alike.
+
+use serde_json::json;
+
+use crate::{
+    db_tests,
+    support::{Db, TestApp, issue_token, send},
+};
+
+async fn message_of(app: &TestApp, token: &str) -> (u16, String) {
+    let (status, body) = send(app.http.get(app.url("/api/phones")).bearer_auth(token)).await;
+    (status, body["error"]["message"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn each_bad_token_gets_its_own_401(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (status, msg) = message_of(&app, "not-a-jwt").await;
+    assert_eq!((status, msg.as_str()), (401, "malformed token"));
+
+    // Signed with another secret.
+    let foreign = wadesk::auth::Keys::new(b"another secret").issue(&app.account_id, "tk_x", None).unwrap();
+    let (status, msg) = message_of(&app, &foreign).await;
+    assert_eq!(status, 401);
+    assert!(msg.contains("bad signature"), "{msg}");
+    assert!(!msg.contains(&foreign), "never echo the token");
+
+    let expired = issue_token(&app.core, &app.account_id, Some(chrono::Utc::now().timestamp() - 120)).await;
+    assert_eq!(message_of(&app, &expired).await, (401, "token expired".to_owned()));
+
+    let revoked = issue_token(&app.core, &app.account_id, None).await;
+    assert_eq!(message_of(&app, &revoked).await.0, 200);
+    let claims = app.core.keys.verify(&revoked).unwrap();
+    assert!(wadesk::store::tokens::revoke(&app.core.db, &claims.jti).await.unwrap());
+    assert_eq!(message_of(&app, &revoked).await, (401, "token revoked".to_owned()), "revocation is immediate");
+
+    let (status, body) = send(app.http.get(app.url("/api/phones")).header("authorization", "Basic abc")).await;
+    assert_eq!(status, 401);
+    assert!(body["error"]["message"].as_str().unwrap().contains("Bearer"), "{body}");
+    app.stop().await;
+}
+
+async fn the_101st_request_in_a_minute_is_limited(db: Db) {
+    let app = TestApp::spawn(db).await;
+    for i in 1..=100 {
+        let (status, body) = app.get("/api/phones").await;
+        assert_eq!(status, 200, "request {i}: {body}");
+    }
+    let response = app
+        .request(reqwest::Method::GET, "/api/phones")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["status"], json!("RESOURCE_EXHAUSTED"));
+
+    // The limit is per token: another token of the same account still works.
+    let other = issue_token(&app.core, &app.account_id, None).await;
+    let (status, _) = send(app.http.get(app.url("/api/phones")).bearer_auth(&other)).await;
+    assert_eq!(status, 200);
+
+    // gRPC shares the same budget.
+    let mut client = crate::grpc::phone_client(&app, &app.token).await;
+    let err = client
+        .list_phones(wadesk::proto::ListPhonesRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+    app.stop().await;
+}
+
+db_tests!(each_bad_token_gets_its_own_401, the_101st_request_in_a_minute_is_limited);

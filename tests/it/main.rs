@@ -1,0 +1,7 @@
+//! Integration tests, in one binary so they link once.
+
+mod support;
+
+mod auth;
+mod grpc;
+mod rest;

@@ -1,0 +1,216 @@
+//! Test harness: a real gateway on 127.0.0.1:0 over a real database, a
+//! SQLite file or a fresh PostgreSQL database.
+
+use std::{net::SocketAddr, sync::Once};
+
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+use wadesk::{
+    config::Config,
+    server::{self, Core, Running},
+    store,
+};
+
+/// Which database a test runs on.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite,
+    /// An admin URL of a PostgreSQL server; each test gets its own database.
+    Postgres(String),
+}
+
+pub const POSTGRES_ENV: &str = "WADESK_TEST_POSTGRES_URL";
+
+impl Db {
+    /// The PostgreSQL server from the environment, or None with the reason
+    /// printed (the PostgreSQL suite skips only when the variable is unset).
+    pub fn postgres() -> Option<Db> {
+        match std::env::var(POSTGRES_ENV) {
+            Ok(url) if !url.is_empty() => Some(Db::Postgres(url)),
+            _ => {
+                static ONCE: Once = Once::new();
+                ONCE.call_once(|| {
+                    eprintln!("skipping the PostgreSQL suite: {POSTGRES_ENV} is not set (e.g. postgres://postgres@127.0.0.1:5432/test)")
+                });
+                None
+            }
+        }
+    }
+}
+
+/// Runs each listed `async fn name(db: Db)` once on SQLite and once on
+/// PostgreSQL.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Db::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = $crate::support::Db::postgres() {
+                        super::$name(db).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub token: String,
+    pub account_id: String,
+    pub core: Core,
+    pub http: reqwest::Client,
+    running: Option<Running>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> TestApp {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::for_data_dir(dir.path());
+        config.server.listen = "127.0.0.1:0".parse().unwrap();
+        if let Db::Postgres(admin_url) = &db {
+            config.database_url = fresh_postgres_database(admin_url).await;
+        }
+        tweak(&mut config);
+        let core = Core::open(config).await.expect("open core");
+        let account = store::accounts::create(&core.db, "test").await.unwrap();
+        let token = issue_token(&core, &account.id, None).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = server::spawn(&core, listener).await.expect("server starts");
+        let addr = running.addr;
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            token,
+            account_id: account.id,
+            core,
+            http: reqwest::Client::new(),
+            running: Some(running),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A request with this app's token.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        send(self.request(reqwest::Method::POST, path).json(&body)).await
+    }
+
+    /// A phone of this app's account, through the API.
+    pub async fn create_phone(&self, name: &str) -> String {
+        let (status, body) = self
+            .post("/api/phones", serde_json::json!({ "name": name }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["phone"]["phone_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sets a phone's status directly in storage (what the session layer will do).
+    pub async fn set_phone_status(&self, phone_id: &str, status: &str) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        use wadesk::store::entity::phone;
+        phone::Entity::update_many()
+            .col_expr(phone::Column::Status, status.into())
+            .filter(phone::Column::Id.eq(phone_id))
+            .exec(&self.core.db)
+            .await
+            .unwrap();
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.unwrap();
+        }
+    }
+}
+
+pub async fn issue_token(core: &Core, account_id: &str, expires_at_secs: Option<i64>) -> String {
+    let record = store::tokens::create(
+        &core.db,
+        account_id,
+        "test",
+        expires_at_secs.map(|s| s * 1000),
+    )
+    .await
+    .unwrap();
+    core.keys
+        .issue(account_id, &record.id, expires_at_secs)
+        .unwrap()
+}
+
+/// Sends and returns the status with the JSON body (Null when not JSON).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request reaches the server");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A new database on the server for one test. Databases left by earlier
+/// runs (older than an hour) are dropped first, so the server does not fill up.
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    let admin = Database::connect(admin_url).await.expect("connect to PostgreSQL");
+    let now = chrono::Utc::now().timestamp();
+    let rows = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT datname FROM pg_database WHERE datname LIKE 'wadesk_t_%'",
+        ))
+        .await
+        .unwrap();
+    for row in rows {
+        let name: String = row.try_get("", "datname").unwrap();
+        let created = name
+            .split('_')
+            .nth(2)
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(0);
+        if now - created > 3600 {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+        }
+    }
+    let name = format!("wadesk_t_{now}_{}", rand_suffix());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("URL with a database name");
+    format!("{base}/{name}")
+}
+
+fn rand_suffix() -> String {
+    use rand::Rng;
+    let n: u64 = rand::rng().random();
+    format!("{n:x}")
+}
