@@ -1,0 +1,225 @@
+//! One REST request: route it, build the request message, call gRPC in process, answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::MatchedPath;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use http_body::Body as HttpBody;
+use prost::Message as _;
+use prost_reflect::{DynamicMessage, ReflectMessage as _};
+use serde_json::{Map, Value as Json};
+use tower::Service;
+
+use crate::dispatch;
+use crate::error::{self, GatewayError};
+use crate::json::{Names, field_of, message_to_json};
+use crate::request::build_request;
+use crate::rules::Binding;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config {
+    pub body_limit: usize,
+    pub keep_alive: Duration,
+    pub first_message_wait: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            body_limit: 4 * 1024 * 1024,
+            keep_alive: Duration::from_secs(15),
+            first_message_wait: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What every request handler shares: the bindings (most specific first) and names.
+/// Cheap to clone; the router holds one in an `Arc`.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub bindings: Vec<Arc<Binding>>,
+    pub names: Arc<Names>,
+    pub config: Config,
+}
+
+impl Shared {
+    /// Bindings in the order the protos declare them (for docs).
+    pub fn in_declaration_order(&self) -> impl Iterator<Item = &Arc<Binding>> {
+        let mut sorted: Vec<&Arc<Binding>> = self.bindings.iter().collect();
+        sorted.sort_by_key(|b| b.declared);
+        sorted.into_iter()
+    }
+
+    /// The binding for this method and path. Literal segments win over variables
+    /// (bindings are sorted that way); a path known under other methods is a 405.
+    fn route(
+        &self,
+        method: &Method,
+        path: &str,
+    ) -> Result<(Arc<Binding>, Vec<String>), GatewayError> {
+        let mut allowed: Vec<&str> = Vec::new();
+        for binding in &self.bindings {
+            if let Some(values) = binding.template.matches(path) {
+                if binding.http_method == method {
+                    return Ok((binding.clone(), values));
+                }
+                if !allowed.contains(&binding.http_method.as_str()) {
+                    allowed.push(binding.http_method.as_str());
+                }
+            }
+        }
+        if allowed.is_empty() {
+            return Err(GatewayError::new(
+                error::NOT_FOUND,
+                format!("no route for {path}"),
+            ));
+        }
+        let mut err = GatewayError::new(
+            error::UNIMPLEMENTED,
+            format!(
+                "method {method} is not allowed on {path}; use {}",
+                allowed.join(", ")
+            ),
+        )
+        .with_http_status(StatusCode::METHOD_NOT_ALLOWED);
+        if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
+            err.headers.push((header::ALLOW, allow));
+        }
+        Err(err)
+    }
+}
+
+pub(crate) async fn handle<S, B>(shared: Arc<Shared>, grpc: S, request: Request<Body>) -> Response
+where
+    S: Service<Request<Body>, Response = http::Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    match handle_inner(shared, grpc, request).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn handle_inner<S, B>(
+    shared: Arc<Shared>,
+    grpc: S,
+    request: Request<Body>,
+) -> Result<Response, GatewayError>
+where
+    S: Service<Request<Body>, Response = http::Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let (mut parts, body) = request.into_parts();
+    let (binding, values) = shared.route(&parts.method, parts.uri.path())?;
+    let body = read_body(body, shared.config.body_limit).await?;
+    let message = build_request(&shared.names, &binding, &values, parts.uri.query(), &body)?;
+    // The gRPC router sets its own; ours would be prepended to it.
+    parts.extensions.remove::<MatchedPath>();
+    let (headers, mut reader) = dispatch::call(
+        grpc,
+        &binding.grpc_path,
+        &parts.headers,
+        parts.extensions,
+        message.encode_to_vec(),
+    )
+    .await?;
+    if binding.method.is_server_streaming() {
+        return crate::sse::respond(shared.clone(), binding, headers, reader).await;
+    }
+    let first = reader.next().await?;
+    let mut extra = false;
+    while reader.next().await?.is_some() {
+        extra = true;
+    }
+    reader.final_status(&headers)?;
+    let bytes = match (first, extra) {
+        (Some(bytes), false) => bytes,
+        (None, _) => return Err(GatewayError::internal("no response message")),
+        (Some(_), true) => return Err(GatewayError::internal("more than one response message")),
+    };
+    let reply = DynamicMessage::decode(binding.method.output(), bytes)
+        .map_err(|e| GatewayError::internal(format!("cannot decode response: {e}")))?;
+    let json = render(&shared.names, &binding, &reply, true);
+    let mut response = (StatusCode::OK, json.to_string()).into_response();
+    copy_response_headers(&headers, response.headers_mut());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+    axum::body::to_bytes(body, limit).await.map_err(|err| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+        while let Some(e) = source {
+            if e.is::<http_body_util::LengthLimitError>() {
+                return GatewayError::invalid(format!("request body larger than {limit} bytes"))
+                    .with_http_status(StatusCode::PAYLOAD_TOO_LARGE);
+            }
+            source = e.source();
+        }
+        GatewayError::invalid(format!("cannot read request body: {err}"))
+    })
+}
+
+/// Response metadata that is not gRPC plumbing goes out as HTTP headers.
+fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap) {
+    for (name, value) in from {
+        let n = name.as_str();
+        let plumbing = n.starts_with("grpc-")
+            || matches!(
+                n,
+                "content-type"
+                    | "content-length"
+                    | "transfer-encoding"
+                    | "te"
+                    | "trailer"
+                    | "connection"
+            );
+        if !plumbing {
+            to.append(name.clone(), value.clone());
+        }
+    }
+}
+
+/// The REST JSON of a response message: `response_body` applied, then
+/// `"success": true` as first key when asked for and the message does not omit it.
+pub(crate) fn render(
+    names: &Names,
+    binding: &Binding,
+    msg: &DynamicMessage,
+    success: bool,
+) -> Json {
+    let (json, desc) = match &binding.response_body {
+        Some(field) => (
+            field_of(names, msg, field),
+            field.kind().as_message().cloned(),
+        ),
+        None => (message_to_json(names, msg), Some(msg.descriptor())),
+    };
+    let wants_success = success && desc.is_some_and(|d| !names.omit_success(&d));
+    match json {
+        Json::Object(fields) if wants_success => {
+            let mut out = Map::with_capacity(fields.len() + 1);
+            out.insert("success".into(), Json::Bool(true));
+            for (k, v) in fields {
+                out.insert(k, v);
+            }
+            Json::Object(out)
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,184 @@
+//! The generated OpenAPI document.
+
+use serde_json::{Value, json};
+
+fn doc() -> Value {
+    crate::gateway().openapi("gwtest", "1.2.3")
+}
+
+#[test]
+fn paths_operations_and_parameters() {
+    let doc = doc();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["info"], json!({"title": "gwtest", "version": "1.2.3"}));
+    let thing = &doc["paths"]["/api/things/{thing_id}"];
+    for method in ["get", "patch", "delete"] {
+        assert!(thing[method].is_object(), "{method} missing");
+    }
+    let get = &thing["get"];
+    assert_eq!(get["operationId"], "GetThing");
+    assert_eq!(get["tags"], json!(["ThingService"]));
+    assert_eq!(get["summary"], "Shows one thing");
+    assert!(get["description"].as_str().unwrap().contains("v2 path"));
+    let params: Vec<(String, String)> = get["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().into(),
+                p["in"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for (name, place) in [
+        ("thing_id", "path"),
+        ("name", "query"),
+        ("filter.owner", "query"),
+        ("filter.archived", "query"),
+        ("tags", "query"),
+        ("status", "query"),
+    ] {
+        assert!(
+            params.contains(&(name.into(), place.into())),
+            "{name} in {place}: {params:?}"
+        );
+    }
+    assert_eq!(
+        doc["paths"]["/api/v2/{name}/things/{thing_id}"]["get"]["operationId"],
+        "GetThing_1"
+    );
+    // body "*" with a path field: the body schema leaves the path field out.
+    let patch_body = &thing["patch"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(
+        patch_body["anyOf"][0]["$ref"],
+        "#/components/schemas/gwtest.v1.Thing"
+    );
+    let put = &thing["put"];
+    assert_eq!(put["operationId"], "UpdateThing_1");
+    let put_body = &put["requestBody"]["content"]["application/json"]["schema"]["properties"];
+    let keys: Vec<&str> = put_body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["thing", "dry_run"]);
+    assert!(
+        put.get("parameters")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["in"] == "path")
+    );
+    // body "field": the rest are query parameters.
+    let patch_params = thing["patch"]["parameters"].as_array().unwrap();
+    assert!(
+        patch_params
+            .iter()
+            .any(|p| p["name"] == "dry_run" && p["in"] == "query")
+    );
+    assert!(!patch_params.iter().any(|p| p["name"] == "thing"));
+    let create = &doc["paths"]["/api/things"]["post"];
+    assert_eq!(
+        create["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/gwtest.v1.Thing"
+    );
+    assert_eq!(
+        create["responses"]["200"]["content"]["application/json"]["schema"]["allOf"][0]["$ref"],
+        "#/components/schemas/Success"
+    );
+    assert_eq!(
+        create["responses"]["429"]["$ref"],
+        "#/components/responses/TooManyRequests"
+    );
+    // omit_success: no Success wrapper.
+    assert_eq!(
+        doc["paths"]["/api/ping"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/gwtest.v1.Pong"
+    );
+    let watch = &doc["paths"]["/api/watch/{topic}"]["get"]["responses"]["200"]["content"];
+    assert_eq!(
+        watch["text/event-stream"]["x-sse-data"]["$ref"],
+        "#/components/schemas/gwtest.v1.Event"
+    );
+    assert!(watch.get("application/json").is_none());
+    assert!(
+        doc["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|p| !p.contains("Hidden"))
+    );
+}
+
+#[test]
+fn schemas_enums_and_security() {
+    let doc = doc();
+    let schemas = &doc["components"]["schemas"];
+    let thing = &schemas["gwtest.v1.Thing"];
+    assert_eq!(thing["description"], "A thing.");
+    assert_eq!(
+        thing["properties"]["count"],
+        json!({"type": "integer", "format": "int64", "description": "A 64-bit counter."})
+    );
+    assert_eq!(
+        thing["properties"]["battery"]["type"],
+        json!(["integer", "null"])
+    );
+    assert_eq!(
+        thing["properties"]["created_at"]["type"],
+        json!(["string", "null"])
+    );
+    assert_eq!(
+        thing["properties"]["note"]["type"],
+        json!(["string", "null"])
+    );
+    assert_eq!(
+        thing["properties"]["label"]["anyOf"][1],
+        json!({"type": "null"})
+    );
+    assert_eq!(
+        thing["properties"]["scores"]["additionalProperties"]["format"],
+        "int64"
+    );
+    let status = &schemas["gwtest.v1.ThingStatus"];
+    assert_eq!(status["enum"], json!(["unspecified", "active", "on-hold"]));
+    assert!(
+        status["description"]
+            .as_str()
+            .unwrap()
+            .contains("- `on-hold`: Waiting.")
+    );
+    assert_eq!(
+        schemas["gwtest.v1.Plan"]["enum"],
+        json!(["unspecified", "pro"])
+    );
+    for name in [
+        "gwtest.v1.Label",
+        "gwtest.v1.Event",
+        "gwtest.v1.BulkReply",
+        "Error",
+        "Success",
+    ] {
+        assert!(schemas[name].is_object(), "{name} missing");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearerAuth"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(doc["security"], json!([{"bearerAuth": []}]));
+    let tags = doc["tags"].as_array().unwrap();
+    assert!(tags.iter().any(|t| t["name"] == "BulkService"
+        && t["description"] == "Bulk jobs: a literal path next to a variable one."));
+}
+
+/// Writes the document where `GATEWAY_OPENAPI_OUT` points, for an external validator.
+#[test]
+fn write_document_for_validation() {
+    if let Ok(path) = std::env::var("GATEWAY_OPENAPI_OUT") {
+        std::fs::write(path, serde_json::to_string_pretty(&doc()).unwrap()).unwrap();
+    }
+}
