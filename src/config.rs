@@ -69,7 +69,9 @@ pub struct WhatsApp {
 impl Config {
     /// Loads defaults, then `file` (if it exists), then the environment.
     pub fn load(file: Option<&std::path::Path>) -> Result<Config, Box<figment::Error>> {
-        let file = file.map(PathBuf::from).unwrap_or_else(|| "wadesk.toml".into());
+        let file = file
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "wadesk.toml".into());
         Self::figment(&file).extract().map_err(Box::new)
     }
 
@@ -103,6 +105,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's own error type
     fn defaults_parse_and_env_overrides() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("wadesk.toml", "[limits]\nrequests_per_minute = 7\n")?;

@@ -12,7 +12,11 @@ use wadesk::{
 };
 
 #[derive(Parser)]
-#[command(name = "wadesk", version, about = "Self-hosted WhatsApp messaging gateway")]
+#[command(
+    name = "wadesk",
+    version,
+    about = "Self-hosted WhatsApp messaging gateway"
+)]
 struct Cli {
     /// Configuration file (default: ./wadesk.toml if present).
     #[arg(long, global = true, env = "WADESK_CONFIG")]
@@ -110,8 +114,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn init_tracing(config: &Config) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Json => builder.json().init(),

@@ -103,12 +103,19 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
                 async move { Json(doc.as_ref().clone()) }
             }),
         )
-        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
         .fallback(|request: Request<Body>| async move {
             wadesk_gateway::error_response(
                 StatusCode::NOT_FOUND,
                 "NOT_FOUND",
-                &format!("no such path: {} {}", request.method(), request.uri().path()),
+                &format!(
+                    "no such path: {} {}",
+                    request.method(),
+                    request.uri().path()
+                ),
             )
         });
 
@@ -135,7 +142,9 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
             Ok::<_, Infallible>(response)
         }
     });
-    Ok(Router::new().fallback_service(dispatch).layer(cors(&core.config)))
+    Ok(Router::new()
+        .fallback_service(dispatch)
+        .layer(cors(&core.config)))
 }
 
 /// The REST transcoder over the embedded descriptors.

@@ -29,7 +29,10 @@ impl BotService for BotApi {
         }
         let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
         if phone.plan != PLAN_PRO {
-            return Err(Error::PermissionDenied("AI auto-reply is available on Pro plan only".into()).into());
+            return Err(Error::PermissionDenied(
+                "AI auto-reply is available on Pro plan only".into(),
+            )
+            .into());
         }
         Err(not_built(BOT).into())
     }

@@ -18,7 +18,10 @@ fn check_message_and_delay(message: &str, delay: Option<u32>) -> Result<()> {
     validate::required("message", message)?;
     validate::max_len("message", message, 65_536)?;
     if delay.is_some_and(|d| d > 3_600_000) {
-        return Err(Error::invalid("delay", "must be at most 3600000 ms (one hour)"));
+        return Err(Error::invalid(
+            "delay",
+            "must be at most 3600000 ms (one hour)",
+        ));
     }
     Ok(())
 }
@@ -42,7 +45,10 @@ impl BulkService for BulkApi {
         if req.numbers.len() > MAX_NUMBERS {
             return Err(Error::invalid(
                 "numbers",
-                format!("at most {MAX_NUMBERS} numbers per campaign, got {}", req.numbers.len()),
+                format!(
+                    "at most {MAX_NUMBERS} numbers per campaign, got {}",
+                    req.numbers.len()
+                ),
             )
             .into());
         }
@@ -59,7 +65,10 @@ impl BulkService for BulkApi {
         let req = request.get_ref();
         validate::required("phone_id", &req.phone_id)?;
         let sheet_id = validate::required("sheet_id", &req.sheet_id)?;
-        if !sheet_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if !sheet_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(Error::invalid("sheet_id", "must be the ID from the sheet's URL").into());
         }
         check_message_and_delay(&req.message, req.delay)?;

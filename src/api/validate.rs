@@ -20,7 +20,10 @@ pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
 /// A length limit, in characters.
 pub fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
     if value.chars().count() > max {
-        Err(Error::invalid(field, format!("must be at most {max} characters")))
+        Err(Error::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ))
     } else {
         Ok(())
     }
@@ -40,7 +43,10 @@ pub fn normalize_number(raw: &str) -> Option<String> {
             _ => return None,
         }
     }
-    let digits = digits.strip_prefix("00").map(str::to_owned).unwrap_or(digits);
+    let digits = digits
+        .strip_prefix("00")
+        .map(str::to_owned)
+        .unwrap_or(digits);
     let ok = (8..=15).contains(&digits.len()) && !digits.starts_with('0');
     ok.then_some(digits)
 }
@@ -68,7 +74,11 @@ pub fn http_url(field: &str, value: &str) -> Result<url::Url> {
 }
 
 /// The caller's phone, or 404 exactly as for a phone that does not exist.
-pub async fn owned_phone(state: &State, caller: &AuthContext, phone_id: &str) -> Result<phone::Model> {
+pub async fn owned_phone(
+    state: &State,
+    caller: &AuthContext,
+    phone_id: &str,
+) -> Result<phone::Model> {
     let phone_id = required("phone_id", phone_id)?;
     store::phones::find_for_account(&state.db, &caller.account_id, phone_id)
         .await?
@@ -98,9 +108,18 @@ mod tests {
 
     #[test]
     fn numbers_as_people_type_them() {
-        assert_eq!(normalize_number("919876543210").as_deref(), Some("919876543210"));
-        assert_eq!(normalize_number("+91 98765-43210").as_deref(), Some("919876543210"));
-        assert_eq!(normalize_number("0091 (98765) 43210").as_deref(), Some("919876543210"));
+        assert_eq!(
+            normalize_number("919876543210").as_deref(),
+            Some("919876543210")
+        );
+        assert_eq!(
+            normalize_number("+91 98765-43210").as_deref(),
+            Some("919876543210")
+        );
+        assert_eq!(
+            normalize_number("0091 (98765) 43210").as_deref(),
+            Some("919876543210")
+        );
         assert_eq!(normalize_number("1234"), None, "too short");
         assert_eq!(normalize_number("1234567890123456"), None, "too long");
         assert_eq!(normalize_number("0987654321"), None, "no country code");

@@ -47,7 +47,10 @@ impl Limiter {
             hits.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
         }
         let log = hits.entry(key.to_owned()).or_default();
-        while log.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while log
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             log.pop_front();
         }
         if log.len() >= self.limit as usize {

@@ -85,6 +85,8 @@ impl Authenticator {
 pub fn caller<T>(request: &tonic::Request<T>) -> Result<&AuthContext, Error> {
     request.extensions().get::<AuthContext>().ok_or_else(|| {
         // Only reachable if a service is mounted without the auth layer.
-        Error::Internal(anyhow::anyhow!("request reached a service without authentication"))
+        Error::Internal(anyhow::anyhow!(
+            "request reached a service without authentication"
+        ))
     })
 }

@@ -12,8 +12,13 @@ pub fn load_or_create(configured: &str, data_dir: &Path) -> anyhow::Result<Vec<u
     }
     let path = data_dir.join("secret");
     match fs::read_to_string(&path) {
-        Ok(existing) if !existing.trim().is_empty() => return Ok(existing.trim().as_bytes().to_vec()),
-        Ok(_) => anyhow::bail!("{} is empty; delete it to generate a new secret", path.display()),
+        Ok(existing) if !existing.trim().is_empty() => {
+            return Ok(existing.trim().as_bytes().to_vec());
+        }
+        Ok(_) => anyhow::bail!(
+            "{} is empty; delete it to generate a new secret",
+            path.display()
+        ),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
     }

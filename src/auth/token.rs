@@ -35,14 +35,23 @@ impl Keys {
     }
 
     /// Signs a token; `expires_at` is Unix seconds.
-    pub fn issue(&self, account_id: &str, token_id: &str, expires_at: Option<i64>) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        account_id: &str,
+        token_id: &str,
+        expires_at: Option<i64>,
+    ) -> anyhow::Result<String> {
         let claims = Claims {
             sub: account_id.to_owned(),
             jti: token_id.to_owned(),
             iat: chrono::Utc::now().timestamp(),
             exp: expires_at,
         };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, Error> {

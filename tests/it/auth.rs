@@ -9,7 +9,13 @@ use crate::{
 
 async fn message_of(app: &TestApp, token: &str) -> (u16, String) {
     let (status, body) = send(app.http.get(app.url("/api/phones")).bearer_auth(token)).await;
-    (status, body["error"]["message"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
 }
 
 async fn each_bad_token_gets_its_own_401(db: Db) {
@@ -18,24 +24,53 @@ async fn each_bad_token_gets_its_own_401(db: Db) {
     assert_eq!((status, msg.as_str()), (401, "malformed token"));
 
     // Signed with another secret.
-    let foreign = wadesk::auth::Keys::new(b"another secret").issue(&app.account_id, "tk_x", None).unwrap();
+    let foreign = wadesk::auth::Keys::new(b"another secret")
+        .issue(&app.account_id, "tk_x", None)
+        .unwrap();
     let (status, msg) = message_of(&app, &foreign).await;
     assert_eq!(status, 401);
     assert!(msg.contains("bad signature"), "{msg}");
     assert!(!msg.contains(&foreign), "never echo the token");
 
-    let expired = issue_token(&app.core, &app.account_id, Some(chrono::Utc::now().timestamp() - 120)).await;
-    assert_eq!(message_of(&app, &expired).await, (401, "token expired".to_owned()));
+    let expired = issue_token(
+        &app.core,
+        &app.account_id,
+        Some(chrono::Utc::now().timestamp() - 120),
+    )
+    .await;
+    assert_eq!(
+        message_of(&app, &expired).await,
+        (401, "token expired".to_owned())
+    );
 
     let revoked = issue_token(&app.core, &app.account_id, None).await;
     assert_eq!(message_of(&app, &revoked).await.0, 200);
     let claims = app.core.keys.verify(&revoked).unwrap();
-    assert!(wadesk::store::tokens::revoke(&app.core.db, &claims.jti).await.unwrap());
-    assert_eq!(message_of(&app, &revoked).await, (401, "token revoked".to_owned()), "revocation is immediate");
+    assert!(
+        wadesk::store::tokens::revoke(&app.core.db, &claims.jti)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        message_of(&app, &revoked).await,
+        (401, "token revoked".to_owned()),
+        "revocation is immediate"
+    );
 
-    let (status, body) = send(app.http.get(app.url("/api/phones")).header("authorization", "Basic abc")).await;
+    let (status, body) = send(
+        app.http
+            .get(app.url("/api/phones"))
+            .header("authorization", "Basic abc"),
+    )
+    .await;
     assert_eq!(status, 401);
-    assert!(body["error"]["message"].as_str().unwrap().contains("Bearer"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Bearer"),
+        "{body}"
+    );
     app.stop().await;
 }
 
@@ -51,7 +86,11 @@ async fn the_101st_request_in_a_minute_is_limited(db: Db) {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 429);
-    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["status"], json!("RESOURCE_EXHAUSTED"));
@@ -71,4 +110,7 @@ async fn the_101st_request_in_a_minute_is_limited(db: Db) {
     app.stop().await;
 }
 
-db_tests!(each_bad_token_gets_its_own_401, the_101st_request_in_a_minute_is_limited);
+db_tests!(
+    each_bad_token_gets_its_own_401,
+    the_101st_request_in_a_minute_is_limited
+);

@@ -21,7 +21,9 @@ pub struct Bearer(Option<MetadataValue<Ascii>>);
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(value) = &self.0 {
-            request.metadata_mut().insert("authorization", value.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
         }
         Ok(request)
     }
@@ -59,7 +61,11 @@ async fn tonic_client_over_tcp(db: Db) {
         .phones;
     assert_eq!(phones.len(), 1);
     assert_eq!(phones[0].phone_id, phone);
-    assert_eq!(phones[0].status(), proto::PhoneStatus::Pending, "gRPC sees typed enums");
+    assert_eq!(
+        phones[0].status(),
+        proto::PhoneStatus::Pending,
+        "gRPC sees typed enums"
+    );
     assert_eq!(phones[0].plan(), proto::Plan::Trial);
 
     let err = client
@@ -77,14 +83,23 @@ async fn tonic_client_over_tcp(db: Db) {
     assert!(err.message().starts_with("name:"), "{}", err.message());
 
     // Health needs no token.
-    let channel = Channel::from_shared(app.base.clone()).unwrap().connect().await.unwrap();
+    let channel = Channel::from_shared(app.base.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
     let serving = health
-        .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(serving.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        serving.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
     app.stop().await;
 }
 
@@ -106,7 +121,11 @@ async fn grpc_web_over_http1(db: Db) {
         .unwrap();
     assert_eq!(response.version(), reqwest::Version::HTTP_11);
     assert_eq!(response.status(), 200);
-    assert!(response.headers().contains_key("access-control-allow-origin"));
+    assert!(
+        response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
     let body = response.bytes().await.unwrap();
     // A data frame with the message, then a trailers frame (flag 0x80).
     assert_eq!(body[0], 0);
@@ -124,25 +143,48 @@ async fn grpc_web_over_http1(db: Db) {
 /// grpcio-tools in a virtualenv and sets WADESK_TEST_PYTHON).
 async fn python_grpcio_client_lists_phones(db: Db) {
     let Ok(python) = std::env::var("WADESK_TEST_PYTHON") else {
-        eprintln!("skipping the Python grpcio client: WADESK_TEST_PYTHON is not set (scripts/test sets it)");
+        eprintln!(
+            "skipping the Python grpcio client: WADESK_TEST_PYTHON is not set (scripts/test sets it)"
+        );
         return;
     };
     let app = TestApp::spawn(db).await;
     let phone = app.create_phone("From Python").await;
     let output = tokio::process::Command::new(python)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/list_phones.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/list_phones.py"
+        ))
         .env("WADESK_ADDR", app.addr.to_string())
         .env("WADESK_TOKEN", &app.token)
-        .env("WADESK_PROTO_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/proto"))
+        .env(
+            "WADESK_PROTO_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/proto"),
+        )
         .output()
         .await
         .expect("python runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(&format!("{phone} From Python PHONE_STATUS_PENDING PLAN_TRIAL")), "{stdout}");
-    assert!(stdout.contains("unauthenticated: UNAUTHENTICATED"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "python failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{phone} From Python PHONE_STATUS_PENDING PLAN_TRIAL"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("unauthenticated: UNAUTHENTICATED"),
+        "{stdout}"
+    );
     app.stop().await;
 }
 
-db_tests!(tonic_client_over_tcp, grpc_web_over_http1, python_grpcio_client_lists_phones);
+db_tests!(
+    tonic_client_over_tcp,
+    grpc_web_over_http1,
+    python_grpcio_client_lists_phones
+);

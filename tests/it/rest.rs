@@ -12,16 +12,66 @@ use crate::{
 /// required field to leave out.
 fn documented(phone: &str) -> Vec<(Method, String, Value, &'static str)> {
     vec![
-        (Method::POST, "/api/send".into(), json!({"phone_id": phone, "to": "919876543210", "message": "hi"}), "message"),
-        (Method::POST, "/api/send-image".into(), json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.jpg"}), "url"),
-        (Method::POST, "/api/send-video".into(), json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.mp4"}), "url"),
-        (Method::POST, "/api/send-document".into(), json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.pdf", "filename": "a.pdf"}), "url"),
-        (Method::POST, "/api/send-audio".into(), json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.mp3"}), "to"),
-        (Method::POST, "/api/send-location".into(), json!({"phone_id": phone, "to": "919876543210", "lat": 28.6139, "lng": 77.209, "name": "Store"}), "lat"),
-        (Method::POST, "/api/bulk-send".into(), json!({"phone_id": phone, "numbers": ["919876543210"], "message": "hi", "delay": 3000}), "numbers"),
-        (Method::POST, "/api/bulk-send/sheet".into(), json!({"phone_id": phone, "sheet_id": "abc123", "message": "hi"}), "sheet_id"),
-        (Method::POST, "/api/webhook/set".into(), json!({"phone_id": phone, "webhook_url": "https://example.com/hook"}), "webhook_url"),
-        (Method::POST, "/api/bot/set".into(), json!({"phone_id": phone, "provider": "gemini", "api_key": "k"}), "phone_id"),
+        (
+            Method::POST,
+            "/api/send".into(),
+            json!({"phone_id": phone, "to": "919876543210", "message": "hi"}),
+            "message",
+        ),
+        (
+            Method::POST,
+            "/api/send-image".into(),
+            json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.jpg"}),
+            "url",
+        ),
+        (
+            Method::POST,
+            "/api/send-video".into(),
+            json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.mp4"}),
+            "url",
+        ),
+        (
+            Method::POST,
+            "/api/send-document".into(),
+            json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.pdf", "filename": "a.pdf"}),
+            "url",
+        ),
+        (
+            Method::POST,
+            "/api/send-audio".into(),
+            json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.mp3"}),
+            "to",
+        ),
+        (
+            Method::POST,
+            "/api/send-location".into(),
+            json!({"phone_id": phone, "to": "919876543210", "lat": 28.6139, "lng": 77.209, "name": "Store"}),
+            "lat",
+        ),
+        (
+            Method::POST,
+            "/api/bulk-send".into(),
+            json!({"phone_id": phone, "numbers": ["919876543210"], "message": "hi", "delay": 3000}),
+            "numbers",
+        ),
+        (
+            Method::POST,
+            "/api/bulk-send/sheet".into(),
+            json!({"phone_id": phone, "sheet_id": "abc123", "message": "hi"}),
+            "sheet_id",
+        ),
+        (
+            Method::POST,
+            "/api/webhook/set".into(),
+            json!({"phone_id": phone, "webhook_url": "https://example.com/hook"}),
+            "webhook_url",
+        ),
+        (
+            Method::POST,
+            "/api/bot/set".into(),
+            json!({"phone_id": phone, "provider": "gemini", "api_key": "k"}),
+            "phone_id",
+        ),
     ]
 }
 
@@ -36,7 +86,12 @@ fn assert_error(status: u16, body: &Value, want: u16, grpc: &str) {
     assert_eq!(body["success"], json!(false), "{body}");
     assert_eq!(body["error"]["code"], json!(want), "{body}");
     assert_eq!(body["error"]["status"], json!(grpc), "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
 
 async fn every_documented_path_checks_token_fields_and_phone(db: Db) {
@@ -44,7 +99,12 @@ async fn every_documented_path_checks_token_fields_and_phone(db: Db) {
     let phone = app.create_phone("Business Line").await;
     let mut paths = documented("ph_doesnotexist");
     paths.push((Method::GET, "/api/phones".into(), Value::Null, ""));
-    paths.push((Method::GET, "/api/phones/ph_doesnotexist/status".into(), Value::Null, ""));
+    paths.push((
+        Method::GET,
+        "/api/phones/ph_doesnotexist/status".into(),
+        Value::Null,
+        "",
+    ));
     for (method, path, body, missing) in paths {
         // 401 without a token.
         let mut request = app.http.request(method.clone(), app.url(&path));
@@ -53,18 +113,40 @@ async fn every_documented_path_checks_token_fields_and_phone(db: Db) {
         }
         let (status, err) = send(request).await;
         assert_error(status, &err, 401, "UNAUTHENTICATED");
-        assert!(err["error"]["message"].as_str().unwrap().contains("missing bearer token"), "{path}: {err}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("missing bearer token"),
+            "{path}: {err}"
+        );
         if body.is_null() {
             continue;
         }
         // 400 naming the missing field.
-        let (status, err) = send(app.request(method.clone(), &path).json(&without(&body, missing))).await;
+        let (status, err) = send(
+            app.request(method.clone(), &path)
+                .json(&without(&body, missing)),
+        )
+        .await;
         assert_error(status, &err, 400, "INVALID_ARGUMENT");
-        assert!(err["error"]["message"].as_str().unwrap().starts_with(&format!("{missing}:")), "{path}: {err}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{missing}:")),
+            "{path}: {err}"
+        );
         // 404 for an unknown phone.
         let (status, err) = send(app.request(method.clone(), &path).json(&body)).await;
         assert_error(status, &err, 404, "NOT_FOUND");
-        assert!(err["error"]["message"].as_str().unwrap().contains("ph_doesnotexist"), "{path}: {err}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("ph_doesnotexist"),
+            "{path}: {err}"
+        );
     }
     let (status, err) = app.get("/api/phones/ph_doesnotexist/status").await;
     assert_error(status, &err, 404, "NOT_FOUND");
@@ -72,7 +154,13 @@ async fn every_documented_path_checks_token_fields_and_phone(db: Db) {
     for (method, path, body, _) in documented(&phone).into_iter().take(7) {
         let (status, err) = send(app.request(method, &path).json(&body)).await;
         assert_error(status, &err, 404, "NOT_FOUND");
-        assert!(err["error"]["message"].as_str().unwrap().contains("not connected"), "{path}: {err}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not connected"),
+            "{path}: {err}"
+        );
     }
     app.stop().await;
 }
@@ -102,19 +190,27 @@ async fn list_phones_and_status_have_the_reference_shapes(db: Db) {
     assert_eq!(body["battery"], Value::Null, "battery is never invented");
     assert!(body.as_object().unwrap().contains_key("battery"));
     assert!(body.as_object().unwrap().contains_key("last_seen"));
-    assert!(body.get("success").is_none(), "the reference shows status without success: {body}");
+    assert!(
+        body.get("success").is_none(),
+        "the reference shows status without success: {body}"
+    );
 
     let (status, body) = app.get(&format!("/api/phones/{phone}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["phone"]["phone_id"], json!(phone));
-    assert!(body["created_at"].as_str().unwrap().ends_with('Z'), "{body}");
+    assert!(
+        body["created_at"].as_str().unwrap().ends_with('Z'),
+        "{body}"
+    );
     app.stop().await;
 }
 
 async fn another_accounts_phone_is_not_found(db: Db) {
     let app = TestApp::spawn(db).await;
     let phone = app.create_phone("Mine").await;
-    let other = wadesk::store::accounts::create(&app.core.db, "other").await.unwrap();
+    let other = wadesk::store::accounts::create(&app.core.db, "other")
+        .await
+        .unwrap();
     let other_token = crate::support::issue_token(&app.core, &other.id, None).await;
     let (status, body) = send(
         app.http
@@ -123,7 +219,12 @@ async fn another_accounts_phone_is_not_found(db: Db) {
     )
     .await;
     assert_error(status, &body, 404, "NOT_FOUND");
-    let (_, list) = send(app.http.get(app.url("/api/phones")).bearer_auth(&other_token)).await;
+    let (_, list) = send(
+        app.http
+            .get(app.url("/api/phones"))
+            .bearer_auth(&other_token),
+    )
+    .await;
     assert_eq!(list["phones"], json!([]));
     // Deleting works for the owner only.
     let (status, _) = send(
@@ -141,9 +242,17 @@ async fn another_accounts_phone_is_not_found(db: Db) {
 
 async fn bad_json_and_unknown_paths_get_clear_errors(db: Db) {
     let app = TestApp::spawn(db).await;
-    let (status, body) = app.post("/api/phones", json!({"name": "x", "colour": "red"})).await;
+    let (status, body) = app
+        .post("/api/phones", json!({"name": "x", "colour": "red"}))
+        .await;
     assert_error(status, &body, 400, "INVALID_ARGUMENT");
-    assert!(body["error"]["message"].as_str().unwrap().contains("colour"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{body}"
+    );
 
     let (status, body) = send(
         app.request(Method::POST, "/api/phones")
@@ -152,19 +261,55 @@ async fn bad_json_and_unknown_paths_get_clear_errors(db: Db) {
     )
     .await;
     assert_error(status, &body, 400, "INVALID_ARGUMENT");
-    assert!(body["error"]["message"].as_str().unwrap().contains("column"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("column"),
+        "{body}"
+    );
 
-    let (status, body) = app.post("/api/send-location", json!({"phone_id": "ph_x", "to": "919876543210", "lat": 95.0, "lng": 0})).await;
+    let (status, body) = app
+        .post(
+            "/api/send-location",
+            json!({"phone_id": "ph_x", "to": "919876543210", "lat": 95.0, "lng": 0}),
+        )
+        .await;
     assert_error(status, &body, 400, "INVALID_ARGUMENT");
-    assert!(body["error"]["message"].as_str().unwrap().contains("lat"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("lat"),
+        "{body}"
+    );
 
-    let (status, body) = app.post("/api/send", json!({"phone_id": "ph_x", "to": "12ab", "message": "hi"})).await;
+    let (status, body) = app
+        .post(
+            "/api/send",
+            json!({"phone_id": "ph_x", "to": "12ab", "message": "hi"}),
+        )
+        .await;
     assert_error(status, &body, 400, "INVALID_ARGUMENT");
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("to:"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("to:"),
+        "{body}"
+    );
 
-    let (status, body) = app.post("/api/bot/set", json!({"phone_id": "ph_x", "provider": "claude", "api_key": "k"})).await;
+    let (status, body) = app
+        .post(
+            "/api/bot/set",
+            json!({"phone_id": "ph_x", "provider": "claude", "api_key": "k"}),
+        )
+        .await;
     assert_error(status, &body, 400, "INVALID_ARGUMENT");
-    assert!(body["error"]["message"].as_str().unwrap().contains("provider"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("provider"),
+        "{body}"
+    );
 
     let (status, body) = app.get("/api/nothing-here").await;
     assert_error(status, &body, 404, "NOT_FOUND");
@@ -177,10 +322,19 @@ async fn trial_phone_cannot_configure_the_bot(db: Db) {
     let app = TestApp::spawn(db).await;
     let phone = app.create_phone("Line").await;
     let (status, body) = app
-        .post("/api/bot/set", json!({"phone_id": phone, "provider": "openai", "api_key": "sk-test"}))
+        .post(
+            "/api/bot/set",
+            json!({"phone_id": phone, "provider": "openai", "api_key": "sk-test"}),
+        )
         .await;
     assert_error(status, &body, 403, "PERMISSION_DENIED");
-    assert!(body["error"]["message"].as_str().unwrap().contains("Pro plan only"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Pro plan only"),
+        "{body}"
+    );
     app.stop().await;
 }
 
@@ -189,10 +343,19 @@ async fn unbuilt_capabilities_say_so_after_real_checks(db: Db) {
     let phone = app.create_phone("Line").await;
     app.set_phone_status(&phone, "connected").await;
     let (status, body) = app
-        .post("/api/send", json!({"phone_id": phone, "to": "+91 98765-43210", "message": "hi"}))
+        .post(
+            "/api/send",
+            json!({"phone_id": phone, "to": "+91 98765-43210", "message": "hi"}),
+        )
         .await;
     assert_error(status, &body, 501, "UNIMPLEMENTED");
-    assert!(body["error"]["message"].as_str().unwrap().contains("sending messages"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sending messages"),
+        "{body}"
+    );
     app.stop().await;
 }
 
@@ -200,7 +363,13 @@ async fn openapi_and_health_need_no_token(db: Db) {
     let app = TestApp::spawn(db).await;
     let (status, doc) = send(app.http.get(app.url("/openapi.json"))).await;
     assert_eq!(status, 200);
-    for path in ["/api/send", "/api/bulk-send", "/api/phones", "/api/phones/{phone_id}/status", "/api/webhook/set"] {
+    for path in [
+        "/api/send",
+        "/api/bulk-send",
+        "/api/phones",
+        "/api/phones/{phone_id}/status",
+        "/api/webhook/set",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "openapi lacks {path}");
     }
     let (status, body) = send(app.http.get(app.url("/healthz"))).await;
@@ -216,7 +385,11 @@ async fn openapi_and_health_need_no_token(db: Db) {
         .await
         .unwrap();
     assert!(response.status().is_success());
-    assert!(response.headers().contains_key("access-control-allow-origin"));
+    assert!(
+        response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
     app.stop().await;
 }
 

@@ -178,7 +178,9 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
 /// A new database on the server for one test. Databases left by earlier
 /// runs (older than an hour) are dropped first, so the server does not fill up.
 async fn fresh_postgres_database(admin_url: &str) -> String {
-    let admin = Database::connect(admin_url).await.expect("connect to PostgreSQL");
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
     let now = chrono::Utc::now().timestamp();
     let rows = admin
         .query_all_raw(sea_orm::Statement::from_string(
@@ -205,7 +207,9 @@ async fn fresh_postgres_database(admin_url: &str) -> String {
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
         .expect("create test database");
-    let (base, _) = admin_url.rsplit_once('/').expect("URL with a database name");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("URL with a database name");
     format!("{base}/{name}")
 }
 
