@@ -21,6 +21,7 @@ pub struct Config {
     pub limits: Limits,
     pub log: Log,
     pub whatsapp: WhatsApp,
+    pub sessions: Sessions,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +65,15 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Deserialize)]
 pub struct WhatsApp {
     pub server_url: String,
+    pub plain_http_media_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Sessions {
+    pub watchdog_secs: u64,
+    pub dead_after_secs: u64,
+    pub max_failures: u32,
+    pub max_backoff_secs: u64,
 }
 
 impl Config {

@@ -6,6 +6,9 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod server;
+pub mod sessions;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod store;
 
 /// Generated from proto/wadesk/v1.

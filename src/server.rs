@@ -31,6 +31,7 @@ use crate::{
         message_service_server::MessageServiceServer, phone_service_server::PhoneServiceServer,
         send_service_server::SendServiceServer, webhook_service_server::WebhookServiceServer,
     },
+    sessions::SessionManager,
     store,
 };
 
@@ -44,6 +45,7 @@ pub struct Core {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
     pub keys: Arc<Keys>,
+    pub sessions: Arc<SessionManager>,
 }
 
 impl Core {
@@ -57,6 +59,7 @@ impl Core {
         let secret = auth::secret::load_or_create(&config.auth.secret, &config.data_dir)?;
         Ok(Core {
             keys: Arc::new(Keys::new(&secret)),
+            sessions: SessionManager::new(db.clone(), &config),
             config: Arc::new(config),
             db,
         })
@@ -68,6 +71,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     let state = State {
         db: core.db.clone(),
         config: core.config.clone(),
+        sessions: core.sessions.clone(),
     };
     let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
     let authenticator = Authenticator::new(core.db.clone(), core.keys.clone(), limiter);
@@ -181,13 +185,16 @@ pub struct Running {
     pub addr: SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
+    sessions: Arc<SessionManager>,
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, and waits.
+    /// Stops accepting, lets in-flight requests finish, stops every phone
+    /// session (keys flushed), and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         self.task.await??;
+        self.sessions.shutdown().await;
         Ok(())
     }
 }
@@ -207,9 +214,18 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
             .with_graceful_shutdown(stop.cancelled_owned())
             .await
     });
+    // Linked phones reconnect in the background with their stored keys; the
+    // API answers meanwhile.
+    let sessions = core.sessions.clone();
+    match sessions.start_linked().await {
+        Ok(n) if n > 0 => tracing::info!(phones = n, "reconnecting linked phones"),
+        Ok(_) => {}
+        Err(err) => tracing::error!(error = %err, "starting linked phones"),
+    }
     Ok(Running {
         addr,
         shutdown,
         task,
+        sessions,
     })
 }

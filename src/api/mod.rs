@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{config::Config, error::Error};
+use crate::{config::Config, error::Error, sessions::SessionManager};
 
 pub use bot::BotApi;
 pub use bulk::BulkApi;
@@ -29,6 +29,7 @@ pub use webhook::WebhookApi;
 pub struct State {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    pub sessions: Arc<SessionManager>,
 }
 
 /// The answer of an RPC whose capability is not built yet, after its

@@ -1,14 +1,15 @@
 use std::pin::Pin;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use sea_orm::ModelTrait;
 use tonic::{Request, Response, Status};
 
-use super::{State, convert, not_built, validate};
+use super::{State, convert, validate};
 use crate::{
     auth::caller,
     error::Error,
-    proto::{self, phone_service_server::PhoneService},
+    proto::{self, PairEventType, PhoneStatus, phone_service_server::PhoneService},
+    sessions::{PairUpdate, qr},
     store,
 };
 
@@ -82,8 +83,23 @@ impl PhoneService for PhoneApi {
         request: Request<proto::PairPhoneRequest>,
     ) -> Result<Response<Self::PairPhoneStream>, Status> {
         let caller = caller(&request)?;
-        validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
-        Err(not_built("QR pairing (the WhatsApp session layer)").into())
+        let phone = validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
+        let (updates, first) = self.0.sessions.pair(&phone);
+        let phone_id = phone.id.clone();
+        let rest = tokio_stream::wrappers::BroadcastStream::new(updates)
+            .filter_map(|update| std::future::ready(update.ok()));
+        let stream = futures::stream::iter(first)
+            .chain(rest)
+            // End the stream after the update that ends pairing.
+            .scan(false, |ended, update| {
+                if *ended {
+                    return std::future::ready(None);
+                }
+                *ended = !matches!(update, PairUpdate::Qr { .. } | PairUpdate::Paired { .. });
+                std::future::ready(Some(update))
+            })
+            .map(move |update| Ok(pair_response(&phone_id, update)));
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn request_pair_code(
@@ -93,9 +109,16 @@ impl PhoneService for PhoneApi {
         let caller = caller(&request)?;
         let req = request.get_ref();
         validate::required("phone_id", &req.phone_id)?;
-        validate::phone_number("number", &req.number)?;
-        validate::owned_phone(&self.0, caller, &req.phone_id).await?;
-        Err(not_built("pairing by code (the WhatsApp session layer)").into())
+        let number = validate::phone_number("number", &req.number)?;
+        let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
+        if phone.status == "connected" {
+            return Err(Error::invalid("phone_id", "is already linked and connected").into());
+        }
+        let code = self.0.sessions.pair_code(&phone, &number).await?;
+        Ok(Response::new(proto::RequestPairCodeResponse {
+            phone_id: phone.id,
+            code,
+        }))
     }
 
     async fn logout_phone(
@@ -103,8 +126,12 @@ impl PhoneService for PhoneApi {
         request: Request<proto::LogoutPhoneRequest>,
     ) -> Result<Response<proto::LogoutPhoneResponse>, Status> {
         let caller = caller(&request)?;
-        validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
-        Err(not_built("logout (the WhatsApp session layer)").into())
+        let phone = validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
+        self.0.sessions.logout(&phone).await?;
+        Ok(Response::new(proto::LogoutPhoneResponse {
+            phone_id: phone.id,
+            status: proto::PhoneStatus::LoggedOut as i32,
+        }))
     }
 
     async fn delete_phone(
@@ -114,9 +141,47 @@ impl PhoneService for PhoneApi {
         let caller = caller(&request)?;
         let phone = validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
         let phone_id = phone.id.clone();
-        // No session can exist yet (no pairing in this version), so removing
-        // the row removes everything the phone owns.
+        // Unlink the device from WhatsApp and delete its keys, then the row.
+        if phone.number.is_some() {
+            self.0.sessions.logout(&phone).await?;
+        } else {
+            self.0.sessions.stop(&phone.id).await;
+        }
         phone.delete(&self.0.db).await.map_err(Error::from)?;
         Ok(Response::new(proto::DeletePhoneResponse { phone_id }))
     }
+}
+
+fn pair_response(phone_id: &str, update: PairUpdate) -> proto::PairPhoneResponse {
+    let mut response = proto::PairPhoneResponse {
+        phone_id: phone_id.to_owned(),
+        ..Default::default()
+    };
+    let (kind, status) = match update {
+        PairUpdate::Qr { code, expires_at } => {
+            response.qr_image = qr::data_url(&code);
+            response.qr = code;
+            response.expires_at = Some(convert::timestamp(expires_at));
+            (PairEventType::Qr, PhoneStatus::Pending)
+        }
+        PairUpdate::Paired { number } => {
+            response.number = Some(number);
+            (PairEventType::Paired, PhoneStatus::Connecting)
+        }
+        PairUpdate::Connected { number } => {
+            response.number = number;
+            (PairEventType::Connected, PhoneStatus::Connected)
+        }
+        PairUpdate::Failed { reason } => {
+            response.reason = Some(reason);
+            (PairEventType::Failed, PhoneStatus::Failed)
+        }
+        PairUpdate::Expired => {
+            response.reason = Some("no QR code was scanned in time".into());
+            (PairEventType::Expired, PhoneStatus::Pending)
+        }
+    };
+    response.r#type = kind as i32;
+    response.status = status as i32;
+    response
 }

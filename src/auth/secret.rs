@@ -4,7 +4,7 @@
 use std::{fs, io::Write, os::unix::fs::OpenOptionsExt, path::Path};
 
 use anyhow::Context;
-use rand::Rng;
+use rand::RngExt as _;
 
 pub fn load_or_create(configured: &str, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     if !configured.is_empty() {

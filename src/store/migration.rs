@@ -8,7 +8,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Spine)]
+        let mut all: Vec<Box<dyn MigrationTrait>> = vec![Box::new(M0001Spine), Box::new(M0002Events)];
+        // whatsapp-rust's session keys, one database with everything else.
+        all.extend(wadesk_wastore::migrations());
+        all
     }
 }
 
@@ -137,5 +140,59 @@ impl MigrationTrait for M0001Spine {
             m.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum Events {
+    Table,
+    Cursor,
+    Id,
+    AccountId,
+    PhoneId,
+    Event,
+    Payload,
+    CreatedAt,
+}
+
+/// The append-only event log: phone.*, message.*, bulk.* events, read by
+/// webhooks and streams through a monotonically increasing cursor.
+struct M0002Events;
+
+impl MigrationName for M0002Events {
+    fn name(&self) -> &str {
+        "m0002_events"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0002Events {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Events::Table)
+                .col(big_pk_auto(Events::Cursor))
+                .col(string_uniq(Events::Id))
+                .col(string(Events::AccountId))
+                .col(string_null(Events::PhoneId))
+                .col(string(Events::Event))
+                .col(text(Events::Payload))
+                .col(big_integer(Events::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_events_account_cursor")
+                .table(Events::Table)
+                .col(Events::AccountId)
+                .col(Events::Cursor)
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(Events::Table).to_owned()).await
     }
 }

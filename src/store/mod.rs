@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod entity;
+pub mod events;
 mod migration;
 pub mod phones;
 pub mod tokens;
@@ -58,7 +59,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// A random identifier with a readable prefix, e.g. `ph_7f3k2q9x1m4d`.
 pub fn new_id(prefix: &str) -> String {
-    use rand::Rng;
+    use rand::RngExt as _;
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
     let tail: String = (0..16)

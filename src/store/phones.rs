@@ -74,3 +74,90 @@ pub async fn set_plan(
     active.updated_at = Set(now_ms());
     active.update(db).await
 }
+
+/// A status change, with what comes with it.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    status: String,
+    reason: Option<String>,
+    number: Option<String>,
+    last_seen: Option<i64>,
+    ban_expires_at: Option<i64>,
+}
+
+impl StatusChange {
+    pub fn new(status: &str) -> StatusChange {
+        StatusChange {
+            status: status.to_owned(),
+            reason: None,
+            number: None,
+            last_seen: None,
+            ban_expires_at: None,
+        }
+    }
+
+    pub fn reason(mut self, reason: &str) -> Self {
+        self.reason = Some(reason.to_owned());
+        self
+    }
+
+    pub fn number(mut self, number: String) -> Self {
+        self.number = Some(number);
+        self
+    }
+
+    pub fn last_seen(mut self, ms: i64) -> Self {
+        self.last_seen = Some(ms);
+        self
+    }
+
+    pub fn ban_expires_at(mut self, ms: i64) -> Self {
+        self.ban_expires_at = Some(ms);
+        self
+    }
+}
+
+/// Applies a status change; the reason is cleared unless the change has one.
+pub async fn update_status(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    change: StatusChange,
+) -> Result<(), DbErr> {
+    let mut update = phone::Entity::update_many()
+        .col_expr(phone::Column::Status, change.status.into())
+        .col_expr(phone::Column::Reason, change.reason.into())
+        .col_expr(phone::Column::BanExpiresAt, change.ban_expires_at.into())
+        .col_expr(phone::Column::UpdatedAt, now_ms().into());
+    if let Some(number) = change.number {
+        update = update.col_expr(phone::Column::Number, Some(number).into());
+    }
+    if let Some(ms) = change.last_seen {
+        update = update.col_expr(phone::Column::LastSeen, Some(ms).into());
+    }
+    update
+        .filter(phone::Column::Id.eq(phone_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records when the session last heard from WhatsApp.
+pub async fn touch_last_seen(db: &DatabaseConnection, phone_id: &str, ms: i64) -> Result<(), DbErr> {
+    phone::Entity::update_many()
+        .col_expr(phone::Column::LastSeen, Some(ms).into())
+        .filter(phone::Column::Id.eq(phone_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Phones with a linked device whose session should run: everything paired
+/// that was not logged out, banned or given up on.
+pub async fn list_linked(db: &DatabaseConnection) -> Result<Vec<phone::Model>, DbErr> {
+    phone::Entity::find()
+        .filter(phone::Column::Number.is_not_null())
+        .filter(phone::Column::Status.is_in(["connected", "connecting", "disconnected"]))
+        .order_by_asc(phone::Column::CreatedAt)
+        .all(db)
+        .await
+}

@@ -65,6 +65,7 @@ macro_rules! db_tests {
 }
 
 pub struct TestApp {
+    pub config: Config,
     pub addr: SocketAddr,
     pub base: String,
     pub token: String,
@@ -88,13 +89,14 @@ impl TestApp {
             config.database_url = fresh_postgres_database(admin_url).await;
         }
         tweak(&mut config);
-        let core = Core::open(config).await.expect("open core");
+        let core = Core::open(config.clone()).await.expect("open core");
         let account = store::accounts::create(&core.db, "test").await.unwrap();
         let token = issue_token(&core, &account.id, None).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = server::spawn(&core, listener).await.expect("server starts");
         let addr = running.addr;
         TestApp {
+            config,
             addr,
             base: format!("http://{addr}"),
             token,
@@ -144,6 +146,38 @@ impl TestApp {
             .exec(&self.core.db)
             .await
             .unwrap();
+    }
+
+    /// Stops the server and starts a new one on the same data directory and
+    /// database, as after a process restart.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(running) = self.running.take() {
+            running.stop().await.unwrap();
+        }
+        let core = Core::open(self.config.clone()).await.expect("reopen core");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = server::spawn(&core, listener).await.expect("server restarts");
+        self.addr = running.addr;
+        self.base = format!("http://{}", running.addr);
+        self.core = core;
+        self.running = Some(running);
+        self
+    }
+
+    /// Polls the phone status until `want` (or panics after `secs`).
+    pub async fn wait_status(&self, phone_id: &str, want: &str, secs: u64) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let (_, body) = self.get(&format!("/api/phones/{phone_id}/status")).await;
+            if body["status"] == want {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "phone {phone_id} never reached {want}: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn stop(mut self) {
@@ -214,7 +248,7 @@ async fn fresh_postgres_database(admin_url: &str) -> String {
 }
 
 fn rand_suffix() -> String {
-    use rand::Rng;
+    use rand::RngExt as _;
     let n: u64 = rand::rng().random();
     format!("{n:x}")
 }

@@ -1,5 +1,6 @@
 //! Table definitions. Times are Unix milliseconds (see `store::now_ms`).
 
 pub mod account;
+pub mod event;
 pub mod phone;
 pub mod token;

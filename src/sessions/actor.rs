@@ -1,0 +1,305 @@
+//! One task per phone owns its whatsapp-rust client: it receives the
+//! client's events in order, turns them into phone status changes and
+//! events, answers commands, and supervises the connection.
+
+use std::{sync::Arc, time::Duration};
+
+use serde_json::json;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use whatsapp_rust::{Client, prelude::Event, wacore::pair_code::PairCodeOptions};
+
+use super::{
+    PairUpdate, Shared,
+    engine::{self, ClientParts},
+};
+use crate::store::{self, now_ms, phones::StatusChange};
+
+pub enum Command {
+    /// Stop the client, keep the keys (shutdown, or the phone is deleted).
+    Stop(oneshot::Sender<()>),
+    /// Unlink from WhatsApp and delete the keys.
+    Logout(oneshot::Sender<()>),
+    /// Link by phone number: the code to type on the phone.
+    PairCode {
+        number: String,
+        reply: oneshot::Sender<anyhow::Result<String>>,
+    },
+}
+
+/// What the event loop decided.
+enum Flow {
+    Continue,
+    /// The session is over (logged out, replaced, banned, failed, expired).
+    End,
+}
+
+pub struct Actor {
+    pub shared: Arc<Shared>,
+    pub phone_id: String,
+    pub account_id: String,
+    pub commands: mpsc::Receiver<Command>,
+    pub pairing: broadcast::Sender<PairUpdate>,
+    pub last_qr: Arc<std::sync::Mutex<Option<PairUpdate>>>,
+    pub client: watch::Sender<Option<Arc<Client>>>,
+    pub connected: bool,
+    pub failures: u32,
+}
+
+impl Actor {
+    pub async fn run(mut self) {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let (events_tx, mut events) = mpsc::unbounded_channel();
+            let parts = ClientParts {
+                backend: Arc::new(wadesk_wastore::SeaOrmBackend::new(
+                    self.shared.db.clone(),
+                    self.phone_id.clone(),
+                )),
+                server_url: self.shared.server_url.clone(),
+                http: self.shared.http.clone(),
+                events: events_tx,
+            };
+            let bot = match engine::build_bot(parts).await {
+                Ok(bot) => bot,
+                Err(err) => {
+                    if self.count_failure(&format!("{err:#}")).await {
+                        return;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.shared.settings.max_backoff);
+                    continue;
+                }
+            };
+            let handle = bot.spawn();
+            let client = handle.client();
+            self.client.send_replace(Some(client.clone()));
+            let mut watchdog = tokio::time::interval(self.shared.settings.watchdog_interval);
+            watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let ended = loop {
+                tokio::select! {
+                    command = self.commands.recv() => match command {
+                        None => break true,
+                        Some(Command::Stop(done)) => {
+                            handle.shutdown().await;
+                            self.client.send_replace(None);
+                            let _ = done.send(());
+                            return;
+                        }
+                        Some(Command::Logout(done)) => {
+                            client.logout().await;
+                            handle.shutdown().await;
+                            self.client.send_replace(None);
+                            self.logged_out("logged out through the API").await;
+                            let _ = done.send(());
+                            return;
+                        }
+                        Some(Command::PairCode { number, reply }) => {
+                            let options = PairCodeOptions {
+                                phone_number: number,
+                                ..Default::default()
+                            };
+                            let result = client
+                                .pair_with_code(options)
+                                .await
+                                .map_err(|e| anyhow::anyhow!("{e}"));
+                            let _ = reply.send(result);
+                        }
+                    },
+                    event = events.recv() => match event {
+                        None => break false,
+                        Some(event) => {
+                            if let Flow::End = self.on_event(&client, &event).await {
+                                break true;
+                            }
+                        }
+                    },
+                    _ = watchdog.tick() => self.check_alive(&client).await,
+                }
+            };
+            handle.shutdown().await;
+            self.client.send_replace(None);
+            if ended {
+                return;
+            }
+            // The client stopped on its own: start a new one after a pause.
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(self.shared.settings.max_backoff);
+        }
+    }
+
+    async fn on_event(&mut self, client: &Arc<Client>, event: &Event) -> Flow {
+        match event {
+            Event::PairingQrCode(qr) => {
+                let update = PairUpdate::Qr {
+                    code: qr.code.clone(),
+                    expires_at: now_ms() + qr.timeout.as_millis() as i64,
+                };
+                *self.last_qr.lock().unwrap_or_else(|e| e.into_inner()) = Some(update.clone());
+                let _ = self.pairing.send(update);
+                self.event("phone.qr", json!({"expires_in": qr.timeout.as_secs()}))
+                    .await;
+                Flow::Continue
+            }
+            Event::PairingQrCodesExhausted(_) => {
+                let _ = self.pairing.send(PairUpdate::Expired);
+                self.set_status(StatusChange::new("pending").reason("no QR code was scanned in time; pair again"))
+                    .await;
+                Flow::End
+            }
+            Event::PairSuccess(success) => {
+                let number = success.id.user.to_string();
+                self.last_qr.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let _ = self.pairing.send(PairUpdate::Paired {
+                    number: number.clone(),
+                });
+                self.set_status(StatusChange::new("connecting").number(number))
+                    .await;
+                Flow::Continue
+            }
+            Event::PairError(err) => {
+                let reason = format!("pairing failed: {}", err.error);
+                let _ = self.pairing.send(PairUpdate::Failed {
+                    reason: reason.clone(),
+                });
+                self.failed(&reason).await;
+                Flow::End
+            }
+            Event::Connected(_) => {
+                self.connected = true;
+                self.failures = 0;
+                let number = client.pn().map(|jid| jid.user.to_string());
+                let mut change = StatusChange::new("connected").last_seen(now_ms());
+                if let Some(number) = &number {
+                    change = change.number(number.clone());
+                }
+                self.set_status(change).await;
+                self.event("phone.connected", json!({"number": number})).await;
+                let _ = self.pairing.send(PairUpdate::Connected { number });
+                Flow::Continue
+            }
+            Event::Disconnected(disconnected) => {
+                if std::mem::take(&mut self.connected) {
+                    let reason = format!("disconnected: {}", disconnected.reason);
+                    self.set_status(StatusChange::new("disconnected").reason(&reason))
+                        .await;
+                    self.event("phone.disconnected", json!({"reason": reason}))
+                        .await;
+                }
+                Flow::Continue
+            }
+            Event::LoggedOut(logged_out) => {
+                self.logged_out(&format!("unlinked from the phone ({:?})", logged_out.reason))
+                    .await;
+                Flow::End
+            }
+            Event::StreamReplaced(_) => {
+                // Another client logged in with these keys. Reconnecting would
+                // only kick it out in turn, so report it and stop.
+                self.connected = false;
+                let reason = "stream replaced: this WhatsApp session was opened by another client";
+                self.set_status(StatusChange::new("disconnected").reason(reason))
+                    .await;
+                self.event("phone.disconnected", json!({"reason": reason}))
+                    .await;
+                Flow::End
+            }
+            Event::TemporaryBan(ban) => {
+                let until = now_ms() + ban.expire.num_milliseconds();
+                let reason = format!("temporarily banned by WhatsApp ({:?})", ban.code);
+                self.set_status(StatusChange::new("banned").reason(&reason).ban_expires_at(until))
+                    .await;
+                self.event(
+                    "phone.banned",
+                    json!({"reason": reason, "ban_expires_at": until / 1000}),
+                )
+                .await;
+                Flow::End
+            }
+            Event::ConnectFailure(failure) => {
+                let reason = format!(
+                    "connect failure: {:?}{}",
+                    failure.reason,
+                    failure.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+                );
+                if self.count_failure(&reason).await {
+                    Flow::End
+                } else {
+                    Flow::Continue
+                }
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    /// A connected session that has heard nothing for too long is dead even
+    /// if the socket says otherwise: reconnect it.
+    async fn check_alive(&mut self, client: &Arc<Client>) {
+        if !client.is_connected() {
+            return;
+        }
+        let last = client.stats().last_data_received_ms as i64;
+        if last > 0 {
+            let _ = store::phones::touch_last_seen(&self.shared.db, &self.phone_id, last).await;
+        }
+        let silent = now_ms() - last;
+        if last > 0 && silent > self.shared.settings.dead_after.as_millis() as i64 {
+            tracing::warn!(phone_id = %self.phone_id, silent_ms = silent, "session silent past the keepalive window; reconnecting");
+            client.reconnect().await;
+        }
+    }
+
+    /// Counts a failure; past the cap the phone is failed and the actor ends.
+    async fn count_failure(&mut self, reason: &str) -> bool {
+        self.failures += 1;
+        tracing::warn!(phone_id = %self.phone_id, failures = self.failures, %reason, "session failure");
+        if self.failures >= self.shared.settings.max_failures {
+            self.failed(&format!(
+                "gave up after {} failures in a row; last: {reason}",
+                self.failures
+            ))
+            .await;
+            return true;
+        }
+        false
+    }
+
+    async fn failed(&mut self, reason: &str) {
+        self.connected = false;
+        self.set_status(StatusChange::new("failed").reason(reason)).await;
+        self.event("phone.failed", json!({"reason": reason})).await;
+    }
+
+    /// whatsapp-rust keeps the keys on logout; an unlinked device's keys are
+    /// useless and sensitive, so they go.
+    async fn logged_out(&mut self, reason: &str) {
+        self.connected = false;
+        if let Err(err) = wadesk_wastore::delete_phone(&self.shared.db, &self.phone_id).await {
+            tracing::error!(phone_id = %self.phone_id, error = %err, "deleting session keys");
+        }
+        self.set_status(StatusChange::new("logged_out").reason(reason))
+            .await;
+        self.event("phone.logged_out", json!({"reason": reason})).await;
+    }
+
+    async fn set_status(&self, change: StatusChange) {
+        if let Err(err) = store::phones::update_status(&self.shared.db, &self.phone_id, change).await {
+            tracing::error!(phone_id = %self.phone_id, error = %err, "updating phone status");
+        }
+    }
+
+    async fn event(&self, name: &str, mut payload: serde_json::Value) {
+        payload["event"] = json!(name);
+        payload["phone_id"] = json!(self.phone_id);
+        if let Err(err) = store::events::append(
+            &self.shared.db,
+            &self.account_id,
+            Some(&self.phone_id),
+            name,
+            &payload,
+        )
+        .await
+        {
+            tracing::error!(phone_id = %self.phone_id, error = %err, event = name, "writing event");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The pieces a whatsapp-rust client needs from us: a transport with
+//! TCP_NODELAY, an async HTTP client over our reqwest pool, and the builder.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::net::TcpStream;
+use tokio_websockets::{ClientBuilder, Connector};
+use whatsapp_rust::{
+    async_channel,
+    prelude::{Bot, Event, EventDelivery, TokioRuntime},
+    wacore::net::{
+        HttpClient, HttpRequest, HttpResponse, Transport, TransportEvent, TransportFactory,
+    },
+};
+use whatsapp_rust_tokio_transport::{default_tls_connector, from_websocket};
+
+/// WhatsApp's own websocket endpoint, used when `whatsapp.server_url` is empty.
+pub const WHATSAPP_URL: &str = "wss://web.whatsapp.com/ws/chat";
+const WHATSAPP_ORIGIN: &str = "https://web.whatsapp.com";
+
+/// Dials the websocket with TCP_NODELAY set: the stock factory leaves it off,
+/// and small stanzas then wait ~40 ms on the peer's delayed ACK.
+pub struct NoDelayTransport {
+    url: String,
+}
+
+impl NoDelayTransport {
+    pub fn new(url: impl Into<String>) -> Self {
+        NoDelayTransport { url: url.into() }
+    }
+}
+
+#[async_trait::async_trait]
+impl TransportFactory for NoDelayTransport {
+    async fn create_transport(
+        &self,
+    ) -> anyhow::Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>)> {
+        let uri: http::Uri = self.url.parse().context("whatsapp.server_url")?;
+        let host = uri
+            .host()
+            .context("whatsapp.server_url has no host")?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let tls = uri.scheme_str() == Some("wss");
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let tcp = TcpStream::connect((host.as_str(), port))
+            .await
+            .with_context(|| format!("connecting to {host}:{port}"))?;
+        tcp.set_nodelay(true)?;
+        let connector = if tls { default_tls_connector() } else { Connector::Plain };
+        let stream = connector.wrap(&host, tcp).await?;
+        let (ws, _) = ClientBuilder::from_uri(uri)
+            .add_header(
+                http::header::ORIGIN,
+                http::HeaderValue::from_static(WHATSAPP_ORIGIN),
+            )?
+            .connect_on(stream)
+            .await
+            .context("websocket upgrade")?;
+        Ok(from_websocket(ws))
+    }
+}
+
+/// whatsapp-rust's HTTP seam (media, version checks) over our reqwest pool.
+/// The library always builds https:// media URLs; `plain_http_hosts` lists
+/// hosts to reach over plain http instead (the simulator's media host).
+pub struct ReqwestHttp {
+    client: reqwest::Client,
+    plain_http_hosts: Vec<String>,
+}
+
+impl ReqwestHttp {
+    pub fn new(client: reqwest::Client, plain_http_hosts: Vec<String>) -> Self {
+        ReqwestHttp {
+            client,
+            plain_http_hosts,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for ReqwestHttp {
+    async fn execute(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
+        let mut url = reqwest::Url::parse(&request.url)?;
+        if url.scheme() == "https"
+            && let Some(authority) = url.host_str().map(|h| match url.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_owned(),
+            })
+            && self.plain_http_hosts.iter().any(|h| *h == authority)
+        {
+            let _ = url.set_scheme("http");
+        }
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
+        let mut builder = self
+            .client
+            .request(method, url)
+            .timeout(Duration::from_secs(120));
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = request.body {
+            builder = builder.body(body);
+        }
+        let response = builder.send().await?;
+        let status_code = response.status().as_u16();
+        let body = response.bytes().await?.to_vec();
+        Ok(HttpResponse { status_code, body })
+    }
+}
+
+/// Everything needed to build one phone's client.
+pub struct ClientParts {
+    pub backend: Arc<wadesk_wastore::SeaOrmBackend>,
+    pub server_url: String,
+    pub http: Arc<ReqwestHttp>,
+    pub events: tokio::sync::mpsc::UnboundedSender<Arc<Event>>,
+}
+
+/// Builds a whatsapp-rust client whose events arrive, in order, on `events`.
+pub async fn build_bot(parts: ClientParts) -> anyhow::Result<Bot> {
+    let events = parts.events;
+    let bot = Bot::builder()
+        .with_backend_arc(parts.backend)
+        .with_transport_factory(NoDelayTransport::new(parts.server_url))
+        .with_http_client(SharedHttp(parts.http))
+        .with_runtime(TokioRuntime)
+        // Skip fetching the web client version from WhatsApp at every start.
+        .with_version((2, 3000, 0))
+        .skip_history_sync()
+        .with_push_name("wadesk")
+        .with_event_delivery(EventDelivery::Ordered { capacity: 4096 })
+        .on_event(move |event, _client| {
+            let events = events.clone();
+            async move {
+                let _ = events.send(event);
+            }
+        })
+        .build()
+        .await
+        .context("building the WhatsApp client")?;
+    Ok(bot)
+}
+
+/// whatsapp-rust takes its HTTP client by value; ours is shared by all phones.
+struct SharedHttp(Arc<ReqwestHttp>);
+
+#[async_trait::async_trait]
+impl HttpClient for SharedHttp {
+    async fn execute(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
+        self.0.execute(request).await
+    }
+}

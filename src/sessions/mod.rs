@@ -1,0 +1,255 @@
+//! Phone sessions: one actor per phone owns its whatsapp-rust client.
+//!
+//! The manager is the only way in: it starts an actor when a phone is paired
+//! or, at start-up, for every linked phone (they reconnect with their stored
+//! keys, no re-pairing), and reaches actors through their command channel.
+
+mod actor;
+pub mod engine;
+pub mod qr;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use whatsapp_rust::Client;
+
+use crate::{
+    config::Config,
+    error::Error,
+    store::{self, entity::phone},
+};
+use actor::{Actor, Command};
+
+/// What a pairing stream shows.
+#[derive(Debug, Clone)]
+pub enum PairUpdate {
+    /// A QR code to show, valid until `expires_at` (Unix ms).
+    Qr { code: String, expires_at: i64 },
+    /// Scanned; logging in as `number`.
+    Paired { number: String },
+    /// Connected: pairing is done.
+    Connected { number: Option<String> },
+    /// Pairing failed.
+    Failed { reason: String },
+    /// No QR code was scanned in time.
+    Expired,
+}
+
+/// Supervision knobs (config `[sessions]`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How often a session's liveness is checked.
+    pub watchdog_interval: Duration,
+    /// A connected session silent for longer is reconnected.
+    pub dead_after: Duration,
+    /// Failures in a row before a phone is marked failed.
+    pub max_failures: u32,
+    /// Longest pause between reconnect attempts.
+    pub max_backoff: Duration,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Settings {
+        let s = &config.sessions;
+        Settings {
+            watchdog_interval: Duration::from_secs(s.watchdog_secs.max(1)),
+            dead_after: Duration::from_secs(s.dead_after_secs.max(1)),
+            max_failures: s.max_failures.max(1),
+            max_backoff: Duration::from_secs(s.max_backoff_secs.max(1)),
+        }
+    }
+}
+
+/// What every actor shares.
+pub struct Shared {
+    pub db: DatabaseConnection,
+    pub server_url: String,
+    pub http: Arc<engine::ReqwestHttp>,
+    pub settings: Settings,
+}
+
+struct Handle {
+    commands: mpsc::Sender<Command>,
+    pairing: broadcast::Sender<PairUpdate>,
+    last_qr: Arc<std::sync::Mutex<Option<PairUpdate>>>,
+    client: watch::Receiver<Option<Arc<Client>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+pub struct SessionManager {
+    shared: Arc<Shared>,
+    sessions: std::sync::Mutex<HashMap<String, Handle>>,
+}
+
+impl SessionManager {
+    pub fn new(db: DatabaseConnection, config: &Config) -> Arc<SessionManager> {
+        let server_url = if config.whatsapp.server_url.is_empty() {
+            engine::WHATSAPP_URL.to_owned()
+        } else {
+            config.whatsapp.server_url.clone()
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Arc::new(SessionManager {
+            shared: Arc::new(Shared {
+                db,
+                server_url,
+                http: Arc::new(engine::ReqwestHttp::new(
+                    http,
+                    config.whatsapp.plain_http_media_hosts.clone(),
+                )),
+                settings: Settings::from_config(config),
+            }),
+            sessions: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Starts every linked phone's session; they reconnect with stored keys.
+    pub async fn start_linked(&self) -> Result<usize, Error> {
+        let phones = store::phones::list_linked(&self.shared.db).await?;
+        let count = phones.len();
+        for phone in phones {
+            self.ensure_started(&phone);
+        }
+        Ok(count)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Handle>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The running actor of a phone, started if needed. Returns a pairing
+    /// subscription taken before the actor can emit anything, and the last
+    /// QR code if one is still showing.
+    fn ensure_started(&self, phone: &phone::Model) -> (broadcast::Receiver<PairUpdate>, Option<PairUpdate>) {
+        let mut sessions = self.lock();
+        if let Some(handle) = sessions.get(&phone.id)
+            && !handle.task.is_finished()
+        {
+            let last = handle.last_qr.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            return (handle.pairing.subscribe(), last);
+        }
+        let (commands_tx, commands) = mpsc::channel(16);
+        let (pairing, rx) = broadcast::channel(32);
+        let last_qr = Arc::new(std::sync::Mutex::new(None));
+        let (client_tx, client) = watch::channel(None);
+        let actor = Actor {
+            shared: self.shared.clone(),
+            phone_id: phone.id.clone(),
+            account_id: phone.account_id.clone(),
+            commands,
+            pairing: pairing.clone(),
+            last_qr: last_qr.clone(),
+            client: client_tx,
+            connected: false,
+            failures: 0,
+        };
+        let task = tokio::spawn(actor.run());
+        sessions.insert(
+            phone.id.clone(),
+            Handle {
+                commands: commands_tx,
+                pairing,
+                last_qr,
+                client,
+                task,
+            },
+        );
+        (rx, None)
+    }
+
+    /// Starts pairing (or joins one in progress). A phone that is already
+    /// connected gets a single Connected update.
+    pub fn pair(&self, phone: &phone::Model) -> (broadcast::Receiver<PairUpdate>, Vec<PairUpdate>) {
+        let (rx, last) = self.ensure_started(phone);
+        let mut first: Vec<PairUpdate> = last.into_iter().collect();
+        if phone.status == "connected" && self.client(&phone.id).is_some_and(|c| c.is_connected()) {
+            first = vec![PairUpdate::Connected {
+                number: phone.number.clone(),
+            }];
+        }
+        (rx, first)
+    }
+
+    /// Links by phone number: returns the code to type on the phone.
+    pub async fn pair_code(&self, phone: &phone::Model, number: &str) -> Result<String, Error> {
+        self.ensure_started(phone);
+        let commands = self.commands(&phone.id)?;
+        let (reply, answer) = oneshot::channel();
+        commands
+            .send(Command::PairCode {
+                number: number.to_owned(),
+                reply,
+            })
+            .await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("session of {} stopped", phone.id)))?;
+        answer
+            .await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("session of {} stopped", phone.id)))?
+            .map_err(|err| Error::Internal(err.context("requesting a pairing code")))
+    }
+
+    /// Unlinks the phone and deletes its keys. A phone with no running
+    /// session just has its keys deleted.
+    pub async fn logout(&self, phone: &phone::Model) -> Result<(), Error> {
+        if let Ok(commands) = self.commands(&phone.id) {
+            let (done, finished) = oneshot::channel();
+            if commands.send(Command::Logout(done)).await.is_ok() {
+                let _ = finished.await;
+            }
+        }
+        self.lock().remove(&phone.id);
+        wadesk_wastore::delete_phone(&self.shared.db, &phone.id)
+            .await
+            .map_err(|e| Error::Internal(anyhow::anyhow!("deleting session keys: {e}")))?;
+        store::phones::update_status(
+            &self.shared.db,
+            &phone.id,
+            store::phones::StatusChange::new("logged_out").reason("logged out through the API"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Stops a phone's session (keys kept) and forgets it.
+    pub async fn stop(&self, phone_id: &str) {
+        let handle = self.lock().remove(phone_id);
+        if let Some(handle) = handle {
+            let (done, finished) = oneshot::channel();
+            if handle.commands.send(Command::Stop(done)).await.is_ok() {
+                let _ = finished.await;
+            }
+            let _ = handle.task.await;
+        }
+    }
+
+    /// Stops every session, waiting for each.
+    pub async fn shutdown(&self) {
+        let ids: Vec<String> = self.lock().keys().cloned().collect();
+        for id in ids {
+            self.stop(&id).await;
+        }
+    }
+
+    /// The connected client of a phone, if its session is running.
+    pub fn client(&self, phone_id: &str) -> Option<Arc<Client>> {
+        self.lock()
+            .get(phone_id)
+            .and_then(|h| h.client.borrow().clone())
+    }
+
+    fn commands(&self, phone_id: &str) -> Result<mpsc::Sender<Command>, Error> {
+        self.lock()
+            .get(phone_id)
+            .filter(|h| !h.task.is_finished())
+            .map(|h| h.commands.clone())
+            .ok_or_else(|| Error::NotFound(format!("phone {phone_id} has no running session")))
+    }
+
+    pub fn running(&self) -> usize {
+        self.lock().values().filter(|h| !h.task.is_finished()).count()
+    }
+}
