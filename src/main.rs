@@ -44,6 +44,21 @@ enum Command {
     /// Manages phones.
     #[command(subcommand)]
     Phone(PhoneCommand),
+    /// Runs the WhatsApp protocol simulator on loopback (try the gateway
+    /// without a phone; see docs/simulator.md).
+    #[cfg(feature = "sim")]
+    Sim {
+        /// Websocket address (loopback only).
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        listen: std::net::SocketAddr,
+        /// Admin API and media host address (loopback only).
+        #[arg(long, default_value = "127.0.0.1:9091")]
+        http: std::net::SocketAddr,
+        /// Keeps the simulator's static key across restarts, so linked
+        /// clients keep reconnecting with IK.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +125,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Account(cmd) => account(config, cmd).await,
         Command::Token(cmd) => token(config, cmd).await,
         Command::Phone(cmd) => phone(config, cmd).await,
+        #[cfg(feature = "sim")]
+        Command::Sim {
+            listen,
+            http,
+            key_file,
+        } => sim(listen, http, key_file).await,
     }
 }
 
@@ -209,5 +230,41 @@ async fn phone(config: Config, cmd: PhoneCommand) -> anyhow::Result<()> {
             println!("{} is now on the {} plan", phone.id, phone.plan);
         }
     }
+    Ok(())
+}
+
+#[cfg(feature = "sim")]
+async fn sim(
+    listen: std::net::SocketAddr,
+    http: std::net::SocketAddr,
+    key_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use wadesk::sim::{SimConfig, Simulator};
+    for addr in [listen, http] {
+        anyhow::ensure!(
+            addr.ip().is_loopback(),
+            "the simulator only listens on loopback ({addr})"
+        );
+    }
+    let mut config = SimConfig {
+        listen: Some(listen),
+        http_listen: Some(http),
+        ..Default::default()
+    };
+    if let Some(path) = &key_file
+        && let Ok(bytes) = std::fs::read(path)
+        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        config.static_private_key = Some(key);
+    }
+    let sim = Simulator::start(config).await?;
+    if let Some(path) = &key_file {
+        std::fs::write(path, sim.static_private_key())?;
+    }
+    println!("websocket: {}", sim.ws_url());
+    println!("http:      {}", sim.http_url());
+    println!("point the gateway at it: WADESK__WHATSAPP__SERVER_URL={} WADESK__WHATSAPP__PLAIN_HTTP_MEDIA_HOSTS='[\"{}\"]'", sim.ws_url(), http);
+    tokio::signal::ctrl_c().await?;
+    sim.shutdown();
     Ok(())
 }

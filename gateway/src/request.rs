@@ -57,6 +57,7 @@ fn merge_body(
     };
     match &binding.body {
         BodyRule::None => match json {
+            Json::Null => Ok(()),
             Json::Object(o) if o.is_empty() => Ok(()),
             _ => Err(GatewayError::invalid(
                 "this endpoint takes no JSON body; pass fields as query parameters",

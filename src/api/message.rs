@@ -6,7 +6,12 @@ use tonic::{Request, Response, Status};
 use super::{State, not_built, validate};
 use crate::{
     auth::caller,
-    proto::{self, message_service_server::MessageService},
+    error::Error,
+    proto::{self, Direction, MessageStatus, MessageType, message_service_server::MessageService},
+    store::{
+        self,
+        entity::{message, phone},
+    },
 };
 
 pub struct MessageApi(pub State);
@@ -23,8 +28,14 @@ impl MessageService for MessageApi {
         let req = request.get_ref();
         validate::required("phone_id", &req.phone_id)?;
         validate::required("message_id", &req.message_id)?;
-        validate::owned_phone(&self.0, caller, &req.phone_id).await?;
-        Err(not_built(MESSAGES).into())
+        let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
+        let row = store::messages::find_by_wa_id(&self.0.db, &phone.id, req.message_id.trim())
+            .await
+            .map_err(Error::from)?
+            .ok_or_else(|| Error::NotFound(format!("message {} not found", req.message_id.trim())))?;
+        Ok(Response::new(proto::GetMessageResponse {
+            message: Some(message_proto(&phone, row)),
+        }))
     }
 
     async fn list_messages(
@@ -49,5 +60,38 @@ impl MessageService for MessageApi {
             validate::owned_phone(&self.0, caller, &req.phone_id).await?;
         }
         Err(not_built("event streams (the event log)").into())
+    }
+}
+
+fn message_proto(phone: &phone::Model, row: message::Model) -> proto::Message {
+    let outbound = row.direction == "outbound";
+    let own = phone.number.clone().unwrap_or_default();
+    let (from, to) = if outbound {
+        (own, row.peer.clone())
+    } else {
+        (row.peer.clone(), own)
+    };
+    let enum_of = |prefix: &str, value: &str| format!("{prefix}_{}", value.to_ascii_uppercase());
+    proto::Message {
+        message_id: row.wa_id,
+        phone_id: row.phone_id,
+        direction: if outbound { Direction::Outbound } else { Direction::Inbound } as i32,
+        from,
+        to,
+        r#type: MessageType::from_str_name(&enum_of("MESSAGE_TYPE", &row.kind))
+            .unwrap_or(MessageType::Other) as i32,
+        text: row.text,
+        media: None,
+        location: row.lat.zip(row.lng).map(|(lat, lng)| proto::Location {
+            lat,
+            lng,
+            name: row.location_name,
+        }),
+        status: MessageStatus::from_str_name(&enum_of("MESSAGE_STATUS", &row.status))
+            .unwrap_or(MessageStatus::Unspecified) as i32,
+        reason: row.reason,
+        timestamp: row.created_at / 1000,
+        bulk_id: None,
+        sent_by_bot: false,
     }
 }

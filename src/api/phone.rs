@@ -88,17 +88,17 @@ impl PhoneService for PhoneApi {
         let phone_id = phone.id.clone();
         let rest = tokio_stream::wrappers::BroadcastStream::new(updates)
             .filter_map(|update| std::future::ready(update.ok()));
-        let stream = futures::stream::iter(first)
-            .chain(rest)
-            // End the stream after the update that ends pairing.
-            .scan(false, |ended, update| {
-                if *ended {
-                    return std::future::ready(None);
-                }
-                *ended = !matches!(update, PairUpdate::Qr { .. } | PairUpdate::Paired { .. });
-                std::future::ready(Some(update))
-            })
-            .map(move |update| Ok(pair_response(&phone_id, update)));
+        let updates = futures::stream::iter(first).chain(rest).boxed();
+        // Yield updates until (and including) the one that ends pairing.
+        let stream = futures::stream::unfold((updates, false), |(mut updates, ended)| async move {
+            if ended {
+                return None;
+            }
+            let update = updates.next().await?;
+            let ends = !matches!(update, PairUpdate::Qr { .. } | PairUpdate::Paired { .. });
+            Some((update, (updates, ends)))
+        })
+        .map(move |update| Ok(pair_response(&phone_id, update)));
         Ok(Response::new(Box::pin(stream)))
     }
 

@@ -12,13 +12,18 @@ use super::{
     PairUpdate, Shared,
     engine::{self, ClientParts},
 };
-use crate::store::{self, now_ms, phones::StatusChange};
+use crate::store::{self, entity::message, now_ms, phones::StatusChange};
 
 pub enum Command {
     /// Stop the client, keep the keys (shutdown, or the phone is deleted).
     Stop(oneshot::Sender<()>),
     /// Unlink from WhatsApp and delete the keys.
     Logout(oneshot::Sender<()>),
+    /// Hand a queued outbox message to WhatsApp; answers with the row after.
+    Send {
+        id: String,
+        reply: oneshot::Sender<Option<message::Model>>,
+    },
     /// Link by phone number: the code to type on the phone.
     PairCode {
         number: String,
@@ -93,6 +98,17 @@ impl Actor {
                             let _ = done.send(());
                             return;
                         }
+                        Some(Command::Send { id, reply }) => {
+                            let row = match store::messages::find(&self.shared.db, &id).await {
+                                Ok(Some(row)) => Some(self.send_row(&client, row).await),
+                                Ok(None) => None,
+                                Err(err) => {
+                                    tracing::error!(error = %err, "reading outbox");
+                                    None
+                                }
+                            };
+                            let _ = reply.send(row);
+                        }
                         Some(Command::PairCode { number, reply }) => {
                             let options = PairCodeOptions {
                                 phone_number: number,
@@ -128,6 +144,11 @@ impl Actor {
     }
 
     async fn on_event(&mut self, client: &Arc<Client>, event: &Event) -> Flow {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let mut text = format!("{event:?}");
+            text.truncate(160);
+            tracing::debug!(phone_id = %self.phone_id, event = %text, "session event");
+        }
         match event {
             Event::PairingQrCode(qr) => {
                 let update = PairUpdate::Qr {
@@ -175,6 +196,28 @@ impl Actor {
                 self.set_status(change).await;
                 self.event("phone.connected", json!({"number": number})).await;
                 let _ = self.pairing.send(PairUpdate::Connected { number });
+                self.drain_outbox(client).await;
+                Flow::Continue
+            }
+            Event::Receipt(receipt) => {
+                use whatsapp_rust::wacore::types::presence::ReceiptType;
+                let status = match receipt.r#type {
+                    ReceiptType::Delivered => "delivered",
+                    ReceiptType::Read | ReceiptType::ReadSelf | ReceiptType::Played => "read",
+                    _ => return Flow::Continue,
+                };
+                for id in &receipt.message_ids {
+                    self.advance_by_wa_id(id.as_ref(), status, None).await;
+                }
+                Flow::Continue
+            }
+            Event::ServerAck(ack) => {
+                if ack.class.as_deref() == Some("message")
+                    && let Some(code) = ack.error.as_deref()
+                {
+                    let reason = format!("rejected by WhatsApp (error {code})");
+                    self.advance_by_wa_id(&ack.id, "failed", Some(reason)).await;
+                }
                 Flow::Continue
             }
             Event::Disconnected(disconnected) => {
@@ -228,6 +271,66 @@ impl Actor {
                 }
             }
             _ => Flow::Continue,
+        }
+    }
+
+    /// Sends every message still queued for this phone (after a restart or a
+    /// reconnect), oldest first; each exactly once, since only this task sends.
+    async fn drain_outbox(&mut self, client: &Arc<Client>) {
+        match store::messages::queued_for_phone(&self.shared.db, &self.phone_id).await {
+            Ok(rows) => {
+                for row in rows {
+                    self.send_row(client, row).await;
+                }
+            }
+            Err(err) => tracing::error!(phone_id = %self.phone_id, error = %err, "reading outbox"),
+        }
+    }
+
+    /// Hands one queued message to WhatsApp and records the outcome.
+    async fn send_row(&mut self, client: &Arc<Client>, row: message::Model) -> message::Model {
+        if row.status != "queued" {
+            return row;
+        }
+        let outcome = super::outbox::send(client, &row).await;
+        let (status, reason) = match outcome {
+            Ok(()) => ("sent", None),
+            Err(reason) => ("failed", Some(reason)),
+        };
+        self.advance(row, status, reason).await
+    }
+
+    async fn advance_by_wa_id(&mut self, wa_id: &str, status: &str, reason: Option<String>) {
+        match store::messages::find_by_wa_id(&self.shared.db, &self.phone_id, wa_id).await {
+            Ok(Some(row)) => {
+                self.advance(row, status, reason).await;
+            }
+            Ok(None) => {}
+            Err(err) => tracing::error!(error = %err, "reading outbox"),
+        }
+    }
+
+    /// Moves a message's status forward and records a message.status event.
+    async fn advance(&mut self, row: message::Model, status: &str, reason: Option<String>) -> message::Model {
+        match store::messages::advance(&self.shared.db, row.clone(), status, reason).await {
+            Ok(Some(updated)) => {
+                self.event(
+                    "message.status",
+                    json!({
+                        "message_id": updated.wa_id,
+                        "to": updated.peer,
+                        "status": updated.status,
+                        "reason": updated.reason,
+                    }),
+                )
+                .await;
+                updated
+            }
+            Ok(None) => row,
+            Err(err) => {
+                tracing::error!(error = %err, "updating message status");
+                row
+            }
         }
     }
 

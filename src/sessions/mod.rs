@@ -6,6 +6,7 @@
 
 mod actor;
 pub mod engine;
+mod outbox;
 pub mod qr;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -251,5 +252,31 @@ impl SessionManager {
 
     pub fn running(&self) -> usize {
         self.lock().values().filter(|h| !h.task.is_finished()).count()
+    }
+}
+
+impl SessionManager {
+    /// Hands a queued outbox message to the phone's session and waits for
+    /// the outcome. Without a running session the message stays queued and
+    /// goes out when the phone connects.
+    pub async fn send(&self, phone_id: &str, id: &str) -> Result<Option<store::entity::message::Model>, Error> {
+        let Ok(commands) = self.commands(phone_id) else {
+            return Ok(None);
+        };
+        let (reply, answer) = oneshot::channel();
+        if commands
+            .send(Command::Send {
+                id: id.to_owned(),
+                reply,
+            })
+            .await
+            .is_err()
+        {
+            return Ok(None);
+        }
+        match tokio::time::timeout(Duration::from_secs(60), answer).await {
+            Ok(Ok(row)) => Ok(row),
+            _ => Ok(None),
+        }
     }
 }

@@ -65,7 +65,13 @@ async fn create(State(shared): State<Arc<Shared>>, Path(number): Path<String>) -
 }
 
 async fn show(State(shared): State<Arc<Shared>>, Path(number): Path<String>) -> Response {
-    let info = shared.state.lock().unwrap().dir.phone(&number).map(|p| p.info());
+    let info = shared
+        .state
+        .lock()
+        .unwrap()
+        .dir
+        .phone(&number)
+        .map(|p| p.info());
     match info {
         Some(i) => axum::Json(i).into_response(),
         None => err(StatusCode::NOT_FOUND, "no such virtual phone"),
@@ -126,7 +132,12 @@ async fn send(
             }),
             ..Default::default()
         },
-        _ => return err(StatusCode::BAD_REQUEST, "give exactly one of text or location"),
+        _ => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "give exactly one of text or location",
+            );
+        }
     };
     match phone::send(&shared, &number, &to, msg).await {
         Ok(id) => axum::Json(json!({ "id": id })).into_response(),

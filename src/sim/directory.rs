@@ -18,8 +18,9 @@ pub struct Registration {
     pub push_name: Option<String>,
 }
 
-/// One-time prekey as uploaded: (id, 32-byte public key).
-pub type OneTimePreKey = (u32, Vec<u8>);
+/// One-time prekey as uploaded: (id, 32-byte public key). Stored inline (a device
+/// uploads ~800 of them; no allocation per key).
+pub type OneTimePreKey = (u32, [u8; 32]);
 
 pub struct Device {
     pub id: u32,
@@ -145,7 +146,11 @@ impl Directory {
                 signed_prekey_sig: keys.signed_prekey_sig,
                 push_name: None,
             },
-            prekeys: keys.prekeys.into_iter().collect(),
+            prekeys: keys
+                .prekeys
+                .into_iter()
+                .filter_map(|(id, k)| Some((id, <[u8; 32]>::try_from(k.as_slice()).ok()?)))
+                .collect(),
             adv_identity: None,
             push_name: format!("Sim {number}"),
             paired_at: now,

@@ -37,9 +37,9 @@ pub struct Established {
 /// Result of reading the ClientHello.
 pub enum HelloStep {
     /// IK accepted: reply with this ServerHello, then the session is established.
-    Done(Vec<u8>, Box<Established>),
+    Done(Vec<u8>, Established),
     /// XX (or XXfallback): reply with this ServerHello and wait for ClientFinish.
-    AwaitFinish(Vec<u8>, XxResponder),
+    AwaitFinish(Vec<u8>, Box<XxResponder>),
 }
 
 /// Strip the optional edge-routing pre-intro (`ED 0 1` + 3-byte length + data) and the
@@ -136,13 +136,13 @@ fn ik_accept(
     let (recv, send) = noise.finish()?;
     Ok(HelloStep::Done(
         reply,
-        Box::new(Established {
+        Established {
             pattern: Pattern::Ik,
             recv,
             send,
             client_static: c_static,
             client_payload: payload,
-        }),
+        },
     ))
 }
 
@@ -172,11 +172,11 @@ fn xx_server_hello(
     .encode_to_vec();
     Ok(HelloStep::AwaitFinish(
         reply,
-        XxResponder {
+        Box::new(XxResponder {
             noise,
             e_s,
             pattern,
-        },
+        }),
     ))
 }
 

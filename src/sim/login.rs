@@ -34,7 +34,11 @@ pub fn on_login(
             // Unknown device, or a key that is not the one it paired with: logged out.
             log::info!(
                 "conn {conn}: login {number}:{device} refused ({})",
-                if other.is_some() { "wrong static key" } else { "unknown device" }
+                if other.is_some() {
+                    "wrong static key"
+                } else {
+                    "unknown device"
+                }
             );
             if let Some(h) = st.conns.get(&conn) {
                 let _ = h.tx.send(Outbound::Node(
@@ -64,7 +68,9 @@ pub fn on_login(
             log::info!("conn {old}: replaced by conn {conn}");
             let _ = h.tx.send(Outbound::Node(
                 NodeBuilder::new("stream:error")
-                    .children([NodeBuilder::new("conflict").attr("type", "replaced").build()])
+                    .children([NodeBuilder::new("conflict")
+                        .attr("type", "replaced")
+                        .build()])
                     .build(),
             ));
             let _ = h.tx.send(Outbound::Close);
@@ -126,13 +132,23 @@ pub fn after_iq(shared: &Arc<Shared>, conn: u64, xmlns: &str, node: &Node) {
 }
 
 /// IQs not covered by another module. `None` = not implemented.
-pub fn handle_iq(shared: &Arc<Shared>, conn: u64, id: &str, xmlns: &str, node: &Node) -> Option<Node> {
+pub fn handle_iq(
+    shared: &Arc<Shared>,
+    conn: u64,
+    id: &str,
+    xmlns: &str,
+    node: &Node,
+) -> Option<Node> {
     let ty = attr(node, "type").unwrap_or_default();
     let first = children(node).first();
     let first_tag = first.map(|c| c.tag.as_ref()).unwrap_or("");
     match (xmlns, first_tag) {
         // keepalive
-        ("w:p", _) => Some(nodes::iq_result(id).attr("t", unix_now().to_string()).build()),
+        ("w:p", _) => Some(
+            nodes::iq_result(id)
+                .attr("t", unix_now().to_string())
+                .build(),
+        ),
         ("urn:xmpp:ping", _) => Some(nodes::iq_result(id).build()),
         ("passive", "active" | "passive") => Some(nodes::iq_result(id).build()),
         ("abt", "props") => Some(
@@ -235,7 +251,9 @@ pub fn handle_encrypt(shared: &Arc<Shared>, conn: u64, id: &str, node: &Node) ->
                             .bytes(dev.reg.registration_id.to_be_bytes().to_vec())
                             .build(),
                         NodeBuilder::new("type").bytes(vec![5u8]).build(),
-                        NodeBuilder::new("identity").bytes(dev.reg.identity.clone()).build(),
+                        NodeBuilder::new("identity")
+                            .bytes(dev.reg.identity.clone())
+                            .build(),
                         skey_node(&dev.reg),
                         NodeBuilder::new("list").children(ids).build(),
                         NodeBuilder::new("hash").bytes(hash).build(),
@@ -266,8 +284,9 @@ pub fn handle_encrypt(shared: &Arc<Shared>, conn: u64, id: &str, node: &Node) ->
             for k in children(list).iter().filter(|k| k.tag == "key") {
                 let kid = child_bytes(k, "id").and_then(be_uint);
                 let val = child_bytes(k, "value");
+                let val = val.and_then(|v| <[u8; 32]>::try_from(v).ok());
                 if let (Some(kid), Some(val)) = (kid, val) {
-                    let entry: OneTimePreKey = (kid, val.to_vec());
+                    let entry: OneTimePreKey = (kid, val);
                     dev.prekeys.retain(|(x, _)| *x != kid);
                     dev.prekeys.push_back(entry);
                     added += 1;
@@ -304,15 +323,18 @@ pub fn be3(v: u32) -> Vec<u8> {
 pub fn skey_node(reg: &super::directory::Registration) -> Node {
     NodeBuilder::new("skey")
         .children([
-            NodeBuilder::new("id").bytes(be3(reg.signed_prekey_id)).build(),
-            NodeBuilder::new("value").bytes(reg.signed_prekey.clone()).build(),
+            NodeBuilder::new("id")
+                .bytes(be3(reg.signed_prekey_id))
+                .build(),
+            NodeBuilder::new("value")
+                .bytes(reg.signed_prekey.clone())
+                .build(),
             NodeBuilder::new("signature")
                 .bytes(reg.signed_prekey_sig.clone())
                 .build(),
         ])
         .build()
 }
-
 
 /// A companion that never got the account's app-state key gets it from the primary now
 /// (right after the offline marker, when the client starts waiting for it).

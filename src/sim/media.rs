@@ -85,7 +85,13 @@ async fn upload(
         // No partial uploads are kept: the client uploads the whole blob.
         return axum::Json(serde_json::json!({})).into_response();
     }
-    let host = shared.media.hostname.lock().unwrap().clone().unwrap_or_default();
+    let host = shared
+        .media
+        .hostname
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_default();
     let direct_path = format!("/v/t62.sim-{kind}/{token}");
     shared
         .media

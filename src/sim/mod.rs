@@ -64,18 +64,32 @@ pub enum SimEvent {
     },
     /// `<pair-device>` with QR refs was sent to a registering client.
     PairDeviceSent { conn: u64, refs: usize },
+    /// The client refused `<pair-success>` (e.g. a stale QR's adv secret): link undone.
+    PairRefused { number: String, device: u32 },
     /// The client answered `<pair-success>` with its signed device identity.
     PairSigned { number: String, device: u32 },
     /// A paired device logged in and got `<success>`.
-    LoggedIn { conn: u64, number: String, device: u32 },
+    LoggedIn {
+        conn: u64,
+        number: String,
+        device: u32,
+    },
     /// A login was refused with `<failure>`.
     LoginRefused { conn: u64, reason: u16 },
     /// A device uploaded its prekeys.
-    PreKeysUploaded { number: String, device: u32, count: usize },
+    PreKeysUploaded {
+        number: String,
+        device: u32,
+        count: usize,
+    },
     /// `<ib><offline count="0"/></ib>` was sent after `<active/>`.
     OfflineMarkerSent { conn: u64 },
     /// An IQ the simulator does not implement was answered with an error.
-    UnhandledIq { conn: u64, xmlns: String, child: String },
+    UnhandledIq {
+        conn: u64,
+        xmlns: String,
+        child: String,
+    },
     /// The virtual phone sent its app-state sync key to a companion (Signal `pkmsg`).
     AppStateKeyShared { number: String, device: u32 },
     /// A virtual phone's primary device received (and decrypted) a message.
@@ -108,8 +122,13 @@ pub(crate) enum ConnRole {
         reg: directory::Registration,
         refs: Vec<String>,
     },
-    /// `<pair-success>` sent for this device; waiting for `pair-device-sign`.
-    Pairing { number: String, device: u32 },
+    /// `<pair-success>` sent for this device; waiting for `pair-device-sign`. `before` is
+    /// the registering state to return to if the client refuses the identity.
+    Pairing {
+        number: String,
+        device: u32,
+        before: Box<ConnRole>,
+    },
     /// A paired device that logged in.
     LoggedIn { number: String, device: u32 },
 }
@@ -268,7 +287,14 @@ impl Simulator {
 
     /// The static Noise private key, to restart a simulator that clients still trust (IK).
     pub fn static_private_key(&self) -> [u8; 32] {
-        *self.shared.keys.read().unwrap().static_kp.private_key.serialize()
+        *self
+            .shared
+            .keys
+            .read()
+            .unwrap()
+            .static_kp
+            .private_key
+            .serialize()
     }
 
     /// Replace the server's static Noise key (as WhatsApp does when it rotates keys).
@@ -298,7 +324,12 @@ impl Simulator {
     /// The virtual phone `number` sends a text to the account `to`, end-to-end encrypted
     /// from its primary device to every device of `to` (and a copy to its own companions).
     /// Returns the message id.
-    pub async fn phone_send_text(&self, number: &str, to: &str, text: &str) -> anyhow::Result<String> {
+    pub async fn phone_send_text(
+        &self,
+        number: &str,
+        to: &str,
+        text: &str,
+    ) -> anyhow::Result<String> {
         let msg = waproto::whatsapp::Message {
             conversation: Some(text.to_string()),
             ..Default::default()
@@ -364,6 +395,12 @@ impl Simulator {
         pairing::enter_pair_code(&self.shared, number, code)
     }
 
+    /// Tell every client showing QR codes to retire its adv secret
+    /// (`companion_reg_refresh`): each re-renders its QR at once. Returns how many.
+    pub fn refresh_qr_codes(&self) -> usize {
+        pairing::refresh_qr_codes(&self.shared)
+    }
+
     /// Companion devices currently connected and logged in, as (number, device id).
     pub fn online_devices(&self) -> Vec<(String, u32)> {
         let st = self.shared.state.lock().unwrap();
@@ -386,6 +423,10 @@ impl Simulator {
         let mut st = self.shared.state.lock().unwrap();
         for (_, h) in st.conns.drain() {
             let _ = h.tx.send(Outbound::Close);
+        }
+        // Primary-device tasks hold the shared state; closing their inboxes ends them.
+        for p in st.dir.phones.values_mut() {
+            p.primary.inbox = None;
         }
     }
 }

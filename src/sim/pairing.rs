@@ -47,7 +47,8 @@ pub fn on_registration(
     push_name: Option<String>,
 ) -> anyhow::Result<()> {
     let get = |f: &Option<Vec<u8>>, name: &str| -> anyhow::Result<Vec<u8>> {
-        f.clone().ok_or_else(|| anyhow!("registration payload without {name}"))
+        f.clone()
+            .ok_or_else(|| anyhow!("registration payload without {name}"))
     };
     let reg = Registration {
         registration_id: be_uint(&get(&data.e_regid, "eRegid")?)
@@ -59,7 +60,9 @@ pub fn on_registration(
         signed_prekey_sig: get(&data.e_skey_sig, "eSkeySig")?,
         push_name,
     };
-    if reg.identity.len() != 32 || reg.signed_prekey.len() != 32 || reg.signed_prekey_sig.len() != 64
+    if reg.identity.len() != 32
+        || reg.signed_prekey.len() != 32
+        || reg.signed_prekey_sig.len() != 64
     {
         bail!("registration payload has malformed keys");
     }
@@ -151,7 +154,15 @@ pub fn scan(shared: &Arc<Shared>, qr_text: &str, number: &str) -> anyhow::Result
     if reg.identity != qr.identity_pub {
         bail!("QR identity key differs from the one the client registered");
     }
-    link_device(&mut st, conn, reg, qr.noise_pub, qr.identity_pub, qr.adv_secret, number)
+    link_device(
+        &mut st,
+        conn,
+        reg,
+        qr.noise_pub,
+        qr.identity_pub,
+        qr.adv_secret,
+        number,
+    )
 }
 
 /// Link the registering client on `conn` as a new companion of `number`: sign its
@@ -258,9 +269,11 @@ fn link_device(
             .build()])
         .build();
     let h = st.conns.get_mut(&conn).expect("found above");
+    let before = Box::new(h.role.clone());
     h.role = ConnRole::Pairing {
         number: number.to_string(),
         device: device_id,
+        before,
     };
     let _ = h.tx.send(super::Outbound::Node(iq));
     log::info!("{number}: linking the client on conn {conn} as device {device_id}");
@@ -272,6 +285,24 @@ pub fn on_client_iq_response(shared: &Arc<Shared>, conn: u64, node: &Node) {
     let Some(sign) = child(node, "pair-device-sign") else {
         if attr(node, "type").as_deref() == Some("error") {
             log::warn!("conn {conn}: client refused our iq: {node:?}");
+            // A refused pair-success (e.g. hmac-mismatch from a stale QR): undo the link.
+            let mut st = shared.state.lock().unwrap();
+            let role = st.conns.get(&conn).map(|h| h.role.clone());
+            if let Some(ConnRole::Pairing {
+                number,
+                device,
+                before,
+            }) = role
+            {
+                if let Some(p) = st.dir.phone_mut(&number) {
+                    p.devices.remove(&device);
+                }
+                if let Some(h) = st.conns.get_mut(&conn) {
+                    h.role = *before;
+                }
+                drop(st);
+                shared.emit(SimEvent::PairRefused { number, device });
+            }
         }
         return;
     };
@@ -281,7 +312,8 @@ pub fn on_client_iq_response(shared: &Arc<Shared>, conn: u64, node: &Node) {
     };
     let bytes = content_bytes(ident).map(<[u8]>::to_vec).unwrap_or_default();
     let mut st = shared.state.lock().unwrap();
-    let Some(ConnRole::Pairing { number, device }) = st.conns.get(&conn).map(|h| h.role.clone())
+    let Some(ConnRole::Pairing { number, device, .. }) =
+        st.conns.get(&conn).map(|h| h.role.clone())
     else {
         log::warn!("conn {conn}: pair-device-sign on a connection that is not pairing");
         return;
@@ -292,6 +324,8 @@ pub fn on_client_iq_response(shared: &Arc<Shared>, conn: u64, node: &Node) {
         .and_then(|p| p.devices.get_mut(&device))
     {
         d.adv_identity = Some(bytes);
+        let key_index = d.key_index;
+        super::router::notify_own_devices(&mut st, &number, "add", device, key_index);
     }
     drop(st);
     shared.emit(SimEvent::PairSigned {
@@ -321,9 +355,20 @@ pub fn handle_md_iq(shared: &Arc<Shared>, conn: u64, id: &str, node: &Node) -> O
         if let Some(ConnRole::LoggedIn { number, device }) = role {
             let target: Option<wacore_binary::Jid> = jid.parse().ok();
             let dev = target.map(|j| j.device as u32).unwrap_or(device);
-            if let Some(p) = st.dir.phone_mut(&number) {
-                p.devices.remove(&dev);
+            if dev != 0
+                && let Some(removed) = st
+                    .dir
+                    .phone_mut(&number)
+                    .and_then(|p| p.devices.remove(&dev))
+            {
                 log::info!("{number}: device {dev} removed ({jid})");
+                super::router::notify_own_devices(
+                    &mut st,
+                    &number,
+                    "remove",
+                    dev,
+                    removed.key_index,
+                );
             }
         }
         return Some(nodes::iq_result(id).build());
@@ -344,14 +389,14 @@ pub fn unlink(shared: &Arc<Shared>, number: &str, device: u32) -> bool {
     let Some(removed) = phone.devices.remove(&device) else {
         return false;
     };
-    let remaining: Vec<u32> = phone.devices.keys().copied().collect();
     let conns: Vec<(u64, bool)> = st
         .conns
         .iter()
         .filter_map(|(id, h)| match &h.role {
-            ConnRole::LoggedIn { number: n, device: d } if n == number => {
-                Some((*id, *d == device))
-            }
+            ConnRole::LoggedIn {
+                number: n,
+                device: d,
+            } if n == number => Some((*id, *d == device)),
             _ => None,
         })
         .collect();
@@ -367,24 +412,9 @@ pub fn unlink(shared: &Arc<Shared>, number: &str, device: u32) -> bool {
                     .build(),
             ));
             let _ = h.tx.send(super::Outbound::Close);
-        } else {
-            let _ = h.tx.send(super::Outbound::Node(
-                NodeBuilder::new("notification")
-                    .attr("from", format!("{number}@s.whatsapp.net"))
-                    .attr("type", "devices")
-                    .attr("id", new_id())
-                    .attr("t", unix_now().to_string())
-                    .children([NodeBuilder::new("remove")
-                        .children([NodeBuilder::new("device")
-                            .attr("jid", format!("{number}:{device}@s.whatsapp.net"))
-                            .attr("key-index", removed.key_index.to_string())
-                            .build()])
-                        .build()])
-                    .build(),
-            ));
         }
     }
-    let _ = remaining;
+    super::router::notify_own_devices(&mut st, number, "remove", device, removed.key_index);
     log::info!("{number}: device {device} unlinked by the phone");
     true
 }
@@ -405,9 +435,10 @@ fn link_code_iq(shared: &Arc<Shared>, conn: u64, id: &str, reg: &Node) -> Node {
                 .and_then(|j| j.parse::<wacore_binary::Jid>().ok())
                 .map(|j| j.user.to_string())
                 .unwrap_or_default();
-            let wrapped = nodes::child_bytes(reg, "link_code_pairing_wrapped_companion_ephemeral_pub")
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default();
+            let wrapped =
+                nodes::child_bytes(reg, "link_code_pairing_wrapped_companion_ephemeral_pub")
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default();
             let mut st = shared.state.lock().unwrap();
             let registering = matches!(
                 st.conns.get(&conn).map(|h| &h.role),
@@ -454,26 +485,35 @@ fn link_code_iq(shared: &Arc<Shared>, conn: u64, id: &str, reg: &Node) -> Node {
 /// The user types `code` into the virtual phone `number`: the phone answers the waiting
 /// client's companion_hello with its `primary_hello`.
 pub fn enter_pair_code(shared: &Arc<Shared>, number: &str, code: &str) -> anyhow::Result<()> {
-    let mut st = shared.state.lock().unwrap();
-    let account = st
-        .dir
-        .phone(number)
-        .ok_or_else(|| anyhow!("{number} is not a virtual phone"))?
-        .account_kp
-        .clone();
-    let (conn, req) = st
-        .pair_codes
-        .iter_mut()
-        .find(|(_, r)| r.number == number && r.primary_ephemeral.is_none())
-        .ok_or_else(|| anyhow!("no client is waiting for a pair code on {number}"))?;
-    let conn = *conn;
     let code = code.trim().to_ascii_uppercase();
+    let (conn, wrapped_companion, account) = {
+        let st = shared.state.lock().unwrap();
+        let account = st
+            .dir
+            .phone(number)
+            .ok_or_else(|| anyhow!("{number} is not a virtual phone"))?
+            .account_kp
+            .clone();
+        let (conn, req) = st
+            .pair_codes
+            .iter()
+            .find(|(_, r)| r.number == number && r.primary_ephemeral.is_none())
+            .ok_or_else(|| anyhow!("no client is waiting for a pair code on {number}"))?;
+        (*conn, req.wrapped_companion_ephemeral.clone(), account)
+    };
+    // PBKDF2 with 131072 rounds, twice: done outside the state lock.
     let companion_eph =
-        wacore::pair_code::PairCodeUtils::decrypt_primary_ephemeral_pub(&req.wrapped_companion_ephemeral, &code)
+        wacore::pair_code::PairCodeUtils::decrypt_primary_ephemeral_pub(&wrapped_companion, &code)
             .map_err(|e| anyhow!("unwrap companion ephemeral: {e:?}"))?;
     let primary_eph = wacore_libsignal::protocol::KeyPair::generate(&mut rand::rng());
     let eph_pub: [u8; 32] = primary_eph.public_key.public_key_bytes().try_into()?;
     let wrapped = wacore::pair_code::PairCodeUtils::encrypt_ephemeral_pub(&eph_pub, &code);
+
+    let mut st = shared.state.lock().unwrap();
+    let req = st
+        .pair_codes
+        .get_mut(&conn)
+        .ok_or_else(|| anyhow!("the client went away"))?;
     req.companion_ephemeral = Some(companion_eph);
     req.primary_ephemeral = Some(primary_eph);
     let node = NodeBuilder::new("notification")
@@ -575,6 +615,35 @@ fn finish_pair_code(shared: &Arc<Shared>, conn: u64, reg_node: &Node) -> anyhow:
     wacore::crypto::hkdf_sha256_into(&ikm, None, b"adv_secret", &mut adv_secret)
         .map_err(|e| anyhow!("hkdf: {e:?}"))?;
     let number = req.number.clone();
-    link_device(&mut st, conn, reg, noise_pub, companion_identity, adv_secret, &number)?;
+    link_device(
+        &mut st,
+        conn,
+        reg,
+        noise_pub,
+        companion_identity,
+        adv_secret,
+        &number,
+    )?;
     Ok(())
+}
+
+/// `<notification type="companion_reg_refresh">` to every registering client.
+pub fn refresh_qr_codes(shared: &Arc<Shared>) -> usize {
+    let st = shared.state.lock().unwrap();
+    let mut n = 0;
+    for h in st.conns.values() {
+        if matches!(h.role, ConnRole::Registering { .. }) {
+            let node = NodeBuilder::new("notification")
+                .attr("from", SERVER)
+                .attr("type", "companion_reg_refresh")
+                .attr("id", new_id())
+                .attr("t", unix_now().to_string())
+                .children([NodeBuilder::new("companion_reg_refresh").build()])
+                .build();
+            if h.tx.send(super::Outbound::Node(node)).is_ok() {
+                n += 1;
+            }
+        }
+    }
+    n
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use async_trait::async_trait;
 use wacore::messages::MessageUtils;
-use wacore_binary::builder::NodeBuilder;
 use wacore::proto_helpers::MessageExt as _;
+use wacore_binary::builder::NodeBuilder;
 use wacore_binary::{Jid, Node};
 use wacore_libsignal::protocol::{
     CiphertextMessage, DeviceId, Direction, GenericSignedPreKey as _, IdentityChange, IdentityKey,
@@ -96,7 +96,9 @@ impl PrimarySignal {
         for id in 1..=PRIMARY_PREKEYS {
             let kp = KeyPair::generate(&mut rng);
             published.push((id, kp.public_key.public_key_bytes().to_vec()));
-            prekeys.0.insert(id, PreKeyRecord::new(PreKeyId::from(id), &kp));
+            prekeys
+                .0
+                .insert(id, PreKeyRecord::new(PreKeyId::from(id), &kp));
         }
         let keys = PublishedKeys {
             registration_id,
@@ -343,7 +345,6 @@ pub async fn send_app_state_key_share(
     Ok(())
 }
 
-
 /// A message as the virtual phone saw it (received from a peer, or a copy of what one of
 /// its own companions sent, `from_me`).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -465,10 +466,7 @@ fn sender_of(node: &Node) -> anyhow::Result<Jid> {
 async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::Result<()> {
     let from = sender_of(node)?;
     let id = super::nodes::attr(node, "id").unwrap_or_default();
-    let Some(enc) = super::nodes::children(node)
-        .iter()
-        .find(|c| c.tag == "enc")
-    else {
+    let Some(enc) = super::nodes::children(node).iter().find(|c| c.tag == "enc") else {
         return Ok(());
     };
     let enc_type = super::nodes::attr(enc, "type").unwrap_or_default();
@@ -576,7 +574,11 @@ fn on_receipt(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::Result
     let mut st = shared.state.lock().unwrap();
     if let Some(p) = st.dir.phone_mut(number) {
         for s in p.primary.sent.iter_mut().filter(|s| ids.contains(&s.id)) {
-            let rank = |x: &str| ["sent", "delivered", "read", "played"].iter().position(|y| *y == x);
+            let rank = |x: &str| {
+                ["sent", "delivered", "read", "played"]
+                    .iter()
+                    .position(|y| *y == x)
+            };
             if rank(status) > rank(&s.status) {
                 s.status = status.to_string();
             }
@@ -593,7 +595,10 @@ pub async fn send(
     message: wa::Message,
 ) -> anyhow::Result<String> {
     use rand::RngExt as _;
-    let id = format!("3EB0{:018X}", rand::rng().random::<u64>() as u128 * 1000 + 7);
+    let id = format!(
+        "3EB0{:018X}",
+        rand::rng().random::<u64>() as u128 * 1000 + 7
+    );
     let id = id[..22].to_string();
     let to_pn = format!("{to}@s.whatsapp.net");
     let dsm = wa::Message {
@@ -611,13 +616,27 @@ pub async fn send(
         bundle: Option<PreKeyBundle>,
         own: bool,
     }
-    let (signal, name, lid, targets) = {
-        let mut st = shared.state.lock().unwrap();
+    let signal = {
+        let st = shared.state.lock().unwrap();
         if st.dir.phone(to).is_none() {
             anyhow::bail!("{to} is not on WhatsApp");
         }
-        let me = st.dir.phone(number).ok_or_else(|| anyhow!("no phone {number}"))?;
-        let (signal, name, lid) = (me.signal.clone(), me.name.clone(), me.lid.clone());
+        st.dir
+            .phone(number)
+            .ok_or_else(|| anyhow!("no phone {number}"))?
+            .signal
+            .clone()
+    };
+    // One send at a time per primary: its Signal state is held for the whole fan-out.
+    let mut guard = signal.lock().await;
+    let party: &mut PrimarySignal = &mut guard;
+    let (name, lid, targets) = {
+        let mut st = shared.state.lock().unwrap();
+        let me = st
+            .dir
+            .phone(number)
+            .ok_or_else(|| anyhow!("no phone {number}"))?;
+        let (name, lid) = (me.name.clone(), me.lid.clone());
         let mut targets = Vec::new();
         for (acct, own) in [(to.to_string(), false), (number.to_string(), true)] {
             let devices: Vec<u32> = st
@@ -643,19 +662,10 @@ pub async fn send(
                 });
             }
         }
-        // Bundles for devices without a session are fetched (one-time prekey consumed).
-        let have: Vec<bool> = {
-            let g = signal.try_lock();
-            targets
-                .iter()
-                .map(|t| {
-                    let a = ProtocolAddress::new(&t.number, DeviceId::from(t.device));
-                    g.as_ref().map(|g| g.sessions.0.contains_key(&addr_key(&a))).unwrap_or(false)
-                })
-                .collect()
-        };
-        for (t, has) in targets.iter_mut().zip(have) {
-            if has {
+        // Devices without a session get a bundle (one-time prekey consumed, as a fetch would).
+        for t in targets.iter_mut() {
+            let a = ProtocolAddress::new(&t.number, DeviceId::from(t.device));
+            if party.sessions.0.contains_key(&addr_key(&a)) {
                 continue;
             }
             let Some(dev) = st
@@ -680,41 +690,46 @@ pub async fn send(
             )
             .ok();
         }
-        (signal, name, lid, targets)
+        (name, lid, targets)
     };
 
     let plain_peer = MessageUtils::encode_and_pad(&message);
     let plain_own = MessageUtils::encode_and_pad(&dsm);
     let mut out = Vec::new();
-    {
-        let mut g = signal.lock().await;
-        let party: &mut PrimarySignal = &mut g;
-        for t in &targets {
-            let address = ProtocolAddress::new(&t.number, DeviceId::from(t.device));
-            if !party.sessions.0.contains_key(&addr_key(&address)) {
-                let Some(bundle) = &t.bundle else {
-                    log::warn!("virtual phone {number}: no bundle for {}:{}", t.number, t.device);
-                    continue;
-                };
-                process_prekey_bundle(
-                    &address,
-                    &mut party.sessions,
-                    &mut party.ids,
-                    bundle,
-                    &mut rand::make_rng::<rand::rngs::StdRng>(),
-                    UsePQRatchet::No,
-                )
-                .await?;
-            }
-            let plain = if t.own { &plain_own } else { &plain_peer };
-            let ct = message_encrypt(plain, &address, &mut party.sessions, &mut party.ids).await?;
-            let (enc_type, _, bytes) = wacore::send::extract_ciphertext(ct)
-                .ok_or_else(|| anyhow!("unexpected ciphertext type"))?;
-            out.push((t.number.clone(), t.device, t.own, enc_type, bytes.to_vec()));
+    for t in &targets {
+        let address = ProtocolAddress::new(&t.number, DeviceId::from(t.device));
+        if !party.sessions.0.contains_key(&addr_key(&address)) {
+            let Some(bundle) = &t.bundle else {
+                log::warn!(
+                    "virtual phone {number}: no bundle for {}:{}",
+                    t.number,
+                    t.device
+                );
+                continue;
+            };
+            process_prekey_bundle(
+                &address,
+                &mut party.sessions,
+                &mut party.ids,
+                bundle,
+                &mut rand::make_rng::<rand::rngs::StdRng>(),
+                UsePQRatchet::No,
+            )
+            .await?;
         }
+        let plain = if t.own { &plain_own } else { &plain_peer };
+        let ct = message_encrypt(plain, &address, &mut party.sessions, &mut party.ids).await?;
+        let (enc_type, _, bytes) = wacore::send::extract_ciphertext(ct)
+            .ok_or_else(|| anyhow!("unexpected ciphertext type"))?;
+        out.push((t.number.clone(), t.device, t.own, enc_type, bytes.to_vec()));
     }
+    drop(guard);
     let now = unix_now().to_string();
-    let ty = if message.location_message.is_set() { "media" } else { "text" };
+    let ty = if message.location_message.is_set() {
+        "media"
+    } else {
+        "text"
+    };
     {
         let mut st = shared.state.lock().unwrap();
         for (acct, device, own, enc_type, bytes) in out {

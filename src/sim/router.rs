@@ -45,6 +45,9 @@ fn resolve<'a>(st: &'a State, jid: &Jid) -> Option<&'a Phone> {
     }
 }
 
+/// Below this many one-time prekeys a device is told to upload more.
+const PREKEY_LOW: usize = 5;
+
 /// Companion devices a peer may encrypt to: linked, signed, with registered keys.
 fn listed_devices(phone: &Phone) -> Vec<(u32, u32)> {
     phone
@@ -53,6 +56,57 @@ fn listed_devices(phone: &Phone) -> Vec<(u32, u32)> {
         .filter(|d| d.id == 0 || d.adv_identity.is_some())
         .map(|d| (d.id, d.key_index))
         .collect()
+}
+
+/// `<notification type="devices"><add|remove>` telling an account's other devices that
+/// `device` was linked or unlinked (they refresh their cached device list).
+pub(crate) fn devices_notification(
+    phone: &Phone,
+    op: &'static str,
+    device: u32,
+    key_index: u32,
+) -> Node {
+    NodeBuilder::new("notification")
+        .attr("from", phone.pn_jid())
+        .attr("type", "devices")
+        .attr("id", nodes::new_id())
+        .attr("t", unix_now().to_string())
+        .children([NodeBuilder::new(op)
+            .children([
+                NodeBuilder::new("device")
+                    .attr("jid", device_pn_jid(&phone.number, device))
+                    .attr("key-index", key_index.to_string())
+                    .build(),
+                NodeBuilder::new("key-index-list")
+                    .attr("ts", unix_now().to_string())
+                    .bytes(key_index_list(phone))
+                    .build(),
+            ])
+            .build()])
+        .build()
+}
+
+/// Send a devices notification to every companion of the account except `device`.
+pub(crate) fn notify_own_devices(
+    st: &mut State,
+    number: &str,
+    op: &'static str,
+    device: u32,
+    key_index: u32,
+) {
+    let Some(phone) = st.dir.phone(number) else {
+        return;
+    };
+    let node = devices_notification(phone, op, device, key_index);
+    let others: Vec<u32> = phone
+        .devices
+        .keys()
+        .copied()
+        .filter(|d| *d != 0 && *d != device)
+        .collect();
+    for d in others {
+        deliver(st, number, d, node.clone());
+    }
 }
 
 fn key_index_list(phone: &Phone) -> Vec<u8> {
@@ -166,7 +220,11 @@ pub fn handle_usync(shared: &Arc<Shared>, _conn: u64, id: &str, node: &Node) -> 
         }
     }
     let result = NodeBuilder::new("result")
-        .children(protocols.iter().map(|p| NodeBuilder::new_dynamic(p.clone()).build()))
+        .children(
+            protocols
+                .iter()
+                .map(|p| NodeBuilder::new_dynamic(p.clone()).build()),
+        )
         .build();
     Some(
         nodes::iq_result(id)
@@ -178,10 +236,16 @@ pub fn handle_usync(shared: &Arc<Shared>, _conn: u64, id: &str, node: &Node) -> 
 }
 
 /// `<iq xmlns="encrypt" type="get"><key><user jid reason/>…</key></iq>`: prekey bundles.
-pub fn handle_prekey_fetch(shared: &Arc<Shared>, _conn: u64, id: &str, node: &Node) -> Option<Node> {
+pub fn handle_prekey_fetch(
+    shared: &Arc<Shared>,
+    _conn: u64,
+    id: &str,
+    node: &Node,
+) -> Option<Node> {
     let key = child(node, "key")?;
     let mut st = shared.state.lock().unwrap();
     let mut users = Vec::new();
+    let mut low: Vec<(String, u32)> = Vec::new();
     for user in children(key).iter().filter(|u| u.tag == "user") {
         let Some(asked) = attr(user, "jid") else {
             continue;
@@ -198,31 +262,59 @@ pub fn handle_prekey_fetch(shared: &Arc<Shared>, _conn: u64, id: &str, node: &No
                     .bytes(dev.reg.registration_id.to_be_bytes().to_vec())
                     .build(),
                 NodeBuilder::new("type").bytes(vec![5u8]).build(),
-                NodeBuilder::new("identity").bytes(dev.reg.identity.clone()).build(),
+                NodeBuilder::new("identity")
+                    .bytes(dev.reg.identity.clone())
+                    .build(),
                 skey_node(&dev.reg),
             ];
-            if let Some((kid, val)) = dev.prekeys.pop_front() {
+            let popped = dev.prekeys.pop_front();
+            if dev.id != 0 && popped.is_some() && dev.prekeys.len() < PREKEY_LOW {
+                low.push((number.clone(), dev.id));
+            }
+            if let Some((kid, val)) = popped {
                 kids.push(
                     NodeBuilder::new("key")
                         .children([
                             NodeBuilder::new("id").bytes(be3(kid)).build(),
-                            NodeBuilder::new("value").bytes(val).build(),
+                            NodeBuilder::new("value").bytes(val.to_vec()).build(),
                         ])
                         .build(),
                 );
             }
             if let Some(adv) = &dev.adv_identity {
-                kids.push(NodeBuilder::new("device-identity").bytes(adv.clone()).build());
+                kids.push(
+                    NodeBuilder::new("device-identity")
+                        .bytes(adv.clone())
+                        .build(),
+                );
             }
             Some(kids)
         });
         let kids = bundle.unwrap_or_else(|| {
-            vec![NodeBuilder::new("error")
-                .attr("code", "406")
-                .attr("text", "not-acceptable")
-                .build()]
+            vec![
+                NodeBuilder::new("error")
+                    .attr("code", "406")
+                    .attr("text", "not-acceptable")
+                    .build(),
+            ]
         });
-        users.push(NodeBuilder::new("user").attr("jid", asked).children(kids).build());
+        users.push(
+            NodeBuilder::new("user")
+                .attr("jid", asked)
+                .children(kids)
+                .build(),
+        );
+    }
+    for (number, device) in low {
+        // `<notification type="encrypt"><count/>`: the device uploads a new batch.
+        let n = NodeBuilder::new("notification")
+            .attr("from", SERVER)
+            .attr("type", "encrypt")
+            .attr("id", nodes::new_id())
+            .attr("t", unix_now().to_string())
+            .children([NodeBuilder::new("count").attr("value", "0").build()])
+            .build();
+        deliver(&mut st, &number, device, n);
     }
     Some(
         nodes::iq_result(id)
@@ -400,7 +492,10 @@ pub fn on_receipt(shared: &Arc<Shared>, conn: u64, node: Node) {
         let mut b = NodeBuilder::new("receipt")
             .attr("from", device_pn_jid(&number, device))
             .attr("id", id.clone())
-            .attr("t", attr(&node, "t").unwrap_or_else(|| unix_now().to_string()));
+            .attr(
+                "t",
+                attr(&node, "t").unwrap_or_else(|| unix_now().to_string()),
+            );
         if let Some(t) = &ty {
             b = b.attr("type", t.clone());
         }
@@ -414,7 +509,14 @@ pub fn on_receipt(shared: &Arc<Shared>, conn: u64, node: Node) {
     let mut ack = NodeBuilder::new("ack")
         .attr("class", "receipt")
         .attr("id", id)
-        .attr("from", if to.is_empty() { SERVER.to_string() } else { to });
+        .attr(
+            "from",
+            if to.is_empty() {
+                SERVER.to_string()
+            } else {
+                to
+            },
+        );
     if let Some(t) = ty {
         ack = ack.attr("type", t);
     }

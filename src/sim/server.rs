@@ -93,7 +93,7 @@ async fn handle_conn(shared: Arc<Shared>, tcp: TcpStream) -> anyhow::Result<()> 
         HelloStep::Done(reply, est) => {
             sink.send(Message::binary(encode_frame(&reply, None)?))
                 .await?;
-            *est
+            est
         }
         HelloStep::AwaitFinish(reply, responder) => {
             // ServerHello goes alone in its websocket message: the client's handshake

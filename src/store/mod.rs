@@ -7,13 +7,14 @@
 pub mod accounts;
 pub mod entity;
 pub mod events;
+pub mod messages;
 mod migration;
 pub mod phones;
 pub mod tokens;
 
 use std::{path::Path, time::Duration};
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
 pub use migration::Migrator;
@@ -36,23 +37,21 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
-        // One writer at a time is SQLite's rule; a small pool with WAL and a
-        // busy timeout keeps readers concurrent and writers waiting, not failing.
+        // SQLite allows one writer at a time. Every pooled connection gets
+        // WAL (readers never wait on the writer), a busy timeout (writers
+        // wait instead of failing) and foreign keys: these are per-connection
+        // settings, so they go in the connect options, not one-off PRAGMAs.
         opts.max_connections(8).min_connections(1);
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
     } else {
         opts.max_connections(32);
     }
     let db = Database::connect(opts).await?;
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-        for pragma in [
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA busy_timeout = 5000",
-        ] {
-            db.execute_unprepared(pragma).await?;
-        }
-    }
     Migrator::up(&db, None).await?;
     Ok(db)
 }

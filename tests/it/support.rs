@@ -82,6 +82,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::for_data_dir(dir.path());
         config.server.listen = "127.0.0.1:0".parse().unwrap();
@@ -251,4 +252,17 @@ fn rand_suffix() -> String {
     use rand::RngExt as _;
     let n: u64 = rand::rng().random();
     format!("{n:x}")
+}
+
+/// Logs from the gateway (and whatsapp-rust) when RUST_LOG is set.
+pub fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
+    });
 }

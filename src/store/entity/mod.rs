@@ -2,5 +2,6 @@
 
 pub mod account;
 pub mod event;
+pub mod message;
 pub mod phone;
 pub mod token;

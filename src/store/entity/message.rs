@@ -1,0 +1,36 @@
+use sea_orm::entity::prelude::*;
+
+/// A message, outbound (the outbox) or inbound.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "messages")]
+pub struct Model {
+    /// Our row id (msg_...).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// The WhatsApp message id, chosen before sending so a retry after a
+    /// crash reuses it.
+    pub wa_id: String,
+    pub account_id: String,
+    pub phone_id: String,
+    /// inbound or outbound.
+    pub direction: String,
+    /// The other party, digits with country code.
+    pub peer: String,
+    /// text, location, image, ...
+    pub kind: String,
+    pub text: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub location_name: Option<String>,
+    /// queued, sent, delivered, read, failed, received.
+    pub status: String,
+    pub reason: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

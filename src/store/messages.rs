@@ -1,0 +1,149 @@
+//! Messages: the durable outbox (and later the inbound store).
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use super::{entity::message, new_id, now_ms};
+
+/// What to send.
+#[derive(Debug, Clone, Default)]
+pub struct NewOutbound {
+    pub account_id: String,
+    pub phone_id: String,
+    pub peer: String,
+    pub kind: String,
+    pub text: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub location_name: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// A WhatsApp-style message id (the web client's "3EB0" + 16 hex digits),
+/// chosen before sending so that a retry after a crash reuses it.
+pub fn new_wa_id() -> String {
+    use rand::RngExt as _;
+    let n: u64 = rand::rng().random();
+    format!("3EB0{n:016X}")
+}
+
+/// Persists an outbound message in status queued.
+pub async fn insert_outbound(db: &DatabaseConnection, new: NewOutbound) -> Result<message::Model, DbErr> {
+    let now = now_ms();
+    message::ActiveModel {
+        id: Set(new_id("msg")),
+        wa_id: Set(new_wa_id()),
+        account_id: Set(new.account_id),
+        phone_id: Set(new.phone_id),
+        direction: Set("outbound".into()),
+        peer: Set(new.peer),
+        kind: Set(new.kind),
+        text: Set(new.text),
+        lat: Set(new.lat),
+        lng: Set(new.lng),
+        location_name: Set(new.location_name),
+        status: Set("queued".into()),
+        reason: Set(None),
+        idempotency_key: Set(new.idempotency_key),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find(db: &DatabaseConnection, id: &str) -> Result<Option<message::Model>, DbErr> {
+    message::Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+pub async fn find_by_idempotency(
+    db: &DatabaseConnection,
+    account_id: &str,
+    key: &str,
+) -> Result<Option<message::Model>, DbErr> {
+    message::Entity::find()
+        .filter(message::Column::AccountId.eq(account_id))
+        .filter(message::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await
+}
+
+pub async fn find_by_wa_id(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    wa_id: &str,
+) -> Result<Option<message::Model>, DbErr> {
+    message::Entity::find()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::WaId.eq(wa_id))
+        .one(db)
+        .await
+}
+
+/// A phone's messages waiting to be handed to WhatsApp, oldest first.
+pub async fn queued_for_phone(db: &DatabaseConnection, phone_id: &str) -> Result<Vec<message::Model>, DbErr> {
+    message::Entity::find()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::Status.eq("queued"))
+        .order_by_asc(message::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+/// How many different recipients a phone has sent to.
+pub async fn recipient_count(db: &DatabaseConnection, phone_id: &str) -> Result<u64, DbErr> {
+    message::Entity::find()
+        .select_only()
+        .column(message::Column::Peer)
+        .distinct()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::Direction.eq("outbound"))
+        .count(db)
+        .await
+}
+
+pub async fn has_reached(db: &DatabaseConnection, phone_id: &str, peer: &str) -> Result<bool, DbErr> {
+    Ok(message::Entity::find()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::Direction.eq("outbound"))
+        .filter(message::Column::Peer.eq(peer))
+        .count(db)
+        .await?
+        > 0)
+}
+
+fn rank(status: &str) -> u8 {
+    match status {
+        "queued" => 0,
+        "sent" => 1,
+        "delivered" => 2,
+        "read" => 3,
+        _ => 4, // failed, received: final
+    }
+}
+
+/// Moves a message forward (queued -> sent -> delivered -> read, or
+/// queued -> failed); a late or repeated receipt never moves it back.
+/// Returns the updated row when the status changed.
+pub async fn advance(
+    db: &DatabaseConnection,
+    row: message::Model,
+    status: &str,
+    reason: Option<String>,
+) -> Result<Option<message::Model>, DbErr> {
+    let allowed = if status == "failed" {
+        row.status == "queued"
+    } else {
+        rank(status) > rank(&row.status) && rank(&row.status) < 4
+    };
+    if !allowed {
+        return Ok(None);
+    }
+    let mut active: message::ActiveModel = row.into();
+    active.status = Set(status.to_owned());
+    active.reason = Set(reason);
+    active.updated_at = Set(now_ms());
+    active.update(db).await.map(Some)
+}
