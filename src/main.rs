@@ -263,7 +263,11 @@ async fn sim(
     }
     println!("websocket: {}", sim.ws_url());
     println!("http:      {}", sim.http_url());
-    println!("point the gateway at it: WADESK__WHATSAPP__SERVER_URL={} WADESK__WHATSAPP__PLAIN_HTTP_MEDIA_HOSTS='[\"{}\"]'", sim.ws_url(), http);
+    println!(
+        "point the gateway at it: WADESK__WHATSAPP__SERVER_URL={} WADESK__WHATSAPP__PLAIN_HTTP_MEDIA_HOSTS='[\"{}\"]'",
+        sim.ws_url(),
+        http
+    );
     tokio::signal::ctrl_c().await?;
     sim.shutdown();
     Ok(())

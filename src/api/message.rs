@@ -32,7 +32,9 @@ impl MessageService for MessageApi {
         let row = store::messages::find_by_wa_id(&self.0.db, &phone.id, req.message_id.trim())
             .await
             .map_err(Error::from)?
-            .ok_or_else(|| Error::NotFound(format!("message {} not found", req.message_id.trim())))?;
+            .ok_or_else(|| {
+                Error::NotFound(format!("message {} not found", req.message_id.trim()))
+            })?;
         Ok(Response::new(proto::GetMessageResponse {
             message: Some(message_proto(&phone, row)),
         }))
@@ -75,7 +77,11 @@ fn message_proto(phone: &phone::Model, row: message::Model) -> proto::Message {
     proto::Message {
         message_id: row.wa_id,
         phone_id: row.phone_id,
-        direction: if outbound { Direction::Outbound } else { Direction::Inbound } as i32,
+        direction: if outbound {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        } as i32,
         from,
         to,
         r#type: MessageType::from_str_name(&enum_of("MESSAGE_TYPE", &row.kind))

@@ -38,7 +38,8 @@ impl SendApi {
         let db = &self.0.db;
         let key = idempotency_key(request)?;
         if let Some(key) = &key
-            && let Some(first) = store::messages::find_by_idempotency(db, &caller.account_id, key).await?
+            && let Some(first) =
+                store::messages::find_by_idempotency(db, &caller.account_id, key).await?
         {
             return Ok(sent(first));
         }
@@ -103,7 +104,10 @@ fn idempotency_key<T>(request: &Request<T>) -> Result<Option<String>> {
         .map_err(|_| Error::invalid("Idempotency-Key", "must be printable ASCII"))?
         .trim();
     if key.is_empty() || key.len() > 255 {
-        return Err(Error::invalid("Idempotency-Key", "must be 1 to 255 characters"));
+        return Err(Error::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 characters",
+        ));
     }
     Ok(Some(key.to_owned()))
 }
@@ -142,7 +146,9 @@ impl SendService for SendApi {
             text: Some(req.message.clone()),
             ..Default::default()
         };
-        let sent = self.send(&request, caller, &req.phone_id, to, outbound).await?;
+        let sent = self
+            .send(&request, caller, &req.phone_id, to, outbound)
+            .await?;
         Ok(Response::new(proto::SendTextResponse {
             message_id: sent.message_id,
             to: sent.to,
@@ -215,7 +221,9 @@ impl SendService for SendApi {
             location_name: Some(req.name.clone()).filter(|n| !n.is_empty()),
             ..Default::default()
         };
-        let sent = self.send(&request, caller, &req.phone_id, to, outbound).await?;
+        let sent = self
+            .send(&request, caller, &req.phone_id, to, outbound)
+            .await?;
         Ok(Response::new(proto::SendLocationResponse {
             message_id: sent.message_id,
             to: sent.to,

@@ -163,13 +163,19 @@ impl Actor {
             }
             Event::PairingQrCodesExhausted(_) => {
                 let _ = self.pairing.send(PairUpdate::Expired);
-                self.set_status(StatusChange::new("pending").reason("no QR code was scanned in time; pair again"))
-                    .await;
+                self.set_status(
+                    StatusChange::new("pending")
+                        .reason("no QR code was scanned in time; pair again"),
+                )
+                .await;
                 Flow::End
             }
             Event::PairSuccess(success) => {
                 let number = success.id.user.to_string();
-                self.last_qr.lock().unwrap_or_else(|e| e.into_inner()).take();
+                self.last_qr
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
                 let _ = self.pairing.send(PairUpdate::Paired {
                     number: number.clone(),
                 });
@@ -194,7 +200,8 @@ impl Actor {
                     change = change.number(number.clone());
                 }
                 self.set_status(change).await;
-                self.event("phone.connected", json!({"number": number})).await;
+                self.event("phone.connected", json!({"number": number}))
+                    .await;
                 let _ = self.pairing.send(PairUpdate::Connected { number });
                 self.drain_outbox(client).await;
                 Flow::Continue
@@ -231,8 +238,11 @@ impl Actor {
                 Flow::Continue
             }
             Event::LoggedOut(logged_out) => {
-                self.logged_out(&format!("unlinked from the phone ({:?})", logged_out.reason))
-                    .await;
+                self.logged_out(&format!(
+                    "unlinked from the phone ({:?})",
+                    logged_out.reason
+                ))
+                .await;
                 Flow::End
             }
             Event::StreamReplaced(_) => {
@@ -249,8 +259,12 @@ impl Actor {
             Event::TemporaryBan(ban) => {
                 let until = now_ms() + ban.expire.num_milliseconds();
                 let reason = format!("temporarily banned by WhatsApp ({:?})", ban.code);
-                self.set_status(StatusChange::new("banned").reason(&reason).ban_expires_at(until))
-                    .await;
+                self.set_status(
+                    StatusChange::new("banned")
+                        .reason(&reason)
+                        .ban_expires_at(until),
+                )
+                .await;
                 self.event(
                     "phone.banned",
                     json!({"reason": reason, "ban_expires_at": until / 1000}),
@@ -262,7 +276,11 @@ impl Actor {
                 let reason = format!(
                     "connect failure: {:?}{}",
                     failure.reason,
-                    failure.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+                    failure
+                        .message
+                        .as_deref()
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default()
                 );
                 if self.count_failure(&reason).await {
                     Flow::End
@@ -311,7 +329,12 @@ impl Actor {
     }
 
     /// Moves a message's status forward and records a message.status event.
-    async fn advance(&mut self, row: message::Model, status: &str, reason: Option<String>) -> message::Model {
+    async fn advance(
+        &mut self,
+        row: message::Model,
+        status: &str,
+        reason: Option<String>,
+    ) -> message::Model {
         match store::messages::advance(&self.shared.db, row.clone(), status, reason).await {
             Ok(Some(updated)) => {
                 self.event(
@@ -368,7 +391,8 @@ impl Actor {
 
     async fn failed(&mut self, reason: &str) {
         self.connected = false;
-        self.set_status(StatusChange::new("failed").reason(reason)).await;
+        self.set_status(StatusChange::new("failed").reason(reason))
+            .await;
         self.event("phone.failed", json!({"reason": reason})).await;
     }
 
@@ -381,11 +405,14 @@ impl Actor {
         }
         self.set_status(StatusChange::new("logged_out").reason(reason))
             .await;
-        self.event("phone.logged_out", json!({"reason": reason})).await;
+        self.event("phone.logged_out", json!({"reason": reason}))
+            .await;
     }
 
     async fn set_status(&self, change: StatusChange) {
-        if let Err(err) = store::phones::update_status(&self.shared.db, &self.phone_id, change).await {
+        if let Err(err) =
+            store::phones::update_status(&self.shared.db, &self.phone_id, change).await
+        {
             tracing::error!(phone_id = %self.phone_id, error = %err, "updating phone status");
         }
     }

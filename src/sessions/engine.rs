@@ -49,7 +49,11 @@ impl TransportFactory for NoDelayTransport {
             .await
             .with_context(|| format!("connecting to {host}:{port}"))?;
         tcp.set_nodelay(true)?;
-        let connector = if tls { default_tls_connector() } else { Connector::Plain };
+        let connector = if tls {
+            default_tls_connector()
+        } else {
+            Connector::Plain
+        };
         let stream = connector.wrap(&host, tcp).await?;
         let (ws, _) = ClientBuilder::from_uri(uri)
             .add_header(

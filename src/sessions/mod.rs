@@ -125,12 +125,19 @@ impl SessionManager {
     /// The running actor of a phone, started if needed. Returns a pairing
     /// subscription taken before the actor can emit anything, and the last
     /// QR code if one is still showing.
-    fn ensure_started(&self, phone: &phone::Model) -> (broadcast::Receiver<PairUpdate>, Option<PairUpdate>) {
+    fn ensure_started(
+        &self,
+        phone: &phone::Model,
+    ) -> (broadcast::Receiver<PairUpdate>, Option<PairUpdate>) {
         let mut sessions = self.lock();
         if let Some(handle) = sessions.get(&phone.id)
             && !handle.task.is_finished()
         {
-            let last = handle.last_qr.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let last = handle
+                .last_qr
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             return (handle.pairing.subscribe(), last);
         }
         let (commands_tx, commands) = mpsc::channel(16);
@@ -251,7 +258,10 @@ impl SessionManager {
     }
 
     pub fn running(&self) -> usize {
-        self.lock().values().filter(|h| !h.task.is_finished()).count()
+        self.lock()
+            .values()
+            .filter(|h| !h.task.is_finished())
+            .count()
     }
 }
 
@@ -259,7 +269,11 @@ impl SessionManager {
     /// Hands a queued outbox message to the phone's session and waits for
     /// the outcome. Without a running session the message stays queued and
     /// goes out when the phone connects.
-    pub async fn send(&self, phone_id: &str, id: &str) -> Result<Option<store::entity::message::Model>, Error> {
+    pub async fn send(
+        &self,
+        phone_id: &str,
+        id: &str,
+    ) -> Result<Option<store::entity::message::Model>, Error> {
         let Ok(commands) = self.commands(phone_id) else {
             return Ok(None);
         };

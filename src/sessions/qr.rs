@@ -24,10 +24,7 @@ pub fn data_url(text: &str) -> String {
 /// The code drawn with Unicode half blocks, for a terminal.
 pub fn terminal(text: &str) -> String {
     match QrCode::new(text.as_bytes()) {
-        Ok(code) => code
-            .render::<unicode::Dense1x2>()
-            .quiet_zone(true)
-            .build(),
+        Ok(code) => code.render::<unicode::Dense1x2>().quiet_zone(true).build(),
         Err(_) => text.to_owned(),
     }
 }

@@ -30,7 +30,10 @@ pub fn new_wa_id() -> String {
 }
 
 /// Persists an outbound message in status queued.
-pub async fn insert_outbound(db: &DatabaseConnection, new: NewOutbound) -> Result<message::Model, DbErr> {
+pub async fn insert_outbound(
+    db: &DatabaseConnection,
+    new: NewOutbound,
+) -> Result<message::Model, DbErr> {
     let now = now_ms();
     message::ActiveModel {
         id: Set(new_id("msg")),
@@ -83,7 +86,10 @@ pub async fn find_by_wa_id(
 }
 
 /// A phone's messages waiting to be handed to WhatsApp, oldest first.
-pub async fn queued_for_phone(db: &DatabaseConnection, phone_id: &str) -> Result<Vec<message::Model>, DbErr> {
+pub async fn queued_for_phone(
+    db: &DatabaseConnection,
+    phone_id: &str,
+) -> Result<Vec<message::Model>, DbErr> {
     message::Entity::find()
         .filter(message::Column::PhoneId.eq(phone_id))
         .filter(message::Column::Status.eq("queued"))
@@ -104,7 +110,11 @@ pub async fn recipient_count(db: &DatabaseConnection, phone_id: &str) -> Result<
         .await
 }
 
-pub async fn has_reached(db: &DatabaseConnection, phone_id: &str, peer: &str) -> Result<bool, DbErr> {
+pub async fn has_reached(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    peer: &str,
+) -> Result<bool, DbErr> {
     Ok(message::Entity::find()
         .filter(message::Column::PhoneId.eq(phone_id))
         .filter(message::Column::Direction.eq("outbound"))

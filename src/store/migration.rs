@@ -8,7 +8,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut all: Vec<Box<dyn MigrationTrait>> = vec![Box::new(M0001Spine), Box::new(M0002Events), Box::new(M0003Messages)];
+        let mut all: Vec<Box<dyn MigrationTrait>> = vec![
+            Box::new(M0001Spine),
+            Box::new(M0002Events),
+            Box::new(M0003Messages),
+        ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());
         all
@@ -193,7 +197,8 @@ impl MigrationTrait for M0002Events {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(Events::Table).to_owned()).await
+        m.drop_table(Table::drop().table(Events::Table).to_owned())
+            .await
     }
 }
 
@@ -259,9 +264,18 @@ impl MigrationTrait for M0003Messages {
         )
         .await?;
         for (name, cols) in [
-            ("idx_messages_phone_wa", vec![Messages::PhoneId, Messages::WaId]),
-            ("idx_messages_phone_status", vec![Messages::PhoneId, Messages::Status, Messages::CreatedAt]),
-            ("idx_messages_phone_peer", vec![Messages::PhoneId, Messages::Direction, Messages::Peer]),
+            (
+                "idx_messages_phone_wa",
+                vec![Messages::PhoneId, Messages::WaId],
+            ),
+            (
+                "idx_messages_phone_status",
+                vec![Messages::PhoneId, Messages::Status, Messages::CreatedAt],
+            ),
+            (
+                "idx_messages_phone_peer",
+                vec![Messages::PhoneId, Messages::Direction, Messages::Peer],
+            ),
         ] {
             let mut index = Index::create();
             index.name(name).table(Messages::Table);
@@ -284,6 +298,7 @@ impl MigrationTrait for M0003Messages {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(Messages::Table).to_owned()).await
+        m.drop_table(Table::drop().table(Messages::Table).to_owned())
+            .await
     }
 }

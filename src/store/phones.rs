@@ -142,7 +142,11 @@ pub async fn update_status(
 }
 
 /// Records when the session last heard from WhatsApp.
-pub async fn touch_last_seen(db: &DatabaseConnection, phone_id: &str, ms: i64) -> Result<(), DbErr> {
+pub async fn touch_last_seen(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    ms: i64,
+) -> Result<(), DbErr> {
     phone::Entity::update_many()
         .col_expr(phone::Column::LastSeen, Some(ms).into())
         .filter(phone::Column::Id.eq(phone_id))

@@ -6,3 +6,4 @@ mod auth;
 mod grpc;
 mod phones;
 mod rest;
+mod send;

@@ -51,8 +51,10 @@ impl Sse {
     }
 }
 
-async fn start(db: Db) -> (Simulator, TestApp) {
-    let sim = Simulator::start(SimConfig::default()).await.expect("simulator starts");
+pub async fn start(db: Db) -> (Simulator, TestApp) {
+    let sim = Simulator::start(SimConfig::default())
+        .await
+        .expect("simulator starts");
     let ws = sim.ws_url();
     let media = sim.http_url().trim_start_matches("http://").to_owned();
     let app = TestApp::spawn_with(db, move |config| {
@@ -64,7 +66,7 @@ async fn start(db: Db) -> (Simulator, TestApp) {
 }
 
 /// Pairs `phone_id` as virtual number `number` through the REST QR stream.
-async fn pair(app: &TestApp, sim: &Simulator, phone_id: &str, number: &str) -> u32 {
+pub async fn pair(app: &TestApp, sim: &Simulator, phone_id: &str, number: &str) -> u32 {
     sim.create_phone(number);
     let response = app
         .request(reqwest::Method::GET, &format!("/api/phones/{phone_id}/qr"))
@@ -73,18 +75,34 @@ async fn pair(app: &TestApp, sim: &Simulator, phone_id: &str, number: &str) -> u
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(
-        response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream")
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
     );
     let mut sse = Sse::new(response);
     let first = sse.next().await.expect("a QR event");
     assert_eq!(first["type"], json!("qr"), "{first}");
     assert_eq!(first["status"], json!("pending"));
     let qr = first["qr"].as_str().unwrap().to_owned();
-    assert_eq!(qr.split(',').count() >= 4, true, "ref,noise,identity,adv: {qr}");
-    assert!(first["qr_image"].as_str().unwrap().starts_with("data:image/svg+xml;base64,"));
+    assert_eq!(
+        qr.split(',').count() >= 4,
+        true,
+        "ref,noise,identity,adv: {qr}"
+    );
+    assert!(
+        first["qr_image"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/svg+xml;base64,")
+    );
     assert!(first["expires_at"].as_str().unwrap().ends_with('Z'));
 
-    let device = sim.scan(&qr, number).await.expect("the virtual phone scans").device;
+    let device = sim
+        .scan(&qr, number)
+        .await
+        .expect("the virtual phone scans")
+        .device;
     let mut seen = Vec::new();
     while let Some(event) = sse.next().await {
         seen.push(event["type"].as_str().unwrap().to_owned());
@@ -93,18 +111,28 @@ async fn pair(app: &TestApp, sim: &Simulator, phone_id: &str, number: &str) -> u
             assert_eq!(event["status"], json!("connected"));
         }
     }
-    assert_eq!(seen, ["paired", "connected"], "the stream ends once connected");
+    assert_eq!(
+        seen,
+        ["paired", "connected"],
+        "the stream ends once connected"
+    );
     device
 }
 
 async fn key_rows(app: &TestApp, phone_id: &str) -> i64 {
     let db = &app.core.db;
     let sql = match db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => "SELECT COUNT(*) AS n FROM wastore_device WHERE phone_id = $1",
+        sea_orm::DatabaseBackend::Postgres => {
+            "SELECT COUNT(*) AS n FROM wastore_device WHERE phone_id = $1"
+        }
         _ => "SELECT COUNT(*) AS n FROM wastore_device WHERE phone_id = ?",
     };
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, [phone_id.into()]))
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [phone_id.into()],
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -131,7 +159,10 @@ async fn qr_pairing_connects_and_survives_a_restart(db: Db) {
     let status = app.wait_status(&phone, "connected", 5).await;
     assert!(status["last_seen"].as_str().is_some(), "{status}");
     assert_eq!(status["battery"], Value::Null);
-    assert!(key_rows(&app, &phone).await > 0, "session keys live in our database");
+    assert!(
+        key_rows(&app, &phone).await > 0,
+        "session keys live in our database"
+    );
     let events = events_of(&app, &phone).await;
     assert!(events.contains(&"phone.qr".to_owned()), "{events:?}");
     assert!(events.contains(&"phone.connected".to_owned()), "{events:?}");
@@ -161,11 +192,25 @@ async fn unlink_from_the_phone_logs_out_and_deletes_keys(db: Db) {
     let device = pair(&app, &sim, &phone, "919812340002").await;
     assert!(key_rows(&app, &phone).await > 0);
 
-    assert!(sim.unlink("919812340002", device), "the simulator knows the device");
+    assert!(
+        sim.unlink("919812340002", device),
+        "the simulator knows the device"
+    );
     let status = app.wait_status(&phone, "logged_out", 10).await;
-    assert!(status["reason"].as_str().unwrap().contains("unlinked"), "{status}");
-    assert_eq!(key_rows(&app, &phone).await, 0, "keys of an unlinked device are deleted");
-    assert!(events_of(&app, &phone).await.contains(&"phone.logged_out".to_owned()));
+    assert!(
+        status["reason"].as_str().unwrap().contains("unlinked"),
+        "{status}"
+    );
+    assert_eq!(
+        key_rows(&app, &phone).await,
+        0,
+        "keys of an unlinked device are deleted"
+    );
+    assert!(
+        events_of(&app, &phone)
+            .await
+            .contains(&"phone.logged_out".to_owned())
+    );
 
     // It can be paired again.
     pair(&app, &sim, &phone, "919812340002").await;
@@ -179,7 +224,9 @@ async fn logout_and_delete_through_the_api(db: Db) {
     let phone = app.create_phone("Line").await;
     pair(&app, &sim, &phone, "919812340003").await;
 
-    let (status, body) = app.post(&format!("/api/phones/{phone}/logout"), Value::Null).await;
+    let (status, body) = app
+        .post(&format!("/api/phones/{phone}/logout"), Value::Null)
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], json!("logged_out"));
     assert_eq!(key_rows(&app, &phone).await, 0);
@@ -187,7 +234,9 @@ async fn logout_and_delete_through_the_api(db: Db) {
 
     let other = app.create_phone("Second").await;
     pair(&app, &sim, &other, "919812340004").await;
-    let (status, _) = crate::support::send(app.request(reqwest::Method::DELETE, &format!("/api/phones/{other}"))).await;
+    let (status, _) =
+        crate::support::send(app.request(reqwest::Method::DELETE, &format!("/api/phones/{other}")))
+            .await;
     assert_eq!(status, 200);
     assert_eq!(key_rows(&app, &other).await, 0);
     let (status, _) = app.get(&format!("/api/phones/{other}/status")).await;

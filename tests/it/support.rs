@@ -157,7 +157,9 @@ impl TestApp {
         }
         let core = Core::open(self.config.clone()).await.expect("reopen core");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = server::spawn(&core, listener).await.expect("server restarts");
+        let running = server::spawn(&core, listener)
+            .await
+            .expect("server restarts");
         self.addr = running.addr;
         self.base = format!("http://{}", running.addr);
         self.core = core;
