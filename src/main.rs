@@ -93,6 +93,17 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum PhoneCommand {
+    /// Links a phone: shows each QR code in the terminal (through the running
+    /// gateway's API) until the phone is connected.
+    Pair {
+        phone_id: String,
+        /// An API token of the phone's account.
+        #[arg(long, env = "WADESK_TOKEN")]
+        token: String,
+        /// The gateway's base URL (default: http:// + server.listen).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Sets a phone's plan.
     SetPlan {
         phone_id: String,
@@ -220,8 +231,18 @@ async fn token(config: Config, cmd: TokenCommand) -> anyhow::Result<()> {
 }
 
 async fn phone(config: Config, cmd: PhoneCommand) -> anyhow::Result<()> {
+    if let PhoneCommand::Pair {
+        phone_id,
+        token,
+        url,
+    } = cmd
+    {
+        let base = url.unwrap_or_else(|| format!("http://{}", config.server.listen));
+        return pair_in_terminal(&base, &phone_id, &token).await;
+    }
     let core = Core::open(config).await?;
     match cmd {
+        PhoneCommand::Pair { .. } => unreachable!("handled above"),
         PhoneCommand::SetPlan { phone_id, plan } => {
             let phone = store::phones::find(&core.db, &phone_id)
                 .await?
@@ -271,4 +292,53 @@ async fn sim(
     tokio::signal::ctrl_c().await?;
     sim.shutdown();
     Ok(())
+}
+
+/// Follows the pairing stream (Server-Sent Events) and draws each QR code.
+async fn pair_in_terminal(base: &str, phone_id: &str, token: &str) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/api/phones/{phone_id}/qr",
+            base.trim_end_matches('/')
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("reaching the gateway at {base}"))?;
+    if !response.status().is_success() {
+        bail!(
+            "{}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+    }
+    let mut body = response.bytes_stream();
+    let mut buffer = String::new();
+    while let Some(chunk) = body.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk?));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) else {
+                continue;
+            };
+            let update: serde_json::Value = serde_json::from_str(data.trim())?;
+            match update["type"].as_str().unwrap_or_default() {
+                "qr" => {
+                    let qr = update["qr"].as_str().unwrap_or_default();
+                    println!("{}", wadesk::sessions::qr::terminal(qr));
+                    println!("Scan with WhatsApp: Settings > Linked devices > Link a device");
+                }
+                "paired" => println!("Scanned; logging in as {}...", update["number"]),
+                "connected" => {
+                    println!("Connected as {}.", update["number"]);
+                    return Ok(());
+                }
+                "expired" => bail!("no QR code was scanned in time; run the command again"),
+                "failed" => bail!("pairing failed: {}", update["reason"]),
+                _ => {}
+            }
+        }
+    }
+    bail!("the gateway closed the pairing stream")
 }

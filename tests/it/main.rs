@@ -7,3 +7,4 @@ mod grpc;
 mod phones;
 mod rest;
 mod send;
+mod sim;

@@ -245,7 +245,35 @@ async fn logout_and_delete_through_the_api(db: Db) {
     sim.shutdown();
 }
 
+async fn pairing_by_code_links_by_number(db: Db) {
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("By code").await;
+    sim.create_phone("919812340005");
+    let (status, body) = app
+        .post(
+            &format!("/api/phones/{phone}/pair-code"),
+            json!({"number": "+91 98123 40005"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let code = body["code"].as_str().unwrap().to_owned();
+    assert_eq!(
+        code.chars().filter(|c| c.is_ascii_alphanumeric()).count(),
+        8,
+        "{code}"
+    );
+    sim.enter_pair_code("919812340005", &code)
+        .expect("the virtual phone accepts the code");
+    let status = app.wait_status(&phone, "connected", 30).await;
+    assert_eq!(status["phone_id"], json!(phone));
+    let (_, list) = app.get("/api/phones").await;
+    assert_eq!(list["phones"][0]["number"], json!("919812340005"));
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    pairing_by_code_links_by_number,
     qr_pairing_connects_and_survives_a_restart,
     unlink_from_the_phone_logs_out_and_deletes_keys,
     logout_and_delete_through_the_api,

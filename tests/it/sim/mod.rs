@@ -1,0 +1,12 @@
+//! The protocol simulator, proven with real whatsapp-rust clients (an
+//! in-memory store on the client side): handshake, pairing by QR and code,
+//! login, routing, receipts, media, lifecycle, virtual phones, robustness.
+
+mod common;
+mod lifecycle;
+mod media_admin;
+mod messaging;
+mod pairing_login;
+mod robustness;
+mod standalone;
+mod virtual_phone;

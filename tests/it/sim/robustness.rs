@@ -1,0 +1,86 @@
+//! Offline delivery to a disconnected companion, and garbage from a client.
+
+use std::time::Duration;
+
+use super::common::*;
+use futures_util::{SinkExt, StreamExt};
+use wadesk::sim::{SimConfig, SimEvent, Simulator};
+use whatsapp_rust::prelude::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_for_a_disconnected_client_arrive_after_it_reconnects() {
+    init_logs();
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let (a_num, b_num) = ("15557770001", "15557770002");
+    let (a, b) = tokio::join!(
+        paired_client(&sim, a_num, "Alice"),
+        paired_client(&sim, b_num, "Bob"),
+    );
+    let b_backend = b.shutdown().await;
+    let to: Jid = format!("{b_num}@s.whatsapp.net").parse().unwrap();
+    let id = a
+        .client
+        .send_text(to, "while you were away")
+        .await
+        .unwrap()
+        .message_id
+        .to_string();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut b = TestClient::start(&sim, Some(b_backend), None).await;
+    let (got, offline) = b
+        .wait_for(Duration::from_secs(10), "offline message", |ev| match ev {
+            Event::Messages(batch) => batch.messages.iter().find_map(|m| {
+                m.message
+                    .text_content()
+                    .map(|t| (t.to_string(), m.info.is_offline))
+            }),
+            _ => None,
+        })
+        .await;
+    assert_eq!(got, "while you were away");
+    assert!(offline, "delivered from the offline queue");
+    let _ = id;
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_from_a_client_closes_that_connection_only() {
+    init_logs();
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let mut ev = sim.subscribe();
+    for payload in [
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),      // no WA header
+        b"WA\x06\x03\x00\x00\x05hello".to_vec(), // header + a frame that is no handshake
+        b"WA\x06\x03\xff\xff\xff".to_vec(),      // header + a frame that never completes
+    ] {
+        let (mut ws, _) = tokio_websockets::ClientBuilder::new()
+            .uri(&sim.ws_url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        ws.send(tokio_websockets::Message::binary(payload))
+            .await
+            .unwrap();
+        let closed = tokio::time::timeout(Duration::from_millis(500), ws.next()).await;
+        match closed {
+            Ok(None) | Ok(Some(Err(_))) => {}
+            Ok(Some(Ok(m))) => assert!(m.is_close(), "server answered garbage with {m:?}"),
+            Err(_) => {} // still waiting for the rest of a frame: fine, nothing crashed
+        }
+        drop(ws);
+    }
+    // The simulator is still fine: a real client pairs.
+    sim.create_phone("15557770003");
+    let mut c = TestClient::start(&sim, None, Some("After")).await;
+    let qr = c.wait_qr().await;
+    sim.scan(&qr, "15557770003").await.unwrap();
+    c.wait_connected(Duration::from_secs(5)).await;
+    let handshakes = std::iter::from_fn(|| ev.try_recv().ok())
+        .filter(|e| matches!(e, SimEvent::Handshake { .. }))
+        .count();
+    assert!(handshakes >= 1);
+    c.shutdown().await;
+}
