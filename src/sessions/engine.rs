@@ -93,7 +93,7 @@ impl HttpClient for ReqwestHttp {
                 Some(port) => format!("{h}:{port}"),
                 None => h.to_owned(),
             })
-            && self.plain_http_hosts.iter().any(|h| *h == authority)
+            && self.plain_http_hosts.contains(&authority)
         {
             let _ = url.set_scheme("http");
         }

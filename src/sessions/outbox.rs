@@ -16,7 +16,10 @@ pub async fn send(client: &Arc<Client>, row: &message::Model) -> Result<(), Stri
     let jid: Jid = format!("{}@s.whatsapp.net", row.peer)
         .parse()
         .map_err(|e| format!("invalid recipient {}: {e:?}", row.peer))?;
-    if let Ok(found) = client.contacts().is_on_whatsapp(&[jid.clone()]).await
+    if let Ok(found) = client
+        .contacts()
+        .is_on_whatsapp(std::slice::from_ref(&jid))
+        .await
         && found.iter().all(|r| !r.is_registered)
     {
         return Err(format!("{} is not on WhatsApp", row.peer));

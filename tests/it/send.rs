@@ -69,7 +69,8 @@ async fn text_and_location_arrive_with_receipts(db: Db) {
 
     // Delivery and read receipts move the status forward.
     message_status(&app, &phone, &id, "delivered").await;
-    sim.phone_mark_read("919812340021", &[id.clone()]).unwrap();
+    sim.phone_mark_read("919812340021", std::slice::from_ref(&id))
+        .unwrap();
     let read = message_status(&app, &phone, &id, "read").await;
     assert_eq!(read["message"]["direction"], json!("outbound"));
     assert_eq!(read["message"]["to"], json!("919812340021"));
