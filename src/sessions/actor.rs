@@ -48,6 +48,9 @@ pub struct Actor {
     pub client: watch::Sender<Option<Arc<Client>>>,
     pub connected: bool,
     pub failures: u32,
+    /// Set before the actor writes a final status, so the manager never
+    /// hands a new pairing request to a session that is on its way out.
+    pub ending: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Actor {
@@ -85,12 +88,14 @@ impl Actor {
                     command = self.commands.recv() => match command {
                         None => break true,
                         Some(Command::Stop(done)) => {
+                            self.end();
                             handle.shutdown().await;
                             self.client.send_replace(None);
                             let _ = done.send(());
                             return;
                         }
                         Some(Command::Logout(done)) => {
+                            self.end();
                             client.logout().await;
                             handle.shutdown().await;
                             self.client.send_replace(None);
@@ -162,6 +167,7 @@ impl Actor {
                 Flow::Continue
             }
             Event::PairingQrCodesExhausted(_) => {
+                self.end();
                 let _ = self.pairing.send(PairUpdate::Expired);
                 self.set_status(
                     StatusChange::new("pending")
@@ -248,6 +254,7 @@ impl Actor {
             Event::StreamReplaced(_) => {
                 // Another client logged in with these keys. Reconnecting would
                 // only kick it out in turn, so report it and stop.
+                self.end();
                 self.connected = false;
                 let reason = "stream replaced: this WhatsApp session was opened by another client";
                 self.set_status(StatusChange::new("disconnected").reason(reason))
@@ -257,6 +264,7 @@ impl Actor {
                 Flow::End
             }
             Event::TemporaryBan(ban) => {
+                self.end();
                 let until = now_ms() + ban.expire.num_milliseconds();
                 let reason = format!("temporarily banned by WhatsApp ({:?})", ban.code);
                 self.set_status(
@@ -390,6 +398,7 @@ impl Actor {
     }
 
     async fn failed(&mut self, reason: &str) {
+        self.end();
         self.connected = false;
         self.set_status(StatusChange::new("failed").reason(reason))
             .await;
@@ -399,6 +408,7 @@ impl Actor {
     /// whatsapp-rust keeps the keys on logout; an unlinked device's keys are
     /// useless and sensitive, so they go.
     async fn logged_out(&mut self, reason: &str) {
+        self.end();
         self.connected = false;
         if let Err(err) = wadesk_wastore::delete_phone(&self.shared.db, &self.phone_id).await {
             tracing::error!(phone_id = %self.phone_id, error = %err, "deleting session keys");
@@ -407,6 +417,10 @@ impl Actor {
             .await;
         self.event("phone.logged_out", json!({"reason": reason}))
             .await;
+    }
+
+    fn end(&self) {
+        self.ending.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     async fn set_status(&self, change: StatusChange) {

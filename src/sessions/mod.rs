@@ -76,6 +76,14 @@ struct Handle {
     last_qr: Arc<std::sync::Mutex<Option<PairUpdate>>>,
     client: watch::Receiver<Option<Arc<Client>>>,
     task: tokio::task::JoinHandle<()>,
+    ending: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Handle {
+    /// Running and not on its way out.
+    fn live(&self) -> bool {
+        !self.task.is_finished() && !self.ending.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 pub struct SessionManager {
@@ -131,7 +139,7 @@ impl SessionManager {
     ) -> (broadcast::Receiver<PairUpdate>, Option<PairUpdate>) {
         let mut sessions = self.lock();
         if let Some(handle) = sessions.get(&phone.id)
-            && !handle.task.is_finished()
+            && handle.live()
         {
             let last = handle
                 .last_qr
@@ -144,7 +152,9 @@ impl SessionManager {
         let (pairing, rx) = broadcast::channel(32);
         let last_qr = Arc::new(std::sync::Mutex::new(None));
         let (client_tx, client) = watch::channel(None);
+        let ending = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let actor = Actor {
+            ending: ending.clone(),
             shared: self.shared.clone(),
             phone_id: phone.id.clone(),
             account_id: phone.account_id.clone(),
@@ -164,6 +174,7 @@ impl SessionManager {
                 last_qr,
                 client,
                 task,
+                ending,
             },
         );
         (rx, None)
@@ -252,7 +263,7 @@ impl SessionManager {
     fn commands(&self, phone_id: &str) -> Result<mpsc::Sender<Command>, Error> {
         self.lock()
             .get(phone_id)
-            .filter(|h| !h.task.is_finished())
+            .filter(|h| h.live())
             .map(|h| h.commands.clone())
             .ok_or_else(|| Error::NotFound(format!("phone {phone_id} has no running session")))
     }

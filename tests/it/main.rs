@@ -5,6 +5,7 @@ mod support;
 mod auth;
 mod grpc;
 mod phones;
+mod process;
 mod rest;
 mod send;
 mod sim;

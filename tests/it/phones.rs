@@ -10,7 +10,7 @@ use wadesk::sim::{SimConfig, Simulator};
 
 use crate::{
     db_tests,
-    support::{Db, TestApp},
+    support::{Api, Db, TestApp},
 };
 
 /// Reads Server-Sent Events `data:` payloads from a streaming response.
@@ -27,8 +27,10 @@ impl Sse {
         }
     }
 
-    /// The next data payload, or None when the stream ends.
+    /// The next data payload, or None when the stream ends. Keep-alive
+    /// comments do not extend the 20 s allowed for it.
     async fn next(&mut self) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let event: String = self.buffer.drain(..end + 2).collect();
@@ -42,7 +44,7 @@ impl Sse {
                 }
                 return Some(serde_json::from_str(&data.join("\n")).expect("JSON event"));
             }
-            match tokio::time::timeout(Duration::from_secs(20), self.body.next()).await {
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
                 Ok(Some(Ok(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
                 Ok(_) => return None,
                 Err(_) => panic!("no SSE event within 20 s; buffered: {:?}", self.buffer),
@@ -66,7 +68,7 @@ pub async fn start(db: Db) -> (Simulator, TestApp) {
 }
 
 /// Pairs `phone_id` as virtual number `number` through the REST QR stream.
-pub async fn pair(app: &TestApp, sim: &Simulator, phone_id: &str, number: &str) -> u32 {
+pub async fn pair(app: &impl Api, sim: &Simulator, phone_id: &str, number: &str) -> u32 {
     sim.create_phone(number);
     let response = app
         .request(reqwest::Method::GET, &format!("/api/phones/{phone_id}/qr"))

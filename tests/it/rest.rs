@@ -344,8 +344,8 @@ async fn unbuilt_capabilities_say_so_after_real_checks(db: Db) {
     app.set_phone_status(&phone, "connected").await;
     let (status, body) = app
         .post(
-            "/api/send",
-            json!({"phone_id": phone, "to": "+91 98765-43210", "message": "hi"}),
+            "/api/send-image",
+            json!({"phone_id": phone, "to": "+91 98765-43210", "url": "https://example.com/a.jpg"}),
         )
         .await;
     assert_error(status, &body, 501, "UNIMPLEMENTED");
@@ -353,7 +353,7 @@ async fn unbuilt_capabilities_say_so_after_real_checks(db: Db) {
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("sending messages"),
+            .contains("sending media"),
         "{body}"
     );
     app.stop().await;

@@ -190,6 +190,32 @@ impl TestApp {
     }
 }
 
+/// Anything the tests can send authenticated requests to.
+pub trait Api {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder;
+}
+
+impl Api for TestApp {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        TestApp::request(self, method, path)
+    }
+}
+
+/// A gateway running as another process.
+pub struct Remote {
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl Api for Remote {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+    }
+}
+
 pub async fn issue_token(core: &Core, account_id: &str, expires_at_secs: Option<i64>) -> String {
     let record = store::tokens::create(
         &core.db,
@@ -214,7 +240,7 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
 
 /// A new database on the server for one test. Databases left by earlier
 /// runs (older than an hour) are dropped first, so the server does not fill up.
-async fn fresh_postgres_database(admin_url: &str) -> String {
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
     let admin = Database::connect(admin_url)
         .await
         .expect("connect to PostgreSQL");

@@ -1,0 +1,133 @@
+//! The gateway as a real process: SIGKILL while a phone is connected, start
+//! it again, and the phone reconnects with its stored keys, no pairing.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use serde_json::json;
+use wadesk::sim::{SimConfig, Simulator};
+
+use crate::{
+    db_tests,
+    phones::pair,
+    support::{Api, Db, Remote, fresh_postgres_database, send},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wadesk");
+
+struct Gateway {
+    envs: Vec<(String, String)>,
+    base: String,
+}
+
+impl Gateway {
+    fn command(&self) -> Command {
+        let mut command = Command::new(BIN);
+        command.envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        command.env("RUST_LOG", "warn");
+        command
+    }
+
+    async fn start(&self) -> Child {
+        let child = self
+            .command()
+            .arg("serve")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("wadesk serve starts");
+        let http = reqwest::Client::new();
+        for _ in 0..400 {
+            if let Ok(r) = http.get(format!("{}/healthz", self.base)).send().await
+                && r.status().is_success()
+            {
+                return child;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("wadesk serve never answered /healthz");
+    }
+}
+
+async fn sigkill_then_restart_reconnects_without_pairing(db: Db) {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let database_url = match &db {
+        Db::Sqlite => String::new(),
+        Db::Postgres(admin) => fresh_postgres_database(admin).await,
+    };
+    let gateway = Gateway {
+        envs: vec![
+            ("WADESK__DATA_DIR".into(), dir.path().display().to_string()),
+            ("WADESK__DATABASE_URL".into(), database_url),
+            ("WADESK__SERVER__LISTEN".into(), format!("127.0.0.1:{port}")),
+            ("WADESK__WHATSAPP__SERVER_URL".into(), sim.ws_url()),
+        ],
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let out = gateway
+        .command()
+        .args(["account", "create", "--name", "Shop"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_owned()))
+        .expect("the token is printed");
+
+    let mut child = gateway.start().await;
+    let api = Remote {
+        base: gateway.base.clone(),
+        token,
+        http: reqwest::Client::new(),
+    };
+    let (status, body) = send(
+        api.request(reqwest::Method::POST, "/api/phones")
+            .json(&json!({"name": "Line"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let phone = body["phone"]["phone_id"].as_str().unwrap().to_owned();
+    pair(&api, &sim, &phone, "919812340060").await;
+    // Let the session settle (prekey upload, device state) as in real use.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    child.kill().unwrap(); // SIGKILL: no graceful shutdown, nothing flushed on the way out
+    child.wait().unwrap();
+
+    let mut child = gateway.start().await;
+    let mut last = serde_json::Value::Null;
+    for _ in 0..400 {
+        let (_, body) =
+            send(api.request(reqwest::Method::GET, &format!("/api/phones/{phone}/status"))).await;
+        if body["status"] == "connected" {
+            last = body;
+            break;
+        }
+        last = body;
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        last["status"],
+        json!("connected"),
+        "reconnected after SIGKILL: {last}"
+    );
+    let (_, list) = send(api.request(reqwest::Method::GET, "/api/phones")).await;
+    assert_eq!(list["phones"][0]["number"], json!("919812340060"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    sim.shutdown();
+}
+
+db_tests!(sigkill_then_restart_reconnects_without_pairing);
