@@ -31,7 +31,7 @@ impl Gateway {
     }
 
     async fn start(&self) -> Child {
-        let child = self
+        let mut child = self
             .command()
             .arg("serve")
             .stdout(Stdio::null())
@@ -46,6 +46,8 @@ impl Gateway {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("wadesk serve never answered /healthz");
     }
 }
