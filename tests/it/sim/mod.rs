@@ -2,6 +2,7 @@
 //! in-memory store on the client side): handshake, pairing by QR and code,
 //! login, routing, receipts, media, lifecycle, virtual phones, robustness.
 
+mod capacity;
 mod common;
 mod lifecycle;
 mod media_admin;
