@@ -65,6 +65,7 @@ impl PhoneService for PhoneApi {
     ) -> Result<Response<proto::GetPhoneStatusResponse>, Status> {
         let caller = caller(&request)?;
         let phone = validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
+        let live = self.0.sessions.live(&phone.id);
         Ok(Response::new(proto::GetPhoneStatusResponse {
             phone_id: phone.id.clone(),
             status: convert::phone_status(&phone.status) as i32,
@@ -73,6 +74,12 @@ impl PhoneService for PhoneApi {
             last_seen: phone.last_seen.map(convert::timestamp),
             reason: phone.reason.clone(),
             ban_expires_at: phone.ban_expires_at.map(convert::timestamp),
+            push_name: live.as_ref().map(|l| l.push_name.clone()),
+            connected_since: live
+                .as_ref()
+                .and_then(|l| l.connected_since)
+                .map(convert::timestamp),
+            reconnects: live.map(|l| l.reconnects).unwrap_or_default(),
         }))
     }
 

@@ -51,6 +51,7 @@ pub struct Actor {
     /// Set before the actor writes a final status, so the manager never
     /// hands a new pairing request to a session that is on its way out.
     pub ending: Arc<std::sync::atomic::AtomicBool>,
+    pub connected_since: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Actor {
@@ -199,6 +200,8 @@ impl Actor {
             }
             Event::Connected(_) => {
                 self.connected = true;
+                self.connected_since
+                    .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
                 self.failures = 0;
                 let number = client.pn().map(|jid| jid.user.to_string());
                 let mut change = StatusChange::new("connected").last_seen(now_ms());

@@ -77,6 +77,16 @@ struct Handle {
     client: watch::Receiver<Option<Arc<Client>>>,
     task: tokio::task::JoinHandle<()>,
     ending: Arc<std::sync::atomic::AtomicBool>,
+    /// Unix ms of the current connection, 0 when not connected.
+    connected_since: Arc<std::sync::atomic::AtomicI64>,
+}
+
+/// What only a running session knows.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub push_name: String,
+    pub connected_since: Option<i64>,
+    pub reconnects: u64,
 }
 
 impl Handle {
@@ -153,8 +163,10 @@ impl SessionManager {
         let last_qr = Arc::new(std::sync::Mutex::new(None));
         let (client_tx, client) = watch::channel(None);
         let ending = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connected_since = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let actor = Actor {
             ending: ending.clone(),
+            connected_since: connected_since.clone(),
             shared: self.shared.clone(),
             phone_id: phone.id.clone(),
             account_id: phone.account_id.clone(),
@@ -175,6 +187,7 @@ impl SessionManager {
                 client,
                 task,
                 ending,
+                connected_since,
             },
         );
         (rx, None)
@@ -258,6 +271,21 @@ impl SessionManager {
         self.lock()
             .get(phone_id)
             .and_then(|h| h.client.borrow().clone())
+    }
+
+    /// Push name, connection start and reconnect count of a running session.
+    pub fn live(&self, phone_id: &str) -> Option<Live> {
+        let sessions = self.lock();
+        let handle = sessions.get(phone_id).filter(|h| h.live())?;
+        let client = handle.client.borrow().clone()?;
+        let since = handle
+            .connected_since
+            .load(std::sync::atomic::Ordering::Relaxed);
+        Some(Live {
+            push_name: client.push_name(),
+            connected_since: (since > 0 && client.is_connected()).then_some(since),
+            reconnects: client.stats().reconnects,
+        })
     }
 
     fn commands(&self, phone_id: &str) -> Result<mpsc::Sender<Command>, Error> {

@@ -157,6 +157,14 @@ async fn qr_pairing_connects_and_survives_a_restart(db: Db) {
     let status = app.wait_status(&phone, "connected", 5).await;
     assert!(status["last_seen"].as_str().is_some(), "{status}");
     assert_eq!(status["battery"], Value::Null);
+    assert_eq!(status["push_name"], json!("wadesk"), "{status}");
+    assert!(
+        status["connected_since"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{status}"
+    );
+    assert!(status["reconnects"].as_u64().is_some(), "{status}");
     assert!(
         key_rows(&app, &phone).await > 0,
         "session keys live in our database"
