@@ -22,6 +22,7 @@ pub struct Config {
     pub log: Log,
     pub whatsapp: WhatsApp,
     pub sessions: Sessions,
+    pub fetch: Fetch,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +75,15 @@ pub struct Sessions {
     pub dead_after_secs: u64,
     pub max_failures: u32,
     pub max_backoff_secs: u64,
+}
+
+/// Outbound requests to URLs callers give (media, webhooks, sheets).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Fetch {
+    pub allow_ranges: Vec<String>,
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+    pub max_redirects: usize,
 }
 
 impl Config {

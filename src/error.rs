@@ -22,6 +22,10 @@ pub enum Error {
     /// Over the per-token request limit.
     #[error("rate limit exceeded: {limit} requests per minute; retry in {}s", retry_after.as_secs().max(1))]
     RateLimited { limit: u32, retry_after: Duration },
+    /// WhatsApp (or another service we depend on) did not do its part; the
+    /// request can be retried.
+    #[error("{0}")]
+    Unavailable(String),
     /// A capability that a later release builds; the message names it.
     #[error("{0}")]
     Unimplemented(String),
@@ -68,6 +72,7 @@ impl From<Error> for Status {
                 }
                 status
             }
+            Error::Unavailable(msg) => Status::new(Code::Unavailable, msg),
             Error::Unimplemented(msg) => Status::new(Code::Unimplemented, msg),
             Error::Internal(inner) => {
                 tracing::error!(error = ?inner, "internal error");

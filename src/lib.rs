@@ -5,6 +5,8 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod fetch;
+pub mod media;
 pub mod server;
 pub mod sessions;
 #[cfg(feature = "sim")]

@@ -46,6 +46,8 @@ pub struct Core {
     pub db: DatabaseConnection,
     pub keys: Arc<Keys>,
     pub sessions: Arc<SessionManager>,
+    /// Guarded HTTP client for caller-given URLs.
+    pub fetcher: crate::fetch::Fetcher,
 }
 
 impl Core {
@@ -57,8 +59,10 @@ impl Core {
             .await
             .context("opening the database")?;
         let secret = auth::secret::load_or_create(&config.auth.secret, &config.data_dir)?;
+        let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
         Ok(Core {
             keys: Arc::new(Keys::new(&secret)),
+            fetcher,
             sessions: SessionManager::new(db.clone(), &config),
             config: Arc::new(config),
             db,
@@ -72,6 +76,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         db: core.db.clone(),
         config: core.config.clone(),
         sessions: core.sessions.clone(),
+        fetcher: core.fetcher.clone(),
     };
     let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
     let authenticator = Authenticator::new(core.db.clone(), core.keys.clone(), limiter);

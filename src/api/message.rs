@@ -16,7 +16,23 @@ use crate::{
 
 pub struct MessageApi(pub State);
 
-const MESSAGES: &str = "the message store (inbound and outbound messages)";
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 500;
+
+/// Page tokens are opaque to callers: the last row's position, base64url.
+fn encode_token(created_at: i64, id: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
+}
+
+fn decode_token(token: &str) -> Result<(i64, String), Error> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let bad = || Error::invalid("page_token", "is not a token from a previous answer");
+    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let (at, id) = raw.split_once(':').ok_or_else(bad)?;
+    Ok((at.parse().map_err(|_| bad())?, id.to_owned()))
+}
 
 #[tonic::async_trait]
 impl MessageService for MessageApi {
@@ -45,8 +61,47 @@ impl MessageService for MessageApi {
         request: Request<proto::ListMessagesRequest>,
     ) -> Result<Response<proto::ListMessagesResponse>, Status> {
         let caller = caller(&request)?;
-        validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
-        Err(not_built(MESSAGES).into())
+        let req = request.get_ref();
+        validate::required("phone_id", &req.phone_id)?;
+        let direction = match Direction::try_from(req.direction) {
+            Ok(Direction::Unspecified) => None,
+            Ok(Direction::Inbound) => Some("inbound"),
+            Ok(Direction::Outbound) => Some("outbound"),
+            Err(_) => return Err(Error::invalid("direction", "unknown direction").into()),
+        };
+        let chat = match req.chat.trim() {
+            "" => None,
+            chat => Some(validate::phone_number("chat", chat)?),
+        };
+        let page_size = match req.page_size {
+            0 => DEFAULT_PAGE,
+            n => n.min(MAX_PAGE),
+        };
+        let before = match req.page_token.as_str() {
+            "" => None,
+            token => Some(decode_token(token)?),
+        };
+        let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
+        let filter = store::messages::ListFilter {
+            direction,
+            peer: chat.as_deref(),
+            before,
+        };
+        let mut rows = store::messages::list(&self.0.db, &phone.id, filter, page_size as u64 + 1)
+            .await
+            .map_err(Error::from)?;
+        let next_page_token = if rows.len() > page_size as usize {
+            rows.truncate(page_size as usize);
+            rows.last()
+                .map(|last| encode_token(last.created_at, &last.id))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(proto::ListMessagesResponse {
+            messages: rows.into_iter().map(|r| message_proto(&phone, r)).collect(),
+            next_page_token,
+        }))
     }
 
     type SubscribeStream =
@@ -86,8 +141,13 @@ fn message_proto(phone: &phone::Model, row: message::Model) -> proto::Message {
         to,
         r#type: MessageType::from_str_name(&enum_of("MESSAGE_TYPE", &row.kind))
             .unwrap_or(MessageType::Other) as i32,
-        text: row.text,
-        media: None,
+        text: row.text.or(row.caption),
+        media: row.mime_type.map(|mime_type| proto::Media {
+            mime_type,
+            size: row.media_size.unwrap_or_default().max(0) as u64,
+            sha256: row.media_sha256.unwrap_or_default(),
+            filename: row.file_name,
+        }),
         location: row.lat.zip(row.lng).map(|(lat, lng)| proto::Location {
             lat,
             lng,

@@ -30,6 +30,7 @@ pub struct State {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub sessions: Arc<SessionManager>,
+    pub fetcher: crate::fetch::Fetcher,
 }
 
 /// The answer of an RPC whose capability is not built yet, after its

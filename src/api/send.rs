@@ -1,19 +1,32 @@
 use tonic::{Request, Response, Status};
 
-use super::{State, not_built, validate};
+use super::{State, validate};
 use crate::{
     auth::{AuthContext, caller},
     error::{Error, Result},
+    fetch::FetchError,
+    media::{self, Kind},
     proto::{self, MessageStatus, send_service_server::SendService},
-    store::{self, messages::NewOutbound, phones::PLAN_PRO},
+    store::{self, entity::phone, messages::NewOutbound, phones::PLAN_PRO},
 };
 
 pub struct SendApi(pub State);
 
-const SENDING: &str = "sending media (fetching, checking and uploading the file)";
-
 /// Unique recipients a trial phone may reach, in total.
 pub const TRIAL_RECIPIENTS: u64 = 30;
+
+/// What a send carries once its fields are valid.
+enum Content {
+    /// Text or location: ready for the outbox.
+    Ready(NewOutbound),
+    /// A file to fetch, check and upload first.
+    Media {
+        kind: Kind,
+        url: url::Url,
+        caption: Option<String>,
+        file_name: Option<String>,
+    },
+}
 
 /// What a send answers, for every kind.
 struct Sent {
@@ -32,7 +45,7 @@ impl SendApi {
         caller: &AuthContext,
         phone_id: &str,
         to: String,
-        mut outbound: NewOutbound,
+        content: Content,
     ) -> Result<Sent> {
         let phone = validate::connected_phone(&self.0, caller, phone_id).await?;
         let db = &self.0.db;
@@ -51,6 +64,15 @@ impl SendApi {
                 "trial phones reach at most {TRIAL_RECIPIENTS} unique recipients; upgrade to Pro to message {to}"
             )));
         }
+        let mut outbound = match content {
+            Content::Ready(outbound) => outbound,
+            Content::Media {
+                kind,
+                url,
+                caption,
+                file_name,
+            } => self.upload(&phone, kind, &url, caption, file_name).await?,
+        };
         outbound.account_id = caller.account_id.clone();
         outbound.phone_id = phone.id.clone();
         outbound.peer = to;
@@ -80,6 +102,120 @@ impl SendApi {
         }
         Ok(sent(after))
     }
+}
+
+impl SendApi {
+    /// Fetches a media file, checks its type and size, and uploads it
+    /// through the phone's session; the outbox keeps the upload reference.
+    /// Nothing is stored when any step fails.
+    async fn upload(
+        &self,
+        phone: &phone::Model,
+        kind: Kind,
+        url: &url::Url,
+        caption: Option<String>,
+        file_name: Option<String>,
+    ) -> Result<NewOutbound> {
+        let fetched = self
+            .0
+            .fetcher
+            .get(url, kind.max_bytes())
+            .await
+            .map_err(|err| match err {
+                FetchError::TooLarge { limit } => Error::invalid(
+                    "url",
+                    format!(
+                        "the file is larger than WhatsApp's {} MB limit for {}s",
+                        limit / (1024 * 1024),
+                        kind.name()
+                    ),
+                ),
+                other => Error::invalid("url", other.to_string()),
+            })?;
+        if fetched.body.is_empty() {
+            return Err(Error::invalid(
+                "url",
+                format!("{url} returned an empty file"),
+            ));
+        }
+        let sniffed = kind.sniff(&fetched.body).ok_or_else(|| {
+            Error::invalid(
+                "url",
+                format!(
+                    "the file is {}, not a {} {}",
+                    media::describe(&fetched.body),
+                    kind.accepted(),
+                    kind.name()
+                ),
+            )
+        })?;
+        let file_name = match kind {
+            Kind::Document => Some(
+                file_name.unwrap_or_else(|| document_name(&fetched.final_url, sniffed.extension)),
+            ),
+            _ => None,
+        };
+        let client = self
+            .0
+            .sessions
+            .client(&phone.id)
+            .ok_or_else(|| Error::NotFound(format!("phone {} is not connected", phone.id)))?;
+        let size = fetched.body.len() as i64;
+        let uploaded = client
+            .upload(fetched.body, kind.media_type(), Default::default())
+            .await
+            .map_err(|e| {
+                Error::Unavailable(format!(
+                    "uploading the {} to WhatsApp failed, try again: {e}",
+                    kind.name()
+                ))
+            })?;
+        let sha256 = hex(&uploaded.file_sha256);
+        let message = media::Outgoing {
+            kind,
+            mime: sniffed.mime.clone(),
+            caption: caption.clone(),
+            file_name: file_name.clone(),
+        }
+        .message(uploaded);
+        Ok(NewOutbound {
+            kind: kind.name().into(),
+            caption,
+            file_name,
+            mime_type: Some(sniffed.mime),
+            media_size: Some(size),
+            media_sha256: Some(sha256),
+            media_ref: Some(media::encode(&message)),
+            ..Default::default()
+        })
+    }
+}
+
+/// A document's name when the caller gave none: the URL's last path
+/// segment, or "document" with the type's extension.
+fn document_name(url: &url::Url, extension: &str) -> String {
+    url.path_segments()
+        .and_then(|mut s| s.next_back())
+        .map(|s| percent_decode(s))
+        .filter(|s| !s.is_empty() && s.contains('.'))
+        .unwrap_or_else(|| format!("document.{extension}"))
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_owned())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The optional text fields of a media send: empty means absent.
+fn optional(field: &str, value: &str, max: usize) -> Result<Option<String>> {
+    validate::max_len(field, value, max)?;
+    Ok(Some(value.trim().to_owned()).filter(|v| !v.is_empty()))
 }
 
 fn sent(row: store::entity::message::Model) -> Sent {
@@ -130,6 +266,59 @@ fn check_lat_lng(lat: Option<f64>, lng: Option<f64>) -> Result<()> {
     Ok(())
 }
 
+/// Answers any send with the shared response fields.
+macro_rules! respond {
+    ($ty:ident, $sent:expr) => {{
+        let sent = $sent;
+        Ok(Response::new(proto::$ty {
+            message_id: sent.message_id,
+            to: sent.to,
+            status: sent.status as i32,
+        }))
+    }};
+}
+
+impl SendApi {
+    /// The shared path of the four media sends.
+    async fn send_media<T>(&self, request: &Request<T>, fields: MediaFields<'_>) -> Result<Sent> {
+        let caller = caller(request)?;
+        let to = recipient(fields.phone_id, fields.to)?;
+        let url = validate::http_url("url", fields.url)?;
+        self.0
+            .fetcher
+            .check_url(&url)
+            .map_err(|e| Error::invalid("url", e.to_string()))?;
+        let caption = optional("caption", fields.caption, 1024)?;
+        let file_name = optional("filename", fields.file_name, 255)?;
+        if let Some(name) = &file_name
+            && (name.contains('/') || name.contains('\\') || name.chars().any(char::is_control))
+        {
+            return Err(Error::invalid(
+                "filename",
+                "must be a plain file name, without slashes or control characters",
+            ));
+        }
+        let content = Content::Media {
+            kind: fields.kind,
+            url,
+            caption,
+            file_name,
+        };
+        self.send(request, caller, fields.phone_id, to, content)
+            .await
+    }
+}
+
+/// The request fields a media send has (absent ones empty).
+struct MediaFields<'a> {
+    kind: Kind,
+    phone_id: &'a str,
+    to: &'a str,
+    url: &'a str,
+    caption: &'a str,
+    file_name: &'a str,
+}
+
 #[tonic::async_trait]
 impl SendService for SendApi {
     async fn send_text(
@@ -147,62 +336,82 @@ impl SendService for SendApi {
             ..Default::default()
         };
         let sent = self
-            .send(&request, caller, &req.phone_id, to, outbound)
+            .send(
+                &request,
+                caller,
+                &req.phone_id,
+                to,
+                Content::Ready(outbound),
+            )
             .await?;
-        Ok(Response::new(proto::SendTextResponse {
-            message_id: sent.message_id,
-            to: sent.to,
-            status: sent.status as i32,
-        }))
+        respond!(SendTextResponse, sent)
     }
 
     async fn send_image(
         &self,
         request: Request<proto::SendImageRequest>,
     ) -> Result<Response<proto::SendImageResponse>, Status> {
-        let caller = caller(&request)?;
         let req = request.get_ref();
-        recipient(&req.phone_id, &req.to)?;
-        validate::http_url("url", &req.url)?;
-        validate::connected_phone(&self.0, caller, &req.phone_id).await?;
-        Err(not_built(SENDING).into())
+        let fields = MediaFields {
+            kind: Kind::Image,
+            phone_id: &req.phone_id,
+            to: &req.to,
+            url: &req.url,
+            caption: &req.caption,
+            file_name: "",
+        };
+        respond!(SendImageResponse, self.send_media(&request, fields).await?)
     }
 
     async fn send_video(
         &self,
         request: Request<proto::SendVideoRequest>,
     ) -> Result<Response<proto::SendVideoResponse>, Status> {
-        let caller = caller(&request)?;
         let req = request.get_ref();
-        recipient(&req.phone_id, &req.to)?;
-        validate::http_url("url", &req.url)?;
-        validate::connected_phone(&self.0, caller, &req.phone_id).await?;
-        Err(not_built(SENDING).into())
+        let fields = MediaFields {
+            kind: Kind::Video,
+            phone_id: &req.phone_id,
+            to: &req.to,
+            url: &req.url,
+            caption: &req.caption,
+            file_name: "",
+        };
+        respond!(SendVideoResponse, self.send_media(&request, fields).await?)
     }
 
     async fn send_document(
         &self,
         request: Request<proto::SendDocumentRequest>,
     ) -> Result<Response<proto::SendDocumentResponse>, Status> {
-        let caller = caller(&request)?;
         let req = request.get_ref();
-        recipient(&req.phone_id, &req.to)?;
-        validate::http_url("url", &req.url)?;
-        validate::max_len("filename", &req.filename, 255)?;
-        validate::connected_phone(&self.0, caller, &req.phone_id).await?;
-        Err(not_built(SENDING).into())
+        let fields = MediaFields {
+            kind: Kind::Document,
+            phone_id: &req.phone_id,
+            to: &req.to,
+            url: &req.url,
+            caption: "",
+            file_name: &req.filename,
+        };
+        respond!(
+            SendDocumentResponse,
+            self.send_media(&request, fields).await?
+        )
     }
 
     async fn send_audio(
         &self,
         request: Request<proto::SendAudioRequest>,
     ) -> Result<Response<proto::SendAudioResponse>, Status> {
-        let caller = caller(&request)?;
         let req = request.get_ref();
-        recipient(&req.phone_id, &req.to)?;
-        validate::http_url("url", &req.url)?;
-        validate::connected_phone(&self.0, caller, &req.phone_id).await?;
-        Err(not_built(SENDING).into())
+        let fields = MediaFields {
+            kind: Kind::Audio,
+            phone_id: &req.phone_id,
+            to: &req.to,
+            url: &req.url,
+            caption: "",
+            file_name: "",
+        };
+        respond!(SendAudioResponse, self.send_media(&request, fields).await?)
     }
 
     async fn send_location(
@@ -222,12 +431,14 @@ impl SendService for SendApi {
             ..Default::default()
         };
         let sent = self
-            .send(&request, caller, &req.phone_id, to, outbound)
+            .send(
+                &request,
+                caller,
+                &req.phone_id,
+                to,
+                Content::Ready(outbound),
+            )
             .await?;
-        Ok(Response::new(proto::SendLocationResponse {
-            message_id: sent.message_id,
-            to: sent.to,
-            status: sent.status as i32,
-        }))
+        respond!(SendLocationResponse, sent)
     }
 }

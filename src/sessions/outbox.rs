@@ -8,7 +8,7 @@ use whatsapp_rust::{
     waproto::{buffa::MessageField, whatsapp as wa},
 };
 
-use crate::store::entity::message;
+use crate::{media, store::entity::message};
 
 /// Sends one message with its pre-chosen id; the error is the reason to
 /// record on the message.
@@ -48,6 +48,11 @@ fn build(row: &message::Model) -> Result<wa::Message, String> {
             }),
             ..Default::default()
         }),
+        kind if media::Kind::from_name(kind).is_some() => media::decode(
+            row.media_ref
+                .as_deref()
+                .ok_or("media message without its uploaded file")?,
+        ),
         other => Err(format!("unsupported message kind {other}")),
     }
 }

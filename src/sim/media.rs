@@ -37,6 +37,11 @@ impl MediaStore {
         }
     }
 
+    /// The encrypted blob stored at `direct_path`.
+    pub fn get(&self, direct_path: &str) -> Option<Bytes> {
+        self.blobs.lock().unwrap().get(direct_path).cloned()
+    }
+
     pub fn blob_count(&self) -> usize {
         self.blobs.lock().unwrap().len()
     }

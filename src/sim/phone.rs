@@ -363,6 +363,12 @@ pub struct PhoneMessage {
     pub file_name: Option<String>,
     /// Hex SHA-256 of the media plaintext, as the sender declared it.
     pub media_sha256: Option<String>,
+    /// Hex SHA-256 of the media the phone downloaded from the media host and
+    /// decrypted (MAC checked), as a real phone does; `None` when that failed.
+    pub media_downloaded_sha256: Option<String>,
+    /// The media's declared MIME type and size.
+    pub media_mime: Option<String>,
+    pub media_size: Option<u64>,
     pub location: Option<(f64, f64, Option<String>)>,
     pub push_name: String,
     pub timestamp: u64,
@@ -388,6 +394,59 @@ pub struct PrimaryRuntime {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Downloads and decrypts the media of `msg` from the simulator's media host,
+/// recording what was declared and the hash of what actually arrived.
+fn download_media(shared: &Arc<Shared>, msg: &wa::Message, rec: &mut PhoneMessage) {
+    use sha2::Digest;
+    use wacore::download::{DownloadUtils, MediaType};
+    let m = msg.get_base_message();
+    let found = if let Some(i) = m.image_message.as_option() {
+        Some((
+            MediaType::Image,
+            i.direct_path.clone(),
+            i.media_key.clone(),
+            i.mimetype.clone(),
+            i.file_length,
+        ))
+    } else if let Some(v) = m.video_message.as_option() {
+        Some((
+            MediaType::Video,
+            v.direct_path.clone(),
+            v.media_key.clone(),
+            v.mimetype.clone(),
+            v.file_length,
+        ))
+    } else if let Some(a) = m.audio_message.as_option() {
+        Some((
+            MediaType::Audio,
+            a.direct_path.clone(),
+            a.media_key.clone(),
+            a.mimetype.clone(),
+            a.file_length,
+        ))
+    } else if let Some(d) = m.document_message.as_option() {
+        Some((
+            MediaType::Document,
+            d.direct_path.clone(),
+            d.media_key.clone(),
+            d.mimetype.clone(),
+            d.file_length,
+        ))
+    } else {
+        None
+    };
+    let Some((media_type, Some(path), Some(key), mime, size)) = found else {
+        return;
+    };
+    rec.media_mime = mime;
+    rec.media_size = size;
+    rec.media_downloaded_sha256 = shared
+        .media
+        .get(&path)
+        .and_then(|blob| DownloadUtils::verify_and_decrypt(&blob, &key, media_type).ok())
+        .map(|plain| hex(&sha2::Sha256::digest(&plain)));
 }
 
 fn describe(msg: &wa::Message) -> PhoneMessage {
@@ -525,6 +584,7 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
         return Ok(()); // protocol traffic (key requests, etc.), nothing to record
     }
     let mut rec = describe(&inner);
+    download_media(shared, &inner, &mut rec);
     rec.id = id.clone();
     rec.from = from.user.to_string();
     rec.from_device = from.device as u32;

@@ -19,6 +19,12 @@ pub struct NewOutbound {
     pub lng: Option<f64>,
     pub location_name: Option<String>,
     pub idempotency_key: Option<String>,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    pub mime_type: Option<String>,
+    pub media_size: Option<i64>,
+    pub media_sha256: Option<String>,
+    pub media_ref: Option<String>,
 }
 
 /// A WhatsApp-style message id (the web client's "3EB0" + 16 hex digits),
@@ -52,6 +58,12 @@ pub async fn insert_outbound(
         idempotency_key: Set(new.idempotency_key),
         created_at: Set(now),
         updated_at: Set(now),
+        caption: Set(new.caption),
+        file_name: Set(new.file_name),
+        mime_type: Set(new.mime_type),
+        media_size: Set(new.media_size),
+        media_sha256: Set(new.media_sha256),
+        media_ref: Set(new.media_ref),
     }
     .insert(db)
     .await
@@ -106,6 +118,7 @@ pub async fn recipient_count(db: &DatabaseConnection, phone_id: &str) -> Result<
         .distinct()
         .filter(message::Column::PhoneId.eq(phone_id))
         .filter(message::Column::Direction.eq("outbound"))
+        .filter(message::Column::Status.ne("failed"))
         .count(db)
         .await
 }
@@ -119,6 +132,7 @@ pub async fn has_reached(
         .filter(message::Column::PhoneId.eq(phone_id))
         .filter(message::Column::Direction.eq("outbound"))
         .filter(message::Column::Peer.eq(peer))
+        .filter(message::Column::Status.ne("failed"))
         .count(db)
         .await?
         > 0)
@@ -156,4 +170,47 @@ pub async fn advance(
     active.reason = Set(reason);
     active.updated_at = Set(now_ms());
     active.update(db).await.map(Some)
+}
+
+/// Which messages to list.
+#[derive(Debug, Default)]
+pub struct ListFilter<'a> {
+    pub direction: Option<&'a str>,
+    pub peer: Option<&'a str>,
+    /// Continue below this (created_at, id), newest first.
+    pub before: Option<(i64, String)>,
+}
+
+/// A phone's messages, newest first, at most `limit`.
+pub async fn list(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    filter: ListFilter<'_>,
+    limit: u64,
+) -> Result<Vec<message::Model>, DbErr> {
+    use sea_orm::Condition;
+    let mut query = message::Entity::find().filter(message::Column::PhoneId.eq(phone_id));
+    if let Some(direction) = filter.direction {
+        query = query.filter(message::Column::Direction.eq(direction));
+    }
+    if let Some(peer) = filter.peer {
+        query = query.filter(message::Column::Peer.eq(peer));
+    }
+    if let Some((created_at, id)) = filter.before {
+        query = query.filter(
+            Condition::any()
+                .add(message::Column::CreatedAt.lt(created_at))
+                .add(
+                    Condition::all()
+                        .add(message::Column::CreatedAt.eq(created_at))
+                        .add(message::Column::Id.lt(id)),
+                ),
+        );
+    }
+    query
+        .order_by_desc(message::Column::CreatedAt)
+        .order_by_desc(message::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
 }

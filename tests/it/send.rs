@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use wadesk::sim::{PhoneMessage, Simulator};
 
@@ -138,37 +137,21 @@ async fn trial_cap_and_unknown_numbers(db: Db) {
     let (sim, app) = start(db).await;
     let phone = app.create_phone("Trial").await;
     pair(&app, &sim, &phone, "919812340040").await;
-    // 30 recipients already reached (written as the outbox records them).
-    for i in 0..30 {
-        wadesk::store::messages::insert_outbound(
-            &app.core.db,
-            wadesk::store::messages::NewOutbound {
-                account_id: app.account_id.clone(),
-                phone_id: phone.clone(),
-                peer: format!("9198000000{i:02}"),
-                kind: "text".into(),
-                text: Some("earlier".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let number = |i: usize| format!("9198000000{i:02}");
+    for i in 1..=31 {
+        sim.create_phone(&number(i));
     }
-    // Mark them sent so the session does not send them now.
-    wadesk::store::entity::message::Entity::update_many()
-        .col_expr(
-            wadesk::store::entity::message::Column::Status,
-            "sent".into(),
-        )
-        .exec(&app.core.db)
-        .await
-        .unwrap();
-    let (status, body) = app
-        .post(
+    let send_to = |i: usize| {
+        app.post(
             "/api/send",
-            json!({"phone_id": phone, "to": "919812340041", "message": "new"}),
+            json!({"phone_id": phone, "to": number(i), "message": format!("hello {i}")}),
         )
-        .await;
+    };
+    for i in 1..=30 {
+        let (status, body) = send_to(i).await;
+        assert_eq!(status, 200, "recipient {i}: {body}");
+    }
+    let (status, body) = send_to(31).await;
     assert_eq!(status, 403, "{body}");
     assert!(
         body["error"]["message"]
@@ -176,6 +159,13 @@ async fn trial_cap_and_unknown_numbers(db: Db) {
             .unwrap()
             .contains("30 unique recipients"),
         "{body}"
+    );
+    // Someone already reached can still be messaged.
+    let (status, body) = send_to(1).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        sim.phone_messages(&number(31)).is_empty(),
+        "the refused send went nowhere"
     );
 
     // On Pro there is no cap; a number nobody registered is not on WhatsApp.
@@ -189,6 +179,8 @@ async fn trial_cap_and_unknown_numbers(db: Db) {
     )
     .await
     .unwrap();
+    let (status, body) = send_to(31).await;
+    assert_eq!(status, 200, "Pro phones have no cap: {body}");
     let (status, body) = app
         .post(
             "/api/send",
@@ -241,7 +233,359 @@ async fn queued_messages_go_out_after_a_restart(db: Db) {
     sim.shutdown();
 }
 
+/// Files served from loopback, as a customer's file server would.
+struct Files {
+    base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `len` bytes that start with `magic` and continue with a pattern.
+fn file(magic: &[u8], len: usize) -> Vec<u8> {
+    let mut v = magic.to_vec();
+    v.extend((0..len - magic.len()).map(|i| (i * 31 % 251) as u8));
+    v
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn png() -> Vec<u8> {
+    file(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 150_000)
+}
+fn mp4() -> Vec<u8> {
+    file(b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2", 300_000)
+}
+fn mp3() -> Vec<u8> {
+    file(b"ID3\x03\0\0\0\0\0\0", 120_000)
+}
+fn ogg() -> Vec<u8> {
+    file(b"OggS\0\x02\0\0\0\0\0\0\0\0", 60_000)
+}
+fn pdf() -> Vec<u8> {
+    file(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", 90_000)
+}
+
+async fn serve_files() -> Files {
+    use axum::{
+        Router,
+        http::{StatusCode, header},
+        response::IntoResponse,
+        routing::get,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let bytes = |b: Vec<u8>, ct: &'static str| {
+        move || async move { ([(header::CONTENT_TYPE, ct)], b).into_response() }
+    };
+    let router = Router::new()
+        .route("/photo.png", get(bytes(png(), "image/png")))
+        .route("/clip.mp4", get(bytes(mp4(), "video/mp4")))
+        .route("/song.mp3", get(bytes(mp3(), "audio/mpeg")))
+        .route("/voice.ogg", get(bytes(ogg(), "audio/ogg")))
+        .route(
+            "/files/Invoice%20042.pdf",
+            get(bytes(pdf(), "application/pdf")),
+        )
+        // Lies about its type: HTML served as a JPEG.
+        .route(
+            "/fake.jpg",
+            get(bytes(
+                b"<!DOCTYPE html><html>login</html>".to_vec(),
+                "image/jpeg",
+            )),
+        )
+        // 6 MB: over WhatsApp's 5 MB image limit.
+        .route(
+            "/huge.png",
+            get(bytes(
+                file(b"\x89PNG\r\n\x1a\n", 6 * 1024 * 1024),
+                "image/png",
+            )),
+        )
+        .route("/gone.png", get(|| async { StatusCode::NOT_FOUND }))
+        // A public-looking URL that redirects into a private address.
+        .route(
+            "/redirect.png",
+            get(|| async {
+                (
+                    StatusCode::FOUND,
+                    [(header::LOCATION, "http://[::1]:9/secret.png")],
+                )
+                    .into_response()
+            }),
+        );
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    Files { base, task }
+}
+
+async fn every_media_kind_arrives_intact(db: Db) {
+    let (sim, app) = start(db).await;
+    let files = serve_files().await;
+    let phone = app.create_phone("Shop").await;
+    pair(&app, &sim, &phone, "919812340060").await;
+    let to = "919812340061";
+    sim.create_phone(to);
+    let base = &files.base;
+    let cases = [
+        (
+            "/api/send-image",
+            json!({"url": format!("{base}/photo.png"), "caption": "Product photo"}),
+            png(),
+            "image",
+            "image/png",
+        ),
+        (
+            "/api/send-video",
+            json!({"url": format!("{base}/clip.mp4"), "caption": "How to use it"}),
+            mp4(),
+            "video",
+            "video/mp4",
+        ),
+        (
+            "/api/send-document",
+            json!({"url": format!("{base}/files/Invoice%20042.pdf"), "filename": "invoice.pdf"}),
+            pdf(),
+            "document",
+            "application/pdf",
+        ),
+        (
+            "/api/send-audio",
+            json!({"url": format!("{base}/song.mp3")}),
+            mp3(),
+            "audio",
+            "audio/mpeg",
+        ),
+        (
+            "/api/send-audio",
+            json!({"url": format!("{base}/voice.ogg")}),
+            ogg(),
+            "audio",
+            "audio/ogg; codecs=opus",
+        ),
+        // No filename: the URL's own (decoded) name is used.
+        (
+            "/api/send-document",
+            json!({"url": format!("{base}/files/Invoice%20042.pdf")}),
+            pdf(),
+            "document",
+            "application/pdf",
+        ),
+    ];
+    for (path, mut body, source, kind, mime) in cases {
+        body["phone_id"] = json!(phone);
+        body["to"] = json!(to);
+        let (status, answer) = app.post(path, body.clone()).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        let id = answer["message_id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            answer,
+            json!({"success": true, "message_id": id, "to": to, "status": "sent"}),
+        );
+        let got = received(&sim, to, |m| m.id == id).await;
+        assert_eq!(got.kind, kind, "{path}");
+        assert_eq!(got.media_mime.as_deref(), Some(mime), "{path}");
+        assert_eq!(got.media_size, Some(source.len() as u64), "{path}");
+        assert_eq!(
+            got.media_downloaded_sha256.as_deref(),
+            Some(sha256_hex(&source).as_str()),
+            "{path}: the bytes the phone downloaded and decrypted are the source file"
+        );
+        assert_eq!(got.caption.as_deref(), body["caption"].as_str(), "{path}");
+        if kind == "document" {
+            let want = body["filename"].as_str().unwrap_or("Invoice 042.pdf");
+            assert_eq!(got.file_name.as_deref(), Some(want));
+        }
+        // The message store shows the media it sent.
+        let stored = message_status(&app, &phone, &id, "delivered").await;
+        assert_eq!(stored["message"]["type"], json!(kind));
+        assert_eq!(
+            stored["message"]["media"]["sha256"],
+            json!(sha256_hex(&source))
+        );
+        assert_eq!(stored["message"]["media"]["size"], json!(source.len()));
+        assert_eq!(stored["message"]["media"]["mime_type"], json!(mime));
+    }
+
+    // ListMessages: newest first, in pages, filtered.
+    let (status, page) = app
+        .get(&format!(
+            "/api/phones/{phone}/messages?page_size=4&direction=outbound"
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let first: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(first, ["document", "audio", "audio", "document"]);
+    let token = page["next_page_token"].as_str().unwrap();
+    assert!(!token.is_empty());
+    let (status, rest) = app
+        .get(&format!(
+            "/api/phones/{phone}/messages?page_size=4&page_token={token}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{rest}");
+    let second: Vec<&str> = rest["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(second, ["video", "image"]);
+    assert_eq!(rest["next_page_token"], json!(""));
+    let (status, none) = app
+        .get(&format!("/api/phones/{phone}/messages?direction=inbound"))
+        .await;
+    assert_eq!(status, 200, "{none}");
+    assert_eq!(none["messages"], json!([]));
+    let (status, bad) = app
+        .get(&format!(
+            "/api/phones/{phone}/messages?page_token=nonsense!"
+        ))
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("page_token")
+    );
+    app.stop().await;
+    sim.shutdown();
+}
+
+async fn bad_sends_are_refused_and_nothing_is_stored(db: Db) {
+    let (sim, app) = start(db).await;
+    let files = serve_files().await;
+    let phone = app.create_phone("Shop").await;
+    pair(&app, &sim, &phone, "919812340070").await;
+    sim.create_phone("919812340071");
+    let base = &files.base;
+    let ok = "919812340071";
+    let cases = [
+        ("/api/send", json!({"phone_id": phone, "to": ok}), "message"),
+        (
+            "/api/send",
+            json!({"phone_id": phone, "message": "hi"}),
+            "to",
+        ),
+        (
+            "/api/send",
+            json!({"phone_id": phone, "to": "12ab", "message": "hi"}),
+            "to",
+        ),
+        (
+            "/api/send-location",
+            json!({"phone_id": phone, "to": ok, "lat": 91.0, "lng": 10.0}),
+            "lat",
+        ),
+        (
+            "/api/send-location",
+            json!({"phone_id": phone, "to": ok, "lat": 10.0, "lng": -180.5}),
+            "lng",
+        ),
+        (
+            "/api/send-location",
+            json!({"phone_id": phone, "to": ok, "lat": 10.0}),
+            "lng",
+        ),
+        (
+            "/api/send-image",
+            json!({"phone_id": phone, "to": ok}),
+            "url",
+        ),
+        (
+            "/api/send-image",
+            json!({"phone_id": phone, "to": ok, "url": "ftp://example.com/a.png"}),
+            "url",
+        ),
+        (
+            "/api/send-image",
+            json!({"phone_id": phone, "to": ok, "url": format!("{base}/gone.png")}),
+            "HTTP 404",
+        ),
+        (
+            "/api/send-image",
+            json!({"phone_id": phone, "to": ok, "url": "http://127.0.0.1:9/nothing-listens.png"}),
+            "could not fetch",
+        ),
+        (
+            "/api/send-image",
+            json!({"phone_id": phone, "to": ok, "url": format!("{base}/fake.jpg")}),
+            "text/html",
+        ),
+        (
+            "/api/send-video",
+            json!({"phone_id": phone, "to": ok, "url": format!("{base}/photo.png")}),
+            "not a MP4 video",
+        ),
+        (
+            "/api/send-image",
+            json!({"phone_id": phone, "to": ok, "url": format!("{base}/huge.png")}),
+            "5 MB limit",
+        ),
+        (
+            "/api/send-image",
+            json!({"phone_id": phone, "to": ok, "url": "http://169.254.169.254/latest/meta-data"}),
+            "link-local",
+        ),
+        (
+            "/api/send-document",
+            json!({"phone_id": phone, "to": ok, "url": "http://10.1.2.3/a.pdf"}),
+            "private",
+        ),
+        (
+            "/api/send-image",
+            json!({"phone_id": phone, "to": ok, "url": format!("{base}/redirect.png")}),
+            "::1",
+        ),
+        (
+            "/api/send-document",
+            json!({"phone_id": phone, "to": ok, "url": format!("{base}/files/Invoice%20042.pdf"), "filename": "../etc/passwd"}),
+            "filename",
+        ),
+    ];
+    for (path, body, expect) in cases {
+        let (status, answer) = app.post(path, body.clone()).await;
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(expect),
+            "{path} {body}: {message:?} should name {expect:?}"
+        );
+        assert_eq!(answer["success"], json!(false));
+    }
+    let (status, list) = app.get(&format!("/api/phones/{phone}/messages")).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(
+        list["messages"],
+        json!([]),
+        "nothing stored for refused sends"
+    );
+    assert!(sim.phone_messages(ok).is_empty());
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    every_media_kind_arrives_intact,
+    bad_sends_are_refused_and_nothing_is_stored,
     text_and_location_arrive_with_receipts,
     idempotency_key_sends_once,
     trial_cap_and_unknown_numbers,

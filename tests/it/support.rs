@@ -86,6 +86,8 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::for_data_dir(dir.path());
         config.server.listen = "127.0.0.1:0".parse().unwrap();
+        // Media and webhook servers in tests listen on IPv4 loopback.
+        config.fetch.allow_ranges = vec!["127.0.0.0/8".into()];
         if let Db::Postgres(admin_url) = &db {
             config.database_url = fresh_postgres_database(admin_url).await;
         }

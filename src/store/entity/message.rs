@@ -28,6 +28,18 @@ pub struct Model {
     pub idempotency_key: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Media caption (image, video, document).
+    pub caption: Option<String>,
+    /// Document file name.
+    pub file_name: Option<String>,
+    pub mime_type: Option<String>,
+    pub media_size: Option<i64>,
+    /// Hex SHA-256 of the media plaintext.
+    pub media_sha256: Option<String>,
+    /// Outbound media: the WhatsApp message built from the upload
+    /// (protobuf, base64; see media::encode).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub media_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
