@@ -1,11 +1,39 @@
-//! The append-only event log.
+//! The append-only event log: phone.*, message.*, bulk.* events per account
+//! and phone, each with a cursor that only grows. Webhooks and streams read
+//! it after a cursor and wait on [`watch`] for more.
+//!
+//! Appends are serialized in this process (and, inside a transaction, held
+//! until it commits: see [`append_in`]), so a reader that has seen cursor N
+//! never later finds a smaller one appear: a cursor is a safe resume point.
+//! One gateway process per database is assumed (as for sessions).
+
+use std::sync::LazyLock;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, NotSet, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, NotSet,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
+use tokio::sync::{Mutex, MutexGuard, watch};
 
 use super::{entity::event, new_id, now_ms};
+
+static APPEND: Mutex<()> = Mutex::const_new(());
+static LATEST: LazyLock<watch::Sender<i64>> = LazyLock::new(|| watch::channel(0).0);
+
+/// Wakes up whenever events were appended (the value is the newest cursor
+/// this process wrote; readers re-query with their own filters).
+pub fn watch() -> watch::Receiver<i64> {
+    LATEST.subscribe()
+}
+
+/// One event to append.
+pub struct NewEvent<'a> {
+    pub account_id: &'a str,
+    pub phone_id: Option<&'a str>,
+    pub name: &'a str,
+    /// The JSON a webhook receives.
+    pub payload: &'a serde_json::Value,
+}
 
 /// Appends an event; its payload is the JSON a webhook receives.
 pub async fn append(
@@ -15,17 +43,112 @@ pub async fn append(
     name: &str,
     payload: &serde_json::Value,
 ) -> Result<event::Model, DbErr> {
+    let _order = APPEND.lock().await;
+    let row = insert(
+        db,
+        NewEvent {
+            account_id,
+            phone_id,
+            name,
+            payload,
+        },
+    )
+    .await?;
+    published(row.cursor);
+    Ok(row)
+}
+
+/// Runs `work` in a transaction that may append events with [`insert`]
+/// (e.g. a stored message and its message.received event, all or nothing),
+/// holding the append order until it commits.
+pub async fn append_in<T, F>(db: &DatabaseConnection, work: F) -> Result<T, DbErr>
+where
+    F: for<'c> FnOnce(
+            &'c sea_orm::DatabaseTransaction,
+        ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'c>>
+        + Send,
+    T: Send,
+{
+    let _order: MutexGuard<'_, ()> = APPEND.lock().await;
+    let txn = db.begin().await?;
+    let out = work(&txn).await?;
+    txn.commit().await?;
+    let newest = newest_cursor(db).await?;
+    published(newest);
+    Ok(out)
+}
+
+/// Inserts one event; only inside [`append_in`] (or under its lock).
+pub async fn insert<C: ConnectionTrait>(db: &C, new: NewEvent<'_>) -> Result<event::Model, DbErr> {
     event::ActiveModel {
         cursor: NotSet,
         id: Set(new_id("evt")),
-        account_id: Set(account_id.to_owned()),
-        phone_id: Set(phone_id.map(str::to_owned)),
-        event: Set(name.to_owned()),
-        payload: Set(payload.to_string()),
+        account_id: Set(new.account_id.to_owned()),
+        phone_id: Set(new.phone_id.map(str::to_owned)),
+        event: Set(new.name.to_owned()),
+        payload: Set(new.payload.to_string()),
         created_at: Set(now_ms()),
     }
     .insert(db)
     .await
+}
+
+fn published(cursor: i64) {
+    LATEST.send_if_modified(|latest| {
+        if cursor > *latest {
+            *latest = cursor;
+        }
+        true
+    });
+}
+
+async fn newest_cursor(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    Ok(event::Entity::find()
+        .select_only()
+        .column_as(event::Column::Cursor.max(), "max")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten()
+        .unwrap_or(0))
+}
+
+/// The newest cursor in the log (0 when empty): where "from now" starts.
+pub async fn head(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    newest_cursor(db).await
+}
+
+/// Which events to read.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub account_id: String,
+    /// One phone, or all of the account's.
+    pub phone_id: Option<String>,
+    /// Only these names; all when empty.
+    pub names: Vec<String>,
+}
+
+/// Events after `after` matching `filter`, oldest first, at most `limit`.
+pub async fn list_after(
+    db: &DatabaseConnection,
+    filter: &Filter,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<event::Model>, DbErr> {
+    let mut query = event::Entity::find()
+        .filter(event::Column::AccountId.eq(filter.account_id.as_str()))
+        .filter(event::Column::Cursor.gt(after));
+    if let Some(phone_id) = &filter.phone_id {
+        query = query.filter(event::Column::PhoneId.eq(phone_id.as_str()));
+    }
+    if !filter.names.is_empty() {
+        query = query.filter(event::Column::Event.is_in(filter.names.iter().map(String::as_str)));
+    }
+    query
+        .order_by_asc(event::Column::Cursor)
+        .limit(limit)
+        .all(db)
+        .await
 }
 
 /// A phone's events after `cursor`, oldest first.
@@ -35,11 +158,23 @@ pub async fn list_for_phone(
     phone_id: &str,
     after: i64,
 ) -> Result<Vec<event::Model>, DbErr> {
+    let filter = Filter {
+        account_id: account_id.to_owned(),
+        phone_id: Some(phone_id.to_owned()),
+        names: Vec::new(),
+    };
+    list_after(db, &filter, after, u64::MAX >> 1).await
+}
+
+/// One event by id, for redelivery.
+pub async fn find(
+    db: &DatabaseConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<event::Model>, DbErr> {
     event::Entity::find()
         .filter(event::Column::AccountId.eq(account_id))
-        .filter(event::Column::PhoneId.eq(phone_id))
-        .filter(event::Column::Cursor.gt(after))
-        .order_by_asc(event::Column::Cursor)
-        .all(db)
+        .filter(event::Column::Id.eq(id))
+        .one(db)
         .await
 }
