@@ -48,6 +48,9 @@ pub struct Core {
     pub sessions: Arc<SessionManager>,
     /// Guarded HTTP client for caller-given URLs.
     pub fetcher: crate::fetch::Fetcher,
+    /// Cancelled when the server stops: long-lived streams end on it so a
+    /// graceful shutdown does not wait for subscribers forever.
+    pub shutdown: CancellationToken,
 }
 
 impl Core {
@@ -63,6 +66,7 @@ impl Core {
         Ok(Core {
             keys: Arc::new(Keys::new(&secret)),
             fetcher,
+            shutdown: CancellationToken::new(),
             sessions: SessionManager::new(db.clone(), &config),
             config: Arc::new(config),
             db,
@@ -77,6 +81,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         config: core.config.clone(),
         sessions: core.sessions.clone(),
         fetcher: core.fetcher.clone(),
+        shutdown: core.shutdown.clone(),
     };
     let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
     let authenticator = Authenticator::new(core.db.clone(), core.keys.clone(), limiter);
@@ -208,7 +213,7 @@ impl Running {
 pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let app = app(core)?;
-    let shutdown = CancellationToken::new();
+    let shutdown = core.shutdown.clone();
     let stop = shutdown.clone();
     let listener = listener.tap_io(|tcp| {
         // Small request/response exchanges must not wait on delayed ACKs.

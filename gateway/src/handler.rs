@@ -109,6 +109,44 @@ where
     }
 }
 
+/// A reconnecting EventSource sends `Last-Event-ID`: it fills the request
+/// field marked `(wadesk.gateway.v1.last_event_id)` unless the query set it.
+fn resume_from_last_event_id(
+    shared: &Shared,
+    binding: &Binding,
+    headers: &http::HeaderMap,
+    message: &mut DynamicMessage,
+) -> Result<(), GatewayError> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(());
+    };
+    let Some(field) = shared
+        .names
+        .flagged_field(&binding.method.input(), crate::json::FieldFlag::LastEventId)
+    else {
+        return Ok(());
+    };
+    if message.has_field(&field) {
+        return Ok(());
+    }
+    let raw = value
+        .to_str()
+        .map_err(|_| GatewayError::invalid("Last-Event-ID: not printable text"))?
+        .trim();
+    if raw.is_empty() {
+        return Ok(());
+    }
+    let value = crate::json::kind_from_json(
+        &shared.names,
+        &field.kind(),
+        &serde_json::Value::String(raw.to_owned()),
+        field.name(),
+    )
+    .map_err(|e| GatewayError::invalid(format!("Last-Event-ID: {e}")))?;
+    message.set_field(&field, value);
+    Ok(())
+}
+
 async fn handle_inner<S, B>(
     shared: Arc<Shared>,
     grpc: S,
@@ -124,7 +162,10 @@ where
     let (mut parts, body) = request.into_parts();
     let (binding, values) = shared.route(&parts.method, parts.uri.path())?;
     let body = read_body(body, shared.config.body_limit).await?;
-    let message = build_request(&shared.names, &binding, &values, parts.uri.query(), &body)?;
+    let mut message = build_request(&shared.names, &binding, &values, parts.uri.query(), &body)?;
+    if binding.method.is_server_streaming() {
+        resume_from_last_event_id(&shared, &binding, &parts.headers, &mut message)?;
+    }
     // The gRPC router sets its own; ours would be prepended to it.
     parts.extensions.remove::<MatchedPath>();
     let (headers, mut reader) = dispatch::call(

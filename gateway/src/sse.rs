@@ -70,6 +70,25 @@ struct State<B> {
     pending: Option<Bytes>,
 }
 
+/// The value of the field marked `(wadesk.gateway.v1.sse_event_id)`.
+fn event_id(shared: &Shared, msg: &prost_reflect::DynamicMessage) -> Option<String> {
+    let field = shared.names.flagged_field(
+        &prost_reflect::ReflectMessage::descriptor(msg),
+        crate::json::FieldFlag::SseEventId,
+    )?;
+    let value = msg.get_field(&field);
+    let text = match value.as_ref() {
+        prost_reflect::Value::String(s) => s.clone(),
+        prost_reflect::Value::U64(n) => n.to_string(),
+        prost_reflect::Value::I64(n) => n.to_string(),
+        prost_reflect::Value::U32(n) => n.to_string(),
+        prost_reflect::Value::I32(n) => n.to_string(),
+        _ => return None,
+    };
+    // An SSE id may not contain newlines (or NUL).
+    (!text.is_empty() && !text.contains(['\n', '\r', '\0'])).then_some(text)
+}
+
 fn error_event(err: &GatewayError) -> Event {
     Event::default().event("error").data(err.body().to_string())
 }
@@ -90,7 +109,11 @@ where
                 match prost_reflect::DynamicMessage::decode(st.binding.method.output(), bytes) {
                     Ok(msg) => {
                         let json = render(&st.shared.names, &st.binding, &msg, false);
-                        return Some((Ok(Event::default().data(json.to_string())), st));
+                        let mut event = Event::default().data(json.to_string());
+                        if let Some(id) = event_id(&st.shared, &msg) {
+                            event = event.id(id);
+                        }
+                        return Some((Ok(event), st));
                     }
                     Err(e) => GatewayError::internal(format!("cannot decode stream message: {e}")),
                 }

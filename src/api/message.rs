@@ -3,7 +3,7 @@ use std::pin::Pin;
 use futures::Stream;
 use tonic::{Request, Response, Status};
 
-use super::{State, not_built, validate};
+use super::{State, validate};
 use crate::{
     auth::caller,
     error::Error,
@@ -113,10 +113,184 @@ impl MessageService for MessageApi {
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         let caller = caller(&request)?;
         let req = request.get_ref();
-        if !req.phone_id.is_empty() {
-            validate::owned_phone(&self.0, caller, &req.phone_id).await?;
+        let names = EventNames::parse(&req.events)?;
+        let cursor = i64::try_from(req.cursor)
+            .map_err(|_| Error::invalid("cursor", "is larger than any cursor"))?;
+        let phone_id = match req.phone_id.trim() {
+            "" => None,
+            id => Some(validate::owned_phone(&self.0, caller, id).await?.id),
+        };
+        let db = self.0.db.clone();
+        // Subscribe to wake-ups before choosing the start, so nothing
+        // appended in between is missed.
+        let wake = store::events::watch();
+        let start = match cursor {
+            0 => store::events::head(&db).await.map_err(Error::from)?,
+            n => n,
+        };
+        let filter = store::events::Filter {
+            account_id: caller.account_id.clone(),
+            phone_id,
+            names: names.exact_only(),
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(follow(
+            db,
+            filter,
+            names,
+            start,
+            wake,
+            tx,
+            self.0.shutdown.clone(),
+        ));
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
+
+/// Events buffered per subscriber before it counts as too slow.
+const STREAM_BUFFER: usize = 256;
+/// How long a subscriber may leave a full buffer unread.
+const SLOW_SUBSCRIBER: std::time::Duration = std::time::Duration::from_secs(30);
+/// Events read from the log per query.
+const PAGE: u64 = 200;
+
+/// Replays the log after `after`, then follows it live, until the
+/// subscriber goes away or stops reading. Memory per subscriber is the
+/// bounded buffer plus one page: the log itself is the backlog.
+async fn follow(
+    db: sea_orm::DatabaseConnection,
+    filter: store::events::Filter,
+    names: EventNames,
+    mut after: i64,
+    mut wake: tokio::sync::watch::Receiver<i64>,
+    tx: tokio::sync::mpsc::Sender<Result<proto::SubscribeResponse, Status>>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let stopping = |after: i64| {
+        Status::unavailable(format!(
+            "the server is shutting down; resume with cursor={after}"
+        ))
+    };
+    loop {
+        wake.borrow_and_update();
+        let page = match store::events::list_after(&db, &filter, after, PAGE).await {
+            Ok(page) => page,
+            Err(err) => {
+                let _ = tx.send(Err(Error::from(err).into())).await;
+                return;
+            }
+        };
+        let full = page.len() as u64 == PAGE;
+        for event in page {
+            after = event.cursor;
+            if !names.matches(&event.event) {
+                continue;
+            }
+            let reserve = tokio::select! {
+                reserved = tokio::time::timeout(SLOW_SUBSCRIBER, tx.reserve()) => reserved,
+                _ = shutdown.cancelled() => {
+                    let _ = tx.try_send(Err(stopping(event.cursor - 1)));
+                    return;
+                }
+            };
+            let permit = match reserve {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => return, // the subscriber is gone
+                Err(_) => {
+                    tracing::info!(
+                        cursor = after - 1,
+                        "event subscriber too slow; disconnected"
+                    );
+                    let status = Status::resource_exhausted(format!(
+                        "this subscriber did not keep up; resume with cursor={}",
+                        event.cursor - 1
+                    ));
+                    let _ = tokio::time::timeout(SLOW_SUBSCRIBER, tx.send(Err(status))).await;
+                    return;
+                }
+            };
+            permit.send(Ok(event_proto(event)));
         }
-        Err(not_built("event streams (the event log)").into())
+        if full {
+            continue;
+        }
+        tokio::select! {
+            changed = wake.changed() => if changed.is_err() { return },
+            _ = tx.closed() => return,
+            _ = shutdown.cancelled() => {
+                let _ = tx.try_send(Err(stopping(after)));
+                return;
+            }
+        }
+    }
+}
+
+fn event_proto(event: store::entity::event::Model) -> proto::SubscribeResponse {
+    let data = serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null);
+    proto::SubscribeResponse {
+        cursor: event.cursor as u64,
+        event_id: event.id,
+        event: event.event,
+        phone_id: event.phone_id.unwrap_or_default(),
+        created_at: Some(super::convert::timestamp(event.created_at)),
+        data: Some(super::convert::json_struct(data)),
+    }
+}
+
+/// The event names a subscriber asked for: exact names and `family.*`.
+#[derive(Debug, Default)]
+struct EventNames {
+    exact: Vec<String>,
+    prefixes: Vec<String>,
+}
+
+impl EventNames {
+    fn parse(raw: &[String]) -> Result<EventNames, Error> {
+        let mut names = EventNames::default();
+        for name in raw.iter().flat_map(|r| r.split(',')).map(str::trim) {
+            if name.is_empty() {
+                continue;
+            }
+            let (base, wildcard) = match name.strip_suffix(".*") {
+                Some(base) => (base, true),
+                None => (name, false),
+            };
+            let valid = name == "*"
+                || (!base.is_empty()
+                    && base.len() <= 64
+                    && base.split('.').all(|part| {
+                        !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }));
+            if !valid {
+                return Err(Error::invalid(
+                    "events",
+                    format!("{name:?} is not an event name (e.g. message.received or phone.*)"),
+                ));
+            }
+            match (name, wildcard) {
+                ("*", _) => return Ok(EventNames::default()),
+                (_, true) => names.prefixes.push(format!("{base}.")),
+                (_, false) => names.exact.push(name.to_owned()),
+            }
+        }
+        Ok(names)
+    }
+
+    /// The names the database can filter on (only when there is no wildcard).
+    fn exact_only(&self) -> Vec<String> {
+        if self.prefixes.is_empty() {
+            self.exact.clone()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        (self.exact.is_empty() && self.prefixes.is_empty())
+            || self.exact.iter().any(|n| n == name)
+            || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
     }
 }
 
@@ -156,7 +330,7 @@ fn message_proto(phone: &phone::Model, row: message::Model) -> proto::Message {
         status: MessageStatus::from_str_name(&enum_of("MESSAGE_STATUS", &row.status))
             .unwrap_or(MessageStatus::Unspecified) as i32,
         reason: row.reason,
-        timestamp: row.created_at / 1000,
+        timestamp: row.sent_at.unwrap_or(row.created_at) / 1000,
         bulk_id: None,
         sent_by_bot: false,
     }

@@ -31,6 +31,8 @@ pub struct State {
     pub config: Arc<Config>,
     pub sessions: Arc<SessionManager>,
     pub fetcher: crate::fetch::Fetcher,
+    /// Cancelled when the server stops (streams end on it).
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// The answer of an RPC whose capability is not built yet, after its

@@ -67,6 +67,11 @@ impl Actor {
                 server_url: self.shared.server_url.clone(),
                 http: self.shared.http.clone(),
                 events: events_tx,
+                inbound: super::inbound::InboundStore {
+                    db: self.shared.db.clone(),
+                    phone_id: self.phone_id.clone(),
+                    account_id: self.account_id.clone(),
+                },
             };
             let bot = match engine::build_bot(parts).await {
                 Ok(bot) => bot,

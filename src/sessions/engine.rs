@@ -121,6 +121,8 @@ pub struct ClientParts {
     pub server_url: String,
     pub http: Arc<ReqwestHttp>,
     pub events: tokio::sync::mpsc::UnboundedSender<Arc<Event>>,
+    /// Stores inbound messages before they are acknowledged.
+    pub inbound: super::inbound::InboundStore,
 }
 
 /// Builds a whatsapp-rust client whose events arrive, in order, on `events`.
@@ -136,6 +138,7 @@ pub async fn build_bot(parts: ClientParts) -> anyhow::Result<Bot> {
         .skip_history_sync()
         .with_push_name("wadesk")
         .with_event_delivery(EventDelivery::Ordered { capacity: 4096 })
+        .with_inbound_durability_hook(parts.inbound)
         .on_event(move |event, _client| {
             let events = events.clone();
             async move {

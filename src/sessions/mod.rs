@@ -6,6 +6,7 @@
 
 mod actor;
 pub mod engine;
+pub mod inbound;
 mod outbox;
 pub mod qr;
 

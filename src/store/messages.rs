@@ -64,6 +64,10 @@ pub async fn insert_outbound(
         media_size: Set(new.media_size),
         media_sha256: Set(new.media_sha256),
         media_ref: Set(new.media_ref),
+        chat: Set(None),
+        sender_lid: Set(None),
+        push_name: Set(None),
+        sent_at: Set(None),
     }
     .insert(db)
     .await

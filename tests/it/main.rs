@@ -3,6 +3,7 @@
 mod support;
 
 mod auth;
+mod events;
 mod grpc;
 mod phones;
 mod process;

@@ -21,25 +21,25 @@ fn documented(phone: &str) -> Vec<(Method, String, Value, &'static str)> {
         (
             Method::POST,
             "/api/send-image".into(),
-            json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.jpg"}),
+            json!({"phone_id": phone, "to": "919876543210", "url": "http://127.0.0.1:9/a.jpg"}),
             "url",
         ),
         (
             Method::POST,
             "/api/send-video".into(),
-            json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.mp4"}),
+            json!({"phone_id": phone, "to": "919876543210", "url": "http://127.0.0.1:9/a.mp4"}),
             "url",
         ),
         (
             Method::POST,
             "/api/send-document".into(),
-            json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.pdf", "filename": "a.pdf"}),
+            json!({"phone_id": phone, "to": "919876543210", "url": "http://127.0.0.1:9/a.pdf", "filename": "a.pdf"}),
             "url",
         ),
         (
             Method::POST,
             "/api/send-audio".into(),
-            json!({"phone_id": phone, "to": "919876543210", "url": "https://example.com/a.mp3"}),
+            json!({"phone_id": phone, "to": "919876543210", "url": "http://127.0.0.1:9/a.mp3"}),
             "to",
         ),
         (
@@ -63,7 +63,7 @@ fn documented(phone: &str) -> Vec<(Method, String, Value, &'static str)> {
         (
             Method::POST,
             "/api/webhook/set".into(),
-            json!({"phone_id": phone, "webhook_url": "https://example.com/hook"}),
+            json!({"phone_id": phone, "webhook_url": "http://127.0.0.1:9/hook"}),
             "webhook_url",
         ),
         (
@@ -344,8 +344,8 @@ async fn unbuilt_capabilities_say_so_after_real_checks(db: Db) {
     app.set_phone_status(&phone, "connected").await;
     let (status, body) = app
         .post(
-            "/api/send-image",
-            json!({"phone_id": phone, "to": "+91 98765-43210", "url": "https://example.com/a.jpg"}),
+            "/api/bulk-send",
+            json!({"phone_id": phone, "numbers": ["+91 98765-43210"], "message": "hi"}),
         )
         .await;
     assert_error(status, &body, 501, "UNIMPLEMENTED");
@@ -353,7 +353,7 @@ async fn unbuilt_capabilities_say_so_after_real_checks(db: Db) {
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("sending media"),
+            .contains("bulk campaigns"),
         "{body}"
     );
     app.stop().await;

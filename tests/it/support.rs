@@ -153,10 +153,16 @@ impl TestApp {
 
     /// Stops the server and starts a new one on the same data directory and
     /// database, as after a process restart.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_after(async {}).await
+    }
+
+    /// Like `restart`, running `while_down` between the stop and the start.
+    pub async fn restart_after(mut self, while_down: impl Future<Output = ()>) -> TestApp {
         if let Some(running) = self.running.take() {
             running.stop().await.unwrap();
         }
+        while_down.await;
         let core = Core::open(self.config.clone()).await.expect("reopen core");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = server::spawn(&core, listener)

@@ -113,11 +113,33 @@ fn float(f: f64) -> Json {
     }
 }
 
+/// google.protobuf.Struct keeps every number as a double; JSON that went in
+/// as 1713254400 should come out the same, not as 1713254400.0.
+fn whole_numbers(json: Json) -> Json {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match json {
+        Json::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < EXACT => Json::from(f as i64),
+            _ => Json::Number(n),
+        },
+        Json::Array(items) => Json::Array(items.into_iter().map(whole_numbers).collect()),
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, whole_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn special_wkt(msg: &DynamicMessage) -> Json {
     let options = SerializeOptions::new()
         .stringify_64_bit_integers(false)
         .use_proto_field_name(true);
     match msg.serialize_with_options(serde_json::value::Serializer, &options) {
+        Ok(json) if msg.descriptor().full_name().starts_with("google.protobuf.") => {
+            whole_numbers(json)
+        }
         Ok(json) => json,
         Err(err) => {
             // Only out-of-range timestamps/durations get here; null beats failing the call.

@@ -12,7 +12,7 @@ mod names;
 
 pub(crate) use decode::{kind_from_json, merge_object, value_from_json};
 pub(crate) use encode::{field_of, message_to_json};
-pub(crate) use names::Names;
+pub(crate) use names::{FieldFlag, Names};
 
 /// Well-known types whose JSON form prost-reflect's serde support handles.
 fn is_special_wkt(full_name: &str) -> bool {

@@ -2,16 +2,31 @@
 
 use std::collections::HashMap;
 
-use prost_reflect::{DescriptorPool, EnumDescriptor, ExtensionDescriptor, MessageDescriptor};
+use prost_reflect::{
+    DescriptorPool, EnumDescriptor, ExtensionDescriptor, FieldDescriptor, MessageDescriptor,
+};
 
 const JSON_VALUE: &str = "wadesk.gateway.v1.json_value";
 const OMIT_SUCCESS: &str = "wadesk.gateway.v1.omit_success";
+const SSE_EVENT_ID: &str = "wadesk.gateway.v1.sse_event_id";
+const LAST_EVENT_ID: &str = "wadesk.gateway.v1.last_event_id";
+
+/// Field options the gateway reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FieldFlag {
+    /// The response field that is an SSE event's id.
+    SseEventId,
+    /// The request field a Last-Event-ID header fills.
+    LastEventId,
+}
 
 /// Spellings of every enum in the pool, computed once at construction.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
     enums: HashMap<String, EnumNames>,
     omit_success: Option<ExtensionDescriptor>,
+    sse_event_id: Option<ExtensionDescriptor>,
+    last_event_id: Option<ExtensionDescriptor>,
 }
 
 #[derive(Debug, Default)]
@@ -35,7 +50,25 @@ impl Names {
         Names {
             enums,
             omit_success: pool.get_extension_by_name(OMIT_SUCCESS),
+            sse_event_id: pool.get_extension_by_name(SSE_EVENT_ID),
+            last_event_id: pool.get_extension_by_name(LAST_EVENT_ID),
         }
+    }
+
+    /// The first field of `desc` that carries `flag`.
+    pub fn flagged_field(
+        &self,
+        desc: &MessageDescriptor,
+        flag: FieldFlag,
+    ) -> Option<FieldDescriptor> {
+        let ext = match flag {
+            FieldFlag::SseEventId => self.sse_event_id.as_ref(),
+            FieldFlag::LastEventId => self.last_event_id.as_ref(),
+        }?;
+        desc.fields().find(|field| {
+            let options = field.options();
+            options.has_extension(ext) && options.get_extension(ext).as_bool() == Some(true)
+        })
     }
 
     /// The REST spelling of an enum number; numbers the enum does not know stay numbers.

@@ -40,6 +40,14 @@ pub struct Model {
     /// (protobuf, base64; see media::encode).
     #[sea_orm(column_type = "Text", nullable)]
     pub media_ref: Option<String>,
+    /// Inbound group messages: the group's id.
+    pub chat: Option<String>,
+    /// Inbound: the sender's LID, when WhatsApp addressed it by one.
+    pub sender_lid: Option<String>,
+    /// Inbound: the sender's display name.
+    pub push_name: Option<String>,
+    /// Inbound: when the sender sent it, by WhatsApp's clock (ms).
+    pub sent_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,320 @@
+//! Inbound messages are stored before WhatsApp is told we have them:
+//! whatsapp-rust's inbound durability hook runs for each decrypted batch
+//! and holds back the acknowledgements until this commit returns, so a
+//! crash or a failed write means WhatsApp delivers the messages again
+//! (buffered by the session store's pending-inbound table meanwhile).
+//! Each message and its `message.received` event are written in one
+//! transaction; replays are recognised by (phone, sender, id) through a
+//! unique index and skipped.
+
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, Set, sea_query::OnConflict};
+use serde_json::json;
+use whatsapp_rust::{
+    Client, Jid, Server,
+    types::durability_hook::{InboundDurabilityHook, InboundMessage},
+    wacore::proto_helpers::MessageExt as _,
+    waproto::whatsapp as wa,
+};
+
+use crate::{
+    media,
+    store::{self, entity::message, events::NewEvent, new_id, now_ms},
+};
+
+/// The durability hook of one phone's session.
+pub struct InboundStore {
+    pub db: DatabaseConnection,
+    pub phone_id: String,
+    pub account_id: String,
+}
+
+/// What the store keeps of one inbound message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    pub wa_id: String,
+    /// Sender, digits with country code (or the LID's digits when WhatsApp
+    /// gave no phone number).
+    pub from: String,
+    pub sender_lid: Option<String>,
+    /// The group, for group messages.
+    pub chat: Option<String>,
+    pub push_name: Option<String>,
+    pub kind: &'static str,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    pub mime_type: Option<String>,
+    pub media_size: Option<i64>,
+    pub media_sha256: Option<String>,
+    /// The media message itself, to download the file later.
+    pub media_ref: Option<String>,
+    pub location: Option<(f64, f64, Option<String>)>,
+    pub timestamp_ms: i64,
+}
+
+#[async_trait::async_trait]
+impl InboundDurabilityHook for InboundStore {
+    async fn on_messages(
+        &self,
+        client: Arc<Client>,
+        batch: &[InboundMessage],
+    ) -> anyhow::Result<()> {
+        let mut parsed = Vec::with_capacity(batch.len());
+        for item in batch {
+            if let Some(mut p) = parse(item) {
+                resolve_sender(&client, item, &mut p).await;
+                parsed.push(p);
+            }
+        }
+        if parsed.is_empty() {
+            return Ok(());
+        }
+        let (phone_id, account_id) = (self.phone_id.clone(), self.account_id.clone());
+        let stored = store::events::append_in(&self.db, move |txn| {
+            Box::pin(async move { commit(txn, &account_id, &phone_id, parsed).await })
+        })
+        .await;
+        match stored {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::debug!(phone_id = %self.phone_id, stored = n, "inbound messages stored");
+                }
+                Ok(())
+            }
+            Err(err) => {
+                // Not acknowledged: WhatsApp delivers the batch again.
+                tracing::error!(phone_id = %self.phone_id, error = %err, "storing inbound messages");
+                Err(err.into())
+            }
+        }
+    }
+}
+
+/// Writes the new messages of a batch and their events; returns how many
+/// were new.
+async fn commit(
+    txn: &DatabaseTransaction,
+    account_id: &str,
+    phone_id: &str,
+    batch: Vec<Parsed>,
+) -> Result<usize, sea_orm::DbErr> {
+    let mut stored = 0;
+    let received = now_ms();
+    for (i, p) in batch.into_iter().enumerate() {
+        let payload = payload(phone_id, &p);
+        let (lat, lng, location_name) = match p.location.clone() {
+            Some((lat, lng, name)) => (Some(lat), Some(lng), name),
+            None => (None, None, None),
+        };
+        let row = message::ActiveModel {
+            id: Set(new_id("msg")),
+            wa_id: Set(p.wa_id.clone()),
+            account_id: Set(account_id.to_owned()),
+            phone_id: Set(phone_id.to_owned()),
+            direction: Set("inbound".into()),
+            peer: Set(p.from.clone()),
+            kind: Set(p.kind.into()),
+            text: Set(p.text.clone()),
+            lat: Set(lat),
+            lng: Set(lng),
+            location_name: Set(location_name),
+            status: Set("received".into()),
+            reason: Set(None),
+            idempotency_key: Set(None),
+            // Arrival order (a batch shares one clock reading): what
+            // ListMessages sorts by. WhatsApp's own time is sent_at.
+            created_at: Set(received + i as i64),
+            updated_at: Set(received),
+            caption: Set(p.caption.clone()),
+            file_name: Set(p.file_name.clone()),
+            mime_type: Set(p.mime_type.clone()),
+            media_size: Set(p.media_size),
+            media_sha256: Set(p.media_sha256.clone()),
+            media_ref: Set(p.media_ref.clone()),
+            chat: Set(p.chat.clone()),
+            sender_lid: Set(p.sender_lid.clone()),
+            push_name: Set(p.push_name.clone()),
+            sent_at: Set(Some(p.timestamp_ms)),
+        };
+        // Write first (no read before it: on SQLite a transaction that read
+        // first could not upgrade to a write while another one commits);
+        // a replay hits the unique index and inserts nothing.
+        let inserted = message::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    message::Column::PhoneId,
+                    message::Column::Direction,
+                    message::Column::Peer,
+                    message::Column::WaId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+        if inserted == 0 {
+            continue;
+        }
+        store::events::insert(
+            txn,
+            NewEvent {
+                account_id,
+                phone_id: Some(phone_id),
+                name: "message.received",
+                payload: &payload,
+            },
+        )
+        .await?;
+        stored += 1;
+    }
+    Ok(stored)
+}
+
+/// The webhook body: the reference's fields, then ours beside them.
+pub fn payload(phone_id: &str, p: &Parsed) -> serde_json::Value {
+    let mut message = json!({
+        "id": p.wa_id,
+        "type": p.kind,
+        "text": p.text.as_ref().or(p.caption.as_ref()),
+        "timestamp": p.timestamp_ms / 1000,
+    });
+    if let Some(mime) = &p.mime_type {
+        message["media"] = json!({
+            "mime_type": mime,
+            "size": p.media_size,
+            "sha256": p.media_sha256,
+            "filename": p.file_name,
+        });
+    }
+    if let Some((lat, lng, name)) = &p.location {
+        message["location"] = json!({"lat": lat, "lng": lng, "name": name});
+    }
+    json!({
+        "event": "message.received",
+        "phone_id": phone_id,
+        "from": p.from,
+        "message": message,
+        "push_name": p.push_name,
+        "lid": p.sender_lid,
+        "group": p.chat,
+    })
+}
+
+/// The parts of an inbound message we keep; `None` for what is not a
+/// person's message (our own, status updates, channels, protocol traffic).
+pub fn parse(item: &InboundMessage) -> Option<Parsed> {
+    let info = &item.info;
+    let source = &info.source;
+    if source.is_from_me {
+        return None;
+    }
+    if matches!(source.chat.server, Server::Broadcast | Server::Newsletter) {
+        return None;
+    }
+    let m = item.message.get_base_message();
+    let (kind, mut p) = describe(m)?;
+    p.kind = kind;
+    p.wa_id = info.id.to_string();
+    p.from = source.sender.user.to_string();
+    p.chat = (source.chat.server == Server::Group).then(|| source.chat.user.to_string());
+    p.push_name = Some(info.push_name.clone()).filter(|n| !n.is_empty());
+    p.timestamp_ms = info.timestamp.timestamp_millis();
+    if source.sender.is_lid() {
+        p.sender_lid = Some(source.sender.user.to_string());
+        if let Some(alt) = source.sender_alt.as_ref().filter(|j| j.is_pn()) {
+            p.from = alt.user.to_string();
+        }
+    }
+    Some(p)
+}
+
+/// A LID sender without a phone number in the envelope: ask the session's
+/// LID-to-number map.
+async fn resolve_sender(client: &Client, item: &InboundMessage, p: &mut Parsed) {
+    let sender = &item.info.source.sender;
+    if !sender.is_lid() || p.from != sender.user.as_str() {
+        return;
+    }
+    let lid: Jid = sender.to_non_ad();
+    if let Ok(Some(entry)) = client.get_lid_pn_entry(&lid).await {
+        p.from = entry.phone_number.to_string();
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Type and content of a message.
+fn describe(m: &wa::Message) -> Option<(&'static str, Parsed)> {
+    let mut p = Parsed::default();
+    macro_rules! media {
+        ($kind:literal, $field:ident, $msg:expr) => {{
+            let x = $msg;
+            p.mime_type = x.mimetype.clone();
+            p.media_size = x.file_length.map(|n| n as i64);
+            p.media_sha256 = x.file_sha256.as_deref().map(hex);
+            p.media_ref = Some(media::encode(&wa::Message {
+                $field: m.$field.clone(),
+                ..Default::default()
+            }));
+            $kind
+        }};
+    }
+    let kind = if let Some(text) = m.conversation.as_ref().or(m
+        .extended_text_message
+        .as_option()
+        .and_then(|e| e.text.as_ref()))
+    {
+        p.text = Some(text.clone());
+        "text"
+    } else if let Some(x) = m.image_message.as_option() {
+        p.caption = x.caption.clone();
+        media!("image", image_message, x)
+    } else if let Some(x) = m.video_message.as_option() {
+        p.caption = x.caption.clone();
+        media!("video", video_message, x)
+    } else if let Some(x) = m.audio_message.as_option() {
+        media!("audio", audio_message, x)
+    } else if let Some(x) = m.document_message.as_option() {
+        p.caption = x.caption.clone();
+        p.file_name = x.file_name.clone();
+        media!("document", document_message, x)
+    } else if let Some(x) = m.sticker_message.as_option() {
+        media!("sticker", sticker_message, x)
+    } else if let Some(x) = m.location_message.as_option() {
+        p.location = Some((
+            x.degrees_latitude.unwrap_or_default(),
+            x.degrees_longitude.unwrap_or_default(),
+            x.name.clone(),
+        ));
+        "location"
+    } else if let Some(x) = m.contact_message.as_option() {
+        p.text = x.display_name.clone();
+        "contact"
+    } else if m.contacts_array_message.is_set() {
+        "contact"
+    } else if let Some(x) = m.reaction_message.as_option() {
+        p.text = x.text.clone();
+        "reaction"
+    } else if m.protocol_message.is_set()
+        || m.sender_key_distribution_message.is_set()
+        || m.message_context_info.is_set() && *m == only_context(m)
+    {
+        // Revokes, edits, key distribution: traffic, not a person's message.
+        return None;
+    } else {
+        "other"
+    };
+    Some((kind, p))
+}
+
+/// `m` with nothing but its context info (a message that carries no content).
+fn only_context(m: &wa::Message) -> wa::Message {
+    wa::Message {
+        message_context_info: m.message_context_info.clone(),
+        ..Default::default()
+    }
+}
