@@ -31,6 +31,8 @@ pub struct State {
     pub config: Arc<Config>,
     pub sessions: Arc<SessionManager>,
     pub fetcher: crate::fetch::Fetcher,
+    /// Wakes the webhook worker after a change.
+    pub webhooks: crate::webhooks::Kick,
 }
 
 /// The answer of an RPC whose capability is not built yet, after its
