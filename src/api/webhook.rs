@@ -124,7 +124,9 @@ impl WebhookService for WebhookApi {
             return Err(no_webhook(&phone.id).into());
         }
         tracing::info!(phone_id = %phone.id, "webhook deleted");
-        Ok(Response::new(proto::DeleteWebhookResponse { phone_id: phone.id }))
+        Ok(Response::new(proto::DeleteWebhookResponse {
+            phone_id: phone.id,
+        }))
     }
 
     async fn list_deliveries(

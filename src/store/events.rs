@@ -65,7 +65,8 @@ pub async fn append_in<T, F>(db: &DatabaseConnection, work: F) -> Result<T, DbEr
 where
     F: for<'c> FnOnce(
             &'c sea_orm::DatabaseTransaction,
-        ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'c>>
+        )
+            -> std::pin::Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'c>>
         + Send,
     T: Send,
 {

@@ -27,9 +27,8 @@ pub struct Ctx {
 /// How a task ended.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Nothing more to send; `head` is the newest cursor this process had
-    /// published before the last look.
-    CaughtUp { head: i64 },
+    /// Nothing more to send.
+    CaughtUp,
     /// The next event waits for its retry.
     Waiting,
     /// Deleted or disabled.
@@ -93,7 +92,6 @@ async fn serve_inner(
         if hook.next_attempt_at.is_some_and(|at| at > store::now_ms()) {
             return Ok(Outcome::Waiting);
         }
-        let head = *events::watch().borrow();
         let filter = events::Filter {
             account_id: hook.account_id.clone(),
             phone_id: Some(hook.phone_id.clone()),
@@ -103,7 +101,7 @@ async fn serve_inner(
             .await?
             .pop()
         else {
-            return Ok(Outcome::CaughtUp { head });
+            return Ok(Outcome::CaughtUp);
         };
 
         let number = hook.attempts + 1;
@@ -124,7 +122,16 @@ async fn serve_inner(
         let now = store::now_ms();
         let failing_since = hook.failing_since.unwrap_or(attempted_at);
         if now - failing_since >= ctx.settings.disable_after.as_millis() as i64 {
-            disable(db, &hook, &event, number, &answer, attempted_at, failing_since).await?;
+            disable(
+                db,
+                &hook,
+                &event,
+                number,
+                &answer,
+                attempted_at,
+                failing_since,
+            )
+            .await?;
             return Ok(Outcome::Gone);
         }
         let pause = ctx.settings.pause(number as u32, answer.retry_after);

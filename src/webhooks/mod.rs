@@ -21,7 +21,11 @@ mod endpoint;
 pub mod schedule;
 pub mod sign;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use sea_orm::DatabaseConnection;
 use tokio::{
@@ -54,7 +58,12 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the one delivery worker of this process.
-    pub fn spawn(db: DatabaseConnection, fetcher: Fetcher, settings: Settings, kick: Kick) -> Worker {
+    pub fn spawn(
+        db: DatabaseConnection,
+        fetcher: Fetcher,
+        settings: Settings,
+        kick: Kick,
+    ) -> Worker {
         let cancel = CancellationToken::new();
         let ctx = Arc::new(endpoint::Ctx {
             db,
@@ -81,18 +90,19 @@ const IDLE_POLL: Duration = Duration::from_secs(30);
 
 /// Picks the webhooks with work and runs one task per webhook.
 async fn run(ctx: Arc<endpoint::Ctx>, kick: Kick, cancel: CancellationToken) {
-    let mut latest = store::events::watch();
+    let mut appended = store::events::watch();
     let permits = Arc::new(Semaphore::new(ctx.settings.concurrency));
     let mut tasks: JoinSet<endpoint::Outcome> = JoinSet::new();
     // Webhook ids by the task serving them.
     let mut busy: HashMap<tokio::task::Id, String> = HashMap::new();
-    // Webhooks found caught up, with the newest cursor this process had
-    // published when they looked: they need a look only once it moves.
-    let mut idle: HashMap<String, i64> = HashMap::new();
+    // Webhooks found caught up since events were last appended: they need
+    // no look until more are. Busy ones that may have looked too early are
+    // `stale`, and do not become idle when they finish.
+    let mut idle: HashSet<String> = HashSet::new();
+    let mut stale: HashSet<String> = HashSet::new();
     let mut last_sweep = tokio::time::Instant::now();
     loop {
         let now = store::now_ms();
-        let head = *latest.borrow_and_update();
         if last_sweep.elapsed() >= IDLE_POLL {
             idle.clear();
             last_sweep = tokio::time::Instant::now();
@@ -101,8 +111,7 @@ async fn run(ctx: Arc<endpoint::Ctx>, kick: Kick, cancel: CancellationToken) {
         match store::webhooks::due(&ctx.db, now).await {
             Ok(due) => {
                 for (id, redelivery) in due {
-                    let looked = idle.get(&id).is_some_and(|&at| at >= head);
-                    if busy.values().any(|b| *b == id) || (looked && !redelivery) {
+                    if busy.values().any(|b| *b == id) || (idle.contains(&id) && !redelivery) {
                         continue;
                     }
                     let Ok(permit) = permits.clone().try_acquire_owned() else {
@@ -133,24 +142,32 @@ async fn run(ctx: Arc<endpoint::Ctx>, kick: Kick, cancel: CancellationToken) {
             Ok(None) => {}
             Err(err) => tracing::error!(error = %err, "webhook worker: finding retries"),
         }
+        let mut forget = || {
+            idle.clear();
+            stale.extend(busy.values().cloned());
+        };
         tokio::select! {
             () = cancel.cancelled() => break,
-            changed = latest.changed() => {
+            changed = appended.changed() => {
                 if changed.is_err() {
                     break;
                 }
+                forget();
             }
-            () = kick.0.notified() => idle.clear(),
+            () = kick.0.notified() => forget(),
             Some(done) = tasks.join_next_with_id() => match done {
                 Ok((task, outcome)) => {
-                    if let (Some(id), endpoint::Outcome::CaughtUp { head }) =
-                        (busy.remove(&task), outcome)
+                    if let Some(id) = busy.remove(&task)
+                        && !stale.remove(&id)
+                        && matches!(outcome, endpoint::Outcome::CaughtUp)
                     {
-                        idle.insert(id, head);
+                        idle.insert(id);
                     }
                 }
                 Err(err) => {
-                    busy.remove(&err.id());
+                    if let Some(id) = busy.remove(&err.id()) {
+                        stale.remove(&id);
+                    }
                     tracing::error!(error = %err, "webhook task ended badly");
                 }
             },

@@ -99,7 +99,11 @@ mod tests {
         let s = settings(0.0);
         assert_eq!(s.pause(1, None), Duration::from_secs(5));
         assert_eq!(s.pause(2, None), Duration::from_secs(30));
-        assert_eq!(s.pause(9, None), Duration::from_secs(30), "the last repeats");
+        assert_eq!(
+            s.pause(9, None),
+            Duration::from_secs(30),
+            "the last repeats"
+        );
         assert_eq!(
             s.pause(1, Some(Duration::from_secs(20))),
             Duration::from_secs(20)
@@ -117,7 +121,10 @@ mod tests {
         let s = settings(0.2);
         for _ in 0..100 {
             let p = s.pause(1, None);
-            assert!(p >= Duration::from_secs(4) && p <= Duration::from_secs(6), "{p:?}");
+            assert!(
+                p >= Duration::from_secs(4) && p <= Duration::from_secs(6),
+                "{p:?}"
+            );
         }
     }
 

@@ -9,3 +9,4 @@ mod process;
 mod rest;
 mod send;
 mod sim;
+mod webhooks;
