@@ -23,9 +23,13 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use wadesk::{config::Config, store};
 
+use wadesk::sim::{SimConfig, Simulator};
+
 use crate::{
     db_tests,
-    support::{Db, TestApp, send},
+    phones::pair,
+    process::Gateway,
+    support::{Api, Db, Remote, TestApp, fresh_postgres_database, send},
 };
 
 /// How the receiver answers one request.
@@ -304,7 +308,11 @@ async fn signed_delivery_of_the_exact_payload(db: Db) {
     assert!((sent_at - chrono::Utc::now().timestamp()).abs() < 300);
     assert_eq!(receiver.hits().len(), 1, "the earlier event was not sent");
 
-    let body = deliveries(&app, &phone, "").await;
+    let body = eventually("the delivery recorded", || async {
+        let body = deliveries(&app, &phone, "").await;
+        (!body["deliveries"].as_array().unwrap().is_empty()).then_some(body)
+    })
+    .await;
     let list = body["deliveries"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{body}");
     assert_eq!(list[0]["event_id"], json!(id));
@@ -652,7 +660,131 @@ async fn disabled_after_failing_too_long_then_set_again(db: Db) {
     app.stop().await;
 }
 
+/// The gateway as a real process, killed with SIGKILL while a delivery
+/// waits for its retry: started again, it delivers.
+async fn sigkill_during_backoff_then_delivered(db: Db) {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let receiver = Receiver::start().await;
+    receiver.otherwise(Reply::Status(503, "down".into()));
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let database_url = match &db {
+        Db::Sqlite => String::new(),
+        Db::Postgres(admin) => fresh_postgres_database(admin).await,
+    };
+    let gateway = Gateway {
+        envs: vec![
+            ("WADESK__DATA_DIR".into(), dir.path().display().to_string()),
+            ("WADESK__DATABASE_URL".into(), database_url),
+            ("WADESK__SERVER__LISTEN".into(), format!("127.0.0.1:{port}")),
+            ("WADESK__WHATSAPP__SERVER_URL".into(), sim.ws_url()),
+            (
+                "WADESK__FETCH__ALLOW_RANGES".into(),
+                r#"["127.0.0.0/8"]"#.into(),
+            ),
+            ("WADESK__WEBHOOKS__RETRY_SCHEDULE_SECS".into(), "[2]".into()),
+        ],
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let out = gateway
+        .command()
+        .args(["account", "create", "--name", "Shop"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_owned()))
+        .expect("the token is printed");
+    let mut child = Killed(gateway.start().await);
+    let api = Remote {
+        base: gateway.base.clone(),
+        token,
+        http: reqwest::Client::new(),
+    };
+    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let request = api.request(method, path);
+        send(match body {
+            Some(body) => request.json(&body),
+            None => request,
+        })
+    };
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/api/phones",
+        Some(json!({"name": "Line"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let phone = body["phone"]["phone_id"].as_str().unwrap().to_owned();
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/api/webhook/set",
+        Some(
+            json!({"phone_id": phone, "webhook_url": receiver.url, "events": ["phone.connected"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let secret = body["secret"].as_str().unwrap().to_owned();
+
+    // Linking the phone makes a phone.connected event; its first attempt fails.
+    pair(&api, &sim, &phone, "919812340070").await;
+    let deliveries_path = format!("/api/webhook/{phone}/deliveries");
+    let event_id = eventually("a failed attempt recorded", || async {
+        let (_, body) = call(reqwest::Method::GET, &deliveries_path, None).await;
+        (body["deliveries"][0]["response_status_code"] == json!(503)).then(|| {
+            body["deliveries"][0]["event_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+    })
+    .await;
+
+    child.0.kill().unwrap(); // SIGKILL during the backoff
+    child.0.wait().unwrap();
+    receiver.otherwise(Reply::Ok);
+    child.0 = gateway.start().await;
+
+    let delivered = receiver.wait_delivered(1).await;
+    assert_eq!(delivered[0].id, event_id, "the event waiting for its retry");
+    assert!(delivered[0].signed_with(&secret));
+    let payload: Value = serde_json::from_str(&delivered[0].body).unwrap();
+    assert_eq!(payload["event"], json!("phone.connected"));
+    assert_eq!(payload["phone_id"], json!(phone));
+    let one_event = format!("{deliveries_path}?event_id={event_id}");
+    let body = eventually("the delivery recorded", || async {
+        let (_, body) = call(reqwest::Method::GET, &one_event, None).await;
+        (body["deliveries"][0]["response_status_code"] == json!(200)).then_some(body)
+    })
+    .await;
+    let attempts = body["deliveries"].as_array().unwrap();
+    assert!(attempts.len() >= 2, "{body}");
+    drop(child);
+    sim.shutdown();
+}
+
+/// A child process killed (SIGKILL) and reaped however the test ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 db_tests!(
+    sigkill_during_backoff_then_delivered,
     signed_delivery_of_the_exact_payload,
     event_filter_and_order,
     retries_until_success_with_attempts_recorded,
