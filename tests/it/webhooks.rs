@@ -383,9 +383,10 @@ async fn retries_until_success_with_attempts_recorded(db: Db) {
     .await;
     let hits = receiver.hits();
     assert_eq!(hits.len(), 3, "{hits:?}");
+    let sent = payload.to_string();
     assert!(
         hits.iter()
-            .all(|h| h.id == id && h.signed_with(&secret) && h.body == payload.to_string())
+            .all(|h| h.id == id && h.signed_with(&secret) && h.body == sent)
     );
     let list = body["deliveries"].as_array().unwrap();
     let codes: Vec<&Value> = list.iter().map(|d| &d["response_status_code"]).collect();
