@@ -23,6 +23,7 @@ pub struct Config {
     pub whatsapp: WhatsApp,
     pub sessions: Sessions,
     pub fetch: Fetch,
+    pub webhooks: Webhooks,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +85,24 @@ pub struct Fetch {
     pub connect_timeout_secs: u64,
     pub timeout_secs: u64,
     pub max_redirects: usize,
+}
+
+/// Webhook delivery (`[webhooks]`). Durations are seconds, fractions
+/// allowed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Webhooks {
+    /// One attempt's limit: connecting, sending and the answer.
+    pub timeout_secs: f64,
+    /// Pause before each retry of a failed delivery; the last repeats.
+    pub retry_schedule_secs: Vec<f64>,
+    /// Each pause is moved by up to this fraction either way.
+    pub jitter: f64,
+    /// The longest pause a receiver's `Retry-After` can ask for.
+    pub max_retry_after_secs: f64,
+    /// An endpoint failing without a break for this long is disabled.
+    pub disable_after_secs: f64,
+    /// Endpoints delivered to at the same time.
+    pub concurrency: usize,
 }
 
 impl Config {

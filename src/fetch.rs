@@ -141,6 +141,9 @@ impl Resolve for GuardedResolver {
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// The same guard, no redirects: a webhook POST answered with a
+    /// redirect is a failed delivery, not a GET somewhere else.
+    no_redirects: reqwest::Client,
     policy: Arc<AddrPolicy>,
 }
 
@@ -177,13 +180,51 @@ impl Fetcher {
             .timeout(Duration::from_secs(config.timeout_secs))
             .user_agent(concat!("wadesk/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Fetcher { client, policy })
+        let no_redirects = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
+            .redirect(redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+            .user_agent(concat!("wadesk/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Fetcher {
+            client,
+            no_redirects,
+            policy,
+        })
     }
 
     /// The client, for requests other than a plain GET (webhooks). Every
     /// request through it goes through the same guard.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
+    }
+
+    /// A guarded client that follows no redirects (webhook deliveries set
+    /// their own timeout per request).
+    pub fn client_without_redirects(&self) -> &reqwest::Client {
+        &self.no_redirects
+    }
+
+    /// [`Fetcher::check_url`], and for a host name, that it resolves to at
+    /// least one address the policy permits: early feedback for a URL kept
+    /// for later (a webhook). Every request is still checked as it connects.
+    pub async fn check_url_resolved(&self, url: &Url) -> Result<(), FetchError> {
+        self.check_url(url)?;
+        let Some(url::Host::Domain(host)) = url.host() else {
+            return Ok(());
+        };
+        let port = url.port_or_known_default().unwrap_or(443);
+        let all: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|err| FetchError::Refused(format!("{host} does not resolve: {err}")))?
+            .collect();
+        if all.iter().any(|a| self.policy.permits(a.ip())) {
+            return Ok(());
+        }
+        match all.first() {
+            Some(denied) => Err(refused(host, denied.ip())),
+            None => Err(FetchError::Refused(format!("{host} has no address"))),
+        }
     }
 
     /// Checks a caller-given URL before any request: scheme and, for IP
@@ -249,7 +290,7 @@ pub struct Fetched {
 
 /// Turns a reqwest error into ours, finding a refusal from the resolver or
 /// the redirect policy in its chain of causes.
-fn classify(url: &Url, err: reqwest::Error) -> FetchError {
+pub(crate) fn classify(url: &Url, err: reqwest::Error) -> FetchError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     while let Some(e) = source {
         if let Some(FetchError::Refused(msg)) = e.downcast_ref::<FetchError>() {

@@ -12,6 +12,7 @@ pub mod sessions;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod store;
+pub mod webhooks;
 
 /// Generated from proto/wadesk/v1.
 #[allow(clippy::all)]

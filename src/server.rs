@@ -32,7 +32,7 @@ use crate::{
         send_service_server::SendServiceServer, webhook_service_server::WebhookServiceServer,
     },
     sessions::SessionManager,
-    store,
+    store, webhooks,
 };
 
 /// The encoded descriptors of proto/, with google.api.http options and
@@ -51,6 +51,10 @@ pub struct Core {
     /// Cancelled when the server stops: long-lived streams end on it so a
     /// graceful shutdown does not wait for subscribers forever.
     pub shutdown: CancellationToken,
+    /// Webhook delivery settings, checked at start-up.
+    pub webhook_settings: webhooks::Settings,
+    /// Wakes the webhook worker when a webhook changes.
+    pub webhook_kick: webhooks::Kick,
 }
 
 impl Core {
@@ -63,10 +67,13 @@ impl Core {
             .context("opening the database")?;
         let secret = auth::secret::load_or_create(&config.auth.secret, &config.data_dir)?;
         let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
+        let webhook_settings = webhooks::Settings::from_config(&config.webhooks)?;
         Ok(Core {
             keys: Arc::new(Keys::new(&secret)),
             fetcher,
             shutdown: CancellationToken::new(),
+            webhook_settings,
+            webhook_kick: webhooks::Kick::default(),
             sessions: SessionManager::new(db.clone(), &config),
             config: Arc::new(config),
             db,
@@ -82,6 +89,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         sessions: core.sessions.clone(),
         fetcher: core.fetcher.clone(),
         shutdown: core.shutdown.clone(),
+        webhooks: core.webhook_kick.clone(),
     };
     let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
     let authenticator = Authenticator::new(core.db.clone(), core.keys.clone(), limiter);
@@ -196,14 +204,16 @@ pub struct Running {
     shutdown: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
     sessions: Arc<SessionManager>,
+    webhooks: webhooks::Worker,
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, stops every phone
-    /// session (keys flushed), and waits.
+    /// Stops accepting, lets in-flight requests finish, stops webhook
+    /// delivery and every phone session (keys flushed), and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         self.task.await??;
+        self.webhooks.stop().await;
         self.sessions.shutdown().await;
         Ok(())
     }
@@ -232,10 +242,18 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
         Ok(_) => {}
         Err(err) => tracing::error!(error = %err, "starting linked phones"),
     }
+    // Webhook delivery picks up where the database says it stopped.
+    let webhooks = webhooks::Worker::spawn(
+        core.db.clone(),
+        core.fetcher.clone(),
+        core.webhook_settings.clone(),
+        core.webhook_kick.clone(),
+    );
     Ok(Running {
         addr,
         shutdown,
         task,
         sessions,
+        webhooks,
     })
 }

@@ -33,6 +33,8 @@ pub struct State {
     pub fetcher: crate::fetch::Fetcher,
     /// Cancelled when the server stops (streams end on it).
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Wakes the webhook worker after a change.
+    pub webhooks: crate::webhooks::Kick,
 }
 
 /// The answer of an RPC whose capability is not built yet, after its

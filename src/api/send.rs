@@ -196,7 +196,7 @@ impl SendApi {
 fn document_name(url: &url::Url, extension: &str) -> String {
     url.path_segments()
         .and_then(|mut s| s.next_back())
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .filter(|s| !s.is_empty() && s.contains('.'))
         .unwrap_or_else(|| format!("document.{extension}"))
 }

@@ -426,16 +426,16 @@ fn download_media(shared: &Arc<Shared>, msg: &wa::Message, rec: &mut PhoneMessag
             a.mimetype.clone(),
             a.file_length,
         ))
-    } else if let Some(d) = m.document_message.as_option() {
-        Some((
-            MediaType::Document,
-            d.direct_path.clone(),
-            d.media_key.clone(),
-            d.mimetype.clone(),
-            d.file_length,
-        ))
     } else {
-        None
+        m.document_message.as_option().map(|d| {
+            (
+                MediaType::Document,
+                d.direct_path.clone(),
+                d.media_key.clone(),
+                d.mimetype.clone(),
+                d.file_length,
+            )
+        })
     };
     let Some((media_type, Some(path), Some(key), mime, size)) = found else {
         return;

@@ -11,6 +11,7 @@ pub mod messages;
 mod migration;
 pub mod phones;
 pub mod tokens;
+pub mod webhooks;
 
 use std::{path::Path, time::Duration};
 

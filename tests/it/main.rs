@@ -10,3 +10,4 @@ mod process;
 mod rest;
 mod send;
 mod sim;
+mod webhooks;

@@ -15,22 +15,23 @@ use crate::{
     support::{Api, Db, Remote, fresh_postgres_database, send},
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_wadesk");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_wadesk");
 
-struct Gateway {
-    envs: Vec<(String, String)>,
-    base: String,
+/// A `wadesk` binary with its environment (also used by the webhook tests).
+pub(crate) struct Gateway {
+    pub(crate) envs: Vec<(String, String)>,
+    pub(crate) base: String,
 }
 
 impl Gateway {
-    fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut command = Command::new(BIN);
         command.envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         command.env("RUST_LOG", "warn");
         command
     }
 
-    async fn start(&self) -> Child {
+    pub(crate) async fn start(&self) -> Child {
         let mut child = self
             .command()
             .arg("serve")

@@ -5,3 +5,6 @@ pub mod event;
 pub mod message;
 pub mod phone;
 pub mod token;
+pub mod webhook;
+pub mod webhook_attempt;
+pub mod webhook_redelivery;

@@ -1,0 +1,182 @@
+//! Webhook delivery: every event of a phone, POSTed to its webhook, signed
+//! (Standard Webhooks), retried until answered with 2xx.
+//!
+//! State lives in the database, not in this process: each webhook row holds
+//! a cursor into the event log (everything up to it is done with) and the
+//! retry state of the next event (failed attempts, when the next one is
+//! due, since when it has been failing). So a restart, even a crash, loses
+//! nothing: the worker starts again from the cursor, and an event whose
+//! answer was not recorded is sent again (at least once; receivers drop
+//! duplicates by webhook-id).
+//!
+//! Order: one event in flight per webhook, oldest first; while one is being
+//! retried the later ones wait behind it. Receivers see a phone's events in
+//! the order they happened (a message.status never before its message),
+//! and a failing endpoint gets one request per retry, not one per event.
+//! Different webhooks do not wait for each other (up to
+//! `webhooks.concurrency` at once).
+
+mod deliver;
+mod endpoint;
+pub mod schedule;
+pub mod sign;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
+
+use sea_orm::DatabaseConnection;
+use tokio::{
+    sync::{Notify, Semaphore},
+    task::{JoinHandle, JoinSet},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{fetch::Fetcher, store};
+pub use schedule::Settings;
+
+/// The event a disabled webhook leaves in its phone's log.
+pub const DISABLED_EVENT: &str = "webhook.disabled";
+
+/// Wakes the worker up after a webhook changed or a redelivery was queued.
+#[derive(Clone, Default)]
+pub struct Kick(Arc<Notify>);
+
+impl Kick {
+    pub fn kick(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// The running worker.
+pub struct Worker {
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts the one delivery worker of this process.
+    pub fn spawn(
+        db: DatabaseConnection,
+        fetcher: Fetcher,
+        settings: Settings,
+        kick: Kick,
+    ) -> Worker {
+        let cancel = CancellationToken::new();
+        let ctx = Arc::new(endpoint::Ctx {
+            db,
+            fetcher,
+            settings,
+        });
+        let task = tokio::spawn(run(ctx, kick, cancel.clone()));
+        Worker { cancel, task }
+    }
+
+    /// Stops: attempts in flight are abandoned (their events go again after
+    /// a restart), recording in progress finishes; waits for all of it.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        if let Err(err) = self.task.await {
+            tracing::error!(error = %err, "webhook worker ended badly");
+        }
+    }
+}
+
+/// Without any wake-up, look again this often: a safety net (and what
+/// notices events that another process appended).
+const IDLE_POLL: Duration = Duration::from_secs(30);
+
+/// Picks the webhooks with work and runs one task per webhook.
+async fn run(ctx: Arc<endpoint::Ctx>, kick: Kick, cancel: CancellationToken) {
+    let mut appended = store::events::watch();
+    let permits = Arc::new(Semaphore::new(ctx.settings.concurrency));
+    let mut tasks: JoinSet<endpoint::Outcome> = JoinSet::new();
+    // Webhook ids by the task serving them.
+    let mut busy: HashMap<tokio::task::Id, String> = HashMap::new();
+    // Webhooks found caught up since events were last appended: they need
+    // no look until more are. Busy ones that may have looked too early are
+    // `stale`, and do not become idle when they finish.
+    let mut idle: HashSet<String> = HashSet::new();
+    let mut stale: HashSet<String> = HashSet::new();
+    let mut last_sweep = tokio::time::Instant::now();
+    loop {
+        let now = store::now_ms();
+        if last_sweep.elapsed() >= IDLE_POLL {
+            idle.clear();
+            last_sweep = tokio::time::Instant::now();
+        }
+        let mut wake_at = tokio::time::Instant::now() + IDLE_POLL;
+        match store::webhooks::due(&ctx.db, now).await {
+            Ok(due) => {
+                for (id, redelivery) in due {
+                    if busy.values().any(|b| *b == id) || (idle.contains(&id) && !redelivery) {
+                        continue;
+                    }
+                    let Ok(permit) = permits.clone().try_acquire_owned() else {
+                        break; // a finishing task brings us back here
+                    };
+                    idle.remove(&id);
+                    let ctx = ctx.clone();
+                    let cancel = cancel.clone();
+                    let webhook_id = id.clone();
+                    let task = tasks.spawn(async move {
+                        let outcome = endpoint::serve(&ctx, &webhook_id, &cancel).await;
+                        drop(permit);
+                        outcome
+                    });
+                    busy.insert(task.id(), id);
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "webhook worker: finding due webhooks");
+                wake_at = tokio::time::Instant::now() + Duration::from_secs(1);
+            }
+        }
+        match store::webhooks::next_retry_after(&ctx.db, now).await {
+            Ok(Some(at)) => {
+                let wait = Duration::from_millis((at - store::now_ms()).max(0) as u64);
+                wake_at = wake_at.min(tokio::time::Instant::now() + wait);
+            }
+            Ok(None) => {}
+            Err(err) => tracing::error!(error = %err, "webhook worker: finding retries"),
+        }
+        let mut forget = || {
+            idle.clear();
+            stale.extend(busy.values().cloned());
+        };
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            changed = appended.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                forget();
+            }
+            () = kick.0.notified() => forget(),
+            Some(done) = tasks.join_next_with_id() => match done {
+                Ok((task, outcome)) => {
+                    if let Some(id) = busy.remove(&task)
+                        && !stale.remove(&id)
+                        && matches!(outcome, endpoint::Outcome::CaughtUp)
+                    {
+                        idle.insert(id);
+                    }
+                }
+                Err(err) => {
+                    if let Some(id) = busy.remove(&err.id()) {
+                        stale.remove(&id);
+                    }
+                    tracing::error!(error = %err, "webhook task ended badly");
+                }
+            },
+            () = tokio::time::sleep_until(wake_at) => {}
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        if let Err(err) = done {
+            tracing::error!(error = %err, "webhook task ended badly");
+        }
+    }
+}
