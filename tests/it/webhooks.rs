@@ -784,7 +784,59 @@ impl Drop for Killed {
     }
 }
 
+/// End to end: a person writes to a linked phone; the receiver gets the
+/// reference's message.received body, signed, with the event's id.
+async fn an_inbound_message_reaches_the_webhook(db: Db) {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let ws = sim.ws_url();
+    let media = sim.http_url().trim_start_matches("http://").to_owned();
+    let app = TestApp::spawn_with(db, move |config| {
+        fast(config);
+        config.whatsapp.server_url = ws;
+        config.whatsapp.plain_http_media_hosts = vec![media];
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let phone = app.create_phone("Support").await;
+    let (ours, theirs) = ("919812340095", "919812340096");
+    pair(&app, &sim, &phone, ours).await;
+    sim.create_phone(theirs);
+    let secret = set_ok(&app, &phone, &receiver, &["message.received"]).await;
+    // The first attempt fails: the retry carries the same id and body.
+    receiver.then([Reply::Status(500, "oops".into())]);
+    let id = sim
+        .phone_send_text(theirs, ours, "Hello, I need help with my order")
+        .await
+        .unwrap();
+    let hits = receiver.wait_delivered(1).await;
+    let all = receiver.hits();
+    assert_eq!(all.len(), 2, "one failure, one retry: {all:?}");
+    assert_eq!(all[0].id, all[1].id);
+    assert_eq!(all[0].body, all[1].body);
+    let hit = &hits[0];
+    assert!(hit.signed_with(&secret));
+    let body: Value = serde_json::from_str(&hit.body).unwrap();
+    assert_eq!(body["event"], json!("message.received"));
+    assert_eq!(body["phone_id"], json!(phone));
+    assert_eq!(body["from"], json!(theirs));
+    assert_eq!(body["message"]["id"], json!(id));
+    assert_eq!(body["message"]["type"], json!("text"));
+    assert_eq!(
+        body["message"]["text"],
+        json!("Hello, I need help with my order")
+    );
+    assert!(body["message"]["timestamp"].as_i64().unwrap() > 1_700_000_000);
+    let stored = store::events::find(&app.core.db, &app.account_id, &hit.id)
+        .await
+        .unwrap()
+        .expect("webhook-id names the logged event");
+    assert_eq!(stored.event, "message.received");
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    an_inbound_message_reaches_the_webhook,
     sigkill_during_backoff_then_delivered,
     signed_delivery_of_the_exact_payload,
     event_filter_and_order,
