@@ -167,13 +167,13 @@ impl Actor {
                             Flow::Continue => {}
                             Flow::End => break true,
                             Flow::Expire(reason) => {
-                                self.expire(&handle, reason).await;
+                                self.expire(handle, reason).await;
                                 return;
                             }
                         },
                     },
                     reason = until(self.pair_deadline) => {
-                        self.expire(&handle, reason).await;
+                        self.expire(handle, reason).await;
                         return;
                     }
                     _ = watchdog.tick() => self.check_alive(&client).await,
@@ -474,7 +474,7 @@ impl Actor {
 
     /// Ends a pairing attempt that ran out of time: the client is stopped
     /// first, so a pairing started after the EXPIRED update gets a fresh one.
-    async fn expire(&mut self, handle: &whatsapp_rust::bot::BotHandle, reason: &str) {
+    async fn expire(&mut self, handle: whatsapp_rust::bot::BotHandle, reason: &str) {
         self.end();
         self.last_qr
             .lock()
