@@ -128,10 +128,7 @@ async fn link(sim: &Simulator, gateway: &Gateway, i: usize) -> anyhow::Result<()
 }
 
 async fn get(gateway: &Gateway, path: &str) -> anyhow::Result<(u16, Value)> {
-    let response = gateway
-        .request(reqwest::Method::GET, path)
-        .send()
-        .await?;
+    let response = gateway.request(reqwest::Method::GET, path).send().await?;
     let status = response.status().as_u16();
     Ok((status, response.json().await?))
 }

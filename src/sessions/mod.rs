@@ -62,7 +62,8 @@ impl Settings {
             dead_after: Duration::from_secs(s.dead_after_secs.max(1)),
             max_failures: s.max_failures.max(1),
             max_backoff: Duration::from_secs(s.max_backoff_secs.max(1)),
-            pair_timeout: (s.pair_timeout_secs > 0).then(|| Duration::from_secs(s.pair_timeout_secs)),
+            pair_timeout: (s.pair_timeout_secs > 0)
+                .then(|| Duration::from_secs(s.pair_timeout_secs)),
         }
     }
 }

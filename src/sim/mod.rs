@@ -203,8 +203,7 @@ impl Shared {
     /// Starts or ends an outage. Starting one closes every live connection;
     /// returns how many were closed.
     pub fn set_outage(&self, on: bool) -> usize {
-        self.outage
-            .store(on, std::sync::atomic::Ordering::SeqCst);
+        self.outage.store(on, std::sync::atomic::Ordering::SeqCst);
         if !on {
             return 0;
         }

@@ -345,7 +345,11 @@ async fn an_outage_disconnects_and_the_supervisor_reconnects(db: Db) {
         "reconnects grew from {reconnects_before}: {up}"
     );
     assert!(up["connected_since"].as_str().is_some(), "{up}");
-    assert_eq!(up["reason"], Value::Null, "a reconnect clears the reason: {up}");
+    assert_eq!(
+        up["reason"],
+        Value::Null,
+        "a reconnect clears the reason: {up}"
+    );
     let events = events_of(&app, &phone).await;
     let connection: Vec<&str> = events
         .iter()
@@ -386,14 +390,19 @@ async fn unscanned_qr_codes_expire_and_pairing_starts_again(db: Db) {
     let mut sim_events = sim.subscribe();
 
     let (mut sse, stale) = first_qr(&app, &phone).await;
-    let registering = sim_event(&mut sim_events, 5, "the client's registration", |e| match e {
-        SimEvent::Handshake {
-            conn,
-            registration: true,
-            ..
-        } => Some(*conn),
-        _ => None,
-    })
+    let registering = sim_event(
+        &mut sim_events,
+        5,
+        "the client's registration",
+        |e| match e {
+            SimEvent::Handshake {
+                conn,
+                registration: true,
+                ..
+            } => Some(*conn),
+            _ => None,
+        },
+    )
     .await;
     let mut rest = Vec::new();
     while let Some(event) = sse.next().await {
@@ -405,7 +414,8 @@ async fn unscanned_qr_codes_expire_and_pairing_starts_again(db: Db) {
     let reason = "QR codes expired without a scan; start pairing again";
     assert_eq!(last["reason"], json!(reason), "{last}");
     assert!(
-        rest.iter().all(|e| e["type"] == "qr" || e["type"] == "expired"),
+        rest.iter()
+            .all(|e| e["type"] == "qr" || e["type"] == "expired"),
         "{rest:?}"
     );
 
@@ -419,9 +429,12 @@ async fn unscanned_qr_codes_expire_and_pairing_starts_again(db: Db) {
         "{events:?}"
     );
     // The client of the expired attempt is stopped: its connection closes.
-    sim_event(&mut sim_events, 10, "the expired client's connection to close", |e| {
-        (*e == SimEvent::Closed { conn: registering }).then_some(())
-    })
+    sim_event(
+        &mut sim_events,
+        10,
+        "the expired client's connection to close",
+        |e| (*e == SimEvent::Closed { conn: registering }).then_some(()),
+    )
     .await;
     assert!(
         sim.scan(&stale, number).await.is_err(),

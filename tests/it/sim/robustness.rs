@@ -109,11 +109,17 @@ async fn an_outage_drops_clients_and_refuses_them_until_it_ends() {
     })
     .await;
     // The client retries on its own and is refused while the outage lasts.
-    sim_wait(&mut ev, Duration::from_secs(20), "a refused reconnect", |e| {
-        (*e == SimEvent::RefusedInOutage).then_some(())
-    })
+    sim_wait(
+        &mut ev,
+        Duration::from_secs(20),
+        "a refused reconnect",
+        |e| (*e == SimEvent::RefusedInOutage).then_some(()),
+    )
     .await;
-    assert!(sim.online_devices().is_empty(), "nobody gets in during an outage");
+    assert!(
+        sim.online_devices().is_empty(),
+        "nobody gets in during an outage"
+    );
     let (_, state) = http_request("GET", &format!("{http}/admin/outage"), &[], b"")
         .await
         .unwrap();
@@ -125,6 +131,10 @@ async fn an_outage_drops_clients_and_refuses_them_until_it_ends() {
     assert_eq!(status, 204);
     assert!(!sim.in_outage());
     c.wait_connected(Duration::from_secs(30)).await;
-    assert_eq!(sim.online_devices(), online, "the same device logs in again");
+    assert_eq!(
+        sim.online_devices(),
+        online,
+        "the same device logs in again"
+    );
     c.shutdown().await;
 }
