@@ -76,6 +76,7 @@ pub struct Sessions {
     pub dead_after_secs: u64,
     pub max_failures: u32,
     pub max_backoff_secs: u64,
+    pub pair_timeout_secs: u64,
 }
 
 /// Outbound requests to URLs callers give (media, webhooks, sheets).

@@ -183,8 +183,8 @@ fn pair_response(phone_id: &str, update: PairUpdate) -> proto::PairPhoneResponse
             response.reason = Some(reason);
             (PairEventType::Failed, PhoneStatus::Failed)
         }
-        PairUpdate::Expired => {
-            response.reason = Some("no QR code was scanned in time".into());
+        PairUpdate::Expired { reason } => {
+            response.reason = Some(reason);
             (PairEventType::Expired, PhoneStatus::Pending)
         }
     };

@@ -20,6 +20,7 @@ const EVENTS: &[&str] = &[
     "message.received",
     "message.status",
     "phone.qr",
+    "phone.qr_expired",
     "phone.connected",
     "phone.disconnected",
     "phone.logged_out",

@@ -6,7 +6,11 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
-use whatsapp_rust::{Client, prelude::Event, wacore::pair_code::PairCodeOptions};
+use whatsapp_rust::{
+    Client,
+    prelude::Event,
+    wacore::pair_code::{PairCodeOptions, PairCodeUtils},
+};
 
 use super::{
     PairUpdate, Shared,
@@ -34,8 +38,25 @@ pub enum Command {
 /// What the event loop decided.
 enum Flow {
     Continue,
-    /// The session is over (logged out, replaced, banned, failed, expired).
+    /// The session is over (logged out, replaced, banned, failed).
     End,
+    /// Pairing ran out of time: stop the client, then report why.
+    Expire(&'static str),
+}
+
+/// Why an unlinked phone's pairing attempt ended without a link.
+const QR_EXPIRED: &str = "QR codes expired without a scan; start pairing again";
+const CODE_EXPIRED: &str = "the pairing code expired without being entered; start pairing again";
+
+/// Sleeps until the pairing deadline, or forever when there is none.
+async fn until(deadline: Option<(tokio::time::Instant, &'static str)>) -> &'static str {
+    match deadline {
+        Some((at, reason)) => {
+            tokio::time::sleep_until(at).await;
+            reason
+        }
+        None => std::future::pending().await,
+    }
 }
 
 pub struct Actor {
@@ -52,6 +73,10 @@ pub struct Actor {
     /// hands a new pairing request to a session that is on its way out.
     pub ending: Arc<std::sync::atomic::AtomicBool>,
     pub connected_since: Arc<std::sync::atomic::AtomicI64>,
+    /// When an unlinked phone's pairing attempt gives up, and why: armed by
+    /// the first QR code (`sessions.pair_timeout_secs`) or by a pairing code
+    /// (its validity), disarmed by a successful link.
+    pub pair_deadline: Option<(tokio::time::Instant, &'static str)>,
 }
 
 impl Actor {
@@ -129,17 +154,33 @@ impl Actor {
                                 .pair_with_code(options)
                                 .await
                                 .map_err(|e| anyhow::anyhow!("{e}"));
+                            if result.is_ok() {
+                                // The code, not the QR rotation, now bounds the attempt.
+                                self.pair_deadline = Some((
+                                    tokio::time::Instant::now()
+                                        + PairCodeUtils::code_validity()
+                                        + Duration::from_secs(5),
+                                    CODE_EXPIRED,
+                                ));
+                            }
                             let _ = reply.send(result);
                         }
                     },
                     event = events.recv() => match event {
                         None => break false,
-                        Some(event) => {
-                            if let Flow::End = self.on_event(&client, &event).await {
-                                break true;
+                        Some(event) => match self.on_event(&client, &event).await {
+                            Flow::Continue => {}
+                            Flow::End => break true,
+                            Flow::Expire(reason) => {
+                                self.expire(handle, reason).await;
+                                return;
                             }
-                        }
+                        },
                     },
+                    reason = until(self.pair_deadline) => {
+                        self.expire(handle, reason).await;
+                        return;
+                    }
                     _ = watchdog.tick() => self.check_alive(&client).await,
                 }
             };
@@ -162,6 +203,11 @@ impl Actor {
         }
         match event {
             Event::PairingQrCode(qr) => {
+                if self.pair_deadline.is_none()
+                    && let Some(timeout) = self.shared.settings.pair_timeout
+                {
+                    self.pair_deadline = Some((tokio::time::Instant::now() + timeout, QR_EXPIRED));
+                }
                 let update = PairUpdate::Qr {
                     code: qr.code.clone(),
                     expires_at: now_ms() + qr.timeout.as_millis() as i64,
@@ -172,17 +218,21 @@ impl Actor {
                     .await;
                 Flow::Continue
             }
-            Event::PairingQrCodesExhausted(_) => {
-                self.end();
-                let _ = self.pairing.send(PairUpdate::Expired);
-                self.set_status(
-                    StatusChange::new("pending")
-                        .reason("no QR code was scanned in time; pair again"),
-                )
-                .await;
-                Flow::End
+            Event::PairingQrCodesExhausted(exhausted) => {
+                self.last_qr
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                if exhausted.disconnected {
+                    Flow::Expire(QR_EXPIRED)
+                } else {
+                    // A pairing code is outstanding on this connection and
+                    // stays valid past the QR rotation: keep waiting for it.
+                    Flow::Continue
+                }
             }
             Event::PairSuccess(success) => {
+                self.pair_deadline = None;
                 let number = success.id.user.to_string();
                 self.last_qr
                     .lock()
@@ -425,6 +475,25 @@ impl Actor {
             .await;
         self.event("phone.logged_out", json!({"reason": reason}))
             .await;
+    }
+
+    /// Ends a pairing attempt that ran out of time: the client is stopped
+    /// first, so a pairing started after the EXPIRED update gets a fresh one.
+    async fn expire(&mut self, handle: whatsapp_rust::bot::BotHandle, reason: &str) {
+        self.end();
+        self.last_qr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        handle.shutdown().await;
+        self.client.send_replace(None);
+        self.set_status(StatusChange::new("pending").reason(reason))
+            .await;
+        self.event("phone.qr_expired", json!({"reason": reason}))
+            .await;
+        let _ = self.pairing.send(PairUpdate::Expired {
+            reason: reason.to_owned(),
+        });
     }
 
     fn end(&self) {

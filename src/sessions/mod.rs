@@ -34,8 +34,9 @@ pub enum PairUpdate {
     Connected { number: Option<String> },
     /// Pairing failed.
     Failed { reason: String },
-    /// No QR code was scanned in time.
-    Expired,
+    /// Pairing ran out of time (no QR scan, or the code was not entered);
+    /// the phone is `pending` again and can be paired anew.
+    Expired { reason: String },
 }
 
 /// Supervision knobs (config `[sessions]`).
@@ -47,8 +48,11 @@ pub struct Settings {
     pub dead_after: Duration,
     /// Failures in a row before a phone is marked failed.
     pub max_failures: u32,
-    /// Longest pause between reconnect attempts.
+    /// Longest pause between restarts of a client that stopped.
     pub max_backoff: Duration,
+    /// How long QR codes are shown before a pairing attempt gives up;
+    /// `None`: until whatsapp-rust's own codes run out.
+    pub pair_timeout: Option<Duration>,
 }
 
 impl Settings {
@@ -59,6 +63,8 @@ impl Settings {
             dead_after: Duration::from_secs(s.dead_after_secs.max(1)),
             max_failures: s.max_failures.max(1),
             max_backoff: Duration::from_secs(s.max_backoff_secs.max(1)),
+            pair_timeout: (s.pair_timeout_secs > 0)
+                .then(|| Duration::from_secs(s.pair_timeout_secs)),
         }
     }
 }
@@ -177,6 +183,7 @@ impl SessionManager {
             client: client_tx,
             connected: false,
             failures: 0,
+            pair_deadline: None,
         };
         let task = tokio::spawn(actor.run());
         sessions.insert(

@@ -11,6 +11,8 @@
 //! - `POST   /admin/phones/{number}/read`            `{"ids": [...]}` (or a bare JSON array)
 //! - `POST   /admin/phones/{number}/offline|online`
 //! - `DELETE /admin/phones/{number}/devices/{device}` unlink a companion from the phone
+//! - `POST   /admin/outage` / `DELETE /admin/outage` start / end a simulated outage
+//! - `GET    /admin/outage`                          `{"outage": bool}`
 
 use std::sync::Arc;
 
@@ -36,6 +38,10 @@ pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
         .route("/admin/phones/{number}/offline", post(offline))
         .route("/admin/phones/{number}/online", post(online))
         .route("/admin/phones/{number}/devices/{device}", delete(unlink))
+        .route(
+            "/admin/outage",
+            post(outage_on).delete(outage_off).get(outage_state),
+        )
         .merge(super::media::routes())
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(shared);
@@ -221,4 +227,18 @@ async fn pair_code(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => err(StatusCode::BAD_REQUEST, format!("{e:#}")),
     }
+}
+
+async fn outage_on(State(shared): State<Arc<Shared>>) -> Response {
+    let dropped = shared.set_outage(true);
+    axum::Json(json!({ "dropped": dropped })).into_response()
+}
+
+async fn outage_off(State(shared): State<Arc<Shared>>) -> Response {
+    shared.set_outage(false);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn outage_state(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(json!({ "outage": shared.in_outage() })).into_response()
 }

@@ -96,6 +96,9 @@ pub enum SimEvent {
     PhoneReceived { number: String, id: String },
     /// A connection ended.
     Closed { conn: u64 },
+    /// A connection was accepted and closed at once because an outage is on
+    /// ([`Simulator::set_outage`]).
+    RefusedInOutage,
 }
 
 /// Outbound work for a connection's writer task.
@@ -163,6 +166,8 @@ pub(crate) struct Shared {
     pub state: Mutex<State>,
     pub events: broadcast::Sender<SimEvent>,
     pub media: media::MediaStore,
+    /// While set, live connections are dropped and new ones closed at once.
+    pub outage: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -193,6 +198,27 @@ impl Shared {
             }
         }
         true
+    }
+
+    /// Starts or ends an outage. Starting one closes every live connection;
+    /// returns how many were closed.
+    pub fn set_outage(&self, on: bool) -> usize {
+        self.outage.store(on, std::sync::atomic::Ordering::SeqCst);
+        if !on {
+            return 0;
+        }
+        let mut st = self.state.lock().unwrap();
+        st.pair_codes.clear();
+        let dropped = st.conns.len();
+        for (_, h) in st.conns.drain() {
+            let _ = h.tx.send(Outbound::Close);
+        }
+        log::info!("outage on: {dropped} connections dropped, new ones are refused");
+        dropped
+    }
+
+    pub fn in_outage(&self) -> bool {
+        self.outage.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn emit(&self, ev: SimEvent) {
@@ -237,6 +263,7 @@ impl Simulator {
             }),
             events,
             media: media::MediaStore::new(),
+            outage: std::sync::atomic::AtomicBool::new(false),
         });
         let listen = config
             .listen
@@ -399,6 +426,20 @@ impl Simulator {
     /// (`companion_reg_refresh`): each re-renders its QR at once. Returns how many.
     pub fn refresh_qr_codes(&self) -> usize {
         pairing::refresh_qr_codes(&self.shared)
+    }
+
+    /// Simulate a network outage: `true` drops every live connection (clients
+    /// see their socket close) and closes each new one right after accepting
+    /// it ([`SimEvent::RefusedInOutage`]) until `false` ends the outage.
+    /// Phones, devices and queued stanzas are kept. Returns how many
+    /// connections were dropped.
+    pub fn set_outage(&self, on: bool) -> usize {
+        self.shared.set_outage(on)
+    }
+
+    /// Whether an outage is on.
+    pub fn in_outage(&self) -> bool {
+        self.shared.in_outage()
     }
 
     /// Companion devices currently connected and logged in, as (number, device id).

@@ -32,6 +32,13 @@ pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                 continue;
             }
         };
+        if shared.in_outage() {
+            // Accepted and closed at once: the client's websocket upgrade fails.
+            drop(tcp);
+            log::debug!("outage: connection from {peer} refused");
+            shared.emit(SimEvent::RefusedInOutage);
+            continue;
+        }
         // Small frames must not wait for Nagle / delayed acks.
         let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
@@ -111,6 +118,10 @@ async fn handle_conn(shared: Arc<Shared>, tcp: TcpStream) -> anyhow::Result<()> 
     let (tx, rx) = mpsc::unbounded_channel();
     let conn = {
         let mut st = shared.state.lock().unwrap();
+        // An outage that began during the handshake drops this one too.
+        if shared.in_outage() {
+            bail!("outage began during the handshake");
+        }
         let id = st.next_conn;
         st.next_conn += 1;
         st.conns.insert(

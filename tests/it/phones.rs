@@ -6,7 +6,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
-use wadesk::sim::{SimConfig, Simulator};
+use wadesk::{
+    config::Config,
+    sim::{SimConfig, SimEvent, Simulator},
+};
 
 use crate::{
     db_tests,
@@ -54,6 +57,11 @@ impl Sse {
 }
 
 pub async fn start(db: Db) -> (Simulator, TestApp) {
+    start_with(db, |_| {}).await
+}
+
+/// A simulator and a gateway pointed at it, with `tweak` applied to the config.
+pub async fn start_with(db: Db, tweak: impl FnOnce(&mut Config)) -> (Simulator, TestApp) {
     let sim = Simulator::start(SimConfig::default())
         .await
         .expect("simulator starts");
@@ -62,9 +70,32 @@ pub async fn start(db: Db) -> (Simulator, TestApp) {
     let app = TestApp::spawn_with(db, move |config| {
         config.whatsapp.server_url = ws;
         config.whatsapp.plain_http_media_hosts = vec![media];
+        tweak(config);
     })
     .await;
     (sim, app)
+}
+
+/// The first simulator event `f` maps to `Some`, within `secs`.
+async fn sim_event<T>(
+    events: &mut tokio::sync::broadcast::Receiver<SimEvent>,
+    secs: u64,
+    what: &str,
+    mut f: impl FnMut(&SimEvent) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(event)) => {
+                if let Some(found) = f(&event) {
+                    return found;
+                }
+            }
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            Ok(Err(err)) => panic!("simulator events ended waiting for {what}: {err}"),
+            Err(_) => panic!("no simulator event within {secs} s: {what}"),
+        }
+    }
 }
 
 /// Pairs `phone_id` as virtual number `number` through the REST QR stream.
@@ -278,7 +309,158 @@ async fn pairing_by_code_links_by_number(db: Db) {
     sim.shutdown();
 }
 
+async fn an_outage_disconnects_and_the_supervisor_reconnects(db: Db) {
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Line").await;
+    pair(&app, &sim, &phone, "919812340006").await;
+    let before = app.wait_status(&phone, "connected", 5).await;
+    let reconnects_before = before["reconnects"].as_u64().unwrap_or(0);
+    let mut sim_events = sim.subscribe();
+
+    assert_eq!(sim.set_outage(true), 1, "the phone's connection is dropped");
+    let down = app.wait_status(&phone, "disconnected", 10).await;
+    assert!(
+        down["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("disconnected")),
+        "{down}"
+    );
+    assert!(
+        down.get("connected_since").is_none_or(Value::is_null),
+        "not connected, so no connection start: {down}"
+    );
+    // The session tries again by itself and is refused while the outage lasts.
+    sim_event(&mut sim_events, 20, "a refused reconnect", |e| {
+        (*e == SimEvent::RefusedInOutage).then_some(())
+    })
+    .await;
+    let (_, during) = app.get(&format!("/api/phones/{phone}/status")).await;
+    assert_eq!(during["status"], json!("disconnected"), "{during}");
+
+    sim.set_outage(false);
+    let up = app.wait_status(&phone, "connected", 30).await;
+    let reconnects_after = up["reconnects"].as_u64().unwrap_or(0);
+    assert!(
+        reconnects_after > reconnects_before,
+        "reconnects grew from {reconnects_before}: {up}"
+    );
+    assert!(up["connected_since"].as_str().is_some(), "{up}");
+    assert_eq!(
+        up["reason"],
+        Value::Null,
+        "a reconnect clears the reason: {up}"
+    );
+    let events = events_of(&app, &phone).await;
+    let connection: Vec<&str> = events
+        .iter()
+        .map(String::as_str)
+        .filter(|e| *e == "phone.connected" || *e == "phone.disconnected")
+        .collect();
+    assert_eq!(
+        connection,
+        ["phone.connected", "phone.disconnected", "phone.connected"],
+        "{events:?}"
+    );
+    // No re-pairing was needed: the same linked device is back online.
+    assert_eq!(sim.online_devices().len(), 1);
+    app.stop().await;
+    sim.shutdown();
+}
+
+/// Reads a pairing stream's first event, which must be a QR code.
+async fn first_qr(app: &TestApp, phone_id: &str) -> (Sse, String) {
+    let response = app
+        .request(reqwest::Method::GET, &format!("/api/phones/{phone_id}/qr"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut sse = Sse::new(response);
+    let first = sse.next().await.expect("a QR event");
+    assert_eq!(first["type"], json!("qr"), "{first}");
+    (sse, first["qr"].as_str().unwrap().to_owned())
+}
+
+async fn unscanned_qr_codes_expire_and_pairing_starts_again(db: Db) {
+    // Long enough for a prompt scan on a busy machine, short enough for a test.
+    let (sim, app) = start_with(db, |config| config.sessions.pair_timeout_secs = 4).await;
+    let number = "919812340007";
+    sim.create_phone(number);
+    let phone = app.create_phone("Line").await;
+    let mut sim_events = sim.subscribe();
+
+    let (mut sse, stale) = first_qr(&app, &phone).await;
+    let registering = sim_event(
+        &mut sim_events,
+        5,
+        "the client's registration",
+        |e| match e {
+            SimEvent::Handshake {
+                conn,
+                registration: true,
+                ..
+            } => Some(*conn),
+            _ => None,
+        },
+    )
+    .await;
+    let mut rest = Vec::new();
+    while let Some(event) = sse.next().await {
+        rest.push(event);
+    }
+    let last = rest.last().expect("the stream ends with an event");
+    assert_eq!(last["type"], json!("expired"), "{rest:?}");
+    assert_eq!(last["status"], json!("pending"), "{last}");
+    let reason = "QR codes expired without a scan; start pairing again";
+    assert_eq!(last["reason"], json!(reason), "{last}");
+    assert!(
+        rest.iter()
+            .all(|e| e["type"] == "qr" || e["type"] == "expired"),
+        "{rest:?}"
+    );
+
+    let (_, status) = app.get(&format!("/api/phones/{phone}/status")).await;
+    assert_eq!(status["status"], json!("pending"), "{status}");
+    assert_eq!(status["reason"], json!(reason), "{status}");
+    let events = events_of(&app, &phone).await;
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("phone.qr_expired"),
+        "{events:?}"
+    );
+    // The client of the expired attempt is stopped: its connection closes.
+    sim_event(
+        &mut sim_events,
+        10,
+        "the expired client's connection to close",
+        |e| (*e == SimEvent::Closed { conn: registering }).then_some(()),
+    )
+    .await;
+    assert!(
+        sim.scan(&stale, number).await.is_err(),
+        "nobody shows the expired code any more"
+    );
+
+    // Pairing again shows a new code, and scanning it links the phone.
+    let (mut sse, fresh) = first_qr(&app, &phone).await;
+    assert_ne!(fresh, stale, "a new attempt shows a new code");
+    sim.scan(&fresh, number).await.expect("the new code scans");
+    let mut seen = Vec::new();
+    while let Some(event) = sse.next().await {
+        seen.push(event["type"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seen, ["paired", "connected"]);
+    let status = app.wait_status(&phone, "connected", 10).await;
+    assert_eq!(status["reason"], Value::Null, "{status}");
+    let (_, list) = app.get("/api/phones").await;
+    assert_eq!(list["phones"][0]["number"], json!(number));
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    an_outage_disconnects_and_the_supervisor_reconnects,
+    unscanned_qr_codes_expire_and_pairing_starts_again,
     pairing_by_code_links_by_number,
     qr_pairing_connects_and_survives_a_restart,
     unlink_from_the_phone_logs_out_and_deletes_keys,

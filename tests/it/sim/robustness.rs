@@ -1,4 +1,5 @@
-//! Offline delivery to a disconnected companion, and garbage from a client.
+//! Offline delivery to a disconnected companion, garbage from a client, and
+//! a simulated outage.
 
 use std::time::Duration;
 
@@ -82,5 +83,58 @@ async fn garbage_from_a_client_closes_that_connection_only() {
         .filter(|e| matches!(e, SimEvent::Handshake { .. }))
         .count();
     assert!(handshakes >= 1);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_drops_clients_and_refuses_them_until_it_ends() {
+    init_logs();
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let number = "15557770004";
+    let mut c = paired_client(&sim, number, "Outage").await;
+    let online = sim.online_devices();
+    assert_eq!(online.len(), 1);
+    let mut ev = sim.subscribe();
+    let http = sim.http_url();
+
+    let (status, body) = http_request("POST", &format!("{http}/admin/outage"), &[], b"")
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["dropped"], serde_json::json!(1), "{body}");
+    c.wait_for(Duration::from_secs(10), "Disconnected", |ev| match ev {
+        Event::Disconnected(_) => Some(()),
+        _ => None,
+    })
+    .await;
+    // The client retries on its own and is refused while the outage lasts.
+    sim_wait(
+        &mut ev,
+        Duration::from_secs(20),
+        "a refused reconnect",
+        |e| (*e == SimEvent::RefusedInOutage).then_some(()),
+    )
+    .await;
+    assert!(
+        sim.online_devices().is_empty(),
+        "nobody gets in during an outage"
+    );
+    let (_, state) = http_request("GET", &format!("{http}/admin/outage"), &[], b"")
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&state), r#"{"outage":true}"#);
+
+    let (status, _) = http_request("DELETE", &format!("{http}/admin/outage"), &[], b"")
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    assert!(!sim.in_outage());
+    c.wait_connected(Duration::from_secs(30)).await;
+    assert_eq!(
+        sim.online_devices(),
+        online,
+        "the same device logs in again"
+    );
     c.shutdown().await;
 }
