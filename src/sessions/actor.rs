@@ -42,6 +42,8 @@ enum Flow {
     End,
     /// Pairing ran out of time: stop the client, then report why.
     Expire(&'static str),
+    /// Unlinked from the phone: stop the client, then delete its keys.
+    Unlinked(String),
 }
 
 /// Why an unlinked phone's pairing attempt ended without a link.
@@ -114,6 +116,7 @@ impl Actor {
             self.client.send_replace(Some(client.clone()));
             let mut watchdog = tokio::time::interval(self.shared.settings.watchdog_interval);
             watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut unlinked = None;
             let ended = loop {
                 tokio::select! {
                     command = self.commands.recv() => match command {
@@ -175,6 +178,10 @@ impl Actor {
                                 self.expire(handle, reason).await;
                                 return;
                             }
+                            Flow::Unlinked(reason) => {
+                                unlinked = Some(reason);
+                                break true;
+                            }
                         },
                     },
                     reason = until(self.pair_deadline) => {
@@ -186,6 +193,10 @@ impl Actor {
             };
             handle.shutdown().await;
             self.client.send_replace(None);
+            if let Some(reason) = unlinked {
+                // Only now that the client has stopped writing: its keys go.
+                self.logged_out(&reason).await;
+            }
             if ended {
                 return;
             }
@@ -302,12 +313,8 @@ impl Actor {
                 Flow::Continue
             }
             Event::LoggedOut(logged_out) => {
-                self.logged_out(&format!(
-                    "unlinked from the phone ({:?})",
-                    logged_out.reason
-                ))
-                .await;
-                Flow::End
+                self.end();
+                Flow::Unlinked(format!("unlinked from the phone ({:?})", logged_out.reason))
             }
             Event::StreamReplaced(_) => {
                 // Another client logged in with these keys. Reconnecting would

@@ -264,7 +264,9 @@ fn proto_location(lat: f64, lng: f64, name: &str) -> whatsapp_rust::waproto::wha
 }
 
 async fn wait_stored(app: &TestApp, phone: &str, id: &str) {
-    for _ in 0..400 {
+    // Generous: after a restart the session reconnects before the queued
+    // message is delivered, and CI machines are busy.
+    for _ in 0..1200 {
         let (status, _) = app.get(&format!("/api/phones/{phone}/messages/{id}")).await;
         if status == 200 {
             return;
