@@ -111,7 +111,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         .prepare();
     let grpc = ServiceBuilder::new()
         .layer(tonic_web::GrpcWebLayer::new())
-        .layer(auth::AuthLayer::new(authenticator))
+        .layer(auth::AuthLayer::new(authenticator.clone()))
         .service(routes);
 
     let gateway = gateway()?;
@@ -123,6 +123,13 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
             get(move || {
                 let doc = openapi.clone();
                 async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route(
+            "/api/phones/{phone_id}/messages/{message_id}/media",
+            get(api::inbound_media).with_state(api::DownloadState {
+                api: state.clone(),
+                auth: authenticator,
             }),
         )
         .route(

@@ -5,6 +5,7 @@
 mod bot;
 mod bulk;
 mod convert;
+mod download;
 mod message;
 mod phone;
 mod send;
@@ -19,6 +20,7 @@ use crate::{config::Config, error::Error, sessions::SessionManager};
 
 pub use bot::BotApi;
 pub use bulk::BulkApi;
+pub use download::{DownloadState, inbound_media};
 pub use message::MessageApi;
 pub use phone::PhoneApi;
 pub use send::SendApi;

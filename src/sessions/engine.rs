@@ -10,7 +10,8 @@ use whatsapp_rust::{
     async_channel,
     prelude::{Bot, Event, EventDelivery, TokioRuntime},
     wacore::net::{
-        HttpClient, HttpRequest, HttpResponse, Transport, TransportEvent, TransportFactory,
+        HttpClient, HttpRequest, HttpResponse, StreamingHttpResponse, Transport, TransportEvent,
+        TransportFactory,
     },
 };
 use whatsapp_rust_tokio_transport::{default_tls_connector, from_websocket};
@@ -84,9 +85,8 @@ impl ReqwestHttp {
     }
 }
 
-#[async_trait::async_trait]
-impl HttpClient for ReqwestHttp {
-    async fn execute(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
+impl ReqwestHttp {
+    async fn send(&self, request: HttpRequest) -> anyhow::Result<reqwest::Response> {
         let mut url = reqwest::Url::parse(&request.url)?;
         if url.scheme() == "https"
             && let Some(authority) = url.host_str().map(|h| match url.port() {
@@ -108,10 +108,58 @@ impl HttpClient for ReqwestHttp {
         if let Some(body) = request.body {
             builder = builder.body(body);
         }
-        let response = builder.send().await?;
+        Ok(builder.send().await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for ReqwestHttp {
+    async fn execute(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
+        let response = self.send(request).await?;
         let status_code = response.status().as_u16();
         let body = response.bytes().await?.to_vec();
         Ok(HttpResponse { status_code, body })
+    }
+
+    /// Media downloads stream through decryption instead of being held in
+    /// memory whole. whatsapp-rust calls this on a blocking thread.
+    fn supports_streaming(&self) -> bool {
+        tokio::runtime::Handle::try_current().is_ok()
+    }
+
+    fn execute_streaming(&self, request: HttpRequest) -> anyhow::Result<StreamingHttpResponse> {
+        let handle = tokio::runtime::Handle::try_current()?;
+        let response = handle.block_on(self.send(request))?;
+        Ok(StreamingHttpResponse {
+            status_code: response.status().as_u16(),
+            body: Box::new(BlockingBody {
+                handle,
+                response,
+                chunk: bytes::Bytes::new(),
+            }),
+        })
+    }
+}
+
+/// A response body read synchronously, one network chunk at a time.
+struct BlockingBody {
+    handle: tokio::runtime::Handle,
+    response: reqwest::Response,
+    chunk: bytes::Bytes,
+}
+
+impl std::io::Read for BlockingBody {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.handle.block_on(self.response.chunk()) {
+                Ok(Some(chunk)) => self.chunk = chunk,
+                Ok(None) => return Ok(0),
+                Err(err) => return Err(std::io::Error::other(err)),
+            }
+        }
+        let n = out.len().min(self.chunk.len());
+        out[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
     }
 }
 
@@ -158,5 +206,13 @@ struct SharedHttp(Arc<ReqwestHttp>);
 impl HttpClient for SharedHttp {
     async fn execute(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
         self.0.execute(request).await
+    }
+
+    fn supports_streaming(&self) -> bool {
+        self.0.supports_streaming()
+    }
+
+    fn execute_streaming(&self, request: HttpRequest) -> anyhow::Result<StreamingHttpResponse> {
+        self.0.execute_streaming(request)
     }
 }

@@ -66,6 +66,7 @@ pub fn on_login(
     for old in replaced {
         if let Some(h) = st.conns.remove(&old) {
             log::info!("conn {old}: replaced by conn {conn}");
+            super::router::requeue_unacked(&mut st, &h);
             let _ = h.tx.send(Outbound::Node(
                 NodeBuilder::new("stream:error")
                     .children([NodeBuilder::new("conflict")

@@ -341,10 +341,13 @@ pub(crate) fn deliver(st: &mut State, number: &str, device: u32, node: Node) {
         }
         return;
     }
-    let online = st.conns.values().find(|h| {
+    let online = st.conns.values_mut().find(|h| {
         matches!(&h.role, ConnRole::LoggedIn { number: n, device: d } if n == number && *d == device)
     });
     if let Some(h) = online {
+        if node.tag == "message" {
+            h.unacked.push(node.clone());
+        }
         let _ = h.tx.send(Outbound::Node(node));
         return;
     }
@@ -370,13 +373,49 @@ pub fn deliver_offline(shared: &Arc<Shared>, conn: u64) -> usize {
         .map(|d| d.offline_queue.drain(..).collect())
         .unwrap_or_default();
     let n = queued.len();
-    if let Some(h) = st.conns.get(&conn) {
+    if let Some(h) = st.conns.get_mut(&conn) {
         for mut node in queued {
             node.attrs.insert("offline", "1");
+            if node.tag == "message" {
+                h.unacked.push(node.clone());
+            }
             let _ = h.tx.send(Outbound::Node(node));
         }
     }
     n
+}
+
+/// The client acknowledged a stanza: a `<message>` is no longer redelivered.
+pub fn on_ack(shared: &Arc<Shared>, conn: u64, node: &Node) {
+    if attr(node, "class").as_deref() != Some("message") {
+        return;
+    }
+    let Some(id) = attr(node, "id") else { return };
+    let mut st = shared.state.lock().unwrap();
+    if let Some(h) = st.conns.get_mut(&conn) {
+        h.unacked
+            .retain(|m| attr(m, "id").as_deref() != Some(id.as_str()));
+    }
+}
+
+/// A connection ended: what it never acknowledged waits for the device's
+/// next login, ahead of anything queued since.
+pub(crate) fn requeue_unacked(st: &mut State, h: &super::ConnHandle) {
+    let ConnRole::LoggedIn { number, device } = &h.role else {
+        return;
+    };
+    if h.unacked.is_empty() {
+        return;
+    }
+    if let Some(dev) = st
+        .dir
+        .phone_mut(number)
+        .and_then(|p| p.devices.get_mut(device))
+    {
+        for node in h.unacked.iter().rev().cloned() {
+            dev.offline_queue.push_front(node);
+        }
+    }
 }
 
 /// A client sends a `<message>`: fan it out per `<to jid>` and ack the sender.

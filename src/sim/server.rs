@@ -130,6 +130,7 @@ async fn handle_conn(shared: Arc<Shared>, tcp: TcpStream) -> anyhow::Result<()> 
                 tx,
                 noise_pub: est.client_static,
                 role: ConnRole::Handshaking,
+                unacked: Vec::new(),
             },
         );
         id
@@ -169,7 +170,11 @@ async fn handle_conn(shared: Arc<Shared>, tcp: TcpStream) -> anyhow::Result<()> 
     let removed = {
         let mut st = shared.state.lock().unwrap();
         st.pair_codes.remove(&conn);
-        st.conns.remove(&conn)
+        let removed = st.conns.remove(&conn);
+        if let Some(h) = &removed {
+            super::router::requeue_unacked(&mut st, h);
+        }
+        removed
     };
     if let Some(h) = removed {
         let _ = h.tx.send(Outbound::Close);
@@ -273,7 +278,8 @@ fn dispatch(shared: &Arc<Shared>, conn: u64, node: Node) {
         "iq" => handle_iq(shared, conn, node),
         "message" => super::router::on_message(shared, conn, node),
         "receipt" => super::router::on_receipt(shared, conn, node),
-        "ack" | "ib" | "presence" | "chatstate" => {
+        "ack" => super::router::on_ack(shared, conn, &node),
+        "ib" | "presence" | "chatstate" => {
             log::debug!("conn {conn}: {} ignored", node.tag);
         }
         other => {

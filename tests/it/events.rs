@@ -276,7 +276,96 @@ async fn wait_stored(app: &TestApp, phone: &str, id: &str) {
     panic!("inbound message {id} was never stored");
 }
 
+/// A picture someone sends: stored with its metadata, downloadable later.
+async fn inbound_media_is_stored_and_downloadable(db: Db) {
+    use sha2::Digest;
+    use whatsapp_rust::download::MediaType;
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Support").await;
+    let ours = "919812340110";
+    pair(&app, &sim, &phone, ours).await;
+    // The other person uses a real whatsapp-rust client too.
+    let them = crate::sim::common::paired_client(&sim, "919812340111", "Asha").await;
+    let data: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain((0..300_000u32).map(|i| (i * 13 % 251) as u8))
+        .collect();
+    let upload = them
+        .client
+        .upload(data.clone(), MediaType::Document, Default::default())
+        .await
+        .unwrap();
+    let message = whatsapp_rust::media::document_message(
+        upload,
+        whatsapp_rust::media::DocumentOptions {
+            mimetype: Some("application/pdf".into()),
+            file_name: Some("receipt 12.pdf".into()),
+            caption: Some("my receipt".into()),
+            ..Default::default()
+        },
+    );
+    let to: whatsapp_rust::Jid = format!("{ours}@s.whatsapp.net").parse().unwrap();
+    let id = them
+        .client
+        .send_message(to, message)
+        .await
+        .unwrap()
+        .message_id
+        .to_string();
+    wait_stored(&app, &phone, &id).await;
+    let (_, got) = app.get(&format!("/api/phones/{phone}/messages/{id}")).await;
+    let m = &got["message"];
+    assert_eq!(m["type"], json!("document"), "{got}");
+    assert_eq!(m["from"], json!("919812340111"));
+    assert_eq!(m["text"], json!("my receipt"));
+    let sha = sha2::Sha256::digest(&data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    assert_eq!(
+        m["media"],
+        json!({"mime_type": "application/pdf", "size": data.len(), "sha256": sha, "filename": "receipt 12.pdf"})
+    );
+
+    let response = app
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/phones/{phone}/messages/{id}/media"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"receipt 12.pdf\""
+    );
+    assert_eq!(response.bytes().await.unwrap().as_ref(), data.as_slice());
+
+    // Errors are the API's JSON errors.
+    let response = app
+        .http
+        .get(app.url(&format!("/api/phones/{phone}/messages/{id}/media")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let (status, body) = crate::support::send(app.request(
+        reqwest::Method::GET,
+        &format!("/api/phones/{phone}/messages/nope/media"),
+    ))
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["success"], json!(false));
+    them.shutdown().await;
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    inbound_media_is_stored_and_downloadable,
     inbound_messages_are_stored_and_streamed,
     messages_sent_while_the_gateway_is_down_are_not_lost,
 );

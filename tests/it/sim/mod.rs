@@ -3,7 +3,7 @@
 //! login, routing, receipts, media, lifecycle, virtual phones, robustness.
 
 mod capacity;
-mod common;
+pub mod common;
 mod lifecycle;
 mod media_admin;
 mod messaging;
