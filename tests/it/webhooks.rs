@@ -831,6 +831,117 @@ async fn an_inbound_message_reaches_the_webhook(db: Db) {
         .unwrap()
         .expect("webhook-id names the logged event");
     assert_eq!(stored.event, "message.received");
+
+    // A location from the same person, and a picture from someone on a
+    // real whatsapp-rust client.
+    use whatsapp_rust::waproto::{buffa::MessageField, whatsapp as wa};
+    let location = wa::Message {
+        location_message: MessageField::some(wa::message::LocationMessage {
+            degrees_latitude: Some(19.076),
+            degrees_longitude: Some(72.8777),
+            name: Some("Shop".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let location_id = sim
+        .phone_send_message(theirs, ours, location)
+        .await
+        .unwrap();
+    let other = crate::sim::common::paired_client(&sim, "919812340097", "Ravi").await;
+    let picture: Vec<u8> = b"\xff\xd8\xff\xe0"
+        .iter()
+        .copied()
+        .chain((0..50_000u32).map(|i| (i % 251) as u8))
+        .collect();
+    let upload = other
+        .client
+        .upload(
+            picture.clone(),
+            whatsapp_rust::download::MediaType::Image,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let image = whatsapp_rust::media::image_message(
+        upload,
+        whatsapp_rust::media::ImageOptions {
+            caption: Some("the broken part".into()),
+            ..Default::default()
+        },
+    );
+    let to: whatsapp_rust::Jid = format!("{ours}@s.whatsapp.net").parse().unwrap();
+    let image_id = other
+        .client
+        .send_message(to, image)
+        .await
+        .unwrap()
+        .message_id
+        .to_string();
+    let hits = receiver.wait_delivered(3).await;
+    let by_id = |id: &str| -> Value {
+        hits.iter()
+            .map(|h| serde_json::from_str::<Value>(&h.body).unwrap())
+            .find(|b| b["message"]["id"] == json!(id))
+            .unwrap_or_else(|| panic!("no delivery for {id}"))
+    };
+    let loc = by_id(&location_id);
+    assert_eq!(loc["message"]["type"], json!("location"));
+    assert_eq!(
+        loc["message"]["location"],
+        json!({"lat": 19.076, "lng": 72.8777, "name": "Shop"})
+    );
+    let img = by_id(&image_id);
+    assert_eq!(img["from"], json!("919812340097"));
+    assert_eq!(img["message"]["type"], json!("image"));
+    assert_eq!(img["message"]["text"], json!("the broken part"));
+    assert_eq!(img["message"]["media"]["size"], json!(picture.len()));
+    assert!(hits.iter().all(|h| h.signed_with(&secret)));
+
+    // The signatures verify with the Standard Webhooks reference library.
+    match std::env::var("WADESK_TEST_PYTHON") {
+        Err(_) => eprintln!(
+            "skipping the standardwebhooks check: WADESK_TEST_PYTHON is not set (scripts/test sets it)"
+        ),
+        Ok(python) => {
+            let lines: String = hits
+                .iter()
+                .map(|h| {
+                    json!({"secret": secret, "id": h.id, "timestamp": h.timestamp,
+                           "signature": h.signature, "body": h.body})
+                    .to_string()
+                        + "\n"
+                })
+                .collect();
+            let mut child = tokio::process::Command::new(python)
+                .arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/python/verify_webhook.py"
+                ))
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("run python");
+            use tokio::io::AsyncWriteExt as _;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(lines.as_bytes()).await.unwrap();
+            drop(stdin);
+            let out = child.wait_with_output().await.unwrap();
+            assert!(
+                out.status.success(),
+                "standardwebhooks rejected a delivery: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let verified = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                verified.lines().collect::<Vec<_>>(),
+                ["message.received"; 3],
+                "{verified}"
+            );
+        }
+    }
+    other.shutdown().await;
     app.stop().await;
     sim.shutdown();
 }
