@@ -16,22 +16,16 @@ use crate::{
 
 pub struct MessageApi(pub State);
 
-const DEFAULT_PAGE: u32 = 50;
-const MAX_PAGE: u32 = 500;
-
-/// Page tokens are opaque to callers: the last row's position, base64url.
+/// A message's position in ListMessages' order.
 fn encode_token(created_at: i64, id: &str) -> String {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
+    super::paging::encode(&format!("{created_at}:{id}"))
 }
 
 fn decode_token(token: &str) -> Result<(i64, String), Error> {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    let bad = || Error::invalid("page_token", "is not a token from a previous answer");
-    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
-    let raw = String::from_utf8(raw).map_err(|_| bad())?;
-    let (at, id) = raw.split_once(':').ok_or_else(bad)?;
-    Ok((at.parse().map_err(|_| bad())?, id.to_owned()))
+    super::paging::decode(token, |raw| {
+        let (at, id) = raw.split_once(':')?;
+        Some((at.parse().ok()?, id.to_owned()))
+    })
 }
 
 #[tonic::async_trait]
@@ -73,10 +67,7 @@ impl MessageService for MessageApi {
             "" => None,
             chat => Some(validate::phone_number("chat", chat)?),
         };
-        let page_size = match req.page_size {
-            0 => DEFAULT_PAGE,
-            n => n.min(MAX_PAGE),
-        };
+        let page_size = super::paging::size(req.page_size);
         let before = match req.page_token.as_str() {
             "" => None,
             token => Some(decode_token(token)?),

@@ -7,6 +7,7 @@ mod bulk;
 mod convert;
 mod download;
 mod message;
+mod paging;
 mod phone;
 mod send;
 pub mod validate;

@@ -31,9 +31,6 @@ const EVENTS: &[&str] = &[
     DISABLED_EVENT,
 ];
 
-const DEFAULT_PAGE: u32 = 50;
-const MAX_PAGE: u32 = 500;
-
 fn no_webhook(phone_id: &str) -> Error {
     Error::NotFound(format!("phone {phone_id} has no webhook"))
 }
@@ -137,10 +134,7 @@ impl WebhookService for WebhookApi {
         let caller = caller(&request)?;
         let req = request.get_ref();
         validate::required("phone_id", &req.phone_id)?;
-        let page_size = match req.page_size {
-            0 => DEFAULT_PAGE,
-            n => n.min(MAX_PAGE),
-        };
+        let page_size = super::paging::size(req.page_size);
         let before = match req.page_token.as_str() {
             "" => None,
             token => Some(decode_token(token)?),
@@ -222,16 +216,9 @@ fn delivery_proto(row: webhook_attempt::Model) -> proto::Delivery {
 
 /// Page tokens are opaque to callers: the last row's position, base64url.
 fn encode_token(seq: i64) -> String {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    URL_SAFE_NO_PAD.encode(format!("dlv:{seq}"))
+    super::paging::encode(&format!("dlv:{seq}"))
 }
 
 fn decode_token(token: &str) -> Result<i64, Error> {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    let bad = || Error::invalid("page_token", "is not a token from a previous answer");
-    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
-    let raw = String::from_utf8(raw).map_err(|_| bad())?;
-    raw.strip_prefix("dlv:")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)
+    super::paging::decode(token, |raw| raw.strip_prefix("dlv:")?.parse().ok())
 }
