@@ -183,7 +183,102 @@ async fn python_grpcio_client_lists_phones(db: Db) {
     app.stop().await;
 }
 
+/// A real gRPC-web client library (@connectrpc/connect's grpc-web transport,
+/// in node, as a browser dashboard would use it) reads the event stream:
+/// the replay after a cursor, then live events, in order.
+async fn grpc_web_client_library_reads_the_event_stream(db: Db) {
+    let Ok(node) = std::env::var("WADESK_TEST_NODE") else {
+        eprintln!(
+            "skipping the gRPC-web client library: WADESK_TEST_NODE is not set (scripts/test sets it)"
+        );
+        return;
+    };
+    use tokio::io::AsyncBufReadExt as _;
+    let app = TestApp::spawn(db).await;
+    let phone = app.create_phone("Dashboard").await;
+    let append = |text: &'static str| {
+        let db = app.core.db.clone();
+        let (account, phone) = (app.account_id.clone(), phone.clone());
+        async move {
+            wadesk::store::events::append(
+                &db,
+                &account,
+                Some(&phone),
+                "message.received",
+                &serde_json::json!({"event": "message.received", "text": text}),
+            )
+            .await
+            .unwrap()
+            .id
+        }
+    };
+    // Resume after an event the client has "seen" (cursor 0 would mean now).
+    append("seen before").await;
+    let start = wadesk::store::events::head(&app.core.db).await.unwrap();
+    let mut ids = Vec::new();
+    for text in ["one", "two", "three"] {
+        ids.push(append(text).await);
+    }
+    let mut child = tokio::process::Command::new(node)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/node/subscribe.mjs"
+        ))
+        .env("WADESK_ADDR", app.addr.to_string())
+        .env("WADESK_TOKEN", &app.token)
+        .env("PHONE_ID", &phone)
+        .env("CURSOR", start.to_string())
+        .env("COUNT", "5")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run node");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = async || -> serde_json::Value {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("an event within 30 s")
+            .unwrap()
+            .expect("the client is still running");
+        serde_json::from_str(&line).unwrap()
+    };
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(next().await);
+    }
+    // Live, after the replay.
+    for text in ["four", "five"] {
+        ids.push(append(text).await);
+    }
+    for _ in 0..2 {
+        got.push(next().await);
+    }
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("the client ends")
+        .unwrap();
+    assert!(status.success());
+    let texts: Vec<&str> = got.iter().map(|e| e["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["one", "two", "three", "four", "five"]);
+    let got_ids: Vec<&str> = got
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got_ids, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    let cursors: Vec<u64> = got
+        .iter()
+        .map(|e| e["cursor"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]), "{cursors:?}");
+    assert!(
+        got.iter()
+            .all(|e| e["phone_id"] == serde_json::json!(phone))
+    );
+    app.stop().await;
+}
+
 db_tests!(
+    grpc_web_client_library_reads_the_event_stream,
     tonic_client_over_tcp,
     grpc_web_over_http1,
     python_grpcio_client_lists_phones
