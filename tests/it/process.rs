@@ -24,6 +24,37 @@ pub(crate) struct Gateway {
 }
 
 impl Gateway {
+    /// A gateway on a free loopback port, a temporary data directory (kept
+    /// alive by `dir`), a fresh database for `db`, pointed at `sim`, plus
+    /// `extra` environment.
+    pub(crate) async fn new(
+        db: &Db,
+        sim: &Simulator,
+        dir: &tempfile::TempDir,
+        extra: &[(&str, &str)],
+    ) -> Gateway {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let database_url = match db {
+            Db::Sqlite => String::new(),
+            Db::Postgres(admin) => fresh_postgres_database(admin).await,
+        };
+        let mut envs = vec![
+            ("WADESK__DATA_DIR".into(), dir.path().display().to_string()),
+            ("WADESK__DATABASE_URL".into(), database_url),
+            ("WADESK__SERVER__LISTEN".into(), format!("127.0.0.1:{port}")),
+            ("WADESK__WHATSAPP__SERVER_URL".into(), sim.ws_url()),
+        ];
+        envs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Gateway {
+            envs,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
     pub(crate) fn command(&self) -> Command {
         let mut command = Command::new(BIN);
         command.envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -56,24 +87,7 @@ impl Gateway {
 async fn sigkill_then_restart_reconnects_without_pairing(db: Db) {
     let sim = Simulator::start(SimConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let database_url = match &db {
-        Db::Sqlite => String::new(),
-        Db::Postgres(admin) => fresh_postgres_database(admin).await,
-    };
-    let gateway = Gateway {
-        envs: vec![
-            ("WADESK__DATA_DIR".into(), dir.path().display().to_string()),
-            ("WADESK__DATABASE_URL".into(), database_url),
-            ("WADESK__SERVER__LISTEN".into(), format!("127.0.0.1:{port}")),
-            ("WADESK__WHATSAPP__SERVER_URL".into(), sim.ws_url()),
-        ],
-        base: format!("http://127.0.0.1:{port}"),
-    };
+    let gateway = Gateway::new(&db, &sim, &dir, &[]).await;
     let out = gateway
         .command()
         .args(["account", "create", "--name", "Shop"])

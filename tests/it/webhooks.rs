@@ -29,7 +29,7 @@ use crate::{
     db_tests,
     phones::pair,
     process::Gateway,
-    support::{Api, Db, Remote, TestApp, fresh_postgres_database, send},
+    support::{Api, Db, Remote, TestApp, send},
 };
 
 /// How the receiver answers one request.
@@ -668,29 +668,16 @@ async fn sigkill_during_backoff_then_delivered(db: Db) {
     let receiver = Receiver::start().await;
     receiver.otherwise(Reply::Status(503, "down".into()));
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let database_url = match &db {
-        Db::Sqlite => String::new(),
-        Db::Postgres(admin) => fresh_postgres_database(admin).await,
-    };
-    let gateway = Gateway {
-        envs: vec![
-            ("WADESK__DATA_DIR".into(), dir.path().display().to_string()),
-            ("WADESK__DATABASE_URL".into(), database_url),
-            ("WADESK__SERVER__LISTEN".into(), format!("127.0.0.1:{port}")),
-            ("WADESK__WHATSAPP__SERVER_URL".into(), sim.ws_url()),
-            (
-                "WADESK__FETCH__ALLOW_RANGES".into(),
-                r#"["127.0.0.0/8"]"#.into(),
-            ),
-            ("WADESK__WEBHOOKS__RETRY_SCHEDULE_SECS".into(), "[2]".into()),
+    let gateway = Gateway::new(
+        &db,
+        &sim,
+        &dir,
+        &[
+            ("WADESK__FETCH__ALLOW_RANGES", r#"["127.0.0.0/8"]"#),
+            ("WADESK__WEBHOOKS__RETRY_SCHEDULE_SECS", "[2]"),
         ],
-        base: format!("http://127.0.0.1:{port}"),
-    };
+    )
+    .await;
     let out = gateway
         .command()
         .args(["account", "create", "--name", "Shop"])
