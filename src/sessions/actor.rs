@@ -194,7 +194,13 @@ impl Actor {
             handle.shutdown().await;
             self.client.send_replace(None);
             if let Some(reason) = unlinked {
-                // Only now that the client has stopped writing: its keys go.
+                // Only once the client has stopped writing do its keys go:
+                // its background tasks hold the client until they end.
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+                while Arc::strong_count(&client) > 1 && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                drop(client);
                 self.logged_out(&reason).await;
             }
             if ended {
