@@ -137,6 +137,8 @@ async fn commit(
             sender_lid: Set(p.sender_lid.clone()),
             push_name: Set(p.push_name.clone()),
             sent_at: Set(Some(p.timestamp_ms)),
+            source: Set(None),
+            bulk_id: Set(None),
         };
         // Write first (no read before it: on SQLite a transaction that read
         // first could not upgrade to a write while another one commits);

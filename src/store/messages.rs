@@ -25,6 +25,9 @@ pub struct NewOutbound {
     pub media_size: Option<i64>,
     pub media_sha256: Option<String>,
     pub media_ref: Option<String>,
+    /// "api" (default when None), "bulk" or "bot".
+    pub source: Option<String>,
+    pub bulk_id: Option<String>,
 }
 
 /// A WhatsApp-style message id (the web client's "3EB0" + 16 hex digits),
@@ -36,8 +39,8 @@ pub fn new_wa_id() -> String {
 }
 
 /// Persists an outbound message in status queued.
-pub async fn insert_outbound(
-    db: &DatabaseConnection,
+pub async fn insert_outbound<C: sea_orm::ConnectionTrait>(
+    db: &C,
     new: NewOutbound,
 ) -> Result<message::Model, DbErr> {
     let now = now_ms();
@@ -68,6 +71,8 @@ pub async fn insert_outbound(
         sender_lid: Set(None),
         push_name: Set(None),
         sent_at: Set(None),
+        source: Set(Some(new.source.unwrap_or_else(|| "api".into()))),
+        bulk_id: Set(new.bulk_id),
     }
     .insert(db)
     .await

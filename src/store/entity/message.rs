@@ -48,6 +48,11 @@ pub struct Model {
     pub push_name: Option<String>,
     /// Inbound: when the sender sent it, by WhatsApp's clock (ms).
     pub sent_at: Option<i64>,
+    /// Outbound: who asked for it: null or "api" (a send request), "bulk"
+    /// (a campaign), "bot" (the AI auto-reply).
+    pub source: Option<String>,
+    /// Outbound from a campaign: its id (bk_...).
+    pub bulk_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
