@@ -55,6 +55,8 @@ pub struct Core {
     pub webhook_settings: webhooks::Settings,
     /// Wakes the webhook worker when a webhook changes.
     pub webhook_kick: webhooks::Kick,
+    /// The campaign workers (started by [`spawn`]).
+    pub bulk: crate::bulk::Engine,
 }
 
 impl Core {
@@ -68,13 +70,23 @@ impl Core {
         let secret = auth::secret::load_or_create(&config.auth.secret, &config.data_dir)?;
         let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
         let webhook_settings = webhooks::Settings::from_config(&config.webhooks)?;
+        let bulk_settings = crate::bulk::Settings::from_config(&config.bulk, &config.sheets)?;
+        let sessions = SessionManager::new(db.clone(), &config);
+        let shutdown = CancellationToken::new();
+        let bulk = crate::bulk::Engine::new(
+            db.clone(),
+            sessions.clone(),
+            bulk_settings,
+            shutdown.child_token(),
+        );
         Ok(Core {
             keys: Arc::new(Keys::new(&secret)),
             fetcher,
-            shutdown: CancellationToken::new(),
+            shutdown,
             webhook_settings,
             webhook_kick: webhooks::Kick::default(),
-            sessions: SessionManager::new(db.clone(), &config),
+            sessions,
+            bulk,
             config: Arc::new(config),
             db,
         })
@@ -90,6 +102,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         fetcher: core.fetcher.clone(),
         shutdown: core.shutdown.clone(),
         webhooks: core.webhook_kick.clone(),
+        bulk: core.bulk.clone(),
     };
     let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
     let authenticator = Authenticator::new(core.db.clone(), core.keys.clone(), limiter);
@@ -212,6 +225,7 @@ pub struct Running {
     task: JoinHandle<std::io::Result<()>>,
     sessions: Arc<SessionManager>,
     webhooks: webhooks::Worker,
+    bulk: crate::bulk::Engine,
 }
 
 impl Running {
@@ -221,6 +235,8 @@ impl Running {
         self.shutdown.cancel();
         self.task.await??;
         self.webhooks.stop().await;
+        // Campaign workers stop before the sessions they send through.
+        self.bulk.stop().await;
         self.sessions.shutdown().await;
         Ok(())
     }
@@ -256,11 +272,18 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
         core.webhook_settings.clone(),
         core.webhook_kick.clone(),
     );
+    // Campaigns continue where they stopped.
+    match core.bulk.start().await {
+        Ok(n) if n > 0 => tracing::info!(phones = n, "continuing campaigns"),
+        Ok(_) => {}
+        Err(err) => tracing::error!(error = %err, "starting campaign workers"),
+    }
     Ok(Running {
         addr,
         shutdown,
         task,
         sessions,
         webhooks,
+        bulk: core.bulk.clone(),
     })
 }

@@ -38,6 +38,8 @@ pub struct State {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Wakes the webhook worker after a change.
     pub webhooks: crate::webhooks::Kick,
+    /// Wakes a phone's campaign worker after a change.
+    pub bulk: crate::bulk::Engine,
 }
 
 /// The answer of an RPC whose capability is not built yet, after its

@@ -3,6 +3,7 @@
 mod support;
 
 mod auth;
+mod bulk;
 mod events;
 mod grpc;
 mod phones;

@@ -1,6 +1,8 @@
 //! Table definitions. Times are Unix milliseconds (see `store::now_ms`).
 
 pub mod account;
+pub mod bulk;
+pub mod bulk_recipient;
 pub mod event;
 pub mod message;
 pub mod phone;
