@@ -681,9 +681,101 @@ db_tests!(
     a_sheet_sends_the_right_text_to_the_right_numbers,
     bad_input_and_the_trial_cap,
     sigkill_mid_campaign_then_it_completes,
+    one_campaign_at_a_time_per_phone_phones_in_parallel,
+    failures_in_a_row_pause_with_the_reason,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_random_gaps() {
     default_gaps_are_random_between_two_and_five_seconds(Db::Sqlite).await
+}
+
+/// Campaigns of one phone run one after another with the gap kept between
+/// them; another phone's campaign runs at the same time.
+async fn one_campaign_at_a_time_per_phone_phones_in_parallel(db: Db) {
+    let (sim, app) = start(db).await;
+    let a = app.create_phone("A").await;
+    let b = app.create_phone("B").await;
+    let (from_a, from_b) = ("919812356000", "919812357000");
+    pair(&app, &sim, &a, from_a).await;
+    pair(&app, &sim, &b, from_b).await;
+    let first: Vec<String> = (1..=3).map(|i| number(919812356000, i)).collect();
+    let second: Vec<String> = (4..=6).map(|i| number(919812356000, i)).collect();
+    let other: Vec<String> = (1..=3).map(|i| number(919812357000, i)).collect();
+    for n in first.iter().chain(&second).chain(&other) {
+        sim.create_phone(n);
+    }
+    let delay = 600u64;
+    let mut ids = Vec::new();
+    for (phone, numbers) in [(&a, &first), (&a, &second), (&b, &other)] {
+        let (status, body) = app
+            .post(
+                "/api/bulk-send",
+                json!({"phone_id": phone, "numbers": numbers, "message": "in turn", "delay": delay}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        ids.push(body["bulk_id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        wait_bulk(&app, id, "completed", 30).await;
+    }
+    let times = |numbers: &[String], from: &str| -> Vec<u64> {
+        let mut t: Vec<u64> = received_from(&sim, numbers, from)
+            .iter()
+            .map(|(_, m)| m.received_at_ms)
+            .collect();
+        t.sort();
+        t
+    };
+    let (t1, t2, t3) = (
+        times(&first, from_a),
+        times(&second, from_a),
+        times(&other, from_b),
+    );
+    assert_eq!((t1.len(), t2.len(), t3.len()), (3, 3, 3));
+    assert!(
+        t2[0] >= t1[2] + delay * 85 / 100,
+        "the second campaign starts after the first, one gap later: {t1:?} {t2:?}"
+    );
+    assert!(
+        t3[0] < t1[2],
+        "another phone does not wait for this one: {t1:?} {t3:?}"
+    );
+    app.stop().await;
+    sim.shutdown();
+}
+
+/// Repeated failures pause a campaign with the reason; resuming goes on.
+async fn failures_in_a_row_pause_with_the_reason(db: Db) {
+    let (sim, app) = start_with(db, |c| c.bulk.max_failures = 3).await;
+    let phone = app.create_phone("Shop").await;
+    let from = "919812358000";
+    pair(&app, &sim, &phone, from).await;
+    // Nobody registered these numbers: WhatsApp says they are not on it.
+    let numbers: Vec<String> = (1..=5).map(|i| number(919812358000, i)).collect();
+    let (status, body) = app
+        .post(
+            "/api/bulk-send",
+            json!({"phone_id": phone, "numbers": numbers, "message": "anyone?", "delay": 100}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["bulk_id"].as_str().unwrap().to_owned();
+    let paused = wait_bulk(&app, &id, "paused", 30).await;
+    let reason = paused["paused_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("3 failed messages in a row") && reason.contains("not on WhatsApp"),
+        "{paused}"
+    );
+    assert_eq!(paused["counts"]["failed"], json!(3), "{paused}");
+    assert_eq!(paused["counts"]["pending"], json!(2), "{paused}");
+    let (status, body) = app
+        .post(&format!("/api/bulk-send/{id}/resume"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let done = wait_bulk(&app, &id, "completed", 30).await;
+    assert_eq!(done["counts"]["failed"], json!(5), "{done}");
+    app.stop().await;
+    sim.shutdown();
 }
