@@ -540,6 +540,67 @@ impl BulkService for BulkApi {
         }))
     }
 
+    async fn list_bulk_recipients(
+        &self,
+        request: Request<proto::ListBulkRecipientsRequest>,
+    ) -> Result<Response<proto::ListBulkRecipientsResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        let row = self.owned(caller, &req.bulk_id).await?;
+        let status = match req.status.trim() {
+            "" => None,
+            s @ ("pending" | "sent" | "delivered" | "read" | "failed" | "skipped") => Some(s),
+            _ => {
+                return Err(Error::invalid(
+                    "status",
+                    "must be one of pending, sent, delivered, read, failed, skipped",
+                )
+                .into());
+            }
+        };
+        let size = super::paging::size(req.page_size);
+        let after = if req.page_token.is_empty() {
+            None
+        } else {
+            Some(super::paging::decode(&req.page_token, |raw| {
+                raw.strip_prefix("rcp:")?.parse::<i32>().ok()
+            })?)
+        };
+        let mut rows = bulks::recipients(&self.0.db, &row.id, status, after, size as u64 + 1)
+            .await
+            .map_err(Error::from)?;
+        let next_page_token = if rows.len() > size as usize {
+            rows.truncate(size as usize);
+            rows.last()
+                .map(|(r, _)| super::paging::encode(&format!("rcp:{}", r.seq)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let recipients = rows
+            .into_iter()
+            .map(|(r, message)| {
+                let status = match (&message, r.status.as_str()) {
+                    (_, "skipped") => "skipped".to_owned(),
+                    (Some(m), _) if m.status != "queued" => m.status.clone(),
+                    _ => "pending".to_owned(),
+                };
+                proto::BulkRecipient {
+                    position: r.seq as u32,
+                    number: r.number,
+                    row: r.row.map(|n| n as u32),
+                    status,
+                    message_id: message.as_ref().map(|m| m.wa_id.clone()),
+                    reason: message.and_then(|m| m.reason),
+                }
+            })
+            .collect();
+        Ok(Response::new(proto::ListBulkRecipientsResponse {
+            recipients,
+            next_page_token,
+        }))
+    }
+
     async fn cancel_bulk(
         &self,
         request: Request<proto::CancelBulkRequest>,

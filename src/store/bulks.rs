@@ -492,3 +492,35 @@ pub async fn requeue_others(
         .await
         .map(|_| ())
 }
+
+/// A page of a campaign's recipients in sending order after position
+/// `after`, with their messages; `status` as the API counts them.
+pub async fn recipients(
+    db: &DatabaseConnection,
+    bulk_id: &str,
+    status: Option<&str>,
+    after: Option<i32>,
+    limit: u64,
+) -> Result<Vec<(bulk_recipient::Model, Option<message::Model>)>, DbErr> {
+    let mut query = bulk_recipient::Entity::find()
+        .find_also_related(message::Entity)
+        .filter(bulk_recipient::Column::BulkId.eq(bulk_id));
+    if let Some(after) = after {
+        query = query.filter(bulk_recipient::Column::Seq.gt(after));
+    }
+    query = match status {
+        None => query,
+        Some("pending") => query.filter(
+            Condition::any()
+                .add(bulk_recipient::Column::Status.eq("pending"))
+                .add(message::Column::Status.eq("queued")),
+        ),
+        Some("skipped") => query.filter(bulk_recipient::Column::Status.eq("skipped")),
+        Some(other) => query.filter(message::Column::Status.eq(other)),
+    };
+    query
+        .order_by_asc(bulk_recipient::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -770,6 +770,49 @@ async fn failures_in_a_row_pause_with_the_reason(db: Db) {
     );
     assert_eq!(paused["counts"]["failed"], json!(3), "{paused}");
     assert_eq!(paused["counts"]["pending"], json!(2), "{paused}");
+    // Which numbers failed, and why, page by page.
+    let (status, page) = app
+        .get(&format!(
+            "/api/bulk-send/{id}/recipients?status=failed&page_size=2"
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let failed = page["recipients"].as_array().unwrap();
+    assert_eq!(failed.len(), 2, "{page}");
+    assert_eq!(failed[0]["number"], json!(numbers[0]));
+    assert_eq!(failed[0]["position"], json!(0));
+    assert!(
+        failed[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not on WhatsApp"),
+        "{page}"
+    );
+    let token = page["next_page_token"].as_str().unwrap();
+    let (_, rest) = app
+        .get(&format!(
+            "/api/bulk-send/{id}/recipients?status=failed&page_size=2&page_token={token}"
+        ))
+        .await;
+    assert_eq!(rest["recipients"].as_array().unwrap().len(), 1, "{rest}");
+    assert_eq!(rest["next_page_token"], json!(""));
+    let (_, pending) = app
+        .get(&format!("/api/bulk-send/{id}/recipients?status=pending"))
+        .await;
+    let pending: Vec<&Value> = pending["recipients"].as_array().unwrap().iter().collect();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0]["number"], json!(numbers[3]));
+    let (status, body) = app
+        .get(&format!("/api/bulk-send/{id}/recipients?status=lost"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("status:"),
+        "{body}"
+    );
     let (status, body) = app
         .post(&format!("/api/bulk-send/{id}/resume"), json!({}))
         .await;
