@@ -316,11 +316,14 @@ impl Worker {
                     return Ok(Some(Duration::from_millis(wait as u64)));
                 }
             }
-            let Some(row) = bulks::hand_over(db, &campaign, &recipient).await? else {
+            // The gap runs from this moment: the time spent writing and
+            // sending does not stretch it.
+            let at = now_ms();
+            let Some(row) = bulks::hand_over(db, &campaign, &recipient, at).await? else {
                 return Ok(None); // skipped meanwhile
             };
             self.next_gap = None;
-            self.last_sent = Some(now_ms());
+            self.last_sent = Some(at);
             self.engine
                 .sessions
                 .send(&self.phone_id, &row.id)

@@ -335,9 +335,9 @@ pub async fn hand_over(
     db: &DatabaseConnection,
     campaign: &bulk::Model,
     recipient: &bulk_recipient::Model,
+    now: i64,
 ) -> Result<Option<message::Model>, DbErr> {
     let txn = db.begin().await?;
-    let now = now_ms();
     // Write first: claim the recipient (nothing happens if it was skipped).
     let claimed = bulk_recipient::Entity::update_many()
         .col_expr(bulk_recipient::Column::Status, Expr::value("queued"))
@@ -363,6 +363,7 @@ pub async fn hand_over(
             text: Some(text),
             source: Some("bulk".into()),
             bulk_id: Some(campaign.id.clone()),
+            created_at: Some(now),
             ..Default::default()
         },
     )

@@ -28,6 +28,8 @@ pub struct NewOutbound {
     /// "api" (default when None), "bulk" or "bot".
     pub source: Option<String>,
     pub bulk_id: Option<String>,
+    /// When it was decided (default: now); a campaign's scheduled moment.
+    pub created_at: Option<i64>,
 }
 
 /// A WhatsApp-style message id (the web client's "3EB0" + 16 hex digits),
@@ -43,7 +45,7 @@ pub async fn insert_outbound<C: sea_orm::ConnectionTrait>(
     db: &C,
     new: NewOutbound,
 ) -> Result<message::Model, DbErr> {
-    let now = now_ms();
+    let now = new.created_at.unwrap_or_else(now_ms);
     message::ActiveModel {
         id: Set(new_id("msg")),
         wa_id: Set(new_wa_id()),
