@@ -25,6 +25,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use crate::{
     api::{self, State},
     auth::{self, Authenticator, Keys, Limiter},
+    bot,
     config::Config,
     proto::{
         bot_service_server::BotServiceServer, bulk_service_server::BulkServiceServer,
@@ -55,6 +56,12 @@ pub struct Core {
     pub webhook_settings: webhooks::Settings,
     /// Wakes the webhook worker when a webhook changes.
     pub webhook_kick: webhooks::Kick,
+    /// Bot settings, checked at start-up.
+    pub bot_settings: bot::Settings,
+    /// Encrypts the bots' api keys (derived from the server secret).
+    pub bot_keys: bot::KeyBox,
+    /// Wakes the bot worker when a bot changes.
+    pub bot_kick: bot::Kick,
 }
 
 impl Core {
@@ -68,7 +75,11 @@ impl Core {
         let secret = auth::secret::load_or_create(&config.auth.secret, &config.data_dir)?;
         let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
         let webhook_settings = webhooks::Settings::from_config(&config.webhooks)?;
+        let bot_settings = bot::Settings::from_config(&config.bot)?;
         Ok(Core {
+            bot_settings,
+            bot_keys: bot::KeyBox::new(&secret),
+            bot_kick: bot::Kick::default(),
             keys: Arc::new(Keys::new(&secret)),
             fetcher,
             shutdown: CancellationToken::new(),
@@ -90,6 +101,11 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         fetcher: core.fetcher.clone(),
         shutdown: core.shutdown.clone(),
         webhooks: core.webhook_kick.clone(),
+        bot: api::BotState {
+            settings: core.bot_settings.clone(),
+            keys: core.bot_keys.clone(),
+            kick: core.bot_kick.clone(),
+        },
     };
     let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
     let authenticator = Authenticator::new(core.db.clone(), core.keys.clone(), limiter);
@@ -212,15 +228,17 @@ pub struct Running {
     task: JoinHandle<std::io::Result<()>>,
     sessions: Arc<SessionManager>,
     webhooks: webhooks::Worker,
+    bot: bot::Worker,
 }
 
 impl Running {
     /// Stops accepting, lets in-flight requests finish, stops webhook
-    /// delivery and every phone session (keys flushed), and waits.
+    /// delivery, the bot and every phone session (keys flushed), and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         self.task.await??;
         self.webhooks.stop().await;
+        self.bot.stop().await;
         self.sessions.shutdown().await;
         Ok(())
     }
@@ -256,11 +274,20 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
         core.webhook_settings.clone(),
         core.webhook_kick.clone(),
     );
+    // The bot reads the event log from its stored cursors.
+    let bot = bot::Worker::spawn(
+        core.db.clone(),
+        sessions.clone(),
+        core.bot_keys.clone(),
+        core.bot_settings.clone(),
+        core.bot_kick.clone(),
+    );
     Ok(Running {
         addr,
         shutdown,
         task,
         sessions,
         webhooks,
+        bot,
     })
 }

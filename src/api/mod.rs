@@ -38,6 +38,17 @@ pub struct State {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Wakes the webhook worker after a change.
     pub webhooks: crate::webhooks::Kick,
+    /// Bot settings (default models), the api key box, and the bot
+    /// worker's wake-up.
+    pub bot: BotState,
+}
+
+/// What SetBot and GetBot need.
+#[derive(Clone)]
+pub struct BotState {
+    pub settings: crate::bot::Settings,
+    pub keys: crate::bot::KeyBox,
+    pub kick: crate::bot::Kick,
 }
 
 /// The answer of an RPC whose capability is not built yet, after its

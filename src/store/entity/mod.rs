@@ -1,6 +1,7 @@
 //! Table definitions. Times are Unix milliseconds (see `store::now_ms`).
 
 pub mod account;
+pub mod bot;
 pub mod event;
 pub mod message;
 pub mod phone;
