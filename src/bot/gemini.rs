@@ -27,9 +27,12 @@ pub async fn generate(http: &reqwest::Client, ask: &Ask<'_>) -> Result<String, F
 
 /// The request body.
 pub fn body(ask: &Ask<'_>) -> Value {
+    // The conversation starts with the person: Gemini wants a user turn
+    // first (an earlier message of ours without a question is left out).
     let contents: Vec<Value> = ask
         .turns
         .iter()
+        .skip_while(|turn| turn.role == Role::Model)
         .map(|turn| {
             let role = match turn.role {
                 Role::User => "user",

@@ -30,7 +30,7 @@ pub struct Ask<'a> {
     pub model: &'a str,
     pub api_key: &'a str,
     pub system_prompt: &'a str,
-    /// Oldest first; starts with and ends with a user turn.
+    /// Oldest first, the sides alternating; ends with the person's turn.
     pub turns: &'a [Turn],
     pub timeout: Duration,
 }
@@ -177,13 +177,10 @@ pub fn endpoint(base: &str, version: &str, rest: &str) -> String {
 }
 
 /// Consecutive turns of one side become one (providers expect the sides to
-/// alternate), and the conversation starts with the person.
+/// alternate).
 pub fn alternate(turns: Vec<Turn>) -> Vec<Turn> {
     let mut out: Vec<Turn> = Vec::with_capacity(turns.len());
     for turn in turns {
-        if out.is_empty() && turn.role == Role::Model {
-            continue;
-        }
         match out.last_mut() {
             Some(last) if last.role == turn.role => {
                 last.text.push('\n');
@@ -207,9 +204,10 @@ mod tests {
     }
 
     #[test]
-    fn turns_alternate_and_start_with_the_person() {
+    fn turns_alternate() {
         let got = alternate(vec![
-            t(Role::Model, "earlier broadcast"),
+            t(Role::Model, "Welcome"),
+            t(Role::Model, "to Acme"),
             t(Role::User, "hi"),
             t(Role::User, "anyone there?"),
             t(Role::Model, "Hello!"),
@@ -218,6 +216,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                t(Role::Model, "Welcome\nto Acme"),
                 t(Role::User, "hi\nanyone there?"),
                 t(Role::Model, "Hello!"),
                 t(Role::User, "price?"),

@@ -3,6 +3,7 @@
 mod support;
 
 mod auth;
+mod bot;
 mod events;
 mod grpc;
 mod phones;
