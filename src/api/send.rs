@@ -18,7 +18,7 @@ pub const TRIAL_RECIPIENTS: u64 = 30;
 /// What a send carries once its fields are valid.
 enum Content {
     /// Text or location: ready for the outbox.
-    Ready(NewOutbound),
+    Ready(Box<NewOutbound>),
     /// A file to fetch, check and upload first.
     Media {
         kind: Kind,
@@ -65,7 +65,7 @@ impl SendApi {
             )));
         }
         let mut outbound = match content {
-            Content::Ready(outbound) => outbound,
+            Content::Ready(outbound) => *outbound,
             Content::Media {
                 kind,
                 url,
@@ -341,7 +341,7 @@ impl SendService for SendApi {
                 caller,
                 &req.phone_id,
                 to,
-                Content::Ready(outbound),
+                Content::Ready(Box::new(outbound)),
             )
             .await?;
         respond!(SendTextResponse, sent)
@@ -436,7 +436,7 @@ impl SendService for SendApi {
                 caller,
                 &req.phone_id,
                 to,
-                Content::Ready(outbound),
+                Content::Ready(Box::new(outbound)),
             )
             .await?;
         respond!(SendLocationResponse, sent)

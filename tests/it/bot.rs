@@ -36,6 +36,8 @@ enum Kind {
 #[derive(Clone, Debug)]
 enum Answer {
     Reply(String),
+    /// The reply, after a pause.
+    Slow(Duration, String),
     /// An error status with the provider's error body.
     Error(u16, String),
 }
@@ -79,7 +81,7 @@ async fn gemini(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    match next(&inner, uri, key, body) {
+    match next(&inner, uri, key, body).await {
         Answer::Reply(text) => Json(json!({
             "candidates": [{
                 "content": {"parts": [{"text": text}], "role": "model"},
@@ -92,6 +94,7 @@ async fn gemini(
         .into_response(),
         Answer::Error(status, message) => error(status, json!({"error": {
             "code": status, "message": message, "status": "UNAVAILABLE"}})),
+        Answer::Slow(..) => unreachable!(),
     }
 }
 
@@ -108,7 +111,7 @@ async fn openai(
         .unwrap_or_default()
         .to_owned();
     let model = body["model"].clone();
-    match next(&inner, uri, key, body) {
+    match next(&inner, uri, key, body).await {
         Answer::Reply(text) => Json(json!({
             "id": "chatcmpl-test",
             "object": "chat.completion",
@@ -127,6 +130,7 @@ async fn openai(
             json!({"error": {
             "message": message, "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}),
         ),
+        Answer::Slow(..) => unreachable!(),
     }
 }
 
@@ -134,17 +138,28 @@ fn error(status: u16, body: Value) -> Response {
     (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
 }
 
-fn next(inner: &Mutex<Inner>, uri: Uri, key: String, body: Value) -> Answer {
-    let mut inner = inner.lock().unwrap();
-    inner.hits.push(Hit {
-        path: uri.path().to_owned(),
-        key,
-        body,
-    });
-    inner
-        .script
-        .pop_front()
-        .unwrap_or_else(|| Answer::Reply("(unscripted)".into()))
+/// Records the request and gives the next scripted answer (a slow one
+/// after its pause).
+async fn next(inner: &Mutex<Inner>, uri: Uri, key: String, body: Value) -> Answer {
+    let answer = {
+        let mut inner = inner.lock().unwrap();
+        inner.hits.push(Hit {
+            path: uri.path().to_owned(),
+            key,
+            body,
+        });
+        inner
+            .script
+            .pop_front()
+            .unwrap_or_else(|| Answer::Reply("(unscripted)".into()))
+    };
+    match answer {
+        Answer::Slow(pause, text) => {
+            tokio::time::sleep(pause).await;
+            Answer::Reply(text)
+        }
+        other => other,
+    }
 }
 
 impl Provider {
@@ -625,7 +640,46 @@ async fn the_bot_is_pro_only_and_checks_its_fields(db: Db) {
     app.stop().await;
 }
 
+/// A restart while the provider is still thinking: the message is asked
+/// about again from the stored cursor and answered once.
+async fn a_restart_mid_question_answers_once(db: Db) {
+    let (ours, theirs) = ("919812340230", "919812340231");
+    let (sim, app, provider, phone) = linked(db, Kind::Gemini, ours, theirs).await;
+    let (status, body) = app
+        .post(
+            "/api/bot/set",
+            json!({"phone_id": phone, "provider": "gemini", "api_key": "AIza-restart-test-key"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    provider.then([
+        Answer::Slow(Duration::from_secs(20), "too late".into()),
+        Answer::Reply("Back again, how can I help?".into()),
+    ]);
+    sim.phone_send_text(theirs, ours, "hi").await.unwrap();
+    eventually("the question", || async {
+        (!provider.hits().is_empty()).then_some(())
+    })
+    .await;
+    let app = app.restart().await;
+    app.wait_status(&phone, "connected", 30).await;
+    eventually("the reply after the restart", || async {
+        (!texts_from(&sim, theirs, ours).is_empty()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        texts_from(&sim, theirs, ours),
+        ["Back again, how can I help?"],
+        "one reply"
+    );
+    assert_eq!(provider.hits().len(), 2);
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    a_restart_mid_question_answers_once,
     gemini_answers_with_the_chat_so_far,
     openai_debounces_and_never_answers_itself,
     provider_failures_are_recorded_and_retried_only_when_safe,
