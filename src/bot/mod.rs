@@ -239,16 +239,34 @@ async fn run(ctx: Arc<Ctx>, kick: Kick, cancel: CancellationToken) {
     let mut tasks: JoinSet<()> = JoinSet::new();
     // Reply tasks: phone and person by task.
     let mut busy: HashMap<tokio::task::Id, (String, String)> = HashMap::new();
+    // The bots are read again after a SetBot (kick) and on the idle poll;
+    // the events when some were appended (in this process) since the last
+    // reading, and on the idle poll.
+    let mut resync = true;
+    let mut last_sweep = Instant::now();
+    let mut rescan = true;
     loop {
         let mut wake_at = Instant::now() + IDLE_POLL;
-        if let Err(err) = sync(&ctx, &mut runs).await {
-            tracing::error!(error = %err, "bot worker: reading bots");
-            wake_at = Instant::now() + Duration::from_secs(1);
+        if last_sweep.elapsed() >= IDLE_POLL {
+            resync = true;
         }
+        if resync {
+            last_sweep = Instant::now();
+            match sync(&ctx, &mut runs).await {
+                Ok(()) => resync = false,
+                Err(err) => {
+                    tracing::error!(error = %err, "bot worker: reading bots");
+                    wake_at = Instant::now() + Duration::from_secs(1);
+                }
+            }
+            rescan = true;
+        }
+        let scanning = std::mem::take(&mut rescan);
         for (phone_id, run) in runs.iter_mut() {
-            if let Err(err) = scan(&ctx, phone_id, run).await {
+            if scanning && let Err(err) = scan(&ctx, phone_id, run).await {
                 tracing::error!(phone_id, error = %err, "bot worker: reading events");
                 wake_at = wake_at.min(Instant::now() + Duration::from_secs(1));
+                rescan = true;
             }
             let now = Instant::now();
             for (peer, waiting) in run.waiting.iter_mut() {
@@ -278,8 +296,9 @@ async fn run(ctx: Arc<Ctx>, kick: Kick, cancel: CancellationToken) {
                 if changed.is_err() {
                     break;
                 }
+                rescan = true;
             }
-            () = kick.0.notified() => {}
+            () = kick.0.notified() => resync = true,
             Some(done) = tasks.join_next_with_id() => {
                 let id = match &done {
                     Ok((id, ())) => *id,
