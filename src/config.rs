@@ -24,6 +24,8 @@ pub struct Config {
     pub sessions: Sessions,
     pub fetch: Fetch,
     pub webhooks: Webhooks,
+    pub bulk: Bulk,
+    pub sheets: Sheets,
     pub bot: Bot,
 }
 
@@ -174,4 +176,18 @@ mod tests {
             Ok(())
         });
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Bulk {
+    pub max_numbers: usize,
+    pub random_delay_ms: (u64, u64),
+    pub max_failures: u32,
+    pub progress_interval_secs: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Sheets {
+    pub base_url: String,
+    pub max_bytes: u64,
 }

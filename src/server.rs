@@ -56,6 +56,8 @@ pub struct Core {
     pub webhook_settings: webhooks::Settings,
     /// Wakes the webhook worker when a webhook changes.
     pub webhook_kick: webhooks::Kick,
+    /// The campaign workers (started by [`spawn`]).
+    pub bulk: crate::bulk::Engine,
     /// Bot settings, checked at start-up.
     pub bot_settings: bot::Settings,
     /// Encrypts the bots' api keys (derived from the server secret).
@@ -75,6 +77,15 @@ impl Core {
         let secret = auth::secret::load_or_create(&config.auth.secret, &config.data_dir)?;
         let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
         let webhook_settings = webhooks::Settings::from_config(&config.webhooks)?;
+        let bulk_settings = crate::bulk::Settings::from_config(&config.bulk, &config.sheets)?;
+        let sessions = SessionManager::new(db.clone(), &config);
+        let shutdown = CancellationToken::new();
+        let bulk = crate::bulk::Engine::new(
+            db.clone(),
+            sessions.clone(),
+            bulk_settings,
+            shutdown.child_token(),
+        );
         let bot_settings = bot::Settings::from_config(&config.bot)?;
         Ok(Core {
             bot_settings,
@@ -82,10 +93,11 @@ impl Core {
             bot_kick: bot::Kick::default(),
             keys: Arc::new(Keys::new(&secret)),
             fetcher,
-            shutdown: CancellationToken::new(),
+            shutdown,
             webhook_settings,
             webhook_kick: webhooks::Kick::default(),
-            sessions: SessionManager::new(db.clone(), &config),
+            sessions,
+            bulk,
             config: Arc::new(config),
             db,
         })
@@ -101,6 +113,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         fetcher: core.fetcher.clone(),
         shutdown: core.shutdown.clone(),
         webhooks: core.webhook_kick.clone(),
+        bulk: core.bulk.clone(),
         bot: api::BotState {
             settings: core.bot_settings.clone(),
             keys: core.bot_keys.clone(),
@@ -228,6 +241,7 @@ pub struct Running {
     task: JoinHandle<std::io::Result<()>>,
     sessions: Arc<SessionManager>,
     webhooks: webhooks::Worker,
+    bulk: crate::bulk::Engine,
     bot: bot::Worker,
 }
 
@@ -238,6 +252,8 @@ impl Running {
         self.shutdown.cancel();
         self.task.await??;
         self.webhooks.stop().await;
+        // Campaign workers stop before the sessions they send through.
+        self.bulk.stop().await;
         self.bot.stop().await;
         self.sessions.shutdown().await;
         Ok(())
@@ -274,6 +290,12 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
         core.webhook_settings.clone(),
         core.webhook_kick.clone(),
     );
+    // Campaigns continue where they stopped.
+    match core.bulk.start().await {
+        Ok(n) if n > 0 => tracing::info!(phones = n, "continuing campaigns"),
+        Ok(_) => {}
+        Err(err) => tracing::error!(error = %err, "starting campaign workers"),
+    }
     // The bot reads the event log from its stored cursors.
     let bot = bot::Worker::spawn(
         core.db.clone(),
@@ -288,6 +310,7 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
         task,
         sessions,
         webhooks,
+        bulk: core.bulk.clone(),
         bot,
     })
 }

@@ -372,6 +372,8 @@ pub struct PhoneMessage {
     pub location: Option<(f64, f64, Option<String>)>,
     pub push_name: String,
     pub timestamp: u64,
+    /// When this phone received it (Unix ms, the simulator's clock).
+    pub received_at_ms: u64,
 }
 
 /// What the virtual phone sent and how far it got.
@@ -594,6 +596,10 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
     rec.timestamp = super::nodes::attr(node, "t")
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(unix_now);
+    rec.received_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     {
         let mut st = shared.state.lock().unwrap();
         if !from_me {

@@ -132,6 +132,20 @@ pub async fn recipient_count(db: &DatabaseConnection, phone_id: &str) -> Result<
         .await
 }
 
+/// The different recipients a phone has sent to (for the trial cap).
+pub async fn reached(db: &DatabaseConnection, phone_id: &str) -> Result<Vec<String>, DbErr> {
+    message::Entity::find()
+        .select_only()
+        .column(message::Column::Peer)
+        .distinct()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::Direction.eq("outbound"))
+        .filter(message::Column::Status.ne("failed"))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 pub async fn has_reached(
     db: &DatabaseConnection,
     phone_id: &str,

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod bots;
+pub mod bulks;
 pub mod entity;
 pub mod events;
 pub mod messages;

@@ -4,6 +4,7 @@ mod support;
 
 mod auth;
 mod bot;
+mod bulk;
 mod events;
 mod grpc;
 mod phones;

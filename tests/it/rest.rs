@@ -338,27 +338,6 @@ async fn trial_phone_cannot_configure_the_bot(db: Db) {
     app.stop().await;
 }
 
-async fn unbuilt_capabilities_say_so_after_real_checks(db: Db) {
-    let app = TestApp::spawn(db).await;
-    let phone = app.create_phone("Line").await;
-    app.set_phone_status(&phone, "connected").await;
-    let (status, body) = app
-        .post(
-            "/api/bulk-send",
-            json!({"phone_id": phone, "numbers": ["+91 98765-43210"], "message": "hi"}),
-        )
-        .await;
-    assert_error(status, &body, 501, "UNIMPLEMENTED");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("bulk campaigns"),
-        "{body}"
-    );
-    app.stop().await;
-}
-
 async fn openapi_and_health_need_no_token(db: Db) {
     let app = TestApp::spawn(db).await;
     let (status, doc) = send(app.http.get(app.url("/openapi.json"))).await;
@@ -399,6 +378,5 @@ db_tests!(
     another_accounts_phone_is_not_found,
     bad_json_and_unknown_paths_get_clear_errors,
     trial_phone_cannot_configure_the_bot,
-    unbuilt_capabilities_say_so_after_real_checks,
     openapi_and_health_need_no_token,
 );

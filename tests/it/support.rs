@@ -139,18 +139,6 @@ impl TestApp {
         body["phone"]["phone_id"].as_str().unwrap().to_owned()
     }
 
-    /// Sets a phone's status directly in storage (what the session layer will do).
-    pub async fn set_phone_status(&self, phone_id: &str, status: &str) {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        use wadesk::store::entity::phone;
-        phone::Entity::update_many()
-            .col_expr(phone::Column::Status, status.into())
-            .filter(phone::Column::Id.eq(phone_id))
-            .exec(&self.core.db)
-            .await
-            .unwrap();
-    }
-
     /// Stops the server and starts a new one on the same data directory and
     /// database, as after a process restart.
     pub async fn restart(self) -> TestApp {

@@ -2,6 +2,8 @@
 
 pub mod account;
 pub mod bot;
+pub mod bulk;
+pub mod bulk_recipient;
 pub mod event;
 pub mod message;
 pub mod phone;

@@ -1,0 +1,406 @@
+//! Bulk campaigns: accepted in one transaction, then sent by one worker per
+//! phone, paced like a person, through the outbox.
+//!
+//! Everything the worker needs is in the database: the campaign's state,
+//! each recipient's state, and the outbox message a recipient was handed
+//! over with. A crash at any moment leaves either a pending recipient (sent
+//! after restart) or a recipient with its outbox message (sent once by the
+//! outbox, never created twice), so nobody gets the message twice and
+//! nobody is skipped.
+//!
+//! A phone runs its campaigns one at a time, oldest first; the gap between
+//! two messages holds across campaigns and restarts (`last_sent_at`).
+
+pub mod sheet;
+pub mod template;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use rand::RngExt as _;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tokio::{sync::Notify, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    config,
+    sessions::SessionManager,
+    store::{
+        self, bulks,
+        entity::{bulk, message},
+        now_ms,
+    },
+};
+
+/// Campaign knobs (config `[bulk]` and `[sheets]`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Most recipients one campaign accepts.
+    pub max_numbers: usize,
+    /// Bounds of the random gap when a campaign gives no delay.
+    pub random_delay: (Duration, Duration),
+    /// Failed sends in a row that pause a campaign.
+    pub max_failures: u32,
+    /// Least time between two bulk.progress events of a campaign.
+    pub progress_interval: Duration,
+    /// Where sheets are exported from.
+    pub sheets_base_url: url::Url,
+    /// Largest sheet CSV read.
+    pub sheet_max_bytes: u64,
+}
+
+impl Settings {
+    pub fn from_config(bulk: &config::Bulk, sheets: &config::Sheets) -> anyhow::Result<Settings> {
+        anyhow::ensure!(
+            bulk.random_delay_ms.0 <= bulk.random_delay_ms.1,
+            "bulk.random_delay_ms: the first bound must not exceed the second"
+        );
+        let sheets_base_url = url::Url::parse(&sheets.base_url)
+            .map_err(|e| anyhow::anyhow!("sheets.base_url {:?}: {e}", sheets.base_url))?;
+        Ok(Settings {
+            max_numbers: bulk.max_numbers.max(1),
+            random_delay: (
+                Duration::from_millis(bulk.random_delay_ms.0),
+                Duration::from_millis(bulk.random_delay_ms.1),
+            ),
+            max_failures: bulk.max_failures.max(1),
+            progress_interval: Duration::from_secs_f64(bulk.progress_interval_secs.max(0.0)),
+            sheets_base_url,
+            sheet_max_bytes: sheets.max_bytes,
+        })
+    }
+
+    /// The gap before a campaign's next message.
+    fn gap(&self, campaign: &bulk::Model) -> Duration {
+        match campaign.delay_ms {
+            Some(ms) => Duration::from_millis(ms.max(0) as u64),
+            None => {
+                let (low, high) = self.random_delay;
+                let ms = rand::rng().random_range(low.as_millis() as u64..=high.as_millis() as u64);
+                Duration::from_millis(ms)
+            }
+        }
+    }
+
+    /// The average gap of a campaign, for finish estimates.
+    pub fn mean_gap(&self, campaign: &bulk::Model) -> Duration {
+        match campaign.delay_ms {
+            Some(ms) => Duration::from_millis(ms.max(0) as u64),
+            None => (self.random_delay.0 + self.random_delay.1) / 2,
+        }
+    }
+}
+
+/// Starts and wakes the per-phone workers.
+#[derive(Clone)]
+pub struct Engine(Arc<Inner>);
+
+struct Inner {
+    db: DatabaseConnection,
+    sessions: Arc<SessionManager>,
+    settings: Settings,
+    shutdown: CancellationToken,
+    workers: Mutex<HashMap<String, Arc<Notify>>>,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+impl Engine {
+    pub fn new(
+        db: DatabaseConnection,
+        sessions: Arc<SessionManager>,
+        settings: Settings,
+        shutdown: CancellationToken,
+    ) -> Engine {
+        Engine(Arc::new(Inner {
+            db,
+            sessions,
+            settings,
+            shutdown,
+            workers: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(JoinSet::new()),
+        }))
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    /// Starts a worker for every phone with unfinished campaigns.
+    pub async fn start(&self) -> anyhow::Result<usize> {
+        let phones = bulks::phones_with_active(&self.0.db).await?;
+        for phone_id in &phones {
+            self.kick(phone_id);
+        }
+        Ok(phones.len())
+    }
+
+    /// Wakes a phone's worker (starting it if needed): a campaign of this
+    /// phone was created or changed.
+    pub fn kick(&self, phone_id: &str) {
+        if self.0.shutdown.is_cancelled() {
+            return;
+        }
+        let mut workers = self.0.workers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(notify) = workers.get(phone_id) {
+            notify.notify_one();
+            return;
+        }
+        let notify = Arc::new(Notify::new());
+        workers.insert(phone_id.to_owned(), notify.clone());
+        let worker = Worker {
+            engine: self.0.clone(),
+            phone_id: phone_id.to_owned(),
+            notify,
+            last_sent: None,
+            next_gap: None,
+            last_progress: HashMap::new(),
+        };
+        self.0
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .spawn(worker.run());
+    }
+
+    /// Waits for every worker to stop (after the shutdown token fired).
+    pub async fn stop(&self) {
+        self.0.shutdown.cancel();
+        let mut tasks =
+            std::mem::take(&mut *self.0.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+struct Worker {
+    engine: Arc<Inner>,
+    phone_id: String,
+    notify: Arc<Notify>,
+    /// When the last campaign message went out (Unix ms).
+    last_sent: Option<i64>,
+    /// The gap chosen for the next message (kept while waiting, so a wake-up
+    /// does not draw a new random gap).
+    next_gap: Option<Duration>,
+    last_progress: HashMap<String, tokio::time::Instant>,
+}
+
+/// How long a worker waits before looking again when nothing wakes it.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+impl Worker {
+    async fn run(mut self) {
+        match bulks::last_sent_for_phone(&self.engine.db, &self.phone_id).await {
+            Ok(last) => self.last_sent = last,
+            Err(err) => {
+                tracing::error!(phone_id = %self.phone_id, error = %err, "reading campaigns")
+            }
+        }
+        while !self.engine.shutdown.is_cancelled() {
+            let pause = match self.step().await {
+                Ok(Some(pause)) => pause,
+                Ok(None) => continue,
+                Err(err) => {
+                    tracing::error!(phone_id = %self.phone_id, error = %err, "campaign worker");
+                    IDLE_POLL
+                }
+            };
+            tokio::select! {
+                _ = self.notify.notified() => {}
+                _ = tokio::time::sleep(pause) => {}
+                _ = self.engine.shutdown.cancelled() => {}
+            }
+        }
+    }
+
+    /// One decision: returns how long to wait before the next one (None:
+    /// go on at once).
+    async fn step(&mut self) -> Result<Option<Duration>, sea_orm::DbErr> {
+        let db = &self.engine.db;
+        let active = bulks::active_for_phone(db, &self.phone_id).await?;
+        let Some(campaign) = active.into_iter().next() else {
+            // Nothing to do: sleep until a campaign arrives (the poll only
+            // guards against a lost wake-up).
+            return Ok(Some(Duration::from_secs(60)));
+        };
+        let connected = self
+            .engine
+            .sessions
+            .client(&self.phone_id)
+            .is_some_and(|c| c.is_connected());
+        if !connected {
+            if campaign.status != bulks::PAUSED
+                && bulks::pause_if_active(
+                    db,
+                    &campaign.id,
+                    bulks::PAUSE_DISCONNECTED,
+                    "the phone is not connected; the campaign resumes when it reconnects",
+                )
+                .await?
+            {
+                self.event(
+                    &campaign,
+                    "bulk.paused",
+                    json!({"reason": "phone disconnected"}),
+                )
+                .await;
+            }
+            return Ok(Some(IDLE_POLL));
+        }
+        if campaign.status != bulks::RUNNING {
+            let from_pause = campaign.status == bulks::PAUSED;
+            if !bulks::transition(
+                db,
+                &campaign.id,
+                &[bulks::QUEUED, bulks::PAUSED],
+                bulks::RUNNING,
+                None,
+            )
+            .await?
+            {
+                return Ok(None);
+            }
+            bulks::requeue_others(db, &self.phone_id, &campaign.id).await?;
+            // Resumed through the API, or back after an older campaign:
+            // that was already said.
+            let name = if from_pause {
+                Some("bulk.resumed")
+            } else if campaign.last_sent_at.is_none() {
+                Some("bulk.started")
+            } else {
+                None
+            };
+            if let Some(name) = name {
+                self.event(&campaign, name, json!({"total": campaign.total}))
+                    .await;
+            }
+        }
+        let Some(recipient) = bulks::next_recipient(db, &campaign.id).await? else {
+            if bulks::transition(db, &campaign.id, &[bulks::RUNNING], bulks::COMPLETED, None)
+                .await?
+            {
+                let counts = bulks::counts(db, &campaign.id).await?;
+                self.event(
+                    &campaign,
+                    "bulk.completed",
+                    json!({"total": campaign.total, "counts": counts.json()}),
+                )
+                .await;
+            }
+            return Ok(None);
+        };
+        let outcome = if recipient.status == "queued" {
+            // Handed over before a crash or a disconnect: the outbox has it.
+            let Some(id) = recipient.message_id.clone() else {
+                return Ok(None);
+            };
+            match store::messages::find(db, &id).await? {
+                Some(row) if row.status == "queued" => self
+                    .engine
+                    .sessions
+                    .send(&self.phone_id, &id)
+                    .await
+                    .ok()
+                    .flatten(),
+                other => other,
+            }
+        } else {
+            let gap = *self
+                .next_gap
+                .get_or_insert_with(|| self.engine.settings.gap(&campaign));
+            if let Some(last) = self.last_sent {
+                let wait = last + gap.as_millis() as i64 - now_ms();
+                if wait > 0 {
+                    return Ok(Some(Duration::from_millis(wait as u64)));
+                }
+            }
+            let Some(row) = bulks::hand_over(db, &campaign, &recipient).await? else {
+                return Ok(None); // skipped meanwhile
+            };
+            self.next_gap = None;
+            self.last_sent = Some(now_ms());
+            self.engine
+                .sessions
+                .send(&self.phone_id, &row.id)
+                .await
+                .ok()
+                .flatten()
+        };
+        if self.finish(&campaign, recipient.seq, outcome).await? {
+            Ok(None)
+        } else {
+            Ok(Some(IDLE_POLL))
+        }
+    }
+
+    /// Records what became of a recipient's message; false when it is still
+    /// in the outbox.
+    async fn finish(
+        &mut self,
+        campaign: &bulk::Model,
+        seq: i32,
+        outcome: Option<message::Model>,
+    ) -> Result<bool, sea_orm::DbErr> {
+        let db = &self.engine.db;
+        let Some(row) = outcome.filter(|row| row.status != "queued") else {
+            // Not sent (the phone went away mid-send): the outbox keeps it and
+            // sends it on reconnect; the next step sees the connection.
+            return Ok(false);
+        };
+        bulks::recipient_done(db, &campaign.id, seq).await?;
+        if row.status == "failed" {
+            let failures = campaign.failures + 1;
+            bulks::set_failures(db, &campaign.id, failures).await?;
+            if failures as u32 >= self.engine.settings.max_failures {
+                let reason = format!(
+                    "paused after {failures} failed messages in a row; the last one to {}: {}",
+                    row.peer,
+                    row.reason.as_deref().unwrap_or("unknown reason")
+                );
+                if bulks::pause_if_active(db, &campaign.id, bulks::PAUSE_FAILURES, &reason).await? {
+                    self.event(campaign, "bulk.paused", json!({"reason": reason}))
+                        .await;
+                }
+            }
+        } else if campaign.failures != 0 {
+            bulks::set_failures(db, &campaign.id, 0).await?;
+        }
+        let due = self
+            .last_progress
+            .get(&campaign.id)
+            .is_none_or(|at| at.elapsed() >= self.engine.settings.progress_interval);
+        if due {
+            self.last_progress
+                .insert(campaign.id.clone(), tokio::time::Instant::now());
+            let counts = bulks::counts(db, &campaign.id).await?;
+            self.event(
+                campaign,
+                "bulk.progress",
+                json!({"total": campaign.total, "counts": counts.json(), "last_recipient": row.peer}),
+            )
+            .await;
+        }
+        Ok(true)
+    }
+
+    async fn event(&self, campaign: &bulk::Model, name: &str, mut payload: serde_json::Value) {
+        if let Some(map) = payload.as_object_mut() {
+            map.insert("event".into(), json!(name));
+            map.insert("phone_id".into(), json!(campaign.phone_id));
+            map.insert("bulk_id".into(), json!(campaign.id));
+        }
+        if let Err(err) = store::events::append(
+            &self.engine.db,
+            &campaign.account_id,
+            Some(&campaign.phone_id),
+            name,
+            &payload,
+        )
+        .await
+        {
+            tracing::error!(bulk_id = %campaign.id, error = %err, "writing {name} event");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! `{{placeholder}}` templates: names between double braces (spaces around
+//! the name allowed), matched without regard to case.
+
+/// A parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Text(String),
+    /// Lower-cased, trimmed name.
+    Var(String),
+}
+
+impl Template {
+    /// Splits `source` into text and placeholders; an opened `{{` without
+    /// its `}}`, or an empty name, is an error saying where.
+    pub fn parse(source: &str) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut rest = source;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Text(rest[..start].to_owned()));
+            }
+            let after = &rest[start + 2..];
+            let end = after.find("}}").ok_or_else(|| {
+                format!(
+                    "has a {{{{ without its }}}} at character {}",
+                    source.len() - rest.len() + start + 1
+                )
+            })?;
+            let name = after[..end].trim();
+            if name.is_empty() || name.contains('{') {
+                return Err(format!(
+                    "has an empty or malformed placeholder {{{{{}}}}}",
+                    &after[..end]
+                ));
+            }
+            parts.push(Part::Var(name.to_lowercase()));
+            rest = &after[end + 2..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Ok(Template { parts })
+    }
+
+    /// The placeholder names, lower-cased, in order of first use.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for part in &self.parts {
+            if let Part::Var(name) = part
+                && !names.contains(&name.as_str())
+            {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    pub fn has_placeholders(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Var(_)))
+    }
+
+    /// The first placeholder `known` does not know, as written.
+    pub fn unknown<'a>(&'a self, known: &[&str]) -> Option<&'a str> {
+        self.names()
+            .into_iter()
+            .find(|name| !known.iter().any(|k| k.eq_ignore_ascii_case(name)))
+    }
+
+    /// The text with each placeholder replaced by `value(name)` (empty when
+    /// it has none).
+    pub fn render<'a>(&self, value: impl Fn(&str) -> Option<&'a str>) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Var(name) => out.push_str(value(name).unwrap_or("")),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Template;
+
+    #[test]
+    fn fills_placeholders_by_name_ignoring_case_and_spaces() {
+        let t = Template::parse("Hi {{ Name }}, order {{order}} for {{name}}!").unwrap();
+        assert_eq!(t.names(), vec!["name", "order"]);
+        let text = t.render(|n| match n {
+            "name" => Some("Asha"),
+            "order" => Some("42"),
+            _ => None,
+        });
+        assert_eq!(text, "Hi Asha, order 42 for Asha!");
+        assert_eq!(t.unknown(&["NAME"]), Some("order"));
+        assert_eq!(t.unknown(&["name", "order"]), None);
+    }
+
+    #[test]
+    fn plain_text_and_malformed_templates() {
+        let plain = Template::parse("no placeholders { here }").unwrap();
+        assert!(!plain.has_placeholders());
+        assert_eq!(plain.render(|_| None), "no placeholders { here }");
+        assert!(
+            Template::parse("Hi {{name")
+                .unwrap_err()
+                .contains("character 4")
+        );
+        assert!(Template::parse("Hi {{ }}").is_err());
+    }
+}
