@@ -26,6 +26,7 @@ pub struct Config {
     pub webhooks: Webhooks,
     pub bulk: Bulk,
     pub sheets: Sheets,
+    pub bot: Bot,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +107,22 @@ pub struct Webhooks {
     pub disable_after_secs: f64,
     /// Endpoints delivered to at the same time.
     pub concurrency: usize,
+}
+
+/// The AI auto-reply bot (`[bot]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Bot {
+    pub gemini_base_url: String,
+    pub openai_base_url: String,
+    /// The default models, when SetBot names none.
+    pub gemini_model: String,
+    pub openai_model: String,
+    /// Messages of the chat sent with each question.
+    pub history_turns: u64,
+    pub debounce_ms: u64,
+    pub timeout_secs: f64,
+    pub retries: u32,
+    pub retry_backoff_ms: u64,
 }
 
 impl Config {

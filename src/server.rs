@@ -25,6 +25,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use crate::{
     api::{self, State},
     auth::{self, Authenticator, Keys, Limiter},
+    bot,
     config::Config,
     proto::{
         bot_service_server::BotServiceServer, bulk_service_server::BulkServiceServer,
@@ -57,6 +58,12 @@ pub struct Core {
     pub webhook_kick: webhooks::Kick,
     /// The campaign workers (started by [`spawn`]).
     pub bulk: crate::bulk::Engine,
+    /// Bot settings, checked at start-up.
+    pub bot_settings: bot::Settings,
+    /// Encrypts the bots' api keys (derived from the server secret).
+    pub bot_keys: bot::KeyBox,
+    /// Wakes the bot worker when a bot changes.
+    pub bot_kick: bot::Kick,
 }
 
 impl Core {
@@ -79,7 +86,11 @@ impl Core {
             bulk_settings,
             shutdown.child_token(),
         );
+        let bot_settings = bot::Settings::from_config(&config.bot)?;
         Ok(Core {
+            bot_settings,
+            bot_keys: bot::KeyBox::new(&secret),
+            bot_kick: bot::Kick::default(),
             keys: Arc::new(Keys::new(&secret)),
             fetcher,
             shutdown,
@@ -103,6 +114,11 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         shutdown: core.shutdown.clone(),
         webhooks: core.webhook_kick.clone(),
         bulk: core.bulk.clone(),
+        bot: api::BotState {
+            settings: core.bot_settings.clone(),
+            keys: core.bot_keys.clone(),
+            kick: core.bot_kick.clone(),
+        },
     };
     let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
     let authenticator = Authenticator::new(core.db.clone(), core.keys.clone(), limiter);
@@ -226,17 +242,19 @@ pub struct Running {
     sessions: Arc<SessionManager>,
     webhooks: webhooks::Worker,
     bulk: crate::bulk::Engine,
+    bot: bot::Worker,
 }
 
 impl Running {
     /// Stops accepting, lets in-flight requests finish, stops webhook
-    /// delivery and every phone session (keys flushed), and waits.
+    /// delivery, the bot and every phone session (keys flushed), and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         self.task.await??;
         self.webhooks.stop().await;
         // Campaign workers stop before the sessions they send through.
         self.bulk.stop().await;
+        self.bot.stop().await;
         self.sessions.shutdown().await;
         Ok(())
     }
@@ -278,6 +296,14 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
         Ok(_) => {}
         Err(err) => tracing::error!(error = %err, "starting campaign workers"),
     }
+    // The bot reads the event log from its stored cursors.
+    let bot = bot::Worker::spawn(
+        core.db.clone(),
+        sessions.clone(),
+        core.bot_keys.clone(),
+        core.bot_settings.clone(),
+        core.bot_kick.clone(),
+    );
     Ok(Running {
         addr,
         shutdown,
@@ -285,5 +311,6 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
         sessions,
         webhooks,
         bulk: core.bulk.clone(),
+        bot,
     })
 }

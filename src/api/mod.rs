@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{config::Config, error::Error, sessions::SessionManager};
+use crate::{config::Config, sessions::SessionManager};
 
 pub use bot::BotApi;
 pub use bulk::BulkApi;
@@ -40,12 +40,15 @@ pub struct State {
     pub webhooks: crate::webhooks::Kick,
     /// Wakes a phone's campaign worker after a change.
     pub bulk: crate::bulk::Engine,
+    /// Bot settings (default models), the api key box, and the bot
+    /// worker's wake-up.
+    pub bot: BotState,
 }
 
-/// The answer of an RPC whose capability is not built yet, after its
-/// authentication, validation and phone lookup have run for real.
-fn not_built(capability: &str) -> Error {
-    Error::Unimplemented(format!(
-        "{capability} is not available in this version of wadesk yet (see CHANGELOG.md)"
-    ))
+/// What SetBot and GetBot need.
+#[derive(Clone)]
+pub struct BotState {
+    pub settings: crate::bot::Settings,
+    pub keys: crate::bot::KeyBox,
+    pub kick: crate::bot::Kick,
 }

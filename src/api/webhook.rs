@@ -29,6 +29,7 @@ const EVENTS: &[&str] = &[
     "bulk.progress",
     "bulk.completed",
     DISABLED_EVENT,
+    crate::bot::ERROR_EVENT,
 ];
 
 fn no_webhook(phone_id: &str) -> Error {

@@ -5,6 +5,7 @@
 //! account-scoped functions here, so no query can forget the tenant.
 
 pub mod accounts;
+pub mod bots;
 pub mod bulks;
 pub mod entity;
 pub mod events;

@@ -3,6 +3,7 @@
 mod support;
 
 mod auth;
+mod bot;
 mod bulk;
 mod events;
 mod grpc;

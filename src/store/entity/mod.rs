@@ -1,6 +1,7 @@
 //! Table definitions. Times are Unix milliseconds (see `store::now_ms`).
 
 pub mod account;
+pub mod bot;
 pub mod bulk;
 pub mod bulk_recipient;
 pub mod event;
