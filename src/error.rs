@@ -26,9 +26,6 @@ pub enum Error {
     /// request can be retried.
     #[error("{0}")]
     Unavailable(String),
-    /// A capability that a later release builds; the message names it.
-    #[error("{0}")]
-    Unimplemented(String),
     /// Anything else: logged with context, answered with a bare message.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -73,7 +70,6 @@ impl From<Error> for Status {
                 status
             }
             Error::Unavailable(msg) => Status::new(Code::Unavailable, msg),
-            Error::Unimplemented(msg) => Status::new(Code::Unimplemented, msg),
             Error::Internal(inner) => {
                 tracing::error!(error = ?inner, "internal error");
                 Status::new(Code::Internal, "internal error")

@@ -26,8 +26,13 @@ const EVENTS: &[&str] = &[
     "phone.logged_out",
     "phone.banned",
     "phone.failed",
+    "bulk.created",
+    "bulk.started",
     "bulk.progress",
+    "bulk.paused",
+    "bulk.resumed",
     "bulk.completed",
+    "bulk.cancelled",
     DISABLED_EVENT,
     crate::bot::ERROR_EVENT,
 ];
