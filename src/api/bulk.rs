@@ -110,19 +110,11 @@ impl BulkApi {
         self.check_trial_cap(phone, &accepted).await?;
         let count = accepted.recipients.len() as u32;
         let row = bulks::create(&self.0.db, new, accepted.recipients).await?;
-        let payload = serde_json::json!({
-            "event": "bulk.created",
-            "phone_id": row.phone_id,
-            "bulk_id": row.id,
-            "total": row.total,
-            "source": row.source,
-        });
-        store::events::append(
+        crate::bulk::record(
             &self.0.db,
-            &row.account_id,
-            Some(&row.phone_id),
+            &row,
             "bulk.created",
-            &payload,
+            serde_json::json!({"total": row.total, "source": row.source}),
         )
         .await?;
         self.0.bulk.kick(&phone.id);
@@ -139,6 +131,14 @@ impl BulkApi {
         bulks::find_for_account(&self.0.db, &caller.account_id, bulk_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("campaign {bulk_id} not found")))
+    }
+
+    /// After a change: wakes the phone's worker and shows the campaign as it
+    /// is now.
+    async fn changed(&self, row: bulk::Model) -> Result<proto::Bulk> {
+        self.0.bulk.kick(&row.phone_id);
+        let row = bulks::find(&self.0.db, &row.id).await?.unwrap_or(row);
+        self.describe(row).await
     }
 
     /// The campaign as the API shows it: counts, the current recipient and
@@ -499,13 +499,8 @@ impl BulkService for BulkApi {
         if row.status != bulks::PAUSED {
             event(&self.0, &row, "bulk.paused", "paused through the API").await?;
         }
-        self.0.bulk.kick(&row.phone_id);
-        let row = bulks::find(db, &row.id)
-            .await
-            .map_err(Error::from)?
-            .unwrap_or(row);
         Ok(Response::new(proto::PauseBulkResponse {
-            bulk: Some(self.describe(row).await?),
+            bulk: Some(self.changed(row).await?),
         }))
     }
 
@@ -530,13 +525,8 @@ impl BulkService for BulkApi {
             bulks::QUEUED | bulks::RUNNING => {}
             _ => return Err(finished(&row).into()),
         }
-        self.0.bulk.kick(&row.phone_id);
-        let row = bulks::find(db, &row.id)
-            .await
-            .map_err(Error::from)?
-            .unwrap_or(row);
         Ok(Response::new(proto::ResumeBulkResponse {
-            bulk: Some(self.describe(row).await?),
+            bulk: Some(self.changed(row).await?),
         }))
     }
 
@@ -612,29 +602,12 @@ impl BulkService for BulkApi {
             return Err(finished(&row).into());
         }
         let counts = bulks::counts(db, &row.id).await.map_err(Error::from)?;
-        let payload = serde_json::json!({
-            "event": "bulk.cancelled",
-            "phone_id": row.phone_id,
-            "bulk_id": row.id,
-            "total": row.total,
-            "counts": counts.json(),
-        });
-        store::events::append(
-            db,
-            &row.account_id,
-            Some(&row.phone_id),
-            "bulk.cancelled",
-            &payload,
-        )
-        .await
-        .map_err(Error::from)?;
-        self.0.bulk.kick(&row.phone_id);
-        let row = bulks::find(db, &row.id)
+        let payload = serde_json::json!({"total": row.total, "counts": counts.json()});
+        crate::bulk::record(db, &row, "bulk.cancelled", payload)
             .await
-            .map_err(Error::from)?
-            .unwrap_or(row);
+            .map_err(Error::from)?;
         Ok(Response::new(proto::CancelBulkResponse {
-            bulk: Some(self.describe(row).await?),
+            bulk: Some(self.changed(row).await?),
         }))
     }
 }
@@ -651,19 +624,6 @@ fn finished(row: &bulk::Model) -> Error {
 }
 
 async fn event(state: &State, row: &bulk::Model, name: &str, reason: &str) -> Result<()> {
-    let payload = serde_json::json!({
-        "event": name,
-        "phone_id": row.phone_id,
-        "bulk_id": row.id,
-        "reason": reason,
-    });
-    store::events::append(
-        &state.db,
-        &row.account_id,
-        Some(&row.phone_id),
-        name,
-        &payload,
-    )
-    .await?;
+    crate::bulk::record(&state.db, row, name, serde_json::json!({"reason": reason})).await?;
     Ok(())
 }

@@ -388,22 +388,33 @@ impl Worker {
         Ok(true)
     }
 
-    async fn event(&self, campaign: &bulk::Model, name: &str, mut payload: serde_json::Value) {
-        if let Some(map) = payload.as_object_mut() {
-            map.insert("event".into(), json!(name));
-            map.insert("phone_id".into(), json!(campaign.phone_id));
-            map.insert("bulk_id".into(), json!(campaign.id));
-        }
-        if let Err(err) = store::events::append(
-            &self.engine.db,
-            &campaign.account_id,
-            Some(&campaign.phone_id),
-            name,
-            &payload,
-        )
-        .await
-        {
+    async fn event(&self, campaign: &bulk::Model, name: &str, payload: serde_json::Value) {
+        if let Err(err) = record(&self.engine.db, campaign, name, payload).await {
             tracing::error!(bulk_id = %campaign.id, error = %err, "writing {name} event");
         }
     }
+}
+
+/// Appends a bulk.* event of `campaign` to the event log: `payload` plus
+/// `event`, `phone_id` and `bulk_id`.
+pub async fn record(
+    db: &DatabaseConnection,
+    campaign: &bulk::Model,
+    name: &str,
+    mut payload: serde_json::Value,
+) -> Result<(), sea_orm::DbErr> {
+    if let Some(map) = payload.as_object_mut() {
+        map.insert("event".into(), json!(name));
+        map.insert("phone_id".into(), json!(campaign.phone_id));
+        map.insert("bulk_id".into(), json!(campaign.id));
+    }
+    store::events::append(
+        db,
+        &campaign.account_id,
+        Some(&campaign.phone_id),
+        name,
+        &payload,
+    )
+    .await
+    .map(|_| ())
 }
