@@ -114,7 +114,7 @@ async fn twenty_numbers_once_each_with_even_gaps(db: Db) {
     let mut request: Vec<String> = numbers.clone();
     request.insert(3, format!("+{}", numbers[0])); // the same number, typed differently
     request.push("12ab".into());
-    let delay = 500u64;
+    let delay = 800u64;
     let (status, body) = app
         .post(
             "/api/bulk-send",
@@ -145,7 +145,7 @@ async fn twenty_numbers_once_each_with_even_gaps(db: Db) {
     assert!(running["current_recipient"].is_string(), "{running}");
     assert!(running["expected_finish_at"].is_string(), "{running}");
 
-    wait_received(&sim, &numbers, from, 20, 40).await;
+    wait_received(&sim, &numbers, from, 20, 60).await;
     let done = wait_bulk(&app, &bulk_id, "completed", 10).await;
     assert_eq!(done["counts"]["pending"], json!(0), "{done}");
     let c = &done["counts"];

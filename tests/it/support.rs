@@ -88,6 +88,8 @@ impl TestApp {
         config.server.listen = "127.0.0.1:0".parse().unwrap();
         // Media and webhook servers in tests listen on IPv4 loopback.
         config.fetch.allow_ranges = vec!["127.0.0.0/8".into()];
+        // Tests poll; the limiter has its own test with the limit set.
+        config.limits.requests_per_minute = 0;
         if let Db::Postgres(admin_url) = &db {
             config.database_url = fresh_postgres_database(admin_url).await;
         }
