@@ -62,6 +62,8 @@ async fn until(deadline: Option<(tokio::time::Instant, &'static str)>) -> &'stat
 }
 
 pub struct Actor {
+    /// Numbers recently found on WhatsApp (no lookup before each send).
+    pub registered: super::outbox::Registered,
     pub shared: Arc<Shared>,
     pub phone_id: String,
     pub account_id: String,
@@ -389,7 +391,7 @@ impl Actor {
         if row.status != "queued" {
             return row;
         }
-        let outcome = super::outbox::send(client, &row).await;
+        let outcome = super::outbox::send(client, &mut self.registered, &row).await;
         let (status, reason) = match outcome {
             Ok(()) => ("sent", None),
             Err(reason) => ("failed", Some(reason)),

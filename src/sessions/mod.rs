@@ -184,6 +184,7 @@ impl SessionManager {
             connected: false,
             failures: 0,
             pair_deadline: None,
+            registered: Default::default(),
         };
         let task = tokio::spawn(actor.run());
         sessions.insert(

@@ -1,6 +1,10 @@
 //! Turning an outbox row into a WhatsApp message and sending it.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use whatsapp_rust::{
     Client, Jid,
@@ -10,19 +14,55 @@ use whatsapp_rust::{
 
 use crate::{media, store::entity::message};
 
+/// How long a number found on WhatsApp is trusted without asking again.
+const KNOWN_FOR: Duration = Duration::from_secs(3600);
+
+/// Numbers this session recently found on WhatsApp: a message to one of
+/// them skips the lookup round trip before sending.
+#[derive(Default)]
+pub struct Registered(HashMap<String, Instant>);
+
+impl Registered {
+    fn knows(&mut self, peer: &str) -> bool {
+        match self.0.get(peer) {
+            Some(at) if at.elapsed() < KNOWN_FOR => true,
+            Some(_) => {
+                self.0.remove(peer);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn found(&mut self, peer: &str) {
+        if self.0.len() >= 100_000 {
+            self.0.retain(|_, at| at.elapsed() < KNOWN_FOR);
+        }
+        self.0.insert(peer.to_owned(), Instant::now());
+    }
+}
+
 /// Sends one message with its pre-chosen id; the error is the reason to
-/// record on the message.
-pub async fn send(client: &Arc<Client>, row: &message::Model) -> Result<(), String> {
+/// record on the message. A number not known to be on WhatsApp is looked up
+/// first, so that "not on WhatsApp" is said plainly.
+pub async fn send(
+    client: &Arc<Client>,
+    registered: &mut Registered,
+    row: &message::Model,
+) -> Result<(), String> {
     let jid: Jid = format!("{}@s.whatsapp.net", row.peer)
         .parse()
         .map_err(|e| format!("invalid recipient {}: {e:?}", row.peer))?;
-    if let Ok(found) = client
-        .contacts()
-        .is_on_whatsapp(std::slice::from_ref(&jid))
-        .await
-        && found.iter().all(|r| !r.is_registered)
+    if !registered.knows(&row.peer)
+        && let Ok(found) = client
+            .contacts()
+            .is_on_whatsapp(std::slice::from_ref(&jid))
+            .await
     {
-        return Err(format!("{} is not on WhatsApp", row.peer));
+        if found.iter().all(|r| !r.is_registered) {
+            return Err(format!("{} is not on WhatsApp", row.peer));
+        }
+        registered.found(&row.peer);
     }
     let message = build(row)?;
     let options = SendOptions::default().with_message_id(row.wa_id.clone());
