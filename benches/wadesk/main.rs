@@ -1,27 +1,52 @@
 //! wadesk's benchmark program: each row runs the real `wadesk serve` binary as
 //! a child process against the protocol simulator in this process, on
-//! loopback only, and prints what it measured. Nothing here asserts a number.
+//! loopback only, and prints what it measured, beside a baseline measured in
+//! the same invocation. Nothing here asserts a number.
 //!
 //! ```text
 //! cargo bench --bench wadesk                      # every row
 //! cargo bench --bench wadesk -- phones            # one row
 //! cargo bench --bench wadesk -- phones --phones 100
+//! cargo bench --bench wadesk -- coldstart --linked 1000
 //! ```
 //!
 //! Results and the machine they were measured on: docs/benchmarks.md.
 
+mod bulk;
+mod coldstart;
+mod fanout;
 mod gateway;
+mod grpc;
+mod http;
+mod load;
 mod phones;
+mod webhook;
 
 use anyhow::{Context, bail};
 
 /// Every row, in the order they run by default.
-const ROWS: &[&str] = &["phones"];
+const ROWS: &[&str] = &[
+    "phones",
+    "bulk",
+    "webhook",
+    "fanout",
+    "http",
+    "grpc",
+    "coldstart",
+];
 
 struct Options {
     rows: Vec<String>,
     /// Phones to link in the `phones` row (`--phones`, or WADESK_BENCH_PHONES).
     phones: usize,
+    /// Phones linked before the second start of the `coldstart` row (`--linked`).
+    linked: usize,
+}
+
+fn number(arg: Option<String>, what: &str) -> anyhow::Result<usize> {
+    arg.with_context(|| format!("{what} needs a number"))?
+        .parse()
+        .with_context(|| format!("{what} needs a number"))
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -29,22 +54,18 @@ fn options() -> anyhow::Result<Options> {
         Ok(n) => n.parse().context("WADESK_BENCH_PHONES is a number")?,
         Err(_) => 50,
     };
+    let mut linked = 1000;
     let mut rows = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             // cargo bench passes --bench to harness = false targets.
             "--bench" => {}
-            "--phones" => {
-                phones = args
-                    .next()
-                    .context("--phones needs a number")?
-                    .parse()
-                    .context("--phones needs a number")?;
-            }
+            "--phones" => phones = number(args.next(), "--phones")?,
+            "--linked" => linked = number(args.next(), "--linked")?,
             "-h" | "--help" => {
                 println!(
-                    "usage: cargo bench --bench wadesk -- [ROW...] [--phones N]\nrows: {}",
+                    "usage: cargo bench --bench wadesk -- [ROW...] [--phones N] [--linked N]\nrows: {}",
                     ROWS.join(", ")
                 );
                 std::process::exit(0);
@@ -59,7 +80,11 @@ fn options() -> anyhow::Result<Options> {
     if phones == 0 {
         bail!("--phones must be at least 1");
     }
-    Ok(Options { rows, phones })
+    Ok(Options {
+        rows,
+        phones,
+        linked,
+    })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -71,6 +96,12 @@ fn main() -> anyhow::Result<()> {
         for row in &options.rows {
             match row.as_str() {
                 "phones" => phones::run(options.phones).await?,
+                "bulk" => bulk::run().await?,
+                "webhook" => webhook::run().await?,
+                "fanout" => fanout::run().await?,
+                "http" => http::run().await?,
+                "grpc" => grpc::run().await?,
+                "coldstart" => coldstart::run(options.linked).await?,
                 other => bail!("row {other} has no runner"),
             }
         }

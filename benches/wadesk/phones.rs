@@ -13,7 +13,6 @@ use std::{
 
 use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt};
-use serde_json::{Value, json};
 use wadesk::sim::{SimConfig, Simulator};
 
 use crate::gateway::{Gateway, mib};
@@ -29,7 +28,7 @@ pub async fn run(phones: usize) -> anyhow::Result<()> {
     let gateway = Arc::new(Gateway::start(&sim).await?);
 
     // Baseline: started, database open, no phone.
-    let (status, list) = get(&gateway, "/api/phones").await?;
+    let (status, list) = gateway.get("/api/phones").await?;
     if status != 200 || list["phones"].as_array().is_some_and(|p| !p.is_empty()) {
         bail!("a fresh gateway lists no phones; got {status} {list}");
     }
@@ -40,7 +39,12 @@ pub async fn run(phones: usize) -> anyhow::Result<()> {
     futures::stream::iter(0..phones)
         .map(|i| {
             let (sim, gateway) = (sim.clone(), gateway.clone());
-            async move { link(&sim, &gateway, i).await }
+            async move {
+                gateway
+                    .link(&sim, &format!("1555900{i:04}"))
+                    .await
+                    .map(drop)
+            }
         })
         .buffer_unordered(CONCURRENCY)
         .try_collect::<Vec<()>>()
@@ -48,7 +52,7 @@ pub async fn run(phones: usize) -> anyhow::Result<()> {
     let linked_in = started.elapsed();
 
     // Every phone is connected, by the gateway's account and the simulator's.
-    let (_, list) = get(&gateway, "/api/phones").await?;
+    let (_, list) = gateway.get("/api/phones").await?;
     let rows = list["phones"].as_array().context("phones list")?;
     let connected = rows.iter().filter(|p| p["status"] == "connected").count();
     if rows.len() != phones || connected != phones {
@@ -59,7 +63,7 @@ pub async fn run(phones: usize) -> anyhow::Result<()> {
         bail!("the simulator sees {online} of {phones} devices online");
     }
     tokio::time::sleep(SETTLE).await;
-    let (_, list) = get(&gateway, "/api/phones").await?;
+    let (_, list) = gateway.get("/api/phones").await?;
     let still = list["phones"]
         .as_array()
         .map(|p| p.iter().filter(|p| p["status"] == "connected").count())
@@ -89,85 +93,4 @@ pub async fn run(phones: usize) -> anyhow::Result<()> {
     drop(gateway);
     sim.shutdown();
     Ok(())
-}
-
-/// Creates phone `i` and pairs it by QR; returns once the stream says connected.
-async fn link(sim: &Simulator, gateway: &Gateway, i: usize) -> anyhow::Result<()> {
-    let number = format!("1555900{i:04}");
-    sim.create_phone(&number);
-    let response = gateway
-        .request(reqwest::Method::POST, "/api/phones")
-        .json(&json!({ "name": format!("bench {i}") }))
-        .send()
-        .await?;
-    let body: Value = response.json().await?;
-    let phone_id = body["phone"]["phone_id"]
-        .as_str()
-        .with_context(|| format!("create phone: {body}"))?
-        .to_owned();
-    let response = gateway
-        .request(reqwest::Method::GET, &format!("/api/phones/{phone_id}/qr"))
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        bail!("pairing {phone_id}: HTTP {}", response.status());
-    }
-    let mut events = Sse::new(response);
-    while let Some(event) = events.next().await? {
-        match event["type"].as_str().unwrap_or_default() {
-            "qr" => {
-                let qr = event["qr"].as_str().context("QR text")?;
-                sim.scan(qr, &number).await?;
-            }
-            "connected" => return Ok(()),
-            "failed" | "expired" => bail!("pairing {phone_id}: {event}"),
-            _ => {}
-        }
-    }
-    bail!("pairing stream of {phone_id} ended before connected")
-}
-
-async fn get(gateway: &Gateway, path: &str) -> anyhow::Result<(u16, Value)> {
-    let response = gateway.request(reqwest::Method::GET, path).send().await?;
-    let status = response.status().as_u16();
-    Ok((status, response.json().await?))
-}
-
-/// Server-Sent Events `data:` payloads of a streaming response.
-struct Sse {
-    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    buffer: String,
-}
-
-impl Sse {
-    fn new(response: reqwest::Response) -> Sse {
-        Sse {
-            body: Box::pin(response.bytes_stream()),
-            buffer: String::new(),
-        }
-    }
-
-    /// The next payload; None when the stream ends. A minute without one is an error.
-    async fn next(&mut self) -> anyhow::Result<Option<Value>> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let event: String = self.buffer.drain(..end + 2).collect();
-                let data: Vec<&str> = event
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim)
-                    .collect();
-                if data.is_empty() {
-                    continue; // keep-alive comment
-                }
-                return Ok(Some(serde_json::from_str(&data.join("\n"))?));
-            }
-            match tokio::time::timeout_at(deadline, self.body.next()).await {
-                Ok(Some(chunk)) => self.buffer.push_str(&String::from_utf8_lossy(&chunk?)),
-                Ok(None) => return Ok(None),
-                Err(_) => bail!("no pairing event within 60 s"),
-            }
-        }
-    }
 }
