@@ -67,7 +67,10 @@ pub async fn run() -> anyhow::Result<()> {
     let peak = gateway.peak_kib()?;
     let rss_after = gateway.rss_kib()?;
     if !status.is_success() || answer["accepted"] != json!(NUMBERS) {
-        bail!("bulk-send answered {status}: {}", truncate(&answer.to_string()));
+        bail!(
+            "bulk-send answered {status}: {}",
+            truncate(&answer.to_string())
+        );
     }
     let bulk_id = answer["bulk_id"].as_str().context("bulk_id")?.to_owned();
     let (status, cancelled) = gateway
@@ -147,15 +150,18 @@ async fn baseline() -> anyhow::Result<Duration> {
     .insert(&txn)
     .await?;
     for (c, chunk) in numbers.chunks(CHUNK).enumerate() {
-        let rows = chunk.iter().enumerate().map(|(i, n)| bulk_recipient::ActiveModel {
-            bulk_id: Set(bulk_id.clone()),
-            seq: Set((c * CHUNK + i) as i32),
-            number: Set(n.clone()),
-            text: Set(Some(format!("Sale starts today, {n}!"))),
-            row: Set(None),
-            status: Set("pending".into()),
-            message_id: Set(None),
-        });
+        let rows = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, n)| bulk_recipient::ActiveModel {
+                bulk_id: Set(bulk_id.clone()),
+                seq: Set((c * CHUNK + i) as i32),
+                number: Set(n.clone()),
+                text: Set(Some(format!("Sale starts today, {n}!"))),
+                row: Set(None),
+                status: Set("pending".into()),
+                message_id: Set(None),
+            });
         bulk_recipient::Entity::insert_many(rows)
             .exec_without_returning(&txn)
             .await?;

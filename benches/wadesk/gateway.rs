@@ -48,7 +48,11 @@ impl Gateway {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        envs.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        envs.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let mut gateway = Gateway {
             child: None,
             envs,
@@ -243,7 +247,6 @@ fn proc_status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
         .and_then(|v| v.parse().ok())
         .with_context(|| format!("no {field} in /proc/{pid}/status"))
 }
-
 
 pub fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0

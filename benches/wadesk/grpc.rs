@@ -80,7 +80,8 @@ impl PhoneService for Bare {
 }
 
 type Interceptor = Box<dyn FnMut(Request<()>) -> Result<Request<()>, Status> + Send + Sync>;
-type Client = PhoneServiceClient<tonic::service::interceptor::InterceptedService<Channel, Interceptor>>;
+type Client =
+    PhoneServiceClient<tonic::service::interceptor::InterceptedService<Channel, Interceptor>>;
 
 /// One client (one HTTP/2 connection) per worker.
 async fn clients(base: &str, token: Option<&str>) -> anyhow::Result<Vec<Client>> {

@@ -20,6 +20,7 @@ mod grpc;
 mod http;
 mod load;
 mod phones;
+mod send;
 mod webhook;
 
 use anyhow::{Context, bail};
@@ -33,6 +34,7 @@ const ROWS: &[&str] = &[
     "http",
     "grpc",
     "coldstart",
+    "send",
 ];
 
 struct Options {
@@ -102,6 +104,7 @@ fn main() -> anyhow::Result<()> {
                 "http" => http::run().await?,
                 "grpc" => grpc::run().await?,
                 "coldstart" => coldstart::run(options.linked).await?,
+                "send" => send::run().await?,
                 other => bail!("row {other} has no runner"),
             }
         }

@@ -102,7 +102,10 @@ pub async fn run() -> anyhow::Result<()> {
         task.await??;
     }
     let sent = sent.lock().unwrap().clone();
-    let last = sent.last().map(|(id, _)| id.clone()).context("nothing sent")?;
+    let last = sent
+        .last()
+        .map(|(id, _)| id.clone())
+        .context("nothing sent")?;
     let _ = wait_for(&arrivals, &last, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
 

@@ -1,0 +1,218 @@
+//! Row `send`: text messages per second from a send request to their arrival
+//! at a virtual phone (issue 9 row 3).
+//!
+//! Baseline, same simulator: a bare whatsapp-rust client (in-memory store,
+//! paired by QR to its own number) in this process sends M texts with its
+//! own `send_text`, one after another. Then the gateway, one linked phone:
+//! M sends through POST /api/send, then M through gRPC SendService.SendText,
+//! each one after another (the API answers once WhatsApp has the message).
+//! Each run's rate: M / (time from the first send until the virtual phone
+//! has received all M). Every sender sends a few warm-up texts first
+//! (Signal session set-up).
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use async_trait::async_trait;
+use serde_json::json;
+use tonic::{Request, Status, metadata::MetadataValue, transport::Channel};
+use wacore::{
+    net::{HttpClient, HttpRequest, HttpResponse},
+    store::InMemoryBackend,
+};
+use wadesk::{
+    proto::{self, send_service_client::SendServiceClient},
+    sim::{SimConfig, Simulator},
+};
+use whatsapp_rust::{prelude::*, transport::TokioWebSocketTransportFactory};
+
+use crate::gateway::Gateway;
+
+const MESSAGES: usize = 300;
+const WARMUP: usize = 5;
+const RECIPIENT: &str = "15559950009";
+
+/// The bare client never needs HTTP (no media is sent).
+struct NoHttp;
+
+#[async_trait]
+impl HttpClient for NoHttp {
+    async fn execute(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
+        bail!("the bench's bare client has no network ({})", request.url)
+    }
+}
+
+/// A bare whatsapp-rust client paired as `number`; Connected.
+async fn bare_client(sim: &Simulator, number: &str) -> anyhow::Result<BotHandle> {
+    sim.create_phone(number);
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let bot = Bot::builder()
+        .with_backend_arc(Arc::new(InMemoryBackend::new()))
+        .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(sim.ws_url()))
+        .with_http_client(NoHttp)
+        .with_runtime(TokioRuntime)
+        .with_version((2, 3000, 0))
+        .skip_history_sync()
+        .with_event_delivery(EventDelivery::Ordered { capacity: 4096 })
+        .on_event(move |ev, _client| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(ev);
+            }
+        })
+        .build()
+        .await?;
+    let handle = bot.spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ev = tokio::time::timeout(left, events.recv())
+            .await
+            .context("the bare client did not connect within 60 s")?
+            .context("the bare client's events ended")?;
+        match &*ev {
+            Event::PairingQrCode(q) => {
+                sim.scan(&q.code, number).await?;
+            }
+            Event::Connected(_) => break,
+            Event::LoggedOut(l) => bail!("bare client logged out: {l:?}"),
+            _ => {}
+        }
+    }
+    // Keep draining events so the ordered channel never fills.
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    Ok(handle)
+}
+
+fn received_from(sim: &Simulator, from: &str) -> usize {
+    sim.phone_messages(RECIPIENT)
+        .iter()
+        .filter(|m| m.from == from)
+        .count()
+}
+
+async fn wait_received(sim: &Simulator, from: &str, n: usize) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while received_from(sim, from) < n {
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!(
+                "{} of {n} messages from {from} arrived",
+                received_from(sim, from)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
+/// Sends WARMUP + MESSAGES texts with `send(i)` one after another; the
+/// measured part's messages per second, to arrival.
+async fn measure<F, Fut>(sim: &Simulator, from: &str, send: F) -> anyhow::Result<f64>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let before = received_from(sim, from);
+    for i in 0..WARMUP {
+        send(i).await?;
+    }
+    wait_received(sim, from, before + WARMUP).await?;
+    let started = Instant::now();
+    for i in 0..MESSAGES {
+        send(WARMUP + i).await?;
+    }
+    wait_received(sim, from, before + WARMUP + MESSAGES).await?;
+    Ok(MESSAGES as f64 / started.elapsed().as_secs_f64())
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let sim = Simulator::start(SimConfig::default()).await?;
+    sim.create_phone(RECIPIENT);
+    let to: Jid = format!("{RECIPIENT}@s.whatsapp.net").parse()?;
+
+    let bare_number = "15559950000";
+    let bare = bare_client(&sim, bare_number).await?;
+    let client = bare.client();
+    let alone = measure(&sim, bare_number, |i| {
+        let (client, to) = (client.clone(), to.clone());
+        async move {
+            client.send_text(to, &format!("bare {i}")).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    bare.shutdown().await;
+
+    let gateway = Gateway::start(&sim).await?;
+    let ours = "15559950001";
+    let phone_id = gateway.link(&sim, ours).await?;
+    let rest = measure(&sim, ours, |i| {
+        let (gateway, phone_id) = (&gateway, phone_id.clone());
+        async move {
+            let (status, body) = gateway
+                .post(
+                    "/api/send",
+                    &json!({"phone_id": phone_id, "to": RECIPIENT, "message": format!("rest {i}")}),
+                )
+                .await?;
+            if status != 200 {
+                bail!("send answered {status}: {body}");
+            }
+            Ok(())
+        }
+    })
+    .await?;
+
+    let channel = Channel::from_shared(gateway.base.clone())?
+        .connect()
+        .await?;
+    let bearer: MetadataValue<_> = format!("Bearer {}", gateway.token).parse()?;
+    let grpc_client = SendServiceClient::with_interceptor(
+        channel,
+        move |mut request: Request<()>| -> Result<Request<()>, Status> {
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
+            Ok(request)
+        },
+    );
+    let grpc = measure(&sim, ours, |i| {
+        let (mut client, phone_id) = (grpc_client.clone(), phone_id.clone());
+        async move {
+            client
+                .send_text(proto::SendTextRequest {
+                    phone_id,
+                    to: RECIPIENT.to_owned(),
+                    message: format!("grpc {i}"),
+                })
+                .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    drop(gateway);
+    sim.shutdown();
+
+    println!(
+        "{:<5} {:<22} {:>8} {:>10} {:>8}",
+        "row", "sender", "messages", "msg/s", "ratio"
+    );
+    for (name, rate) in [
+        ("whatsapp-rust alone", alone),
+        ("gateway POST /api/send", rest),
+        ("gateway gRPC SendText", grpc),
+    ] {
+        println!(
+            "{:<5} {:<22} {:>8} {:>10.1} {:>7.2}x",
+            "send",
+            name,
+            MESSAGES,
+            rate,
+            rate / alone
+        );
+    }
+    Ok(())
+}
