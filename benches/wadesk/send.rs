@@ -5,7 +5,10 @@
 //! paired by QR to its own number) in this process sends M texts with its
 //! own `send_text`, one after another. Then the gateway, one linked phone:
 //! M sends through POST /api/send, then M through gRPC SendService.SendText,
-//! each one after another (the API answers once WhatsApp has the message).
+//! each one after another (the API answers once WhatsApp has the message),
+//! and M through POST /api/send from 8 clients at once. The bare client also
+//! runs its loop with the `is_on_whatsapp` check the gateway makes before
+//! every send.
 //! Each run's rate: M / (time from the first send until the virtual phone
 //! has received all M). Every sender sends a few warm-up texts first
 //! (Signal session set-up).
@@ -128,6 +131,27 @@ where
     Ok(MESSAGES as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Clients sending at once in the concurrent run.
+const CONCURRENT: usize = 8;
+
+/// As [`measure`], with CONCURRENT sends in flight.
+async fn measure_concurrent<F, Fut>(sim: &Simulator, from: &str, send: F) -> anyhow::Result<f64>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    use futures::{StreamExt, TryStreamExt};
+    let before = received_from(sim, from);
+    let started = Instant::now();
+    futures::stream::iter(0..MESSAGES)
+        .map(&send)
+        .buffer_unordered(CONCURRENT)
+        .try_collect::<Vec<()>>()
+        .await?;
+    wait_received(sim, from, before + MESSAGES).await?;
+    Ok(MESSAGES as f64 / started.elapsed().as_secs_f64())
+}
+
 pub async fn run() -> anyhow::Result<()> {
     let sim = Simulator::start(SimConfig::default()).await?;
     sim.create_phone(RECIPIENT);
@@ -144,12 +168,44 @@ pub async fn run() -> anyhow::Result<()> {
         }
     })
     .await?;
+    // The same loop with the check the gateway makes before every send (a
+    // usync round trip to the server): how much of the gap it explains.
+    let checked = measure(&sim, bare_number, |i| {
+        let (client, to) = (client.clone(), to.clone());
+        async move {
+            client
+                .contacts()
+                .is_on_whatsapp(std::slice::from_ref(&to))
+                .await?;
+            client.send_text(to, &format!("checked {i}")).await?;
+            Ok(())
+        }
+    })
+    .await?;
     bare.shutdown().await;
 
     let gateway = Gateway::start(&sim).await?;
     let ours = "15559950001";
     let phone_id = gateway.link(&sim, ours).await?;
     let rest = measure(&sim, ours, |i| {
+        let (gateway, phone_id) = (&gateway, phone_id.clone());
+        async move {
+            let (status, body) = gateway
+                .post(
+                    "/api/send",
+                    &json!({"phone_id": phone_id, "to": RECIPIENT, "message": format!("rest {i}")}),
+                )
+                .await?;
+            if status != 200 {
+                bail!("send answered {status}: {body}");
+            }
+            Ok(())
+        }
+    })
+    .await?;
+
+    // The same sends from CONCURRENT clients at once.
+    let rest_concurrent = measure_concurrent(&sim, ours, |i| {
         let (gateway, phone_id) = (&gateway, phone_id.clone());
         async move {
             let (status, body) = gateway
@@ -197,16 +253,18 @@ pub async fn run() -> anyhow::Result<()> {
     sim.shutdown();
 
     println!(
-        "{:<5} {:<22} {:>8} {:>10} {:>8}",
+        "{:<5} {:<30} {:>8} {:>10} {:>8}",
         "row", "sender", "messages", "msg/s", "ratio"
     );
     for (name, rate) in [
         ("whatsapp-rust alone", alone),
+        ("whatsapp-rust + is_on_whatsapp", checked),
         ("gateway POST /api/send", rest),
+        ("gateway POST, 8 at once", rest_concurrent),
         ("gateway gRPC SendText", grpc),
     ] {
         println!(
-            "{:<5} {:<22} {:>8} {:>10.1} {:>7.2}x",
+            "{:<5} {:<30} {:>8} {:>10.1} {:>7.2}x",
             "send",
             name,
             MESSAGES,
