@@ -6,9 +6,7 @@
 //! own `send_text`, one after another. Then the gateway, one linked phone:
 //! M sends through POST /api/send, then M through gRPC SendService.SendText,
 //! each one after another (the API answers once WhatsApp has the message),
-//! and M through POST /api/send from 8 clients at once. The bare client also
-//! runs its loop with the `is_on_whatsapp` check the gateway makes before
-//! every send.
+//! and M through POST /api/send from 8 clients at once.
 //! Each run's rate: M / (time from the first send until the virtual phone
 //! has received all M). Every sender sends a few warm-up texts first
 //! (Signal session set-up).
@@ -168,20 +166,6 @@ pub async fn run() -> anyhow::Result<()> {
         }
     })
     .await?;
-    // The same loop with the check the gateway makes before every send (a
-    // usync round trip to the server): how much of the gap it explains.
-    let checked = measure(&sim, bare_number, |i| {
-        let (client, to) = (client.clone(), to.clone());
-        async move {
-            client
-                .contacts()
-                .is_on_whatsapp(std::slice::from_ref(&to))
-                .await?;
-            client.send_text(to, &format!("checked {i}")).await?;
-            Ok(())
-        }
-    })
-    .await?;
     bare.shutdown().await;
 
     let gateway = Gateway::start(&sim).await?;
@@ -258,7 +242,6 @@ pub async fn run() -> anyhow::Result<()> {
     );
     for (name, rate) in [
         ("whatsapp-rust alone", alone),
-        ("whatsapp-rust + is_on_whatsapp", checked),
         ("gateway POST /api/send", rest),
         ("gateway POST, 8 at once", rest_concurrent),
         ("gateway gRPC SendText", grpc),
