@@ -32,7 +32,7 @@ use whatsapp_rust::{prelude::*, transport::TokioWebSocketTransportFactory};
 
 use crate::gateway::Gateway;
 
-const MESSAGES: usize = 300;
+const MESSAGES: usize = 2_000;
 const WARMUP: usize = 5;
 const RECIPIENT: &str = "15559950009";
 
@@ -104,7 +104,7 @@ async fn wait_received(sim: &Simulator, from: &str, n: usize) -> anyhow::Result<
                 received_from(sim, from)
             );
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
 }
