@@ -81,14 +81,14 @@ where
 
 pub fn header(row: &str) {
     println!(
-        "{:<5} {:<9} {:>4} {:>9} {:>8} {:>9} {:>9}",
+        "{:<5} {:<12} {:>4} {:>9} {:>8} {:>9} {:>9}",
         row, "target", "conn", "req/s", "errors", "p50 ms", "p99 ms"
     );
 }
 
 pub fn line(row: &str, target: &str, r: &LoadResult) {
     println!(
-        "{:<5} {:<9} {:>4} {:>9.0} {:>8} {:>9.2} {:>9.2}",
+        "{:<5} {:<12} {:>4} {:>9.0} {:>8} {:>9.2} {:>9.2}",
         row,
         target,
         CONCURRENCY,
