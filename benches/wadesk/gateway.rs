@@ -19,7 +19,7 @@ pub struct Gateway {
     pub base: String,
     pub token: String,
     pub http: reqwest::Client,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl Gateway {
@@ -59,7 +59,7 @@ impl Gateway {
             base: format!("http://127.0.0.1:{port}"),
             token: String::new(),
             http: reqwest::Client::new(),
-            dir,
+            _dir: dir,
         };
         let out = gateway.cli(&["account", "create", "--name", "Bench"])?;
         gateway.token = out
@@ -233,7 +233,6 @@ impl Gateway {
 impl Drop for Gateway {
     fn drop(&mut self) {
         self.kill();
-        let _ = &self.dir;
     }
 }
 
