@@ -2,8 +2,11 @@
 //! at a virtual phone (issue 9 row 3).
 //!
 //! Baseline, same simulator: a bare whatsapp-rust client (in-memory store,
-//! paired by QR to its own number) in this process sends M texts with its
-//! own `send_text`, one after another. Then the gateway, one linked phone:
+//! the gateway's TCP_NODELAY transport, paired by QR to its own number) in this process sends M texts with its
+//! own `send_text`, one after another (it returns once the message is on
+//! its way, so this loop pipelines), and again waiting for the server's ack
+//! of each message before sending the next, and waiting for the ack after
+//! the `is_on_whatsapp` check the gateway makes before each send. Then the gateway, one linked phone:
 //! M sends through POST /api/send, then M through gRPC SendService.SendText,
 //! each one after another (the API answers once WhatsApp has the message),
 //! and M through POST /api/send from 8 clients at once.
@@ -26,9 +29,10 @@ use wacore::{
 };
 use wadesk::{
     proto::{self, send_service_client::SendServiceClient},
+    sessions::engine::NoDelayTransport,
     sim::{SimConfig, Simulator},
 };
-use whatsapp_rust::{prelude::*, transport::TokioWebSocketTransportFactory};
+use whatsapp_rust::prelude::*;
 
 use crate::gateway::Gateway;
 
@@ -46,13 +50,19 @@ impl HttpClient for NoHttp {
     }
 }
 
-/// A bare whatsapp-rust client paired as `number`; Connected.
-async fn bare_client(sim: &Simulator, number: &str) -> anyhow::Result<BotHandle> {
+/// A bare whatsapp-rust client paired as `number`, Connected; and the ids
+/// of the server acks it gets from then on.
+async fn bare_client(
+    sim: &Simulator,
+    number: &str,
+) -> anyhow::Result<(BotHandle, tokio::sync::mpsc::UnboundedReceiver<String>)> {
     sim.create_phone(number);
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let bot = Bot::builder()
         .with_backend_arc(Arc::new(InMemoryBackend::new()))
-        .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(sim.ws_url()))
+        // TCP_NODELAY as in the gateway: the stock factory leaves Nagle on,
+        // and every request/answer then waits ~40 ms on a delayed ACK.
+        .with_transport_factory(NoDelayTransport::new(sim.ws_url()))
         .with_http_client(NoHttp)
         .with_runtime(TokioRuntime)
         .with_version((2, 3000, 0))
@@ -84,8 +94,15 @@ async fn bare_client(sim: &Simulator, number: &str) -> anyhow::Result<BotHandle>
         }
     }
     // Keep draining events so the ordered channel never fills.
-    tokio::spawn(async move { while events.recv().await.is_some() {} });
-    Ok(handle)
+    let (acks_tx, acks) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            if let Event::ServerAck(ack) = &*ev {
+                let _ = acks_tx.send(ack.id.clone());
+            }
+        }
+    });
+    Ok((handle, acks))
 }
 
 fn received_from(sim: &Simulator, from: &str) -> usize {
@@ -156,13 +173,64 @@ pub async fn run() -> anyhow::Result<()> {
     let to: Jid = format!("{RECIPIENT}@s.whatsapp.net").parse()?;
 
     let bare_number = "15559950000";
-    let bare = bare_client(&sim, bare_number).await?;
+    let (bare, acks) = bare_client(&sim, bare_number).await?;
+    let acks = tokio::sync::Mutex::new(acks);
     let client = bare.client();
     let alone = measure(&sim, bare_number, |i| {
         let (client, to) = (client.clone(), to.clone());
         async move {
             client.send_text(to, &format!("bare {i}")).await?;
             Ok(())
+        }
+    })
+    .await?;
+    // The same loop, each send waiting for the server's ack before the next:
+    // one message in flight at a time, as the gateway's sequential clients.
+    let acked = measure(&sim, bare_number, |i| {
+        let (client, to, acks) = (client.clone(), to.clone(), &acks);
+        async move {
+            let id = client
+                .send_text(to, &format!("acked {i}"))
+                .await?
+                .message_id
+                .to_string();
+            let mut acks = acks.lock().await;
+            loop {
+                let got = tokio::time::timeout(Duration::from_secs(30), acks.recv())
+                    .await
+                    .context("no server ack within 30 s")?
+                    .context("the bare client's events ended")?;
+                if got == id {
+                    return Ok(());
+                }
+            }
+        }
+    })
+    .await?;
+    // ... and with the is_on_whatsapp check (a usync round trip) the
+    // gateway makes before every send (src/sessions/outbox.rs).
+    let checked = measure(&sim, bare_number, |i| {
+        let (client, to, acks) = (client.clone(), to.clone(), &acks);
+        async move {
+            client
+                .contacts()
+                .is_on_whatsapp(std::slice::from_ref(&to))
+                .await?;
+            let id = client
+                .send_text(to, &format!("checked {i}"))
+                .await?
+                .message_id
+                .to_string();
+            let mut acks = acks.lock().await;
+            loop {
+                let got = tokio::time::timeout(Duration::from_secs(30), acks.recv())
+                    .await
+                    .context("no server ack within 30 s")?
+                    .context("the bare client's events ended")?;
+                if got == id {
+                    return Ok(());
+                }
+            }
         }
     })
     .await?;
@@ -242,6 +310,8 @@ pub async fn run() -> anyhow::Result<()> {
     );
     for (name, rate) in [
         ("whatsapp-rust alone", alone),
+        ("whatsapp-rust, ack each", acked),
+        ("whatsapp-rust, usync+ack each", checked),
         ("gateway POST /api/send", rest),
         ("gateway POST, 8 at once", rest_concurrent),
         ("gateway gRPC SendText", grpc),
