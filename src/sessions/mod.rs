@@ -137,6 +137,17 @@ impl SessionManager {
     pub async fn start_linked(&self) -> Result<usize, Error> {
         let phones = store::phones::list_linked(&self.shared.db).await?;
         let count = phones.len();
+        // "connected" was true before the process stopped, not now: until each
+        // session is back online the API says it is reconnecting.
+        for phone in phones.iter().filter(|p| p.status == "connected") {
+            store::phones::update_status(
+                &self.shared.db,
+                &phone.id,
+                store::phones::StatusChange::new("connecting")
+                    .reason("reconnecting after the gateway restarted"),
+            )
+            .await?;
+        }
         for phone in phones {
             self.ensure_started(&phone);
         }

@@ -210,6 +210,15 @@ async fn qr_pairing_connects_and_survives_a_restart(db: Db) {
     let (_, phones) = app.get("/api/phones").await;
     assert_eq!(phones["phones"][0]["number"], json!("919812340001"));
 
+    // What was "connected" before a restart is not believed after it: while
+    // WhatsApp is out of reach the phone is not reported connected.
+    sim.set_outage(true);
+    let app = app.restart().await;
+    let (_, status) = app.get(&format!("/api/phones/{phone}/status")).await;
+    assert_ne!(status["status"], json!("connected"), "{status}");
+    sim.set_outage(false);
+    app.wait_status(&phone, "connected", 60).await;
+
     // Asking to pair a connected phone just says so.
     let response = app
         .request(reqwest::Method::GET, &format!("/api/phones/{phone}/qr"))
