@@ -123,6 +123,8 @@ pub struct Bot {
     pub timeout_secs: f64,
     pub retries: u32,
     pub retry_backoff_ms: u64,
+    /// Bot replies to one chat per hour before the bot stops answering it.
+    pub max_replies_per_chat_per_hour: u64,
 }
 
 impl Config {

@@ -82,6 +82,8 @@ pub struct Settings {
     pub timeout: Duration,
     pub retries: u32,
     pub retry_backoff: Duration,
+    /// Replies to one chat per hour (0: no limit).
+    pub max_replies_per_chat_per_hour: u64,
 }
 
 impl Settings {
@@ -110,6 +112,7 @@ impl Settings {
             timeout,
             retries: c.retries,
             retry_backoff: Duration::from_millis(c.retry_backoff_ms),
+            max_replies_per_chat_per_hour: c.max_replies_per_chat_per_hour,
         })
     }
 
@@ -490,6 +493,18 @@ async fn try_answer(ctx: &Ctx, phone_id: &str, peer: &str) -> anyhow::Result<()>
         // Answered already (before a restart, or through the API).
         typing(ctx, phone_id, peer, false);
         return Ok(());
+    }
+    let cap = ctx.settings.max_replies_per_chat_per_hour;
+    if cap > 0 {
+        let since = store::now_ms() - 3_600_000;
+        let sent = store::bots::replies_since(db, phone_id, peer, since).await?;
+        if sent >= cap {
+            typing(ctx, phone_id, peer, false);
+            let error = format!(
+                "not answering {peer}: {sent} replies to this chat in the last hour (bot.max_replies_per_chat_per_hour is {cap}); another bot may be answering ours"
+            );
+            return fail(ctx, &bot, peer, error, None).await;
+        }
     }
     let turns = provider::alternate(
         chat.iter()

@@ -4,7 +4,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::{
@@ -161,6 +161,23 @@ pub async fn chat(
         .order_by_desc(message::Column::Id)
         .limit(limit)
         .all(db)
+        .await
+}
+
+/// How many bot replies a phone sent to `peer` since `since` (Unix ms).
+pub async fn replies_since(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    peer: &str,
+    since: i64,
+) -> Result<u64, DbErr> {
+    message::Entity::find()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::Direction.eq("outbound"))
+        .filter(message::Column::Peer.eq(peer))
+        .filter(message::Column::Source.eq("bot"))
+        .filter(message::Column::CreatedAt.gte(since))
+        .count(db)
         .await
 }
 

@@ -678,7 +678,54 @@ async fn a_restart_mid_question_answers_once(db: Db) {
     sim.shutdown();
 }
 
+/// Another bot answering ours would make an endless conversation: after
+/// the per-chat cap the bot stops answering that chat and says why.
+async fn a_chat_past_the_reply_cap_is_not_answered(db: Db) {
+    let (ours, theirs) = ("919812340290", "919812340291");
+    let provider = Provider::start(Kind::OpenAi).await;
+    let (sim, app) = start_with(db, |config| {
+        provider.configure(config);
+        config.bot.max_replies_per_chat_per_hour = 1;
+    })
+    .await;
+    let phone = app.create_phone("Shop").await;
+    pair(&app, &sim, &phone, ours).await;
+    make_pro(&app, &phone).await;
+    sim.create_phone(theirs);
+    let (status, body) = app
+        .post(
+            "/api/bot/set",
+            json!({"phone_id": phone, "provider": "openai", "api_key": "sk-test-cap-0001"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    provider.then([
+        Answer::Reply("first answer".into()),
+        Answer::Reply("second answer".into()),
+    ]);
+    sim.phone_send_text(theirs, ours, "hi").await.unwrap();
+    eventually("the first reply", || async {
+        (texts_from(&sim, theirs, ours) == ["first answer"]).then_some(())
+    })
+    .await;
+    sim.phone_send_text(theirs, ours, "hi again").await.unwrap();
+    let error = eventually("the cap recorded on the bot", || async {
+        let (_, body) = app.get(&format!("/api/bot/{phone}")).await;
+        body["bot"]["last_error"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert!(
+        error.contains("1 replies to this chat in the last hour"),
+        "{error}"
+    );
+    assert_eq!(provider.hits().len(), 1, "the provider was not asked again");
+    assert_eq!(texts_from(&sim, theirs, ours), ["first answer"]);
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    a_chat_past_the_reply_cap_is_not_answered,
     a_restart_mid_question_answers_once,
     gemini_answers_with_the_chat_so_far,
     openai_debounces_and_never_answers_itself,
