@@ -121,8 +121,8 @@ pub async fn queued_for_phone(
         .await
 }
 
-/// How many different recipients a phone has sent to.
-pub async fn recipient_count(db: &DatabaseConnection, phone_id: &str) -> Result<u64, DbErr> {
+/// The different recipients of a phone's sends that did not fail.
+fn reached_query(phone_id: &str) -> sea_orm::Select<message::Entity> {
     message::Entity::find()
         .select_only()
         .column(message::Column::Peer)
@@ -130,22 +130,16 @@ pub async fn recipient_count(db: &DatabaseConnection, phone_id: &str) -> Result<
         .filter(message::Column::PhoneId.eq(phone_id))
         .filter(message::Column::Direction.eq("outbound"))
         .filter(message::Column::Status.ne("failed"))
-        .count(db)
-        .await
+}
+
+/// How many different recipients a phone has sent to.
+pub async fn recipient_count(db: &DatabaseConnection, phone_id: &str) -> Result<u64, DbErr> {
+    reached_query(phone_id).count(db).await
 }
 
 /// The different recipients a phone has sent to (for the trial cap).
 pub async fn reached(db: &DatabaseConnection, phone_id: &str) -> Result<Vec<String>, DbErr> {
-    message::Entity::find()
-        .select_only()
-        .column(message::Column::Peer)
-        .distinct()
-        .filter(message::Column::PhoneId.eq(phone_id))
-        .filter(message::Column::Direction.eq("outbound"))
-        .filter(message::Column::Status.ne("failed"))
-        .into_tuple()
-        .all(db)
-        .await
+    reached_query(phone_id).into_tuple().all(db).await
 }
 
 pub async fn has_reached(

@@ -79,6 +79,25 @@ async fn handed_over(app: &TestApp, bulk_id: &str) -> Vec<i64> {
         .collect()
 }
 
+/// A gateway on the simulator with one phone linked as `from`, and `count`
+/// virtual phones registered on WhatsApp, numbered from `from` + 1.
+async fn linked(
+    db: Db,
+    from: &str,
+    count: u64,
+    tweak: impl FnOnce(&mut wadesk::config::Config),
+) -> (Simulator, TestApp, String, Vec<String>) {
+    let (sim, app) = start_with(db, tweak).await;
+    let phone = app.create_phone("Shop").await;
+    pair(&app, &sim, &phone, from).await;
+    let base: u64 = from.parse().unwrap();
+    let numbers: Vec<String> = (1..=count).map(|i| number(base, i)).collect();
+    for n in &numbers {
+        sim.create_phone(n);
+    }
+    (sim, app, phone, numbers)
+}
+
 async fn make_pro(app: &TestApp, phone: &str) {
     let db = &app.core.db;
     let row = wadesk::store::phones::find(db, phone)
@@ -102,15 +121,10 @@ async fn bulk_events(app: &TestApp, phone: &str, bulk_id: &str) -> Vec<Value> {
 }
 
 async fn twenty_numbers_once_each_with_even_gaps(db: Db) {
-    let (sim, app) = start_with(db, |c| c.bulk.progress_interval_secs = 0.0).await;
-    let phone = app.create_phone("Shop").await;
     let from = "919812350000";
-    pair(&app, &sim, &phone, from).await;
+    let (sim, app, phone, numbers) =
+        linked(db, from, 20, |c| c.bulk.progress_interval_secs = 0.0).await;
     make_pro(&app, &phone).await;
-    let numbers: Vec<String> = (1..=20).map(|i| number(919812350000, i)).collect();
-    for n in &numbers {
-        sim.create_phone(n);
-    }
     let mut request: Vec<String> = numbers.clone();
     request.insert(3, format!("+{}", numbers[0])); // the same number, typed differently
     request.push("12ab".into());
@@ -222,14 +236,8 @@ async fn twenty_numbers_once_each_with_even_gaps(db: Db) {
 }
 
 async fn default_gaps_are_random_between_two_and_five_seconds(db: Db) {
-    let (sim, app) = start(db).await;
-    let phone = app.create_phone("Shop").await;
     let from = "919812351000";
-    pair(&app, &sim, &phone, from).await;
-    let numbers: Vec<String> = (1..=3).map(|i| number(919812351000, i)).collect();
-    for n in &numbers {
-        sim.create_phone(n);
-    }
+    let (sim, app, phone, numbers) = linked(db, from, 3, |_| {}).await;
     let (status, body) = app
         .post(
             "/api/bulk-send",
@@ -253,14 +261,8 @@ async fn default_gaps_are_random_between_two_and_five_seconds(db: Db) {
 }
 
 async fn pause_resume_cancel_and_a_disconnect(db: Db) {
-    let (sim, app) = start(db).await;
-    let phone = app.create_phone("Shop").await;
     let from = "919812352000";
-    pair(&app, &sim, &phone, from).await;
-    let numbers: Vec<String> = (1..=8).map(|i| number(919812352000, i)).collect();
-    for n in &numbers {
-        sim.create_phone(n);
-    }
+    let (sim, app, phone, numbers) = linked(db, from, 8, |_| {}).await;
     let (status, body) = app
         .post(
             "/api/bulk-send",
@@ -416,14 +418,8 @@ async fn a_sheet_sends_the_right_text_to_the_right_numbers(db: Db) {
     );
     sheets.insert("forbidden", (403, "text/plain", "no"));
     let (base, hits) = sheet_server(sheets).await;
-    let (sim, app) = start_with(db, move |c| c.sheets.base_url = base).await;
-    let phone = app.create_phone("Shop").await;
     let from = "919812353000";
-    pair(&app, &sim, &phone, from).await;
-    let numbers: Vec<String> = (1..=3).map(|i| number(919812353000, i)).collect();
-    for n in &numbers {
-        sim.create_phone(n);
-    }
+    let (sim, app, phone, numbers) = linked(db, from, 3, move |c| c.sheets.base_url = base).await;
     let (status, body) = app
         .post(
             "/api/bulk-send/sheet",
@@ -765,11 +761,9 @@ async fn one_campaign_at_a_time_per_phone_phones_in_parallel(db: Db) {
 
 /// Repeated failures pause a campaign with the reason; resuming goes on.
 async fn failures_in_a_row_pause_with_the_reason(db: Db) {
-    let (sim, app) = start_with(db, |c| c.bulk.max_failures = 3).await;
-    let phone = app.create_phone("Shop").await;
     let from = "919812358000";
-    pair(&app, &sim, &phone, from).await;
     // Nobody registered these numbers: WhatsApp says they are not on it.
+    let (sim, app, phone, _) = linked(db, from, 0, |c| c.bulk.max_failures = 3).await;
     let numbers: Vec<String> = (1..=5).map(|i| number(919812358000, i)).collect();
     let (status, body) = app
         .post(
