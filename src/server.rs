@@ -58,6 +58,8 @@ pub struct Core {
     pub webhook_kick: webhooks::Kick,
     /// The campaign workers (started by [`spawn`]).
     pub bulk: crate::bulk::Engine,
+    /// New events, read once per append, for live streams.
+    pub tail: store::events::Tail,
     /// Bot settings, checked at start-up.
     pub bot_settings: bot::Settings,
     /// Encrypts the bots' api keys (derived from the server secret).
@@ -80,6 +82,9 @@ impl Core {
         let bulk_settings = crate::bulk::Settings::from_config(&config.bulk, &config.sheets)?;
         let sessions = SessionManager::new(db.clone(), &config);
         let shutdown = CancellationToken::new();
+        let tail = store::events::Tail::start(db.clone(), shutdown.child_token())
+            .await
+            .context("reading the event log")?;
         let bulk = crate::bulk::Engine::new(
             db.clone(),
             sessions.clone(),
@@ -98,6 +103,7 @@ impl Core {
             webhook_kick: webhooks::Kick::default(),
             sessions,
             bulk,
+            tail,
             config: Arc::new(config),
             db,
         })
@@ -114,6 +120,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         shutdown: core.shutdown.clone(),
         webhooks: core.webhook_kick.clone(),
         bulk: core.bulk.clone(),
+        tail: core.tail.clone(),
         bot: api::BotState {
             settings: core.bot_settings.clone(),
             keys: core.bot_keys.clone(),

@@ -112,9 +112,9 @@ impl MessageService for MessageApi {
             id => Some(validate::owned_phone(&self.0, caller, id).await?.id),
         };
         let db = self.0.db.clone();
-        // Subscribe to wake-ups before choosing the start, so nothing
+        // Subscribe to new events before choosing the start, so nothing
         // appended in between is missed.
-        let wake = store::events::watch();
+        let live = self.0.tail.subscribe();
         let start = match cursor {
             0 => store::events::head(&db).await.map_err(Error::from)?,
             n => n,
@@ -130,7 +130,7 @@ impl MessageService for MessageApi {
             filter,
             names,
             start,
-            wake,
+            live,
             tx,
             self.0.shutdown.clone(),
         ));
@@ -148,72 +148,112 @@ const SLOW_SUBSCRIBER: std::time::Duration = std::time::Duration::from_secs(30);
 const PAGE: u64 = 200;
 
 /// Replays the log after `after`, then follows it live, until the
-/// subscriber goes away or stops reading. Memory per subscriber is the
-/// bounded buffer plus one page: the log itself is the backlog.
+/// subscriber goes away or stops reading. Live events come from the
+/// database's [`store::events::Tail`] (one query per append for every
+/// stream); a subscriber that falls behind it reads the log again from its
+/// own cursor. Memory per subscriber is the bounded buffer plus one page:
+/// the log itself is the backlog.
 async fn follow(
     db: sea_orm::DatabaseConnection,
     filter: store::events::Filter,
     names: EventNames,
     mut after: i64,
-    mut wake: tokio::sync::watch::Receiver<i64>,
+    mut live: tokio::sync::broadcast::Receiver<std::sync::Arc<store::entity::event::Model>>,
     tx: tokio::sync::mpsc::Sender<Result<proto::SubscribeResponse, Status>>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
-    let stopping = |after: i64| {
-        Status::unavailable(format!(
-            "the server is shutting down; resume with cursor={after}"
-        ))
-    };
+    use tokio::sync::broadcast::error::RecvError;
     loop {
-        wake.borrow_and_update();
-        let page = match store::events::list_after(&db, &filter, after, PAGE).await {
-            Ok(page) => page,
-            Err(err) => {
-                let _ = tx.send(Err(Error::from(err).into())).await;
-                return;
+        // Catch up from the log.
+        loop {
+            let page = match store::events::list_after(&db, &filter, after, PAGE).await {
+                Ok(page) => page,
+                Err(err) => {
+                    let _ = tx.send(Err(Error::from(err).into())).await;
+                    return;
+                }
+            };
+            let full = page.len() as u64 == PAGE;
+            for event in page {
+                after = event.cursor;
+                if names.matches(&event.event) && !deliver(&tx, event, &shutdown).await {
+                    return;
+                }
             }
-        };
-        let full = page.len() as u64 == PAGE;
-        for event in page {
-            after = event.cursor;
-            if !names.matches(&event.event) {
+            if !full {
+                break;
+            }
+        }
+        // Then live, until this subscriber falls behind the tail.
+        loop {
+            let event = tokio::select! {
+                received = live.recv() => match received {
+                    Ok(event) => event,
+                    Err(RecvError::Lagged(_)) => break,
+                    Err(RecvError::Closed) => return,
+                },
+                _ = tx.closed() => return,
+                _ = shutdown.cancelled() => {
+                    let _ = tx.try_send(Err(stopping(after)));
+                    return;
+                }
+            };
+            if event.cursor <= after {
+                continue; // read from the log already
+            }
+            let ours = event.account_id == filter.account_id
+                && filter
+                    .phone_id
+                    .as_ref()
+                    .is_none_or(|p| event.phone_id.as_ref() == Some(p));
+            if !ours {
                 continue;
             }
-            let reserve = tokio::select! {
-                reserved = tokio::time::timeout(SLOW_SUBSCRIBER, tx.reserve()) => reserved,
-                _ = shutdown.cancelled() => {
-                    let _ = tx.try_send(Err(stopping(event.cursor - 1)));
-                    return;
-                }
-            };
-            let permit = match reserve {
-                Ok(Ok(permit)) => permit,
-                Ok(Err(_)) => return, // the subscriber is gone
-                Err(_) => {
-                    tracing::info!(
-                        cursor = after - 1,
-                        "event subscriber too slow; disconnected"
-                    );
-                    let status = Status::resource_exhausted(format!(
-                        "this subscriber did not keep up; resume with cursor={}",
-                        event.cursor - 1
-                    ));
-                    let _ = tokio::time::timeout(SLOW_SUBSCRIBER, tx.send(Err(status))).await;
-                    return;
-                }
-            };
-            permit.send(Ok(event_proto(event)));
-        }
-        if full {
-            continue;
-        }
-        tokio::select! {
-            changed = wake.changed() => if changed.is_err() { return },
-            _ = tx.closed() => return,
-            _ = shutdown.cancelled() => {
-                let _ = tx.try_send(Err(stopping(after)));
+            after = event.cursor;
+            if names.matches(&event.event) && !deliver(&tx, (*event).clone(), &shutdown).await {
                 return;
             }
+        }
+    }
+}
+
+fn stopping(after: i64) -> Status {
+    Status::unavailable(format!(
+        "the server is shutting down; resume with cursor={after}"
+    ))
+}
+
+/// Hands one event to the subscriber's buffer; false when the stream is
+/// over (gone, too slow, or the server stopping).
+async fn deliver(
+    tx: &tokio::sync::mpsc::Sender<Result<proto::SubscribeResponse, Status>>,
+    event: store::entity::event::Model,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> bool {
+    let reserve = tokio::select! {
+        reserved = tokio::time::timeout(SLOW_SUBSCRIBER, tx.reserve()) => reserved,
+        _ = shutdown.cancelled() => {
+            let _ = tx.try_send(Err(stopping(event.cursor - 1)));
+            return false;
+        }
+    };
+    match reserve {
+        Ok(Ok(permit)) => {
+            permit.send(Ok(event_proto(event)));
+            true
+        }
+        Ok(Err(_)) => false, // the subscriber is gone
+        Err(_) => {
+            tracing::info!(
+                cursor = event.cursor - 1,
+                "event subscriber too slow; disconnected"
+            );
+            let status = Status::resource_exhausted(format!(
+                "this subscriber did not keep up; resume with cursor={}",
+                event.cursor - 1
+            ));
+            let _ = tokio::time::timeout(SLOW_SUBSCRIBER, tx.send(Err(status))).await;
+            false
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct State {
     pub webhooks: crate::webhooks::Kick,
     /// Wakes a phone's campaign worker after a change.
     pub bulk: crate::bulk::Engine,
+    /// New events for live streams.
+    pub tail: crate::store::events::Tail,
     /// Bot settings (default models), the api key box, and the bot
     /// worker's wake-up.
     pub bot: BotState,

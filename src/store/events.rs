@@ -7,13 +7,14 @@
 //! never later finds a smaller one appear: a cursor is a safe resume point.
 //! One gateway process per database is assumed (as for sessions).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, NotSet,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
-use tokio::sync::{Mutex, MutexGuard, watch};
+use tokio::sync::{Mutex, MutexGuard, broadcast, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::{entity::event, new_id, now_ms};
 
@@ -178,4 +179,79 @@ pub async fn find(
         .filter(event::Column::Id.eq(id))
         .one(db)
         .await
+}
+
+/// Every event after `after` (all accounts), oldest first, at most `limit`.
+async fn list_all_after(
+    db: &DatabaseConnection,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<event::Model>, DbErr> {
+    event::Entity::find()
+        .filter(event::Column::Cursor.gt(after))
+        .order_by_asc(event::Column::Cursor)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Events a [`Tail`] keeps for receivers that fall behind; one that falls
+/// further behind reads the log itself.
+const TAIL_BUFFER: usize = 1024;
+
+/// Reads new events once per append and hands them to every live stream of
+/// this database, in cursor order: a hundred subscribers cost one query per
+/// append, not a hundred.
+#[derive(Clone)]
+pub struct Tail {
+    tx: broadcast::Sender<Arc<event::Model>>,
+}
+
+impl Tail {
+    /// Starts following the log from its current head: every event appended
+    /// after this returns is published.
+    pub async fn start(db: DatabaseConnection, stop: CancellationToken) -> Result<Tail, DbErr> {
+        let (tx, _) = broadcast::channel(TAIL_BUFFER);
+        let mut wake = watch();
+        let mut after = head(&db).await?;
+        let sender = tx.clone();
+        tokio::spawn(async move {
+            loop {
+                wake.borrow_and_update();
+                loop {
+                    match list_all_after(&db, after, 200).await {
+                        Ok(page) => {
+                            let full = page.len() == 200;
+                            for event in page {
+                                after = event.cursor;
+                                // No receiver right now is fine.
+                                let _ = sender.send(Arc::new(event));
+                            }
+                            if !full {
+                                break;
+                            }
+                        }
+                        Err(err) => {
+                            // Nothing is skipped: the same cursor is read again.
+                            tracing::error!(error = %err, "reading the event log for streams");
+                            tokio::select! {
+                                _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                                _ = stop.cancelled() => return,
+                            }
+                        }
+                    }
+                }
+                tokio::select! {
+                    changed = wake.changed() => if changed.is_err() { return },
+                    _ = stop.cancelled() => return,
+                }
+            }
+        });
+        Ok(Tail { tx })
+    }
+
+    /// Events published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<event::Model>> {
+        self.tx.subscribe()
+    }
 }
