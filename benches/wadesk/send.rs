@@ -167,6 +167,26 @@ where
     Ok(MESSAGES as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Sends one text with the bare client and waits for the server's ack of it.
+async fn send_acked(
+    client: &std::sync::Arc<whatsapp_rust::Client>,
+    to: Jid,
+    text: String,
+    acks: &tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<String>>,
+) -> anyhow::Result<()> {
+    let id = client.send_text(to, &text).await?.message_id.to_string();
+    let mut acks = acks.lock().await;
+    loop {
+        let got = tokio::time::timeout(Duration::from_secs(30), acks.recv())
+            .await
+            .context("no server ack within 30 s")?
+            .context("the bare client's events ended")?;
+        if got == id {
+            return Ok(());
+        }
+    }
+}
+
 pub async fn run() -> anyhow::Result<()> {
     let sim = Simulator::start(SimConfig::default()).await?;
     sim.create_phone(RECIPIENT);
@@ -188,23 +208,7 @@ pub async fn run() -> anyhow::Result<()> {
     // one message in flight at a time, as the gateway's sequential clients.
     let acked = measure(&sim, bare_number, |i| {
         let (client, to, acks) = (client.clone(), to.clone(), &acks);
-        async move {
-            let id = client
-                .send_text(to, &format!("acked {i}"))
-                .await?
-                .message_id
-                .to_string();
-            let mut acks = acks.lock().await;
-            loop {
-                let got = tokio::time::timeout(Duration::from_secs(30), acks.recv())
-                    .await
-                    .context("no server ack within 30 s")?
-                    .context("the bare client's events ended")?;
-                if got == id {
-                    return Ok(());
-                }
-            }
-        }
+        async move { send_acked(&client, to, format!("acked {i}"), acks).await }
     })
     .await?;
     // ... and with the is_on_whatsapp check (a usync round trip) the
@@ -216,21 +220,7 @@ pub async fn run() -> anyhow::Result<()> {
                 .contacts()
                 .is_on_whatsapp(std::slice::from_ref(&to))
                 .await?;
-            let id = client
-                .send_text(to, &format!("checked {i}"))
-                .await?
-                .message_id
-                .to_string();
-            let mut acks = acks.lock().await;
-            loop {
-                let got = tokio::time::timeout(Duration::from_secs(30), acks.recv())
-                    .await
-                    .context("no server ack within 30 s")?
-                    .context("the bare client's events ended")?;
-                if got == id {
-                    return Ok(());
-                }
-            }
+            send_acked(&client, to, format!("checked {i}"), acks).await
         }
     })
     .await?;
