@@ -38,6 +38,7 @@ pub struct Server {
 #[derive(Clone, Deserialize)]
 pub struct Auth {
     pub secret: String,
+    pub cache_ms: u64,
 }
 
 impl std::fmt::Debug for Auth {
@@ -45,6 +46,7 @@ impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Auth")
             .field("secret", &if self.secret.is_empty() { "" } else { "<set>" })
+            .field("cache_ms", &self.cache_ms)
             .finish()
     }
 }

@@ -128,7 +128,12 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         },
     };
     let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
-    let authenticator = Authenticator::new(core.db.clone(), core.keys.clone(), limiter);
+    let authenticator = Authenticator::new(
+        core.db.clone(),
+        core.keys.clone(),
+        limiter,
+        Duration::from_millis(core.config.auth.cache_ms),
+    );
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     drop(health_reporter); // every service reports SERVING via the "" entry

@@ -6,7 +6,10 @@
 //! own `send_text`, one after another (it returns once the message is on
 //! its way, so this loop pipelines), and again waiting for the server's ack
 //! of each message before sending the next, and waiting for the ack after
-//! the `is_on_whatsapp` check the gateway makes before each send. Then the gateway, one linked phone:
+//! the `is_on_whatsapp` check the gateway makes before each send; and,
+//! pipelined again, the same client on the gateway's own persistent store
+//! (wastore over a SQLite file), which writes the Signal state each send
+//! changes. Then the gateway, one linked phone:
 //! M sends through POST /api/send, then M through gRPC SendService.SendText,
 //! each one after another (the API answers once WhatsApp has the message),
 //! and M through POST /api/send from 8 clients at once.
@@ -55,11 +58,12 @@ impl HttpClient for NoHttp {
 async fn bare_client(
     sim: &Simulator,
     number: &str,
+    backend: Arc<dyn wacore::store::traits::Backend>,
 ) -> anyhow::Result<(BotHandle, tokio::sync::mpsc::UnboundedReceiver<String>)> {
     sim.create_phone(number);
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let bot = Bot::builder()
-        .with_backend_arc(Arc::new(InMemoryBackend::new()))
+        .with_backend_arc(backend)
         // TCP_NODELAY as in the gateway: the stock factory leaves Nagle on,
         // and every request/answer then waits ~40 ms on a delayed ACK.
         .with_transport_factory(NoDelayTransport::new(sim.ws_url()))
@@ -193,7 +197,7 @@ pub async fn run() -> anyhow::Result<()> {
     let to: Jid = format!("{RECIPIENT}@s.whatsapp.net").parse()?;
 
     let bare_number = "15559950000";
-    let (bare, acks) = bare_client(&sim, bare_number).await?;
+    let (bare, acks) = bare_client(&sim, bare_number, Arc::new(InMemoryBackend::new())).await?;
     let acks = tokio::sync::Mutex::new(acks);
     let client = bare.client();
     let alone = measure(&sim, bare_number, |i| {
@@ -225,6 +229,33 @@ pub async fn run() -> anyhow::Result<()> {
     })
     .await?;
     bare.shutdown().await;
+
+    // The same client on the gateway's own whatsapp-rust store (wastore,
+    // SeaORM over a SQLite file with the gateway's settings): every send
+    // writes the Signal state it changed, as a gateway must.
+    let stored_number = "15559950002";
+    let dir = tempfile::tempdir()?;
+    let db = wadesk::store::connect(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bare.db").display()
+    ))
+    .await?;
+    let (stored, _stored_acks) = bare_client(
+        &sim,
+        stored_number,
+        Arc::new(wadesk_wastore::SeaOrmBackend::new(db, "bare")),
+    )
+    .await?;
+    let stored_client = stored.client();
+    let with_store = measure(&sim, stored_number, |i| {
+        let (client, to) = (stored_client.clone(), to.clone());
+        async move {
+            client.send_text(to, &format!("stored {i}")).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    stored.shutdown().await;
 
     let gateway = Gateway::start(&sim).await?;
     let ours = "15559950001";
@@ -302,6 +333,7 @@ pub async fn run() -> anyhow::Result<()> {
         ("whatsapp-rust alone", alone),
         ("whatsapp-rust, ack each", acked),
         ("whatsapp-rust, usync+ack each", checked),
+        ("whatsapp-rust, SQLite store", with_store),
         ("gateway POST /api/send", rest),
         ("gateway POST, 8 at once", rest_concurrent),
         ("gateway gRPC SendText", grpc),

@@ -155,6 +155,7 @@ impl PhoneService for PhoneApi {
             self.0.sessions.stop(&phone.id).await;
         }
         phone.delete(&self.0.db).await.map_err(Error::from)?;
+        self.0.sessions.phones().invalidate(&phone_id);
         Ok(Response::new(proto::DeletePhoneResponse { phone_id }))
     }
 }

@@ -77,18 +77,37 @@ impl SendApi {
         outbound.phone_id = phone.id.clone();
         outbound.peer = to;
         outbound.idempotency_key = key.clone();
-        let row = match store::messages::insert_outbound(db, outbound).await {
-            Ok(row) => row,
+        let ticket = self.0.sessions.outbox_ticket(&phone.id);
+        let (row, inserted) = match store::messages::insert_outbound(db, outbound).await {
+            Ok(row) => (row, true),
             // The same key raced in from a concurrent retry: answer with the first.
             Err(err) => match &key {
-                Some(key) => store::messages::find_by_idempotency(db, &caller.account_id, key)
-                    .await?
-                    .ok_or(Error::from(err))?,
+                Some(key) => (
+                    store::messages::find_by_idempotency(db, &caller.account_id, key)
+                        .await?
+                        .ok_or(Error::from(err))?,
+                    false,
+                ),
                 None => return Err(err.into()),
             },
         };
-        let id = row.id.clone();
-        let after = self.0.sessions.send(&phone.id, &id).await?.unwrap_or(row);
+        let after = match ticket {
+            Some(ticket) if inserted => self
+                .0
+                .sessions
+                .send_inserted(ticket, row.clone())
+                .await
+                .unwrap_or(row),
+            // The first request's row: that request (or a drain) sends it.
+            Some(_) => self
+                .0
+                .sessions
+                .send(&phone.id, &row.id)
+                .await?
+                .unwrap_or(row),
+            // No running session: the row waits in the outbox.
+            None => row,
+        };
         if after.status == "failed" {
             let reason = after.reason.as_deref().unwrap_or("unknown reason");
             if reason.contains("not on WhatsApp") {

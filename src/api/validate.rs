@@ -80,8 +80,21 @@ pub async fn owned_phone(
     phone_id: &str,
 ) -> Result<phone::Model> {
     let phone_id = required("phone_id", phone_id)?;
-    store::phones::find_for_account(&state.db, &caller.account_id, phone_id)
-        .await?
+    let cache = state.sessions.phones();
+    let phone = match cache.get(phone_id) {
+        Some(phone) => Some(phone),
+        None => {
+            let ticket = cache.ticket();
+            let phone = store::phones::find(&state.db, phone_id).await?;
+            if let Some(phone) = &phone {
+                cache.insert(ticket, phone_id, phone.clone());
+            }
+            phone
+        }
+    };
+    // Another account's phone is indistinguishable from a missing one.
+    phone
+        .filter(|p| p.account_id == caller.account_id)
         .ok_or_else(|| Error::phone_not_found(phone_id))
 }
 

@@ -7,7 +7,7 @@ mod limit;
 pub mod secret;
 pub mod token;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use sea_orm::DatabaseConnection;
 
@@ -15,7 +15,10 @@ pub use layer::AuthLayer;
 pub use limit::Limiter;
 pub use token::Keys;
 
-use crate::{error::Error, store};
+use crate::{
+    error::Error,
+    store::{self, cache::Cache, entity::token as token_row},
+};
 
 /// Who is calling: put into every authenticated request's extensions.
 #[derive(Debug, Clone)]
@@ -30,11 +33,37 @@ pub struct Authenticator {
     db: DatabaseConnection,
     keys: Arc<Keys>,
     limiter: Arc<Limiter>,
+    /// Token records by id: a revocation by the CLI (another process) is
+    /// seen within `auth.cache_ms`.
+    tokens: Cache<token_row::Model>,
 }
 
 impl Authenticator {
-    pub fn new(db: DatabaseConnection, keys: Arc<Keys>, limiter: Arc<Limiter>) -> Self {
-        Authenticator { db, keys, limiter }
+    pub fn new(
+        db: DatabaseConnection,
+        keys: Arc<Keys>,
+        limiter: Arc<Limiter>,
+        cache_ttl: Duration,
+    ) -> Self {
+        Authenticator {
+            db,
+            keys,
+            limiter,
+            tokens: Cache::new(cache_ttl),
+        }
+    }
+
+    /// The token's record, from the cache or the database.
+    async fn record(&self, id: &str) -> Result<Option<token_row::Model>, Error> {
+        if let Some(record) = self.tokens.get(id) {
+            return Ok(Some(record));
+        }
+        let ticket = self.tokens.ticket();
+        let record = store::tokens::find(&self.db, id).await?;
+        if let Some(record) = &record {
+            self.tokens.insert(ticket, id, record.clone());
+        }
+        Ok(record)
     }
 
     /// Checks the `authorization` header value. Messages say what is wrong
@@ -58,7 +87,8 @@ impl Authenticator {
                 )
             })?;
         let claims = self.keys.verify(token)?;
-        let record = store::tokens::find(&self.db, &claims.jti)
+        let record = self
+            .record(&claims.jti)
             .await?
             .filter(|t| t.account_id == claims.sub)
             .ok_or_else(|| Error::Unauthenticated("unknown token".into()))?;

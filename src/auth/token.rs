@@ -1,6 +1,6 @@
 //! API tokens: HS256 JWTs carrying the account (`sub`) and the token id
-//! (`jti`). The id is checked against the database on every call so that
-//! revocation takes effect at once.
+//! (`jti`). The id's record is checked on every call (revoked, expired);
+//! a running server keeps it for `auth.cache_ms` (see `store::cache`).
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};

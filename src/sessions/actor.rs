@@ -24,8 +24,12 @@ pub enum Command {
     /// Unlink from WhatsApp and delete the keys.
     Logout(oneshot::Sender<()>),
     /// Hand a queued outbox message to WhatsApp; answers with the row after.
+    /// `fresh` is the row as inserted, with the drain count read before the
+    /// insert: if no drain started since, only this command can send it and
+    /// the actor need not read it again.
     Send {
         id: String,
+        fresh: Option<(Box<message::Model>, u64)>,
         reply: oneshot::Sender<Option<message::Model>>,
     },
     /// Link by phone number: the code to type on the phone.
@@ -77,6 +81,8 @@ pub struct Actor {
     /// hands a new pairing request to a session that is on its way out.
     pub ending: Arc<std::sync::atomic::AtomicBool>,
     pub connected_since: Arc<std::sync::atomic::AtomicI64>,
+    /// Outbox drains started (each sends every queued row it reads).
+    pub drains: Arc<std::sync::atomic::AtomicU64>,
     /// When an unlinked phone's pairing attempt gives up, and why: armed by
     /// the first QR code (`sessions.pair_timeout_secs`) or by a pairing code
     /// (its validity), disarmed by a successful link.
@@ -139,8 +145,14 @@ impl Actor {
                             let _ = done.send(());
                             return;
                         }
-                        Some(Command::Send { id, reply }) => {
-                            let row = match store::messages::find(&self.shared.db, &id).await {
+                        Some(Command::Send { id, fresh, reply }) => {
+                            let drains = self.drains.load(std::sync::atomic::Ordering::SeqCst);
+                            let row = match fresh {
+                                Some((row, seen)) if seen == drains => Ok(Some(*row)),
+                                // A drain may have sent it already: ask the outbox.
+                                _ => store::messages::find(&self.shared.db, &id).await,
+                            };
+                            let row = match row {
                                 Ok(Some(row)) => Some(self.send_row(&client, row).await),
                                 Ok(None) => None,
                                 Err(err) => {
@@ -376,6 +388,10 @@ impl Actor {
     /// Sends every message still queued for this phone (after a restart or a
     /// reconnect), oldest first; each exactly once, since only this task sends.
     async fn drain_outbox(&mut self, client: &Arc<Client>) {
+        // Counted before the read: a send command for a row inserted before
+        // this point then reads the row again instead of trusting its copy.
+        self.drains
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match store::messages::queued_for_phone(&self.shared.db, &self.phone_id).await {
             Ok(rows) => {
                 for row in rows {
@@ -447,6 +463,7 @@ impl Actor {
         let last = client.stats().last_data_received_ms as i64;
         if last > 0 {
             let _ = store::phones::touch_last_seen(&self.shared.db, &self.phone_id, last).await;
+            self.shared.phones.invalidate(&self.phone_id);
         }
         let silent = now_ms() - last;
         if last > 0 && silent > self.shared.settings.dead_after.as_millis() as i64 {
@@ -516,9 +533,7 @@ impl Actor {
     }
 
     async fn set_status(&self, change: StatusChange) {
-        if let Err(err) =
-            store::phones::update_status(&self.shared.db, &self.phone_id, change).await
-        {
+        if let Err(err) = self.shared.update_status(&self.phone_id, change).await {
             tracing::error!(phone_id = %self.phone_id, error = %err, "updating phone status");
         }
     }

@@ -72,6 +72,8 @@ impl Settings {
 /// What every actor shares.
 pub struct Shared {
     pub db: DatabaseConnection,
+    /// The API's copies of phone rows: every status write here drops one.
+    pub phones: store::cache::Cache<phone::Model>,
     pub server_url: String,
     pub http: Arc<engine::ReqwestHttp>,
     pub settings: Settings,
@@ -86,6 +88,14 @@ struct Handle {
     ending: Arc<std::sync::atomic::AtomicBool>,
     /// Unix ms of the current connection, 0 when not connected.
     connected_since: Arc<std::sync::atomic::AtomicI64>,
+    drains: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Taken before a message goes into the outbox, so that the session can be
+/// handed the inserted row without reading it again ([`SessionManager::send_inserted`]).
+pub struct OutboxTicket {
+    commands: mpsc::Sender<Command>,
+    drains: u64,
 }
 
 /// What only a running session knows.
@@ -108,7 +118,25 @@ pub struct SessionManager {
     sessions: std::sync::Mutex<HashMap<String, Handle>>,
 }
 
+impl Shared {
+    /// Writes a phone's status; the API's copy of the phone goes with it.
+    pub async fn update_status(
+        &self,
+        phone_id: &str,
+        change: store::phones::StatusChange,
+    ) -> Result<(), sea_orm::DbErr> {
+        let written = store::phones::update_status(&self.db, phone_id, change).await;
+        self.phones.invalidate(phone_id);
+        written
+    }
+}
+
 impl SessionManager {
+    /// Phone rows as the API last read them (see [`store::cache`]).
+    pub fn phones(&self) -> &store::cache::Cache<phone::Model> {
+        &self.shared.phones
+    }
+
     pub fn new(db: DatabaseConnection, config: &Config) -> Arc<SessionManager> {
         let server_url = if config.whatsapp.server_url.is_empty() {
             engine::WHATSAPP_URL.to_owned()
@@ -122,6 +150,7 @@ impl SessionManager {
         Arc::new(SessionManager {
             shared: Arc::new(Shared {
                 db,
+                phones: store::cache::Cache::new(Duration::from_millis(config.auth.cache_ms)),
                 server_url,
                 http: Arc::new(engine::ReqwestHttp::new(
                     http,
@@ -140,13 +169,13 @@ impl SessionManager {
         // "connected" was true before the process stopped, not now: until each
         // session is back online the API says it is reconnecting.
         for phone in phones.iter().filter(|p| p.status == "connected") {
-            store::phones::update_status(
-                &self.shared.db,
-                &phone.id,
-                store::phones::StatusChange::new("connecting")
-                    .reason("reconnecting after the gateway restarted"),
-            )
-            .await?;
+            self.shared
+                .update_status(
+                    &phone.id,
+                    store::phones::StatusChange::new("connecting")
+                        .reason("reconnecting after the gateway restarted"),
+                )
+                .await?;
         }
         for phone in phones {
             self.ensure_started(&phone);
@@ -182,7 +211,9 @@ impl SessionManager {
         let (client_tx, client) = watch::channel(None);
         let ending = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let connected_since = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let drains = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let actor = Actor {
+            drains: drains.clone(),
             ending: ending.clone(),
             connected_since: connected_since.clone(),
             shared: self.shared.clone(),
@@ -208,6 +239,7 @@ impl SessionManager {
                 task,
                 ending,
                 connected_since,
+                drains,
             },
         );
         (rx, None)
@@ -257,12 +289,12 @@ impl SessionManager {
         wadesk_wastore::delete_phone(&self.shared.db, &phone.id)
             .await
             .map_err(|e| Error::Internal(anyhow::anyhow!("deleting session keys: {e}")))?;
-        store::phones::update_status(
-            &self.shared.db,
-            &phone.id,
-            store::phones::StatusChange::new("logged_out").reason("logged out through the API"),
-        )
-        .await?;
+        self.shared
+            .update_status(
+                &phone.id,
+                store::phones::StatusChange::new("logged_out").reason("logged out through the API"),
+            )
+            .await?;
         Ok(())
     }
 
@@ -336,20 +368,49 @@ impl SessionManager {
         let Ok(commands) = self.commands(phone_id) else {
             return Ok(None);
         };
+        Ok(Self::hand_over(commands, id.to_owned(), None).await)
+    }
+
+    /// To take before inserting a message into the outbox; None without a
+    /// running session (the message then waits in the outbox).
+    pub fn outbox_ticket(&self, phone_id: &str) -> Option<OutboxTicket> {
+        self.lock()
+            .get(phone_id)
+            .filter(|h| h.live())
+            .map(|h| OutboxTicket {
+                commands: h.commands.clone(),
+                drains: h.drains.load(std::sync::atomic::Ordering::SeqCst),
+            })
+    }
+
+    /// As [`send`](Self::send), for a row inserted after `ticket` was taken:
+    /// the session sends the row it is given unless it drained the outbox
+    /// since (then it reads the row, which the drain may have sent).
+    pub async fn send_inserted(
+        &self,
+        ticket: OutboxTicket,
+        row: store::entity::message::Model,
+    ) -> Option<store::entity::message::Model> {
+        let id = row.id.clone();
+        Self::hand_over(ticket.commands, id, Some((Box::new(row), ticket.drains))).await
+    }
+
+    async fn hand_over(
+        commands: mpsc::Sender<Command>,
+        id: String,
+        fresh: Option<(Box<store::entity::message::Model>, u64)>,
+    ) -> Option<store::entity::message::Model> {
         let (reply, answer) = oneshot::channel();
         if commands
-            .send(Command::Send {
-                id: id.to_owned(),
-                reply,
-            })
+            .send(Command::Send { id, fresh, reply })
             .await
             .is_err()
         {
-            return Ok(None);
+            return None;
         }
         match tokio::time::timeout(Duration::from_secs(60), answer).await {
-            Ok(Ok(row)) => Ok(row),
-            _ => Ok(None),
+            Ok(Ok(row)) => row,
+            _ => None,
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod bots;
 pub mod bulks;
+pub mod cache;
 pub mod entity;
 pub mod events;
 pub mod messages;

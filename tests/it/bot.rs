@@ -239,6 +239,8 @@ async fn make_pro(app: &TestApp, phone_id: &str) {
     store::phones::set_plan(&app.core.db, phone, store::phones::PLAN_PRO)
         .await
         .unwrap();
+    // As the running server sees it once auth.cache_ms has passed.
+    app.core.sessions.phones().invalidate(phone_id);
 }
 
 /// A linked Pro phone `ours`, a person `theirs`, and a provider.

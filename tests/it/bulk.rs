@@ -107,6 +107,8 @@ async fn make_pro(app: &TestApp, phone: &str) {
     wadesk::store::phones::set_plan(db, row, "pro")
         .await
         .unwrap();
+    // As the running server sees it once auth.cache_ms has passed.
+    app.core.sessions.phones().invalidate(phone);
 }
 
 async fn bulk_events(app: &TestApp, phone: &str, bulk_id: &str) -> Vec<Value> {
