@@ -327,6 +327,24 @@ async fn an_outage_disconnects_and_the_supervisor_reconnects(db: Db) {
     let mut sim_events = sim.subscribe();
 
     assert_eq!(sim.set_outage(true), 1, "the phone's connection is dropped");
+    // The server keeps its copy of the phone for auth.cache_ms, but its own
+    // status change drops it: once the session has recorded the disconnect
+    // (its event follows the status write), the very next answer says so.
+    let recorded = std::time::Instant::now();
+    while !events_of(&app, &phone)
+        .await
+        .iter()
+        .any(|e| e == "phone.disconnected")
+    {
+        assert!(
+            recorded.elapsed() < std::time::Duration::from_secs(10),
+            "no phone.disconnected event"
+        );
+        let _ = app.get(&format!("/api/phones/{phone}/status")).await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (_, at_once) = app.get(&format!("/api/phones/{phone}/status")).await;
+    assert_eq!(at_once["status"], json!("disconnected"), "{at_once}");
     let down = app.wait_status(&phone, "disconnected", 10).await;
     assert!(
         down["reason"]
