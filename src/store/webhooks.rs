@@ -174,6 +174,28 @@ pub async fn due(db: &DatabaseConnection, now: i64) -> Result<Vec<(String, bool)
     Ok(out)
 }
 
+/// Whether any webhook is enabled or has a redelivery queued: without one,
+/// the delivery worker has nothing to look for.
+pub async fn any_work_possible(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    let enabled = webhook::Entity::find()
+        .select_only()
+        .column(webhook::Column::Id)
+        .filter(webhook::Column::Enabled.eq(true))
+        .into_tuple::<String>()
+        .one(db)
+        .await?;
+    if enabled.is_some() {
+        return Ok(true);
+    }
+    Ok(webhook_redelivery::Entity::find()
+        .select_only()
+        .column(webhook_redelivery::Column::WebhookId)
+        .into_tuple::<String>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// The earliest retry due after `now`, if any.
 pub async fn next_retry_after(db: &DatabaseConnection, now: i64) -> Result<Option<i64>, DbErr> {
     Ok(webhook::Entity::find()

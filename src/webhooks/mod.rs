@@ -101,14 +101,37 @@ async fn run(ctx: Arc<endpoint::Ctx>, kick: Kick, cancel: CancellationToken) {
     let mut idle: HashSet<String> = HashSet::new();
     let mut stale: HashSet<String> = HashSet::new();
     let mut last_sweep = tokio::time::Instant::now();
+    // Whether any webhook could have work. Without one (a gateway used
+    // without webhooks), appended events cost no queries here; a SetWebhook
+    // or RedeliverEvent (kick) and the idle poll look again.
+    let mut any = true;
+    let mut recount = true;
     loop {
         let now = store::now_ms();
         if last_sweep.elapsed() >= IDLE_POLL {
             idle.clear();
             last_sweep = tokio::time::Instant::now();
+            recount = true;
         }
         let mut wake_at = tokio::time::Instant::now() + IDLE_POLL;
-        match store::webhooks::due(&ctx.db, now).await {
+        if recount {
+            match store::webhooks::any_work_possible(&ctx.db).await {
+                Ok(found) => {
+                    any = found;
+                    recount = false;
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "webhook worker: counting webhooks");
+                    any = true;
+                }
+            }
+        }
+        let look = any || !busy.is_empty();
+        match if look {
+            store::webhooks::due(&ctx.db, now).await
+        } else {
+            Ok(Vec::new())
+        } {
             Ok(due) => {
                 for (id, redelivery) in due {
                     if busy.values().any(|b| *b == id) || (idle.contains(&id) && !redelivery) {
@@ -134,7 +157,11 @@ async fn run(ctx: Arc<endpoint::Ctx>, kick: Kick, cancel: CancellationToken) {
                 wake_at = tokio::time::Instant::now() + Duration::from_secs(1);
             }
         }
-        match store::webhooks::next_retry_after(&ctx.db, now).await {
+        match if look {
+            store::webhooks::next_retry_after(&ctx.db, now).await
+        } else {
+            Ok(None)
+        } {
             Ok(Some(at)) => {
                 let wait = Duration::from_millis((at - store::now_ms()).max(0) as u64);
                 wake_at = wake_at.min(tokio::time::Instant::now() + wait);
@@ -154,7 +181,10 @@ async fn run(ctx: Arc<endpoint::Ctx>, kick: Kick, cancel: CancellationToken) {
                 }
                 forget();
             }
-            () = kick.0.notified() => forget(),
+            () = kick.0.notified() => {
+                forget();
+                recount = true;
+            }
             Some(done) = tasks.join_next_with_id() => match done {
                 Ok((task, outcome)) => {
                     if let Some(id) = busy.remove(&task)
