@@ -45,13 +45,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // WAL (readers never wait on the writer), a busy timeout (writers
         // wait instead of failing) and foreign keys: these are per-connection
         // settings, so they go in the connect options, not one-off PRAGMAs.
-        // One connection: SQLite runs one writer at a time, and with a pool
-        // of several, a writer that found another one busy waited in
-        // SQLite's busy handler, which sleeps 1 ms and more per retry
-        // (measured: a sleep every other message in the send benchmark). One
-        // connection queues statements in order instead, and keeps its page
-        // cache (another connection's commit would discard it).
-        opts.max_connections(1).min_connections(1);
+        opts.max_connections(8).min_connections(1);
         opts.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
