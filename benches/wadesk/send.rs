@@ -171,6 +171,25 @@ where
     Ok(MESSAGES as f64 / started.elapsed().as_secs_f64())
 }
 
+/// [`measure`] of a bare client's own `send_text` loop (pipelined: each
+/// call returns once the message is on its way).
+async fn pipelined(
+    sim: &Simulator,
+    from: &str,
+    client: &Arc<whatsapp_rust::Client>,
+    to: &Jid,
+    label: &str,
+) -> anyhow::Result<f64> {
+    measure(sim, from, |i| {
+        let (client, to) = (client.clone(), to.clone());
+        async move {
+            client.send_text(to, &format!("{label} {i}")).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
 /// Sends one text with the bare client and waits for the server's ack of it.
 async fn send_acked(
     client: &std::sync::Arc<whatsapp_rust::Client>,
@@ -200,14 +219,7 @@ pub async fn run() -> anyhow::Result<()> {
     let (bare, acks) = bare_client(&sim, bare_number, Arc::new(InMemoryBackend::new())).await?;
     let acks = tokio::sync::Mutex::new(acks);
     let client = bare.client();
-    let alone = measure(&sim, bare_number, |i| {
-        let (client, to) = (client.clone(), to.clone());
-        async move {
-            client.send_text(to, &format!("bare {i}")).await?;
-            Ok(())
-        }
-    })
-    .await?;
+    let alone = pipelined(&sim, bare_number, &client, &to, "bare").await?;
     // The same loop, each send waiting for the server's ack before the next:
     // one message in flight at a time, as the gateway's sequential clients.
     let acked = measure(&sim, bare_number, |i| {
@@ -246,15 +258,7 @@ pub async fn run() -> anyhow::Result<()> {
         Arc::new(wadesk_wastore::SeaOrmBackend::new(db, "bare")),
     )
     .await?;
-    let stored_client = stored.client();
-    let with_store = measure(&sim, stored_number, |i| {
-        let (client, to) = (stored_client.clone(), to.clone());
-        async move {
-            client.send_text(to, &format!("stored {i}")).await?;
-            Ok(())
-        }
-    })
-    .await?;
+    let with_store = pipelined(&sim, stored_number, &stored.client(), &to, "stored").await?;
     stored.shutdown().await;
 
     let gateway = Gateway::start(&sim).await?;

@@ -25,8 +25,8 @@ pub enum Command {
     Logout(oneshot::Sender<()>),
     /// Hand a queued outbox message to WhatsApp; answers with the row after.
     /// `fresh` is the row as inserted, with the drain count read before the
-    /// insert: if no drain started since, only this command can send it and
-    /// the actor need not read it again.
+    /// insert: if no drain has read the outbox since, only this command can
+    /// send it and the actor need not read it again.
     Send {
         id: String,
         fresh: Option<(Box<message::Model>, u64)>,
@@ -81,7 +81,7 @@ pub struct Actor {
     /// hands a new pairing request to a session that is on its way out.
     pub ending: Arc<std::sync::atomic::AtomicBool>,
     pub connected_since: Arc<std::sync::atomic::AtomicI64>,
-    /// Outbox drains started (each sends every queued row it reads).
+    /// Outbox drains whose read is done (each sends every queued row it read).
     pub drains: Arc<std::sync::atomic::AtomicU64>,
     /// When an unlinked phone's pairing attempt gives up, and why: armed by
     /// the first QR code (`sessions.pair_timeout_secs`) or by a pairing code
@@ -388,11 +388,16 @@ impl Actor {
     /// Sends every message still queued for this phone (after a restart or a
     /// reconnect), oldest first; each exactly once, since only this task sends.
     async fn drain_outbox(&mut self, client: &Arc<Client>) {
-        // Counted before the read: a send command for a row inserted before
-        // this point then reads the row again instead of trusting its copy.
+        let queued = store::messages::queued_for_phone(&self.shared.db, &self.phone_id).await;
+        // Counted once the read is done: a row it saw was inserted after its
+        // sender's ticket (taken before the insert) and before this count, so
+        // that sender's command finds the count moved and reads the row again
+        // rather than sending its copy (the commands wait while this runs).
+        // Counting before the read would let a ticket taken between the two
+        // trust a row the drain also sends.
         self.drains
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        match store::messages::queued_for_phone(&self.shared.db, &self.phone_id).await {
+        match queued {
             Ok(rows) => {
                 for row in rows {
                     self.send_row(client, row).await;
@@ -415,13 +420,21 @@ impl Actor {
         self.advance(row, status, reason).await
     }
 
+    /// A receipt or an ack: the message it names moves forward (one
+    /// statement, no read first), with its message.status event.
     async fn advance_by_wa_id(&mut self, wa_id: &str, status: &str, reason: Option<String>) {
-        match store::messages::find_by_wa_id(&self.shared.db, &self.phone_id, wa_id).await {
-            Ok(Some(row)) => {
-                self.advance(row, status, reason).await;
-            }
+        match store::messages::advance_by_wa_id(
+            &self.shared.db,
+            &self.phone_id,
+            wa_id,
+            status,
+            reason,
+        )
+        .await
+        {
+            Ok(Some(updated)) => self.status_event(&updated).await,
             Ok(None) => {}
-            Err(err) => tracing::error!(error = %err, "reading outbox"),
+            Err(err) => tracing::error!(error = %err, "updating message status"),
         }
     }
 
@@ -434,16 +447,7 @@ impl Actor {
     ) -> message::Model {
         match store::messages::advance(&self.shared.db, row.clone(), status, reason).await {
             Ok(Some(updated)) => {
-                self.event(
-                    "message.status",
-                    json!({
-                        "message_id": updated.wa_id,
-                        "to": updated.peer,
-                        "status": updated.status,
-                        "reason": updated.reason,
-                    }),
-                )
-                .await;
+                self.status_event(&updated).await;
                 updated
             }
             Ok(None) => row,
@@ -452,6 +456,19 @@ impl Actor {
                 row
             }
         }
+    }
+
+    async fn status_event(&self, updated: &message::Model) {
+        self.event(
+            "message.status",
+            json!({
+                "message_id": updated.wa_id,
+                "to": updated.peer,
+                "status": updated.status,
+                "reason": updated.reason,
+            }),
+        )
+        .await;
     }
 
     /// A connected session that has heard nothing for too long is dead even

@@ -384,8 +384,8 @@ impl SessionManager {
     }
 
     /// As [`send`](Self::send), for a row inserted after `ticket` was taken:
-    /// the session sends the row it is given unless it drained the outbox
-    /// since (then it reads the row, which the drain may have sent).
+    /// the session sends the row it is given unless an outbox drain has read
+    /// the outbox since (then it reads the row, which the drain may have sent).
     pub async fn send_inserted(
         &self,
         ticket: OutboxTicket,

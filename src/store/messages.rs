@@ -196,6 +196,39 @@ pub async fn advance(
     active.update(db).await.map(Some)
 }
 
+/// As [`advance`], for the phone's message with WhatsApp id `wa_id` (a
+/// receipt or an ack names only that), in one statement: the updated row
+/// when the status changed; None for an unknown id or a step back.
+pub async fn advance_by_wa_id(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    wa_id: &str,
+    status: &str,
+    reason: Option<String>,
+) -> Result<Option<message::Model>, DbErr> {
+    let from: Vec<&str> = if status == "failed" {
+        vec!["queued"]
+    } else {
+        ["queued", "sent", "delivered", "read"]
+            .into_iter()
+            .filter(|from| rank(from) < rank(status))
+            .collect()
+    };
+    if from.is_empty() {
+        return Ok(None);
+    }
+    let updated = message::Entity::update_many()
+        .col_expr(message::Column::Status, status.into())
+        .col_expr(message::Column::Reason, reason.into())
+        .col_expr(message::Column::UpdatedAt, now_ms().into())
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::WaId.eq(wa_id))
+        .filter(message::Column::Status.is_in(from))
+        .exec_with_returning(db)
+        .await?;
+    Ok(updated.into_iter().next())
+}
+
 /// Which messages to list.
 #[derive(Debug, Default)]
 pub struct ListFilter<'a> {

@@ -123,12 +123,17 @@ async fn idempotency_key_sends_once(db: Db) {
     assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
     received(&sim, "919812340031", |m| m.id == ids[0]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let copies = sim
+    let copies: Vec<String> = sim
         .phone_messages("919812340031")
         .into_iter()
         .filter(|m| m.text.as_deref() == Some("only once"))
-        .count();
-    assert_eq!(copies, 1, "a retried request never sends a second message");
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(
+        copies.len(),
+        1,
+        "a retried request never sends a second message: {copies:?}"
+    );
     app.stop().await;
     sim.shutdown();
 }
