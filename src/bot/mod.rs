@@ -239,7 +239,9 @@ impl Run {
 async fn run(ctx: Arc<Ctx>, kick: Kick, cancel: CancellationToken) {
     let mut appended = events::watch();
     let mut runs: HashMap<String, Run> = HashMap::new();
-    let mut tasks: JoinSet<()> = JoinSet::new();
+    // Each reply task ends with whether it ran to its end (false: stopped by
+    // shutdown, so the question is still open and the cursor stays before it).
+    let mut tasks: JoinSet<bool> = JoinSet::new();
     // Reply tasks: phone and person by task.
     let mut busy: HashMap<tokio::task::Id, (String, String)> = HashMap::new();
     // The bots are read again after a SetBot (kick) and on the idle poll;
@@ -285,8 +287,8 @@ async fn run(ctx: Arc<Ctx>, kick: Kick, cancel: CancellationToken) {
                 let (phone, person) = (phone_id.clone(), peer.clone());
                 let task = tasks.spawn(async move {
                     tokio::select! {
-                        () = cancel.cancelled() => {}
-                        () = answer(&ctx, &phone, &person) => {}
+                        () = cancel.cancelled() => false,
+                        () = answer(&ctx, &phone, &person) => true,
                     }
                 });
                 busy.insert(task.id(), (phone_id.clone(), peer.clone()));
@@ -303,14 +305,18 @@ async fn run(ctx: Arc<Ctx>, kick: Kick, cancel: CancellationToken) {
             }
             () = kick.0.notified() => resync = true,
             Some(done) = tasks.join_next_with_id() => {
-                let id = match &done {
-                    Ok((id, ())) => *id,
+                let (id, ended) = match &done {
+                    Ok((id, ended)) => (*id, *ended),
                     Err(err) => {
                         tracing::error!(error = %err, "bot reply task ended badly");
-                        err.id()
+                        (err.id(), true)
                     }
                 };
+                // A reply stopped by shutdown is not an answer: its question
+                // stays open, so the cursor stored on the bot stays before it
+                // and the next start asks again.
                 if let Some((phone_id, peer)) = busy.remove(&id)
+                    && ended
                     && let Some(run) = runs.get_mut(&phone_id)
                 {
                     finished(run, &peer);
