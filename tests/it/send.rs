@@ -30,16 +30,22 @@ async fn received(
     );
 }
 
+/// Polls the message until its status is `want` (30 s at most: a loaded CI
+/// machine runs a hundred of these tests at once).
 async fn message_status(app: &TestApp, phone: &str, id: &str, want: &str) -> Value {
-    for _ in 0..200 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
         let (status, body) = app.get(&format!("/api/phones/{phone}/messages/{id}")).await;
         assert_eq!(status, 200, "{body}");
         if body["message"]["status"] == want {
             return body;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "message {id} never became {want}; last: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("message {id} never became {want}");
 }
 
 async fn text_and_location_arrive_with_receipts(db: Db) {
