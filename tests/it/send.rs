@@ -225,20 +225,32 @@ async fn queued_messages_go_out_after_a_restart(db: Db) {
     pair(&app, &sim, &phone, "919812340050").await;
     sim.create_phone("919812340051");
     // Persisted, never handed over (as if the process died right after).
-    let row = wadesk::store::messages::insert_outbound(
-        &app.core.db,
-        wadesk::store::messages::NewOutbound {
-            account_id: app.account_id.clone(),
-            phone_id: phone.clone(),
-            peer: "919812340051".into(),
-            kind: "text".into(),
-            text: Some("survived a crash".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let app = app.restart().await;
+    // Written while the gateway is down: written while it runs, the running
+    // session's own outbox drain (right after it reports connected) could
+    // send it before the restart, and the delivery receipt then reached a
+    // connection on its way out.
+    let (db, account_id, phone_id) = (app.core.db.clone(), app.account_id.clone(), phone.clone());
+    let row = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let written = row.clone();
+    let app = app
+        .restart_after(async move {
+            let inserted = wadesk::store::messages::insert_outbound(
+                &db,
+                wadesk::store::messages::NewOutbound {
+                    account_id,
+                    phone_id,
+                    peer: "919812340051".into(),
+                    kind: "text".into(),
+                    text: Some("survived a crash".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+            *written.lock().unwrap() = Some(inserted);
+        })
+        .await;
+    let row = row.lock().unwrap().take().expect("the row was written");
     let got = received(&sim, "919812340051", |m| m.id == row.wa_id).await;
     assert_eq!(got.text.as_deref(), Some("survived a crash"));
     message_status(&app, &phone, &row.wa_id, "delivered").await;
