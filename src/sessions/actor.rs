@@ -423,52 +423,33 @@ impl Actor {
     /// A receipt or an ack: the message it names moves forward (one
     /// statement, no read first), with its message.status event.
     async fn advance_by_wa_id(&mut self, wa_id: &str, status: &str, reason: Option<String>) {
-        match store::messages::advance_by_wa_id(
-            &self.shared.db,
-            &self.phone_id,
-            wa_id,
-            status,
-            reason,
-        )
-        .await
+        let target = store::messages::Target::WaId {
+            phone_id: self.phone_id.clone(),
+            wa_id: wa_id.to_owned(),
+        };
+        if let Err(err) =
+            store::messages::advance_recorded(&self.shared.db, target, status, reason).await
         {
-            Ok(Some(updated)) => self.status_event(&updated).await,
-            Ok(None) => {}
-            Err(err) => tracing::error!(error = %err, "updating message status"),
+            tracing::error!(error = %err, "updating message status");
         }
     }
 
-    /// Moves a message's status forward and records a message.status event.
+    /// Moves a message's status forward, with its message.status event.
     async fn advance(
         &mut self,
         row: message::Model,
         status: &str,
         reason: Option<String>,
     ) -> message::Model {
-        match store::messages::advance(&self.shared.db, row.clone(), status, reason).await {
-            Ok(Some(updated)) => {
-                self.status_event(&updated).await;
-                updated
-            }
+        let target = store::messages::Target::Row(Box::new(row.clone()));
+        match store::messages::advance_recorded(&self.shared.db, target, status, reason).await {
+            Ok(Some(updated)) => updated,
             Ok(None) => row,
             Err(err) => {
                 tracing::error!(error = %err, "updating message status");
                 row
             }
         }
-    }
-
-    async fn status_event(&self, updated: &message::Model) {
-        self.event(
-            "message.status",
-            json!({
-                "message_id": updated.wa_id,
-                "to": updated.peer,
-                "status": updated.status,
-                "reason": updated.reason,
-            }),
-        )
-        .await;
     }
 
     /// A connected session that has heard nothing for too long is dead even

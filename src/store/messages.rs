@@ -175,8 +175,8 @@ fn rank(status: &str) -> u8 {
 /// Moves a message forward (queued -> sent -> delivered -> read, or
 /// queued -> failed); a late or repeated receipt never moves it back.
 /// Returns the updated row when the status changed.
-pub async fn advance(
-    db: &DatabaseConnection,
+pub async fn advance<C: sea_orm::ConnectionTrait>(
+    db: &C,
     row: message::Model,
     status: &str,
     reason: Option<String>,
@@ -199,8 +199,8 @@ pub async fn advance(
 /// As [`advance`], for the phone's message with WhatsApp id `wa_id` (a
 /// receipt or an ack names only that), in one statement: the updated row
 /// when the status changed; None for an unknown id or a step back.
-pub async fn advance_by_wa_id(
-    db: &DatabaseConnection,
+pub async fn advance_by_wa_id<C: sea_orm::ConnectionTrait>(
+    db: &C,
     phone_id: &str,
     wa_id: &str,
     status: &str,
@@ -227,6 +227,59 @@ pub async fn advance_by_wa_id(
         .exec_with_returning(db)
         .await?;
     Ok(updated.into_iter().next())
+}
+
+/// Which message a status change is for.
+pub enum Target {
+    /// A row the caller holds (as read before the change).
+    Row(Box<message::Model>),
+    /// The phone's message with this WhatsApp id (receipts and acks).
+    WaId { phone_id: String, wa_id: String },
+}
+
+/// Moves a message's status forward ([`advance`], [`advance_by_wa_id`]) and
+/// appends its message.status event in the same transaction: a crash never
+/// leaves a status without its event (webhooks and streams would miss it),
+/// and whoever sees the status finds the event in the log.
+pub async fn advance_recorded(
+    db: &DatabaseConnection,
+    target: Target,
+    status: &str,
+    reason: Option<String>,
+) -> Result<Option<message::Model>, DbErr> {
+    let status = status.to_owned();
+    super::events::append_in(db, move |txn| {
+        Box::pin(async move {
+            let updated = match target {
+                Target::Row(row) => advance(txn, *row, &status, reason).await?,
+                Target::WaId { phone_id, wa_id } => {
+                    advance_by_wa_id(txn, &phone_id, &wa_id, &status, reason).await?
+                }
+            };
+            if let Some(updated) = &updated {
+                let payload = serde_json::json!({
+                    "event": "message.status",
+                    "phone_id": updated.phone_id,
+                    "message_id": updated.wa_id,
+                    "to": updated.peer,
+                    "status": updated.status,
+                    "reason": updated.reason,
+                });
+                super::events::insert(
+                    txn,
+                    super::events::NewEvent {
+                        account_id: &updated.account_id,
+                        phone_id: Some(&updated.phone_id),
+                        name: "message.status",
+                        payload: &payload,
+                    },
+                )
+                .await?;
+            }
+            Ok(updated)
+        })
+    })
+    .await
 }
 
 /// Which messages to list.
