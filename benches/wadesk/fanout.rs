@@ -14,7 +14,6 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use tonic::{Request, Status, metadata::MetadataValue, transport::Channel};
 use wadesk::{
     proto::{self, message_service_client::MessageServiceClient},
     sim::{SimConfig, Simulator},
@@ -45,22 +44,10 @@ impl Drop for Subscribers {
 
 async fn subscribe(gateway: &Gateway, phone_id: &str, n: usize) -> anyhow::Result<Subscribers> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let bearer: MetadataValue<_> = format!("Bearer {}", gateway.token).parse()?;
     let mut tasks = Vec::new();
     for s in 0..n {
-        let channel = Channel::from_shared(gateway.base.clone())?
-            .connect()
-            .await?;
-        let bearer = bearer.clone();
-        let mut client = MessageServiceClient::with_interceptor(
-            channel,
-            move |mut request: Request<()>| -> Result<Request<()>, Status> {
-                request
-                    .metadata_mut()
-                    .insert("authorization", bearer.clone());
-                Ok(request)
-            },
-        );
+        let (channel, bearer) = gateway.grpc().await?;
+        let mut client = MessageServiceClient::with_interceptor(channel, bearer);
         let mut stream = client
             .subscribe(proto::SubscribeRequest {
                 phone_id: phone_id.to_owned(),

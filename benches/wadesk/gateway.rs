@@ -13,6 +13,34 @@ use wadesk::sim::Simulator;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wadesk");
 
+/// Adds `authorization: Bearer <token>` to every gRPC call (nothing for the
+/// bare baselines, which take no token).
+#[derive(Clone)]
+pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl Bearer {
+    pub fn new(token: Option<&str>) -> anyhow::Result<Bearer> {
+        Ok(Bearer(match token {
+            Some(t) => Some(format!("Bearer {t}").parse()?),
+            None => None,
+        }))
+    }
+}
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
 pub struct Gateway {
     child: Option<Child>,
     envs: Vec<(String, String)>,
@@ -124,6 +152,14 @@ impl Gateway {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         bail!("wadesk serve never answered /healthz")
+    }
+
+    /// A new gRPC connection to the gateway, and the caller's credentials.
+    pub async fn grpc(&self) -> anyhow::Result<(tonic::transport::Channel, Bearer)> {
+        let channel = tonic::transport::Channel::from_shared(self.base.clone())?
+            .connect()
+            .await?;
+        Ok((channel, Bearer::new(Some(&self.token))?))
     }
 
     pub fn url(&self, path: &str) -> String {

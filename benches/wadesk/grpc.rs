@@ -6,7 +6,7 @@
 use std::pin::Pin;
 
 use anyhow::bail;
-use tonic::{Request, Response, Status, metadata::MetadataValue, transport::Channel};
+use tonic::{Request, Response, Status, transport::Channel};
 use wadesk::{
     proto::{
         self,
@@ -16,7 +16,10 @@ use wadesk::{
     sim::{SimConfig, Simulator},
 };
 
-use crate::{gateway::Gateway, load};
+use crate::{
+    gateway::{Bearer, Gateway},
+    load,
+};
 
 struct Bare(proto::GetPhoneStatusResponse);
 
@@ -79,27 +82,18 @@ impl PhoneService for Bare {
     }
 }
 
-type Interceptor = Box<dyn FnMut(Request<()>) -> Result<Request<()>, Status> + Send + Sync>;
-type Client =
-    PhoneServiceClient<tonic::service::interceptor::InterceptedService<Channel, Interceptor>>;
+type Client = PhoneServiceClient<tonic::service::interceptor::InterceptedService<Channel, Bearer>>;
 
 /// One client (one HTTP/2 connection) per worker.
 async fn clients(base: &str, token: Option<&str>) -> anyhow::Result<Vec<Client>> {
-    let bearer: Option<MetadataValue<_>> = match token {
-        Some(t) => Some(format!("Bearer {t}").parse()?),
-        None => None,
-    };
+    let bearer = Bearer::new(token)?;
     let mut out = Vec::new();
     for _ in 0..load::CONCURRENCY {
         let channel = Channel::from_shared(base.to_owned())?.connect().await?;
-        let bearer = bearer.clone();
-        let interceptor: Interceptor = Box::new(move |mut request: Request<()>| {
-            if let Some(b) = &bearer {
-                request.metadata_mut().insert("authorization", b.clone());
-            }
-            Ok(request)
-        });
-        out.push(PhoneServiceClient::with_interceptor(channel, interceptor));
+        out.push(PhoneServiceClient::with_interceptor(
+            channel,
+            bearer.clone(),
+        ));
     }
     Ok(out)
 }

@@ -25,7 +25,6 @@ use std::{
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use serde_json::json;
-use tonic::{Request, Status, metadata::MetadataValue, transport::Channel};
 use wacore::{
     net::{HttpClient, HttpRequest, HttpResponse},
     store::InMemoryBackend,
@@ -264,7 +263,7 @@ pub async fn run() -> anyhow::Result<()> {
     let gateway = Gateway::start(&sim).await?;
     let ours = "15559950001";
     let phone_id = gateway.link(&sim, ours).await?;
-    let rest = measure(&sim, ours, |i| {
+    let rest_send = |i: usize| {
         let (gateway, phone_id) = (&gateway, phone_id.clone());
         async move {
             let (status, body) = gateway
@@ -278,40 +277,13 @@ pub async fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
-    })
-    .await?;
-
+    };
+    let rest = measure(&sim, ours, &rest_send).await?;
     // The same sends from CONCURRENT clients at once.
-    let rest_concurrent = measure_concurrent(&sim, ours, |i| {
-        let (gateway, phone_id) = (&gateway, phone_id.clone());
-        async move {
-            let (status, body) = gateway
-                .post(
-                    "/api/send",
-                    &json!({"phone_id": phone_id, "to": RECIPIENT, "message": format!("rest {i}")}),
-                )
-                .await?;
-            if status != 200 {
-                bail!("send answered {status}: {body}");
-            }
-            Ok(())
-        }
-    })
-    .await?;
+    let rest_concurrent = measure_concurrent(&sim, ours, &rest_send).await?;
 
-    let channel = Channel::from_shared(gateway.base.clone())?
-        .connect()
-        .await?;
-    let bearer: MetadataValue<_> = format!("Bearer {}", gateway.token).parse()?;
-    let grpc_client = SendServiceClient::with_interceptor(
-        channel,
-        move |mut request: Request<()>| -> Result<Request<()>, Status> {
-            request
-                .metadata_mut()
-                .insert("authorization", bearer.clone());
-            Ok(request)
-        },
-    );
+    let (channel, bearer) = gateway.grpc().await?;
+    let grpc_client = SendServiceClient::with_interceptor(channel, bearer);
     let grpc = measure(&sim, ours, |i| {
         let (mut client, phone_id) = (grpc_client.clone(), phone_id.clone());
         async move {
