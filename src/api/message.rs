@@ -114,7 +114,7 @@ impl MessageService for MessageApi {
         let db = self.0.db.clone();
         // Subscribe to new events before choosing the start, so nothing
         // appended in between is missed.
-        let live = self.0.tail.subscribe();
+        let live = self.0.tail.subscribe().await.map_err(Error::from)?;
         let start = match cursor {
             0 => store::events::head(&db).await.map_err(Error::from)?,
             n => n,

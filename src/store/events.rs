@@ -202,57 +202,86 @@ const TAIL_BUFFER: usize = 1024;
 
 /// Reads new events once per append and hands them to every live stream of
 /// this database, in cursor order: a hundred subscribers cost one query per
-/// append, not a hundred.
+/// append, not a hundred, and no subscriber costs none (the tail stops
+/// reading and starts again from the head when the next stream subscribes).
 #[derive(Clone)]
 pub struct Tail {
     tx: broadcast::Sender<Arc<event::Model>>,
+    db: DatabaseConnection,
+    at: Arc<Mutex<TailAt>>,
+}
+
+/// Where the tail has read to; `stale` when it skipped appends because no
+/// stream was listening.
+struct TailAt {
+    after: i64,
+    stale: bool,
 }
 
 impl Tail {
-    /// Starts following the log from its current head: every event appended
-    /// after this returns is published.
+    /// Starts following the log: every event appended after a
+    /// [`subscribe`](Self::subscribe) returns is published to it.
     pub async fn start(db: DatabaseConnection, stop: CancellationToken) -> Result<Tail, DbErr> {
         let (tx, _) = broadcast::channel(TAIL_BUFFER);
+        let at = Arc::new(Mutex::new(TailAt {
+            after: 0,
+            stale: true,
+        }));
         let mut wake = watch();
-        let mut after = head(&db).await?;
-        let sender = tx.clone();
+        let (sender, reader, tail_at) = (tx.clone(), db.clone(), at.clone());
         tokio::spawn(async move {
             loop {
                 wake.borrow_and_update();
-                loop {
-                    match list_all_after(&db, after, 200).await {
-                        Ok(page) => {
-                            let full = page.len() == 200;
-                            for event in page {
-                                after = event.cursor;
-                                // No receiver right now is fine.
-                                let _ = sender.send(Arc::new(event));
+                let mut at = tail_at.lock().await;
+                if sender.receiver_count() == 0 {
+                    // Nobody to hand events to: the next subscriber resyncs.
+                    at.stale = true;
+                } else {
+                    loop {
+                        match list_all_after(&reader, at.after, 200).await {
+                            Ok(page) => {
+                                let full = page.len() == 200;
+                                for event in page {
+                                    at.after = event.cursor;
+                                    // A receiver gone meanwhile is fine.
+                                    let _ = sender.send(Arc::new(event));
+                                }
+                                if !full {
+                                    break;
+                                }
                             }
-                            if !full {
-                                break;
-                            }
-                        }
-                        Err(err) => {
-                            // Nothing is skipped: the same cursor is read again.
-                            tracing::error!(error = %err, "reading the event log for streams");
-                            tokio::select! {
-                                _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
-                                _ = stop.cancelled() => return,
+                            Err(err) => {
+                                // Nothing is skipped: the same cursor is read again.
+                                tracing::error!(error = %err, "reading the event log for streams");
+                                tokio::select! {
+                                    _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                                    _ = stop.cancelled() => return,
+                                }
                             }
                         }
                     }
                 }
+                drop(at);
                 tokio::select! {
                     changed = wake.changed() => if changed.is_err() { return },
                     _ = stop.cancelled() => return,
                 }
             }
         });
-        Ok(Tail { tx })
+        Ok(Tail { tx, db, at })
     }
 
-    /// Events published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<event::Model>> {
-        self.tx.subscribe()
+    /// Events published from now on: every event committed after this
+    /// returns reaches the receiver (unless it falls behind by more than the
+    /// tail's buffer; then it sees `Lagged` and reads the log itself).
+    pub async fn subscribe(&self) -> Result<broadcast::Receiver<Arc<event::Model>>, DbErr> {
+        let mut at = self.at.lock().await;
+        if at.stale {
+            // Appends are serialized and commit under their lock, so every
+            // event not yet in the head is newer than it.
+            at.after = head(&self.db).await?;
+            at.stale = false;
+        }
+        Ok(self.tx.subscribe())
     }
 }

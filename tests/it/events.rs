@@ -364,7 +364,57 @@ async fn inbound_media_is_stored_and_downloadable(db: Db) {
     sim.shutdown();
 }
 
+/// The tail that feeds live streams reads nothing while no stream listens
+/// and starts again from the head when one subscribes: a subscriber gets
+/// every event appended after it subscribed, in order, and none from the
+/// idle spell before (those it replays from the log by cursor).
+async fn the_stream_tail_resumes_from_the_head_after_an_idle_spell(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let phone = app.create_phone("Tail").await;
+    let append = |text: String| {
+        let db = app.core.db.clone();
+        let (account, phone) = (app.account_id.clone(), phone.clone());
+        async move {
+            wadesk::store::events::append(
+                &db,
+                &account,
+                Some(&phone),
+                "message.received",
+                &json!({"event": "message.received", "text": text}),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    for round in 0..3 {
+        for i in 0..3 {
+            append(format!("unheard {round}.{i}")).await;
+        }
+        // Let the tail wake for those and find nobody listening.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut live = app.core.tail.subscribe().await.unwrap();
+        let mut sent = Vec::new();
+        for i in 0..5 {
+            sent.push(append(format!("live {round}.{i}")).await);
+        }
+        for want in sent {
+            let got = tokio::time::timeout(Duration::from_secs(10), live.recv())
+                .await
+                .expect("a live event within 10 s")
+                .unwrap();
+            assert_eq!(
+                (got.cursor, &got.payload),
+                (want.cursor, &want.payload),
+                "round {round}"
+            );
+        }
+        drop(live);
+    }
+    app.stop().await;
+}
+
 db_tests!(
+    the_stream_tail_resumes_from_the_head_after_an_idle_spell,
     inbound_media_is_stored_and_downloadable,
     inbound_messages_are_stored_and_streamed,
     messages_sent_while_the_gateway_is_down_are_not_lost,
