@@ -132,6 +132,7 @@ impl Actor {
                         Some(Command::Stop(done)) => {
                             self.end();
                             handle.shutdown().await;
+                            self.shared.statuses.flush().await;
                             self.client.send_replace(None);
                             let _ = done.send(());
                             return;
@@ -140,6 +141,7 @@ impl Actor {
                             self.end();
                             client.logout().await;
                             handle.shutdown().await;
+                            self.shared.statuses.flush().await;
                             self.client.send_replace(None);
                             self.logged_out("logged out through the API").await;
                             let _ = done.send(());
@@ -149,18 +151,31 @@ impl Actor {
                             let drains = self.drains.load(std::sync::atomic::Ordering::SeqCst);
                             let row = match fresh {
                                 Some((row, seen)) if seen == drains => Ok(Some(*row)),
-                                // A drain may have sent it already: ask the outbox.
-                                _ => store::messages::find(&self.shared.db, &id).await,
-                            };
-                            let row = match row {
-                                Ok(Some(row)) => Some(self.send_row(&client, row).await),
-                                Ok(None) => None,
-                                Err(err) => {
-                                    tracing::error!(error = %err, "reading outbox");
-                                    None
+                                // A drain may have sent it already: ask the
+                                // outbox, once every status it wrote is in.
+                                _ => {
+                                    self.shared.statuses.flush().await;
+                                    store::messages::find(&self.shared.db, &id).await
                                 }
                             };
-                            let _ = reply.send(row);
+                            match row {
+                                Ok(Some(row)) => {
+                                    // Answered once the status is stored;
+                                    // meanwhile this session takes the next command.
+                                    let outcome = self.send_row(&client, row).await;
+                                    let db = self.shared.db.clone();
+                                    tokio::spawn(async move {
+                                        let _ = reply.send(Some(outcome.stored(&db).await));
+                                    });
+                                }
+                                Ok(None) => {
+                                    let _ = reply.send(None);
+                                }
+                                Err(err) => {
+                                    tracing::error!(error = %err, "reading outbox");
+                                    let _ = reply.send(None);
+                                }
+                            }
                         }
                         Some(Command::PairCode { number, reply }) => {
                             let options = PairCodeOptions {
@@ -309,7 +324,7 @@ impl Actor {
                     _ => return Flow::Continue,
                 };
                 for id in &receipt.message_ids {
-                    self.advance_by_wa_id(id.as_ref(), status, None).await;
+                    self.advance_by_wa_id(id.as_ref(), status, None);
                 }
                 Flow::Continue
             }
@@ -318,7 +333,7 @@ impl Actor {
                     && let Some(code) = ack.error.as_deref()
                 {
                     let reason = format!("rejected by WhatsApp (error {code})");
-                    self.advance_by_wa_id(&ack.id, "failed", Some(reason)).await;
+                    self.advance_by_wa_id(&ack.id, "failed", Some(reason));
                 }
                 Flow::Continue
             }
@@ -388,6 +403,9 @@ impl Actor {
     /// Sends every message still queued for this phone (after a restart or a
     /// reconnect), oldest first; each exactly once, since only this task sends.
     async fn drain_outbox(&mut self, client: &Arc<Client>) {
+        // Sends of this session whose status is still on its way would read
+        // as queued: let them land first.
+        self.shared.statuses.flush().await;
         let queued = store::messages::queued_for_phone(&self.shared.db, &self.phone_id).await;
         // Counted once the read is done: a row it saw was inserted after its
         // sender's ticket (taken before the insert) and before this count, so
@@ -400,6 +418,7 @@ impl Actor {
         match queued {
             Ok(rows) => {
                 for row in rows {
+                    // The status writer records each outcome.
                     self.send_row(client, row).await;
                 }
             }
@@ -407,49 +426,33 @@ impl Actor {
         }
     }
 
-    /// Hands one queued message to WhatsApp and records the outcome.
-    async fn send_row(&mut self, client: &Arc<Client>, row: message::Model) -> message::Model {
+    /// Hands one queued message to WhatsApp; its outcome goes to the status
+    /// writer (see [`Sent::stored`] to wait for it).
+    async fn send_row(&mut self, client: &Arc<Client>, row: message::Model) -> Sent {
         if row.status != "queued" {
-            return row;
+            return Sent { row, stored: None };
         }
         let outcome = super::outbox::send(client, &mut self.registered, &row).await;
         let (status, reason) = match outcome {
             Ok(()) => ("sent", None),
             Err(reason) => ("failed", Some(reason)),
         };
-        self.advance(row, status, reason).await
+        let target = store::messages::Target::Row(Box::new(row.clone()));
+        let stored = self.shared.statuses.enqueue(target, status, reason);
+        Sent {
+            row,
+            stored: Some(stored),
+        }
     }
 
-    /// A receipt or an ack: the message it names moves forward (one
-    /// statement, no read first), with its message.status event.
-    async fn advance_by_wa_id(&mut self, wa_id: &str, status: &str, reason: Option<String>) {
+    /// A receipt or an ack: the message it names moves forward, with its
+    /// message.status event (written by the status writer; not waited for).
+    fn advance_by_wa_id(&self, wa_id: &str, status: &str, reason: Option<String>) {
         let target = store::messages::Target::WaId {
             phone_id: self.phone_id.clone(),
             wa_id: wa_id.to_owned(),
         };
-        if let Err(err) =
-            store::messages::advance_recorded(&self.shared.db, target, status, reason).await
-        {
-            tracing::error!(error = %err, "updating message status");
-        }
-    }
-
-    /// Moves a message's status forward, with its message.status event.
-    async fn advance(
-        &mut self,
-        row: message::Model,
-        status: &str,
-        reason: Option<String>,
-    ) -> message::Model {
-        let target = store::messages::Target::Row(Box::new(row.clone()));
-        match store::messages::advance_recorded(&self.shared.db, target, status, reason).await {
-            Ok(Some(updated)) => updated,
-            Ok(None) => row,
-            Err(err) => {
-                tracing::error!(error = %err, "updating message status");
-                row
-            }
-        }
+        self.shared.statuses.record(target, status, reason);
     }
 
     /// A connected session that has heard nothing for too long is dead even
@@ -549,6 +552,32 @@ impl Actor {
         .await
         {
             tracing::error!(phone_id = %self.phone_id, error = %err, event = name, "writing event");
+        }
+    }
+}
+
+/// A message handed to WhatsApp (or found already handled), its status on
+/// its way to the database.
+pub struct Sent {
+    row: message::Model,
+    stored: Option<oneshot::Receiver<Option<message::Model>>>,
+}
+
+impl Sent {
+    /// The message once its new status is stored.
+    pub async fn stored(self, db: &sea_orm::DatabaseConnection) -> message::Model {
+        let Some(stored) = self.stored else {
+            return self.row;
+        };
+        match stored.await {
+            Ok(Some(updated)) => updated,
+            // It did not move (a receipt got there first) or the write
+            // failed: the stored row says where it is.
+            _ => store::messages::find(db, &self.row.id)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(self.row),
         }
     }
 }

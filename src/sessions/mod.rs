@@ -9,6 +9,7 @@ pub mod engine;
 pub mod inbound;
 mod outbox;
 pub mod qr;
+pub mod statuses;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -77,6 +78,8 @@ pub struct Shared {
     pub server_url: String,
     pub http: Arc<engine::ReqwestHttp>,
     pub settings: Settings,
+    /// Every message status change of the sessions goes through here.
+    pub statuses: statuses::Statuses,
 }
 
 struct Handle {
@@ -149,6 +152,7 @@ impl SessionManager {
             .unwrap_or_default();
         Arc::new(SessionManager {
             shared: Arc::new(Shared {
+                statuses: statuses::Statuses::start(db.clone()),
                 db,
                 phones: store::cache::Cache::new(Duration::from_millis(config.auth.cache_ms)),
                 server_url,

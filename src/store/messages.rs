@@ -172,111 +172,100 @@ fn rank(status: &str) -> u8 {
     }
 }
 
-/// Moves a message forward (queued -> sent -> delivered -> read, or
-/// queued -> failed); a late or repeated receipt never moves it back.
-/// Returns the updated row when the status changed.
-pub async fn advance<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    row: message::Model,
-    status: &str,
-    reason: Option<String>,
-) -> Result<Option<message::Model>, DbErr> {
-    let allowed = if status == "failed" {
-        row.status == "queued"
-    } else {
-        rank(status) > rank(&row.status) && rank(&row.status) < 4
-    };
-    if !allowed {
-        return Ok(None);
+/// The statuses a message may move to `status` from: forward only
+/// (queued -> sent -> delivered -> read), and failed only from queued, so a
+/// late or repeated receipt never moves a message back.
+fn moves_to(status: &str) -> Vec<&'static str> {
+    if status == "failed" {
+        return vec!["queued"];
     }
-    let mut active: message::ActiveModel = row.into();
-    active.status = Set(status.to_owned());
-    active.reason = Set(reason);
-    active.updated_at = Set(now_ms());
-    active.update(db).await.map(Some)
-}
-
-/// As [`advance`], for the phone's message with WhatsApp id `wa_id` (a
-/// receipt or an ack names only that), in one statement: the updated row
-/// when the status changed; None for an unknown id or a step back.
-pub async fn advance_by_wa_id<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    phone_id: &str,
-    wa_id: &str,
-    status: &str,
-    reason: Option<String>,
-) -> Result<Option<message::Model>, DbErr> {
-    let from: Vec<&str> = if status == "failed" {
-        vec!["queued"]
-    } else {
-        ["queued", "sent", "delivered", "read"]
-            .into_iter()
-            .filter(|from| rank(from) < rank(status))
-            .collect()
-    };
-    if from.is_empty() {
-        return Ok(None);
-    }
-    let updated = message::Entity::update_many()
-        .col_expr(message::Column::Status, status.into())
-        .col_expr(message::Column::Reason, reason.into())
-        .col_expr(message::Column::UpdatedAt, now_ms().into())
-        .filter(message::Column::PhoneId.eq(phone_id))
-        .filter(message::Column::WaId.eq(wa_id))
-        .filter(message::Column::Status.is_in(from))
-        .exec_with_returning(db)
-        .await?;
-    Ok(updated.into_iter().next())
+    ["queued", "sent", "delivered", "read"]
+        .into_iter()
+        .filter(|from| rank(from) < rank(status))
+        .collect()
 }
 
 /// Which message a status change is for.
+#[derive(Clone)]
 pub enum Target {
-    /// A row the caller holds (as read before the change).
+    /// The message with this id (its row as the caller last saw it).
     Row(Box<message::Model>),
     /// The phone's message with this WhatsApp id (receipts and acks).
     WaId { phone_id: String, wa_id: String },
 }
 
-/// Moves a message's status forward ([`advance`], [`advance_by_wa_id`]) and
-/// appends its message.status event in the same transaction: a crash never
-/// leaves a status without its event (webhooks and streams would miss it),
-/// and whoever sees the status finds the event in the log.
-pub async fn advance_recorded(
-    db: &DatabaseConnection,
-    target: Target,
+/// One status change to record.
+#[derive(Clone)]
+pub struct Change {
+    pub target: Target,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// Moves a message forward, in one statement that checks the status it
+/// moves from (whatever order changes arrive in, a message never moves
+/// back): the updated row, or None for an unknown message or a step back.
+pub async fn advance<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    target: &Target,
     status: &str,
     reason: Option<String>,
 ) -> Result<Option<message::Model>, DbErr> {
-    let status = status.to_owned();
+    let from = moves_to(status);
+    if from.is_empty() {
+        return Ok(None);
+    }
+    let update = message::Entity::update_many()
+        .col_expr(message::Column::Status, status.into())
+        .col_expr(message::Column::Reason, reason.into())
+        .col_expr(message::Column::UpdatedAt, now_ms().into())
+        .filter(message::Column::Status.is_in(from));
+    let update = match target {
+        Target::Row(row) => update.filter(message::Column::Id.eq(row.id.as_str())),
+        Target::WaId { phone_id, wa_id } => update
+            .filter(message::Column::PhoneId.eq(phone_id.as_str()))
+            .filter(message::Column::WaId.eq(wa_id.as_str())),
+    };
+    Ok(update.exec_with_returning(db).await?.into_iter().next())
+}
+
+/// Records status changes ([`advance`]) and the message.status event of
+/// each that moved, all in one transaction: a crash never leaves a status
+/// without its event (webhooks and streams would miss it), whoever sees the
+/// status finds the event in the log, and many changes cost one commit.
+/// One answer per change, in order.
+pub async fn advance_recorded(
+    db: &DatabaseConnection,
+    changes: Vec<Change>,
+) -> Result<Vec<Option<message::Model>>, DbErr> {
     super::events::append_in(db, move |txn| {
         Box::pin(async move {
-            let updated = match target {
-                Target::Row(row) => advance(txn, *row, &status, reason).await?,
-                Target::WaId { phone_id, wa_id } => {
-                    advance_by_wa_id(txn, &phone_id, &wa_id, &status, reason).await?
+            let mut out = Vec::with_capacity(changes.len());
+            for change in changes {
+                let updated = advance(txn, &change.target, &change.status, change.reason).await?;
+                if let Some(updated) = &updated {
+                    let payload = serde_json::json!({
+                        "event": "message.status",
+                        "phone_id": updated.phone_id,
+                        "message_id": updated.wa_id,
+                        "to": updated.peer,
+                        "status": updated.status,
+                        "reason": updated.reason,
+                    });
+                    super::events::insert(
+                        txn,
+                        super::events::NewEvent {
+                            account_id: &updated.account_id,
+                            phone_id: Some(&updated.phone_id),
+                            name: "message.status",
+                            payload: &payload,
+                        },
+                    )
+                    .await?;
                 }
-            };
-            if let Some(updated) = &updated {
-                let payload = serde_json::json!({
-                    "event": "message.status",
-                    "phone_id": updated.phone_id,
-                    "message_id": updated.wa_id,
-                    "to": updated.peer,
-                    "status": updated.status,
-                    "reason": updated.reason,
-                });
-                super::events::insert(
-                    txn,
-                    super::events::NewEvent {
-                        account_id: &updated.account_id,
-                        phone_id: Some(&updated.phone_id),
-                        name: "message.status",
-                        payload: &payload,
-                    },
-                )
-                .await?;
+                out.push(updated);
             }
-            Ok(updated)
+            Ok(out)
         })
     })
     .await

@@ -615,7 +615,76 @@ async fn bad_sends_are_refused_and_nothing_is_stored(db: Db) {
     sim.shutdown();
 }
 
+/// The status writer commits what is queued in order, many changes per
+/// transaction, each with its message.status event, and never moves a
+/// message back: a "sent" that reaches it after the message's "delivered"
+/// leaves the message delivered and writes no event.
+async fn status_changes_land_in_order_and_never_move_back(db: Db) {
+    use wadesk::{
+        sessions::statuses::Statuses,
+        store::messages::{self, NewOutbound, Target},
+    };
+    let app = TestApp::spawn(db).await;
+    let phone = app.create_phone("Writer").await;
+    let writer = Statuses::start(app.core.db.clone());
+    let mut rows = Vec::new();
+    for i in 0..50 {
+        let new = NewOutbound {
+            account_id: app.account_id.clone(),
+            phone_id: phone.clone(),
+            peer: format!("9190000{i:05}"),
+            kind: "text".into(),
+            text: Some(format!("message {i}")),
+            ..Default::default()
+        };
+        rows.push(messages::insert_outbound(&app.core.db, new).await.unwrap());
+    }
+    // All queued before the writer runs again: they share transactions.
+    for row in rows.iter().step_by(2) {
+        let target = Target::WaId {
+            phone_id: phone.clone(),
+            wa_id: row.wa_id.clone(),
+        };
+        writer.record(target, "delivered", None);
+    }
+    let answers: Vec<_> = rows
+        .iter()
+        .map(|row| writer.enqueue(Target::Row(Box::new(row.clone())), "sent", None))
+        .collect();
+    writer.flush().await;
+    for (i, (row, answer)) in rows.iter().zip(answers).enumerate() {
+        let answer = answer.await.expect("every change is answered");
+        let stored = messages::find(&app.core.db, &row.id).await.unwrap().unwrap();
+        if i % 2 == 0 {
+            assert!(answer.is_none(), "message {i} moved back: {answer:?}");
+            assert_eq!(stored.status, "delivered", "message {i}");
+        } else {
+            assert_eq!(answer.map(|r| r.status), Some("sent".to_owned()), "message {i}");
+            assert_eq!(stored.status, "sent", "message {i}");
+        }
+    }
+    let events = wadesk::store::events::list_for_phone(&app.core.db, &app.account_id, &phone, 0)
+        .await
+        .unwrap();
+    let got: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e.event == "message.status")
+        .map(|e| {
+            let payload: Value = serde_json::from_str(&e.payload).unwrap();
+            let field = |name: &str| payload[name].as_str().unwrap().to_owned();
+            (field("message_id"), field("status"))
+        })
+        .collect();
+    let want: Vec<(String, String)> = (rows.iter().step_by(2).map(|r| (r.wa_id.clone(), "delivered")))
+        .chain(rows.iter().skip(1).step_by(2).map(|r| (r.wa_id.clone(), "sent")))
+        .map(|(id, status)| (id, status.to_owned()))
+        .collect();
+    assert_eq!(got, want);
+    app.stop().await;
+}
+
 db_tests!(
+    status_changes_land_in_order_and_never_move_back,
     every_media_kind_arrives_intact,
     bad_sends_are_refused_and_nothing_is_stored,
     text_and_location_arrive_with_receipts,

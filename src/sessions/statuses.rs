@@ -1,0 +1,150 @@
+//! The status writer: every message status change of this process's
+//! sessions (sent or failed after a send, delivered and read from receipts,
+//! failed from a server's rejection) goes through one task, which commits
+//! whatever has queued up since its last commit in one transaction, each
+//! change with its message.status event ([`store::messages::advance_recorded`]).
+//!
+//! So a session never waits on the database for a receipt, a session
+//! answers the next send while the last one's status is being written, and
+//! under load many changes share one commit. A sender that must not answer
+//! before its status is durable waits for [`Statuses::enqueue`]'s answer.
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{
+    self,
+    entity::message,
+    messages::{Change, Target},
+};
+
+/// At most this many changes per transaction.
+const MAX_BATCH: usize = 512;
+
+enum Job {
+    Change(Change, Option<oneshot::Sender<Option<message::Model>>>),
+    /// Answered once everything queued before it is committed.
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct Statuses {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl Statuses {
+    /// Starts the writer; it ends once every handle is dropped and all
+    /// queued changes are written.
+    pub fn start(db: DatabaseConnection) -> Statuses {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        tokio::spawn(run(db, queue));
+        Statuses { jobs }
+    }
+
+    /// Records a change without waiting for it (receipts, acks).
+    pub fn record(&self, target: Target, status: &str, reason: Option<String>) {
+        let _ = self.jobs.send(Job::Change(change(target, status, reason), None));
+    }
+
+    /// Queues a change; the answer comes once it is committed: the updated
+    /// row, or None when the message did not move (or the write failed,
+    /// which is logged).
+    pub fn enqueue(
+        &self,
+        target: Target,
+        status: &str,
+        reason: Option<String>,
+    ) -> oneshot::Receiver<Option<message::Model>> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self
+            .jobs
+            .send(Job::Change(change(target, status, reason), Some(tx)));
+        rx
+    }
+
+    /// Waits until every change queued before this call is committed (or
+    /// has failed and been logged).
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.jobs.send(Job::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+fn change(target: Target, status: &str, reason: Option<String>) -> Change {
+    Change {
+        target,
+        status: status.to_owned(),
+        reason,
+    }
+}
+
+async fn run(db: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Job>) {
+    let mut batch = Vec::new();
+    while let Some(job) = queue.recv().await {
+        batch.push(job);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit(&db, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Writes one batch in one transaction; if that fails, each change alone,
+/// so one bad change does not sink the others.
+async fn commit(db: &DatabaseConnection, batch: Vec<Job>) {
+    let mut changes = Vec::with_capacity(batch.len());
+    let mut answers = Vec::with_capacity(batch.len());
+    let mut flushed = Vec::new();
+    for job in batch {
+        match job {
+            Job::Change(change, answer) => {
+                changes.push(change);
+                answers.push(answer);
+            }
+            Job::Flush(done) => flushed.push(done),
+        }
+    }
+    let rows = if changes.is_empty() {
+        Vec::new()
+    } else if changes.len() == 1 {
+        match store::messages::advance_recorded(db, changes).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::error!(error = %err, "updating message status");
+                vec![None]
+            }
+        }
+    } else {
+        let copies = changes.clone();
+        match store::messages::advance_recorded(db, changes).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::warn!(error = %err, count = copies.len(), "status batch failed; writing each alone");
+                let mut rows = Vec::with_capacity(copies.len());
+                for change in copies {
+                    rows.push(match store::messages::advance_recorded(db, vec![change]).await {
+                        Ok(mut one) => one.pop().flatten(),
+                        Err(err) => {
+                            tracing::error!(error = %err, "updating message status");
+                            None
+                        }
+                    });
+                }
+                rows
+            }
+        }
+    };
+    for (answer, row) in answers.into_iter().zip(rows) {
+        if let Some(answer) = answer {
+            let _ = answer.send(row);
+        }
+    }
+    for done in flushed {
+        let _ = done.send(());
+    }
+}
