@@ -43,7 +43,9 @@ impl Statuses {
 
     /// Records a change without waiting for it (receipts, acks).
     pub fn record(&self, target: Target, status: &str, reason: Option<String>) {
-        let _ = self.jobs.send(Job::Change(change(target, status, reason), None));
+        let _ = self
+            .jobs
+            .send(Job::Change(change(target, status, reason), None));
     }
 
     /// Queues a change; the answer comes once it is committed: the updated
@@ -127,13 +129,15 @@ async fn commit(db: &DatabaseConnection, batch: Vec<Job>) {
                 tracing::warn!(error = %err, count = copies.len(), "status batch failed; writing each alone");
                 let mut rows = Vec::with_capacity(copies.len());
                 for change in copies {
-                    rows.push(match store::messages::advance_recorded(db, vec![change]).await {
-                        Ok(mut one) => one.pop().flatten(),
-                        Err(err) => {
-                            tracing::error!(error = %err, "updating message status");
-                            None
-                        }
-                    });
+                    rows.push(
+                        match store::messages::advance_recorded(db, vec![change]).await {
+                            Ok(mut one) => one.pop().flatten(),
+                            Err(err) => {
+                                tracing::error!(error = %err, "updating message status");
+                                None
+                            }
+                        },
+                    );
                 }
                 rows
             }

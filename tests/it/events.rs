@@ -371,31 +371,17 @@ async fn inbound_media_is_stored_and_downloadable(db: Db) {
 async fn the_stream_tail_resumes_from_the_head_after_an_idle_spell(db: Db) {
     let app = TestApp::spawn(db).await;
     let phone = app.create_phone("Tail").await;
-    let append = |text: String| {
-        let db = app.core.db.clone();
-        let (account, phone) = (app.account_id.clone(), phone.clone());
-        async move {
-            wadesk::store::events::append(
-                &db,
-                &account,
-                Some(&phone),
-                "message.received",
-                &json!({"event": "message.received", "text": text}),
-            )
-            .await
-            .unwrap()
-        }
-    };
     for round in 0..3 {
         for i in 0..3 {
-            append(format!("unheard {round}.{i}")).await;
+            app.append_event(&phone, &format!("unheard {round}.{i}"))
+                .await;
         }
         // Let the tail wake for those and find nobody listening.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let mut live = app.core.tail.subscribe().await.unwrap();
         let mut sent = Vec::new();
         for i in 0..5 {
-            sent.push(append(format!("live {round}.{i}")).await);
+            sent.push(app.append_event(&phone, &format!("live {round}.{i}")).await);
         }
         for want in sent {
             let got = tokio::time::timeout(Duration::from_secs(10), live.recv())

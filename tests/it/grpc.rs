@@ -196,22 +196,7 @@ async fn grpc_web_client_library_reads_the_event_stream(db: Db) {
     use tokio::io::AsyncBufReadExt as _;
     let app = TestApp::spawn(db).await;
     let phone = app.create_phone("Dashboard").await;
-    let append = |text: &'static str| {
-        let db = app.core.db.clone();
-        let (account, phone) = (app.account_id.clone(), phone.clone());
-        async move {
-            wadesk::store::events::append(
-                &db,
-                &account,
-                Some(&phone),
-                "message.received",
-                &serde_json::json!({"event": "message.received", "text": text}),
-            )
-            .await
-            .unwrap()
-            .id
-        }
-    };
+    let append = async |text: &str| app.append_event(&phone, text).await.id;
     // Resume after an event the client has "seen" (cursor 0 would mean now).
     append("seen before").await;
     let start = wadesk::store::events::head(&app.core.db).await.unwrap();

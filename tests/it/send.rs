@@ -654,12 +654,19 @@ async fn status_changes_land_in_order_and_never_move_back(db: Db) {
     writer.flush().await;
     for (i, (row, answer)) in rows.iter().zip(answers).enumerate() {
         let answer = answer.await.expect("every change is answered");
-        let stored = messages::find(&app.core.db, &row.id).await.unwrap().unwrap();
+        let stored = messages::find(&app.core.db, &row.id)
+            .await
+            .unwrap()
+            .unwrap();
         if i % 2 == 0 {
             assert!(answer.is_none(), "message {i} moved back: {answer:?}");
             assert_eq!(stored.status, "delivered", "message {i}");
         } else {
-            assert_eq!(answer.map(|r| r.status), Some("sent".to_owned()), "message {i}");
+            assert_eq!(
+                answer.map(|r| r.status),
+                Some("sent".to_owned()),
+                "message {i}"
+            );
             assert_eq!(stored.status, "sent", "message {i}");
         }
     }
@@ -675,10 +682,18 @@ async fn status_changes_land_in_order_and_never_move_back(db: Db) {
             (field("message_id"), field("status"))
         })
         .collect();
-    let want: Vec<(String, String)> = (rows.iter().step_by(2).map(|r| (r.wa_id.clone(), "delivered")))
-        .chain(rows.iter().skip(1).step_by(2).map(|r| (r.wa_id.clone(), "sent")))
-        .map(|(id, status)| (id, status.to_owned()))
-        .collect();
+    let want: Vec<(String, String)> = (rows
+        .iter()
+        .step_by(2)
+        .map(|r| (r.wa_id.clone(), "delivered")))
+    .chain(
+        rows.iter()
+            .skip(1)
+            .step_by(2)
+            .map(|r| (r.wa_id.clone(), "sent")),
+    )
+    .map(|(id, status)| (id, status.to_owned()))
+    .collect();
     assert_eq!(got, want);
     app.stop().await;
 }

@@ -132,6 +132,24 @@ impl TestApp {
         send(self.request(reqwest::Method::POST, path).json(&body)).await
     }
 
+    /// Appends a message.received event for `phone` straight to the event
+    /// log, `text` in its payload (as an inbound message would).
+    pub async fn append_event(
+        &self,
+        phone: &str,
+        text: &str,
+    ) -> wadesk::store::entity::event::Model {
+        wadesk::store::events::append(
+            &self.core.db,
+            &self.account_id,
+            Some(phone),
+            "message.received",
+            &serde_json::json!({"event": "message.received", "text": text}),
+        )
+        .await
+        .unwrap()
+    }
+
     /// A phone of this app's account, through the API.
     pub async fn create_phone(&self, name: &str) -> String {
         let (status, body) = self
