@@ -54,6 +54,15 @@ enum Flow {
 const QR_EXPIRED: &str = "QR codes expired without a scan; start pairing again";
 const CODE_EXPIRED: &str = "the pairing code expired without being entered; start pairing again";
 
+/// Waits (at most 3 s) until the client's background tasks have let go of
+/// it: only then has it stopped writing to the store.
+async fn released(client: Arc<Client>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while Arc::strong_count(&client) > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Sleeps until the pairing deadline, or forever when there is none.
 async fn until(deadline: Option<(tokio::time::Instant, &'static str)>) -> &'static str {
     match deadline {
@@ -143,6 +152,9 @@ impl Actor {
                             handle.shutdown().await;
                             self.shared.statuses.flush().await;
                             self.client.send_replace(None);
+                            // The caller deletes the keys next: not while a
+                            // background task of the client may still write one.
+                            released(client).await;
                             self.logged_out("logged out through the API").await;
                             let _ = done.send(());
                             return;
@@ -225,11 +237,7 @@ impl Actor {
             if let Some(reason) = unlinked {
                 // Only once the client has stopped writing do its keys go:
                 // its background tasks hold the client until they end.
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-                while Arc::strong_count(&client) > 1 && tokio::time::Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                drop(client);
+                released(client).await;
                 self.logged_out(&reason).await;
             }
             if ended {
