@@ -445,7 +445,7 @@ impl Actor {
             Ok(()) => ("sent", None),
             Err(reason) => ("failed", Some(reason)),
         };
-        let target = store::messages::Target::Row(Box::new(row.clone()));
+        let target = store::messages::Target::Id(row.id.clone());
         let stored = self.shared.statuses.enqueue(target, status, reason);
         Sent {
             row,

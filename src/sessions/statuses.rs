@@ -111,36 +111,35 @@ async fn commit(db: &DatabaseConnection, batch: Vec<Job>) {
             Job::Flush(done) => flushed.push(done),
         }
     }
+    // A copy to retry each change alone, only where there is more than one.
+    let copies = (changes.len() > 1).then(|| changes.clone());
     let rows = if changes.is_empty() {
         Vec::new()
-    } else if changes.len() == 1 {
-        match store::messages::advance_recorded(db, changes).await {
-            Ok(rows) => rows,
-            Err(err) => {
-                tracing::error!(error = %err, "updating message status");
-                vec![None]
-            }
-        }
     } else {
-        let copies = changes.clone();
         match store::messages::advance_recorded(db, changes).await {
             Ok(rows) => rows,
-            Err(err) => {
-                tracing::warn!(error = %err, count = copies.len(), "status batch failed; writing each alone");
-                let mut rows = Vec::with_capacity(copies.len());
-                for change in copies {
-                    rows.push(
-                        match store::messages::advance_recorded(db, vec![change]).await {
-                            Ok(mut one) => one.pop().flatten(),
-                            Err(err) => {
-                                tracing::error!(error = %err, "updating message status");
-                                None
-                            }
-                        },
-                    );
+            Err(err) => match copies {
+                None => {
+                    tracing::error!(error = %err, "updating message status");
+                    vec![None]
                 }
-                rows
-            }
+                Some(copies) => {
+                    tracing::warn!(error = %err, count = copies.len(), "status batch failed; writing each alone");
+                    let mut rows = Vec::with_capacity(copies.len());
+                    for change in copies {
+                        let row = store::messages::advance_recorded(db, vec![change]).await;
+                        rows.push(
+                            row.unwrap_or_else(|err| {
+                                tracing::error!(error = %err, "updating message status");
+                                vec![None]
+                            })
+                            .pop()
+                            .flatten(),
+                        );
+                    }
+                    rows
+                }
+            },
         }
     };
     for (answer, row) in answers.into_iter().zip(rows) {

@@ -188,8 +188,8 @@ fn moves_to(status: &str) -> Vec<&'static str> {
 /// Which message a status change is for.
 #[derive(Clone)]
 pub enum Target {
-    /// The message with this id (its row as the caller last saw it).
-    Row(Box<message::Model>),
+    /// The message with this id (the outbox row just sent).
+    Id(String),
     /// The phone's message with this WhatsApp id (receipts and acks).
     WaId { phone_id: String, wa_id: String },
 }
@@ -221,7 +221,7 @@ pub async fn advance<C: sea_orm::ConnectionTrait>(
         .col_expr(message::Column::UpdatedAt, now_ms().into())
         .filter(message::Column::Status.is_in(from));
     let update = match target {
-        Target::Row(row) => update.filter(message::Column::Id.eq(row.id.as_str())),
+        Target::Id(id) => update.filter(message::Column::Id.eq(id.as_str())),
         Target::WaId { phone_id, wa_id } => update
             .filter(message::Column::PhoneId.eq(phone_id.as_str()))
             .filter(message::Column::WaId.eq(wa_id.as_str())),

@@ -649,7 +649,7 @@ async fn status_changes_land_in_order_and_never_move_back(db: Db) {
     }
     let answers: Vec<_> = rows
         .iter()
-        .map(|row| writer.enqueue(Target::Row(Box::new(row.clone())), "sent", None))
+        .map(|row| writer.enqueue(Target::Id(row.id.clone()), "sent", None))
         .collect();
     writer.flush().await;
     for (i, (row, answer)) in rows.iter().zip(answers).enumerate() {
