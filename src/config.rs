@@ -82,6 +82,7 @@ pub struct Sessions {
     pub max_failures: u32,
     pub max_backoff_secs: u64,
     pub pair_timeout_secs: u64,
+    pub send_timeout_secs: u64,
 }
 
 /// Outbound requests to URLs callers give (media, webhooks, sheets).

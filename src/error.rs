@@ -54,6 +54,38 @@ impl From<sea_orm::DbErr> for Error {
     }
 }
 
+/// A unique-constraint violation (a duplicate key), classified from the
+/// database's own error rather than its message text.
+pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// How long a caller is asked to wait before retrying what WhatsApp (or
+/// another service) did not do.
+pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Why WhatsApp did not take a message, as the sender's answer
+/// (docs/api.md, "What a send answers").
+impl From<crate::sessions::SendFailure> for Error {
+    fn from(failure: crate::sessions::SendFailure) -> Error {
+        use crate::sessions::SendFailure;
+        match failure {
+            SendFailure::NotOnWhatsApp(_) | SendFailure::InvalidRecipient(_) => {
+                Error::invalid("to", failure.to_string())
+            }
+            SendFailure::Transport(_) => Error::Unavailable(format!(
+                "WhatsApp did not take the message, try again: {failure}"
+            )),
+            SendFailure::Unbuildable(_) => {
+                Error::Internal(anyhow::anyhow!("building the message failed: {failure}"))
+            }
+        }
+    }
+}
+
 impl From<Error> for Status {
     fn from(err: Error) -> Status {
         match err {
@@ -69,7 +101,14 @@ impl From<Error> for Status {
                 }
                 status
             }
-            Error::Unavailable(msg) => Status::new(Code::Unavailable, msg),
+            Error::Unavailable(msg) => {
+                let mut status = Status::new(Code::Unavailable, msg);
+                let secs = UNAVAILABLE_RETRY_AFTER.as_secs().to_string();
+                if let Ok(value) = MetadataValue::try_from(secs.as_str()) {
+                    status.metadata_mut().insert("retry-after", value);
+                }
+                status
+            }
             Error::Internal(inner) => {
                 tracing::error!(error = ?inner, "internal error");
                 Status::new(Code::Internal, "internal error")

@@ -7,8 +7,11 @@ pub mod bot;
 pub mod bulk;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod fetch;
 pub mod media;
+pub mod plan;
+pub mod send;
 pub mod server;
 pub mod sessions;
 #[cfg(feature = "sim")]

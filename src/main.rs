@@ -8,7 +8,7 @@ use tracing_subscriber::{EnvFilter, fmt};
 use wadesk::{
     config::{Config, LogFormat},
     server::{self, Core},
-    store,
+    store::{self, entity::vocab::Plan},
 };
 
 #[derive(Parser)]
@@ -247,7 +247,11 @@ async fn phone(config: Config, cmd: PhoneCommand) -> anyhow::Result<()> {
             let phone = store::phones::find(&core.db, &phone_id)
                 .await?
                 .with_context(|| format!("no phone {phone_id}"))?;
-            let phone = store::phones::set_plan(&core.db, phone, &plan).await?;
+            let plan = match plan.as_str() {
+                "pro" => Plan::Pro,
+                _ => Plan::Trial,
+            };
+            let phone = store::phones::set_plan(&core.db, phone, plan).await?;
             println!("{} is now on the {} plan", phone.id, phone.plan);
         }
     }

@@ -6,6 +6,8 @@ use whatsapp_rust::{
     download::MediaType, media as wr_media, upload::UploadResponse, waproto::whatsapp as wa,
 };
 
+use crate::store::entity::vocab::MessageKind;
+
 /// The four media kinds the API sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -16,14 +18,24 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn from_name(name: &str) -> Option<Kind> {
-        Some(match name {
-            "image" => Kind::Image,
-            "video" => Kind::Video,
-            "audio" => Kind::Audio,
-            "document" => Kind::Document,
+    /// The media kind of a message kind (None for text, location, ...).
+    pub fn from_kind(kind: MessageKind) -> Option<Kind> {
+        Some(match kind {
+            MessageKind::Image => Kind::Image,
+            MessageKind::Video => Kind::Video,
+            MessageKind::Audio => Kind::Audio,
+            MessageKind::Document => Kind::Document,
             _ => return None,
         })
+    }
+
+    pub fn message_kind(self) -> MessageKind {
+        match self {
+            Kind::Image => MessageKind::Image,
+            Kind::Video => MessageKind::Video,
+            Kind::Audio => MessageKind::Audio,
+            Kind::Document => MessageKind::Document,
+        }
     }
 
     pub fn name(self) -> &'static str {

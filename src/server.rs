@@ -60,6 +60,10 @@ pub struct Core {
     pub bulk: crate::bulk::Engine,
     /// New events, read once per append, for live streams.
     pub tail: store::events::Tail,
+    /// The event log: every append of this process goes through it.
+    pub events: store::events::EventLog,
+    /// The one send path (API, campaigns, bot).
+    pub sender: crate::send::Sender,
     /// Bot settings, checked at start-up.
     pub bot_settings: bot::Settings,
     /// Encrypts the bots' api keys (derived from the server secret).
@@ -80,13 +84,16 @@ impl Core {
         let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
         let webhook_settings = webhooks::Settings::from_config(&config.webhooks)?;
         let bulk_settings = crate::bulk::Settings::from_config(&config.bulk, &config.sheets)?;
-        let sessions = SessionManager::new(db.clone(), &config);
+        let events = store::events::EventLog::new(db.clone());
+        let sessions = SessionManager::new(events.clone(), &config);
+        let sender = crate::send::Sender::new(db.clone(), sessions.clone(), fetcher.clone());
         let shutdown = CancellationToken::new();
-        let tail = store::events::Tail::start(db.clone(), shutdown.child_token())
+        let tail = store::events::Tail::start(&events, shutdown.child_token())
             .await
             .context("reading the event log")?;
         let bulk = crate::bulk::Engine::new(
-            db.clone(),
+            events.clone(),
+            sender.clone(),
             sessions.clone(),
             bulk_settings,
             shutdown.child_token(),
@@ -104,6 +111,8 @@ impl Core {
             sessions,
             bulk,
             tail,
+            events,
+            sender,
             config: Arc::new(config),
             db,
         })
@@ -121,6 +130,8 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         webhooks: core.webhook_kick.clone(),
         bulk: core.bulk.clone(),
         tail: core.tail.clone(),
+        events: core.events.clone(),
+        sender: core.sender.clone(),
         bot: api::BotState {
             settings: core.bot_settings.clone(),
             keys: core.bot_keys.clone(),
@@ -137,10 +148,16 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     drop(health_reporter); // every service reports SERVING via the "" entry
+    // Both reflection versions: grpcurl speaks v1, Python's official
+    // grpcio-reflection client only v1alpha.
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()
         .context("building gRPC reflection")?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("building gRPC reflection (v1alpha)")?;
     let routes = tonic::service::Routes::new(SendServiceServer::new(api::SendApi(state.clone())))
         .add_service(BulkServiceServer::new(api::BulkApi(state.clone())))
         .add_service(PhoneServiceServer::new(api::PhoneApi(state.clone())))
@@ -149,6 +166,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         .add_service(MessageServiceServer::new(api::MessageApi(state.clone())))
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .prepare();
     let grpc = ServiceBuilder::new()
         .layer(tonic_web::GrpcWebLayer::new())
@@ -297,10 +315,11 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
     }
     // Webhook delivery picks up where the database says it stopped.
     let webhooks = webhooks::Worker::spawn(
-        core.db.clone(),
+        core.events.clone(),
         core.fetcher.clone(),
         core.webhook_settings.clone(),
         core.webhook_kick.clone(),
+        core.shutdown.child_token(),
     );
     // Campaigns continue where they stopped.
     match core.bulk.start().await {
@@ -310,11 +329,13 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
     }
     // The bot reads the event log from its stored cursors.
     let bot = bot::Worker::spawn(
-        core.db.clone(),
+        core.events.clone(),
+        core.sender.clone(),
         sessions.clone(),
         core.bot_keys.clone(),
         core.bot_settings.clone(),
         core.bot_kick.clone(),
+        core.shutdown.child_token(),
     );
     Ok(Running {
         addr,

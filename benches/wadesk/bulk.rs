@@ -21,7 +21,10 @@ use wadesk::{
     sim::{SimConfig, Simulator},
     store::{
         self,
-        entity::{bulk, bulk_recipient},
+        entity::{
+            bulk, bulk_recipient,
+            vocab::{BulkStatus, RecipientStatus},
+        },
     },
 };
 
@@ -133,7 +136,7 @@ async fn baseline() -> anyhow::Result<Duration> {
         id: Set(bulk_id.clone()),
         account_id: Set(account.id.clone()),
         phone_id: Set(phone.id.clone()),
-        status: Set("queued".into()),
+        status: Set(BulkStatus::Queued),
         message: Set("Sale starts today, {{number}}!".into()),
         delay_ms: Set(Some(3_600_000)),
         total: Set(NUMBERS as i64),
@@ -159,7 +162,7 @@ async fn baseline() -> anyhow::Result<Duration> {
                 number: Set(n.clone()),
                 text: Set(Some(format!("Sale starts today, {n}!"))),
                 row: Set(None),
-                status: Set("pending".into()),
+                status: Set(RecipientStatus::Pending),
                 message_id: Set(None),
             });
         bulk_recipient::Entity::insert_many(rows)

@@ -9,7 +9,6 @@ use crate::{
         self,
         bots::{PROVIDER_GEMINI, PROVIDER_OPENAI},
         entity::{bot, phone},
-        phones::PLAN_PRO,
     },
 };
 
@@ -19,11 +18,7 @@ impl BotApi {
     /// The caller's Pro phone.
     async fn pro_phone(&self, caller: &AuthContext, phone_id: &str) -> Result<phone::Model> {
         let phone = validate::owned_phone(&self.0, caller, phone_id).await?;
-        if phone.plan != PLAN_PRO {
-            return Err(Error::PermissionDenied(
-                "AI auto-reply is available on Pro plan only".into(),
-            ));
-        }
+        crate::plan::require_ai(&phone)?;
         Ok(phone)
     }
 }

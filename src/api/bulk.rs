@@ -1,4 +1,4 @@
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use tonic::{Request, Response, Status};
 
@@ -7,17 +7,18 @@ use crate::{
     auth::{AuthContext, caller},
     bulk::{sheet, template::Template},
     error::{Error, Result},
-    proto::{self, BulkStatus, bulk_service_server::BulkService},
+    events::EventKind,
+    proto::{self, bulk_service_server::BulkService},
     store::{
-        self, bulks,
-        bulks::{NewBulk, NewRecipient},
-        entity::{bulk, phone},
+        bulks,
+        bulks::{NewBulk, NewRecipient, RecipientFilter},
+        entity::{
+            bulk, phone,
+            vocab::{BulkStatus, MessageStatus, PauseKind, RecipientStatus},
+        },
         now_ms,
-        phones::PLAN_PRO,
     },
 };
-
-use super::send::TRIAL_RECIPIENTS;
 
 pub struct BulkApi(pub State);
 
@@ -70,36 +71,6 @@ struct Accepted {
 }
 
 impl BulkApi {
-    /// The trial plan's cap, counted over recipients already reached and
-    /// those waiting in unfinished campaigns.
-    async fn check_trial_cap(&self, phone: &phone::Model, accepted: &Accepted) -> Result<()> {
-        if phone.plan == PLAN_PRO {
-            return Ok(());
-        }
-        let db = &self.0.db;
-        let mut used: HashSet<String> = store::messages::reached(db, &phone.id)
-            .await?
-            .into_iter()
-            .collect();
-        used.extend(bulks::waiting_numbers(db, &phone.id).await?);
-        let new: HashSet<&str> = accepted
-            .recipients
-            .iter()
-            .map(|r| r.number.as_str())
-            .filter(|n| !used.contains(*n))
-            .collect();
-        let total = used.len() as u64 + new.len() as u64;
-        if total > TRIAL_RECIPIENTS {
-            let over = total - TRIAL_RECIPIENTS;
-            return Err(Error::PermissionDenied(format!(
-                "trial phones reach at most {TRIAL_RECIPIENTS} unique recipients: this campaign has {} new recipients and {} are already used or waiting in campaigns, so {over} new recipients are over the cap; upgrade to Pro or send to fewer numbers",
-                new.len(),
-                used.len()
-            )));
-        }
-        Ok(())
-    }
-
     /// Persists the campaign and wakes the phone's worker.
     async fn create(
         &self,
@@ -107,13 +78,18 @@ impl BulkApi {
         new: NewBulk,
         accepted: Accepted,
     ) -> Result<(bulk::Model, u32, Vec<proto::RejectedNumber>)> {
-        self.check_trial_cap(phone, &accepted).await?;
+        let numbers: Vec<&str> = accepted
+            .recipients
+            .iter()
+            .map(|r| r.number.as_str())
+            .collect();
+        crate::plan::admit(&self.0.db, phone, &numbers).await?;
         let count = accepted.recipients.len() as u32;
         let row = bulks::create(&self.0.db, new, accepted.recipients).await?;
         crate::bulk::record(
-            &self.0.db,
+            &self.0.events,
             &row,
-            "bulk.created",
+            EventKind::BulkCreated,
             serde_json::json!({"total": row.total, "source": row.source}),
         )
         .await?;
@@ -146,14 +122,14 @@ impl BulkApi {
     async fn describe(&self, row: bulk::Model) -> Result<proto::Bulk> {
         let db = &self.0.db;
         let counts = bulks::counts(db, &row.id).await?;
-        let current_recipient = if row.status == bulks::RUNNING {
+        let current_recipient = if row.status == BulkStatus::Running {
             bulks::next_recipient(db, &row.id).await?.map(|r| r.number)
         } else {
             None
         };
-        let expected_finish = match row.status.as_str() {
-            bulks::COMPLETED | bulks::CANCELLED => row.finished_at,
-            bulks::PAUSED if row.pause_kind.as_deref() != Some(bulks::PAUSE_DISCONNECTED) => None,
+        let expected_finish = match row.status {
+            BulkStatus::Completed | BulkStatus::Cancelled => row.finished_at,
+            BulkStatus::Paused if row.pause_kind != Some(PauseKind::Disconnected) => None,
             _ => {
                 // This campaign's turn comes after the older active ones.
                 let settings = self.0.bulk.settings();
@@ -171,7 +147,7 @@ impl BulkApi {
         Ok(proto::Bulk {
             bulk_id: row.id,
             phone_id: row.phone_id,
-            status: bulk_status(&row.status) as i32,
+            status: proto::BulkStatus::from(row.status) as i32,
             total: row.total as u32,
             counts: Some(proto::BulkCounts {
                 pending: counts.pending as u32,
@@ -192,11 +168,6 @@ impl BulkApi {
             finished_at: row.finished_at.map(timestamp),
         })
     }
-}
-
-fn bulk_status(status: &str) -> BulkStatus {
-    BulkStatus::from_str_name(&format!("BULK_STATUS_{}", status.to_ascii_uppercase()))
-        .unwrap_or(BulkStatus::Unspecified)
 }
 
 /// Normalizes and deduplicates a list of numbers (request order kept).
@@ -349,7 +320,7 @@ impl BulkService for BulkApi {
             bulk_id: row.id,
             accepted,
             rejected,
-            status: bulk_status(&row.status) as i32,
+            status: proto::BulkStatus::from(row.status) as i32,
         }))
     }
 
@@ -416,7 +387,7 @@ impl BulkService for BulkApi {
             bulk_id: row.id,
             accepted,
             rejected,
-            status: bulk_status(&row.status) as i32,
+            status: proto::BulkStatus::from(row.status) as i32,
         }))
     }
 
@@ -487,17 +458,23 @@ impl BulkService for BulkApi {
         let paused = bulks::transition(
             db,
             &row.id,
-            &[bulks::QUEUED, bulks::RUNNING, bulks::PAUSED],
-            bulks::PAUSED,
-            Some((bulks::PAUSE_USER, "paused through the API")),
+            &[BulkStatus::Queued, BulkStatus::Running, BulkStatus::Paused],
+            BulkStatus::Paused,
+            Some((PauseKind::User, "paused through the API")),
         )
         .await
         .map_err(Error::from)?;
         if !paused {
             return Err(finished(&row).into());
         }
-        if row.status != bulks::PAUSED {
-            event(&self.0, &row, "bulk.paused", "paused through the API").await?;
+        if row.status != BulkStatus::Paused {
+            event(
+                &self.0,
+                &row,
+                EventKind::BulkPaused,
+                "paused through the API",
+            )
+            .await?;
         }
         Ok(Response::new(proto::PauseBulkResponse {
             bulk: Some(self.changed(row).await?),
@@ -511,18 +488,24 @@ impl BulkService for BulkApi {
         let caller = caller(&request)?;
         let row = self.owned(caller, &request.get_ref().bulk_id).await?;
         let db = &self.0.db;
-        match row.status.as_str() {
-            bulks::PAUSED => {
+        match row.status {
+            BulkStatus::Paused => {
                 // Queued: the worker starts it when it is its turn and the
                 // phone is connected.
-                if bulks::transition(db, &row.id, &[bulks::PAUSED], bulks::QUEUED, None)
+                if bulks::transition(db, &row.id, &[BulkStatus::Paused], BulkStatus::Queued, None)
                     .await
                     .map_err(Error::from)?
                 {
-                    event(&self.0, &row, "bulk.resumed", "resumed through the API").await?;
+                    event(
+                        &self.0,
+                        &row,
+                        EventKind::BulkResumed,
+                        "resumed through the API",
+                    )
+                    .await?;
                 }
             }
-            bulks::QUEUED | bulks::RUNNING => {}
+            BulkStatus::Queued | BulkStatus::Running => {}
             _ => return Err(finished(&row).into()),
         }
         Ok(Response::new(proto::ResumeBulkResponse {
@@ -539,7 +522,12 @@ impl BulkService for BulkApi {
         let row = self.owned(caller, &req.bulk_id).await?;
         let status = match req.status.trim() {
             "" => None,
-            s @ ("pending" | "sent" | "delivered" | "read" | "failed" | "skipped") => Some(s),
+            "pending" => Some(RecipientFilter::Pending),
+            "skipped" => Some(RecipientFilter::Skipped),
+            "sent" => Some(RecipientFilter::Message(MessageStatus::Sent)),
+            "delivered" => Some(RecipientFilter::Message(MessageStatus::Delivered)),
+            "read" => Some(RecipientFilter::Message(MessageStatus::Read)),
+            "failed" => Some(RecipientFilter::Message(MessageStatus::Failed)),
             _ => {
                 return Err(Error::invalid(
                     "status",
@@ -570,11 +558,12 @@ impl BulkService for BulkApi {
         let recipients = rows
             .into_iter()
             .map(|(r, message)| {
-                let status = match (&message, r.status.as_str()) {
-                    (_, "skipped") => "skipped".to_owned(),
-                    (Some(m), _) if m.status != "queued" => m.status.clone(),
-                    _ => "pending".to_owned(),
-                };
+                let status = match (&message, r.status) {
+                    (_, RecipientStatus::Skipped) => "skipped",
+                    (Some(m), _) if m.status != MessageStatus::Queued => m.status.as_str(),
+                    _ => "pending",
+                }
+                .to_owned();
                 proto::BulkRecipient {
                     position: r.seq as u32,
                     number: r.number,
@@ -603,7 +592,7 @@ impl BulkService for BulkApi {
         }
         let counts = bulks::counts(db, &row.id).await.map_err(Error::from)?;
         let payload = serde_json::json!({"total": row.total, "counts": counts.json()});
-        crate::bulk::record(db, &row, "bulk.cancelled", payload)
+        crate::bulk::record(&self.0.events, &row, EventKind::BulkCancelled, payload)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(proto::CancelBulkResponse {
@@ -623,7 +612,13 @@ fn finished(row: &bulk::Model) -> Error {
     )
 }
 
-async fn event(state: &State, row: &bulk::Model, name: &str, reason: &str) -> Result<()> {
-    crate::bulk::record(&state.db, row, name, serde_json::json!({"reason": reason})).await?;
+async fn event(state: &State, row: &bulk::Model, kind: EventKind, reason: &str) -> Result<()> {
+    crate::bulk::record(
+        &state.events,
+        row,
+        kind,
+        serde_json::json!({"reason": reason}),
+    )
+    .await?;
     Ok(())
 }

@@ -1,18 +1,45 @@
 //! Storage rows to protobuf messages.
 
+//! Every row -> proto conversion is a `From` here; enums map exhaustively,
+//! so a new state fails to compile until it has its proto value.
+
 use crate::{
-    proto::{self, PhoneStatus, Plan},
-    store::entity::phone,
+    proto,
+    store::entity::{message, phone, vocab},
 };
 
-pub fn phone_status(status: &str) -> PhoneStatus {
-    PhoneStatus::from_str_name(&format!("PHONE_STATUS_{}", status.to_ascii_uppercase()))
-        .unwrap_or(PhoneStatus::Unspecified)
+/// Maps a storage enum onto its proto enum, variant by variant.
+macro_rules! enum_into_proto {
+    ($from:ty => $to:ty { $($a:ident => $b:ident),* $(,)? }) => {
+        impl From<$from> for $to {
+            fn from(value: $from) -> $to {
+                match value {
+                    $(<$from>::$a => <$to>::$b,)*
+                }
+            }
+        }
+    };
 }
 
-pub fn plan(plan: &str) -> Plan {
-    Plan::from_str_name(&format!("PLAN_{}", plan.to_ascii_uppercase())).unwrap_or(Plan::Unspecified)
-}
+enum_into_proto!(vocab::MessageStatus => proto::MessageStatus {
+    Queued => Queued, Sent => Sent, Delivered => Delivered, Read => Read,
+    Failed => Failed, Received => Received,
+});
+enum_into_proto!(vocab::PhoneStatus => proto::PhoneStatus {
+    Pending => Pending, Connecting => Connecting, Connected => Connected,
+    Disconnected => Disconnected, LoggedOut => LoggedOut, Banned => Banned, Failed => Failed,
+});
+enum_into_proto!(vocab::Plan => proto::Plan { Trial => Trial, Pro => Pro });
+enum_into_proto!(vocab::Direction => proto::Direction { Inbound => Inbound, Outbound => Outbound });
+enum_into_proto!(vocab::MessageKind => proto::MessageType {
+    Text => Text, Image => Image, Video => Video, Document => Document, Audio => Audio,
+    Location => Location, Sticker => Sticker, Contact => Contact, Reaction => Reaction,
+    Other => Other,
+});
+enum_into_proto!(vocab::BulkStatus => proto::BulkStatus {
+    Queued => Queued, Running => Running, Paused => Paused, Completed => Completed,
+    Cancelled => Cancelled,
+});
 
 pub fn timestamp(ms: i64) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -27,8 +54,8 @@ impl From<&phone::Model> for proto::Phone {
             phone_id: p.id.clone(),
             number: p.number.clone(),
             name: p.name.clone(),
-            status: phone_status(&p.status) as i32,
-            plan: plan(&p.plan) as i32,
+            status: proto::PhoneStatus::from(p.status) as i32,
+            plan: proto::Plan::from(p.plan) as i32,
         }
     }
 }
@@ -57,4 +84,40 @@ fn json_value(value: serde_json::Value) -> prost_types::Value {
         }),
     };
     prost_types::Value { kind: Some(kind) }
+}
+
+/// A message as the phone it belongs to sees it (its own number is one end).
+impl From<(&phone::Model, message::Model)> for proto::Message {
+    fn from((phone, row): (&phone::Model, message::Model)) -> Self {
+        let own = phone.number.clone().unwrap_or_default();
+        let (from, to) = match row.direction {
+            vocab::Direction::Outbound => (own, row.peer.clone()),
+            vocab::Direction::Inbound => (row.peer.clone(), own),
+        };
+        proto::Message {
+            message_id: row.wa_id,
+            phone_id: row.phone_id,
+            direction: proto::Direction::from(row.direction) as i32,
+            from,
+            to,
+            r#type: proto::MessageType::from(row.kind) as i32,
+            text: row.text.or(row.caption),
+            media: row.mime_type.map(|mime_type| proto::Media {
+                mime_type,
+                size: row.media_size.unwrap_or_default().max(0) as u64,
+                sha256: row.media_sha256.unwrap_or_default(),
+                filename: row.file_name,
+            }),
+            location: row.lat.zip(row.lng).map(|(lat, lng)| proto::Location {
+                lat,
+                lng,
+                name: row.location_name,
+            }),
+            status: proto::MessageStatus::from(row.status) as i32,
+            reason: row.reason,
+            timestamp: row.sent_at.unwrap_or(row.created_at) / 1000,
+            bulk_id: row.bulk_id,
+            sent_by_bot: row.source == Some(vocab::Source::Bot),
+        }
+    }
 }

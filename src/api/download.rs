@@ -127,15 +127,11 @@ fn downloadable(m: &wa::Message) -> Option<&dyn Downloadable> {
 /// The same JSON error body the transcoded API answers with.
 fn error_response(err: Error) -> Response {
     let status = tonic::Status::from(err);
-    let (http, name) = match status.code() {
-        tonic::Code::InvalidArgument => (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
-        tonic::Code::Unauthenticated => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
-        tonic::Code::PermissionDenied => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
-        tonic::Code::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
-        tonic::Code::ResourceExhausted => (StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED"),
-        tonic::Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
-    };
+    let code = status.code() as i32;
+    let (http, name) = (
+        wadesk_gateway::http_status_for_grpc(code),
+        wadesk_gateway::grpc_code_name(code),
+    );
     let mut response = wadesk_gateway::error_response(http, name, status.message());
     if let Some(secs) = status.metadata().get("retry-after")
         && let Ok(value) = HeaderValue::from_bytes(secs.as_bytes())

@@ -7,11 +7,9 @@ use super::{State, validate};
 use crate::{
     auth::caller,
     error::Error,
-    proto::{self, Direction, MessageStatus, MessageType, message_service_server::MessageService},
-    store::{
-        self,
-        entity::{message, phone},
-    },
+    events::EventFilter,
+    proto::{self, Direction, message_service_server::MessageService},
+    store::{self, entity::vocab},
 };
 
 pub struct MessageApi(pub State);
@@ -46,7 +44,7 @@ impl MessageService for MessageApi {
                 Error::NotFound(format!("message {} not found", req.message_id.trim()))
             })?;
         Ok(Response::new(proto::GetMessageResponse {
-            message: Some(message_proto(&phone, row)),
+            message: Some(proto::Message::from((&phone, row))),
         }))
     }
 
@@ -59,8 +57,8 @@ impl MessageService for MessageApi {
         validate::required("phone_id", &req.phone_id)?;
         let direction = match Direction::try_from(req.direction) {
             Ok(Direction::Unspecified) => None,
-            Ok(Direction::Inbound) => Some("inbound"),
-            Ok(Direction::Outbound) => Some("outbound"),
+            Ok(Direction::Inbound) => Some(vocab::Direction::Inbound),
+            Ok(Direction::Outbound) => Some(vocab::Direction::Outbound),
             Err(_) => return Err(Error::invalid("direction", "unknown direction").into()),
         };
         let chat = match req.chat.trim() {
@@ -90,7 +88,10 @@ impl MessageService for MessageApi {
             String::new()
         };
         Ok(Response::new(proto::ListMessagesResponse {
-            messages: rows.into_iter().map(|r| message_proto(&phone, r)).collect(),
+            messages: rows
+                .into_iter()
+                .map(|r| proto::Message::from((&phone, r)))
+                .collect(),
             next_page_token,
         }))
     }
@@ -104,7 +105,7 @@ impl MessageService for MessageApi {
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         let caller = caller(&request)?;
         let req = request.get_ref();
-        let names = EventNames::parse(&req.events)?;
+        let names = EventFilter::parse("events", &req.events)?;
         let cursor = i64::try_from(req.cursor)
             .map_err(|_| Error::invalid("cursor", "is larger than any cursor"))?;
         let phone_id = match req.phone_id.trim() {
@@ -122,7 +123,7 @@ impl MessageService for MessageApi {
         let filter = store::events::Filter {
             account_id: caller.account_id.clone(),
             phone_id,
-            names: names.exact_only(),
+            names: names.names(),
         };
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
         tokio::spawn(follow(
@@ -156,7 +157,7 @@ const PAGE: u64 = 200;
 async fn follow(
     db: sea_orm::DatabaseConnection,
     filter: store::events::Filter,
-    names: EventNames,
+    names: EventFilter,
     mut after: i64,
     mut live: tokio::sync::broadcast::Receiver<std::sync::Arc<store::entity::event::Model>>,
     tx: tokio::sync::mpsc::Sender<Result<proto::SubscribeResponse, Status>>,
@@ -267,102 +268,5 @@ fn event_proto(event: store::entity::event::Model) -> proto::SubscribeResponse {
         phone_id: event.phone_id.unwrap_or_default(),
         created_at: Some(super::convert::timestamp(event.created_at)),
         data: Some(super::convert::json_struct(data)),
-    }
-}
-
-/// The event names a subscriber asked for: exact names and `family.*`.
-#[derive(Debug, Default)]
-struct EventNames {
-    exact: Vec<String>,
-    prefixes: Vec<String>,
-}
-
-impl EventNames {
-    fn parse(raw: &[String]) -> Result<EventNames, Error> {
-        let mut names = EventNames::default();
-        for name in raw.iter().flat_map(|r| r.split(',')).map(str::trim) {
-            if name.is_empty() {
-                continue;
-            }
-            let (base, wildcard) = match name.strip_suffix(".*") {
-                Some(base) => (base, true),
-                None => (name, false),
-            };
-            let valid = name == "*"
-                || (!base.is_empty()
-                    && base.len() <= 64
-                    && base.split('.').all(|part| {
-                        !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-                    }));
-            if !valid {
-                return Err(Error::invalid(
-                    "events",
-                    format!("{name:?} is not an event name (e.g. message.received or phone.*)"),
-                ));
-            }
-            match (name, wildcard) {
-                ("*", _) => return Ok(EventNames::default()),
-                (_, true) => names.prefixes.push(format!("{base}.")),
-                (_, false) => names.exact.push(name.to_owned()),
-            }
-        }
-        Ok(names)
-    }
-
-    /// The names the database can filter on (only when there is no wildcard).
-    fn exact_only(&self) -> Vec<String> {
-        if self.prefixes.is_empty() {
-            self.exact.clone()
-        } else {
-            Vec::new()
-        }
-    }
-
-    fn matches(&self, name: &str) -> bool {
-        (self.exact.is_empty() && self.prefixes.is_empty())
-            || self.exact.iter().any(|n| n == name)
-            || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
-    }
-}
-
-fn message_proto(phone: &phone::Model, row: message::Model) -> proto::Message {
-    let outbound = row.direction == "outbound";
-    let own = phone.number.clone().unwrap_or_default();
-    let (from, to) = if outbound {
-        (own, row.peer.clone())
-    } else {
-        (row.peer.clone(), own)
-    };
-    let enum_of = |prefix: &str, value: &str| format!("{prefix}_{}", value.to_ascii_uppercase());
-    proto::Message {
-        message_id: row.wa_id,
-        phone_id: row.phone_id,
-        direction: if outbound {
-            Direction::Outbound
-        } else {
-            Direction::Inbound
-        } as i32,
-        from,
-        to,
-        r#type: MessageType::from_str_name(&enum_of("MESSAGE_TYPE", &row.kind))
-            .unwrap_or(MessageType::Other) as i32,
-        text: row.text.or(row.caption),
-        media: row.mime_type.map(|mime_type| proto::Media {
-            mime_type,
-            size: row.media_size.unwrap_or_default().max(0) as u64,
-            sha256: row.media_sha256.unwrap_or_default(),
-            filename: row.file_name,
-        }),
-        location: row.lat.zip(row.lng).map(|(lat, lng)| proto::Location {
-            lat,
-            lng,
-            name: row.location_name,
-        }),
-        status: MessageStatus::from_str_name(&enum_of("MESSAGE_STATUS", &row.status))
-            .unwrap_or(MessageStatus::Unspecified) as i32,
-        reason: row.reason,
-        timestamp: row.sent_at.unwrap_or(row.created_at) / 1000,
-        bulk_id: None,
-        sent_by_bot: false,
     }
 }

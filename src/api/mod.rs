@@ -42,6 +42,10 @@ pub struct State {
     pub bulk: crate::bulk::Engine,
     /// New events for live streams.
     pub tail: crate::store::events::Tail,
+    /// Every append to the event log goes through it.
+    pub events: crate::store::events::EventLog,
+    /// The one send path.
+    pub sender: crate::send::Sender,
     /// Bot settings (default models), the api key box, and the bot
     /// worker's wake-up.
     pub bot: BotState,

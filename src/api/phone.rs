@@ -11,6 +11,7 @@ use crate::{
     proto::{self, PairEventType, PhoneStatus, phone_service_server::PhoneService},
     sessions::{PairUpdate, qr},
     store,
+    store::entity::vocab,
 };
 
 pub struct PhoneApi(pub State);
@@ -68,7 +69,7 @@ impl PhoneService for PhoneApi {
         let live = self.0.sessions.live(&phone.id);
         Ok(Response::new(proto::GetPhoneStatusResponse {
             phone_id: phone.id.clone(),
-            status: convert::phone_status(&phone.status) as i32,
+            status: proto::PhoneStatus::from(phone.status) as i32,
             // The multi-device protocol carries no battery level.
             battery: None,
             last_seen: phone.last_seen.map(convert::timestamp),
@@ -118,7 +119,7 @@ impl PhoneService for PhoneApi {
         validate::required("phone_id", &req.phone_id)?;
         let number = validate::phone_number("number", &req.number)?;
         let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
-        if phone.status == "connected" {
+        if phone.status == vocab::PhoneStatus::Connected {
             return Err(Error::invalid("phone_id", "is already linked and connected").into());
         }
         let code = self.0.sessions.pair_code(&phone, &number).await?;

@@ -4,41 +4,23 @@ use super::{State, validate};
 use crate::{
     auth::{AuthContext, caller},
     error::{Error, Result},
-    fetch::FetchError,
-    media::{self, Kind},
-    proto::{self, MessageStatus, send_service_server::SendService},
-    store::{self, entity::phone, messages::NewOutbound, phones::PLAN_PRO},
+    media::Kind,
+    proto::{self, send_service_server::SendService},
+    send::{Content, Message, Outcome},
+    store::{
+        entity::{
+            message,
+            vocab::{MessageKind, Source},
+        },
+        messages::NewOutbound,
+    },
 };
 
 pub struct SendApi(pub State);
 
-/// Unique recipients a trial phone may reach, in total.
-pub const TRIAL_RECIPIENTS: u64 = 30;
-
-/// What a send carries once its fields are valid.
-enum Content {
-    /// Text or location: ready for the outbox.
-    Ready(Box<NewOutbound>),
-    /// A file to fetch, check and upload first.
-    Media {
-        kind: Kind,
-        url: url::Url,
-        caption: Option<String>,
-        file_name: Option<String>,
-    },
-}
-
-/// What a send answers, for every kind.
-struct Sent {
-    message_id: String,
-    to: String,
-    status: MessageStatus,
-}
-
 impl SendApi {
-    /// The path every send shares once its fields are valid: a connected
-    /// phone, the plan's recipient cap, idempotency, then the durable
-    /// outbox and the hand-over to the phone's session.
+    /// Every send once its fields are valid: the caller's connected phone,
+    /// then the one send path; its outcome becomes the answer.
     async fn send<T>(
         &self,
         request: &Request<T>,
@@ -46,207 +28,41 @@ impl SendApi {
         phone_id: &str,
         to: String,
         content: Content,
-    ) -> Result<Sent> {
+    ) -> Result<message::Model> {
         let phone = validate::connected_phone(&self.0, caller, phone_id).await?;
-        let db = &self.0.db;
-        let key = idempotency_key(request)?;
-        if let Some(key) = &key
-            && let Some(first) =
-                store::messages::find_by_idempotency(db, &caller.account_id, key).await?
-        {
-            return Ok(sent(first));
-        }
-        if phone.plan != PLAN_PRO
-            && !store::messages::has_reached(db, &phone.id, &to).await?
-            && store::messages::recipient_count(db, &phone.id).await? >= TRIAL_RECIPIENTS
-        {
-            return Err(Error::PermissionDenied(format!(
-                "trial phones reach at most {TRIAL_RECIPIENTS} unique recipients; upgrade to Pro to message {to}"
-            )));
-        }
-        let mut outbound = match content {
-            Content::Ready(outbound) => *outbound,
-            Content::Media {
-                kind,
-                url,
-                caption,
-                file_name,
-            } => self.upload(&phone, kind, &url, caption, file_name).await?,
-        };
-        outbound.account_id = caller.account_id.clone();
-        outbound.phone_id = phone.id.clone();
-        outbound.peer = to;
-        outbound.idempotency_key = key.clone();
-        let ticket = self.0.sessions.outbox_ticket(&phone.id);
-        let (row, inserted) = match store::messages::insert_outbound(db, outbound).await {
-            Ok(row) => (row, true),
-            // The same key raced in from a concurrent retry: answer with the first.
-            Err(err) => match &key {
-                Some(key) => (
-                    store::messages::find_by_idempotency(db, &caller.account_id, key)
-                        .await?
-                        .ok_or(Error::from(err))?,
-                    false,
-                ),
-                None => return Err(err.into()),
-            },
-        };
-        let after = match ticket {
-            Some(ticket) if inserted => self
-                .0
-                .sessions
-                .send_inserted(ticket, row.clone())
-                .await
-                .unwrap_or(row),
-            // The first request's row: that request (or a drain) sends it.
-            Some(_) => self
-                .0
-                .sessions
-                .send(&phone.id, &row.id)
-                .await?
-                .unwrap_or(row),
-            // No running session: the row waits in the outbox.
-            None => row,
-        };
-        if after.status == "failed" {
-            let reason = after.reason.as_deref().unwrap_or("unknown reason");
-            if reason.contains("not on WhatsApp") {
-                return Err(Error::invalid("to", reason));
+        let outcome = self
+            .0
+            .sender
+            .send(Message {
+                phone: &phone,
+                to,
+                content,
+                source: Source::Api,
+                idempotency_key: idempotency_key(request)?,
+                campaign: None,
+            })
+            .await?;
+        match outcome {
+            Outcome::Sent(row) | Outcome::Replayed(row) => Ok(row),
+            Outcome::Queued { row, why } => {
+                tracing::info!(phone_id = %phone.id, message_id = %row.wa_id, ?why, "send answered queued");
+                Ok(row)
             }
-            return Err(Error::Internal(anyhow::anyhow!(
-                "message {} to {} failed: {reason}",
-                after.wa_id,
-                after.peer
-            )));
+            Outcome::Failed { row, failure } => {
+                tracing::info!(phone_id = %phone.id, message_id = %row.wa_id, %failure, "send failed");
+                Err(failure.into())
+            }
+            Outcome::Skipped => Err(Error::Internal(anyhow::anyhow!(
+                "an API send was answered as a skipped campaign recipient"
+            ))),
         }
-        Ok(sent(after))
     }
-}
-
-impl SendApi {
-    /// Fetches a media file, checks its type and size, and uploads it
-    /// through the phone's session; the outbox keeps the upload reference.
-    /// Nothing is stored when any step fails.
-    async fn upload(
-        &self,
-        phone: &phone::Model,
-        kind: Kind,
-        url: &url::Url,
-        caption: Option<String>,
-        file_name: Option<String>,
-    ) -> Result<NewOutbound> {
-        let fetched = self
-            .0
-            .fetcher
-            .get(url, kind.max_bytes())
-            .await
-            .map_err(|err| match err {
-                FetchError::TooLarge { limit } => Error::invalid(
-                    "url",
-                    format!(
-                        "the file is larger than WhatsApp's {} MB limit for {}s",
-                        limit / (1024 * 1024),
-                        kind.name()
-                    ),
-                ),
-                other => Error::invalid("url", other.to_string()),
-            })?;
-        if fetched.body.is_empty() {
-            return Err(Error::invalid(
-                "url",
-                format!("{url} returned an empty file"),
-            ));
-        }
-        let sniffed = kind.sniff(&fetched.body).ok_or_else(|| {
-            Error::invalid(
-                "url",
-                format!(
-                    "the file is {}, not a {} {}",
-                    media::describe(&fetched.body),
-                    kind.accepted(),
-                    kind.name()
-                ),
-            )
-        })?;
-        let file_name = match kind {
-            Kind::Document => Some(
-                file_name.unwrap_or_else(|| document_name(&fetched.final_url, sniffed.extension)),
-            ),
-            _ => None,
-        };
-        let client = self
-            .0
-            .sessions
-            .client(&phone.id)
-            .ok_or_else(|| Error::NotFound(format!("phone {} is not connected", phone.id)))?;
-        let size = fetched.body.len() as i64;
-        let uploaded = client
-            .upload(fetched.body, kind.media_type(), Default::default())
-            .await
-            .map_err(|e| {
-                Error::Unavailable(format!(
-                    "uploading the {} to WhatsApp failed, try again: {e}",
-                    kind.name()
-                ))
-            })?;
-        let sha256 = hex(&uploaded.file_sha256);
-        let message = media::Outgoing {
-            kind,
-            mime: sniffed.mime.clone(),
-            caption: caption.clone(),
-            file_name: file_name.clone(),
-        }
-        .message(uploaded);
-        Ok(NewOutbound {
-            kind: kind.name().into(),
-            caption,
-            file_name,
-            mime_type: Some(sniffed.mime),
-            media_size: Some(size),
-            media_sha256: Some(sha256),
-            media_ref: Some(media::encode(&message)),
-            ..Default::default()
-        })
-    }
-}
-
-/// A document's name when the caller gave none: the URL's last path
-/// segment, or "document" with the type's extension.
-fn document_name(url: &url::Url, extension: &str) -> String {
-    url.path_segments()
-        .and_then(|mut s| s.next_back())
-        .map(percent_decode)
-        .filter(|s| !s.is_empty() && s.contains('.'))
-        .unwrap_or_else(|| format!("document.{extension}"))
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_owned())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The optional text fields of a media send: empty means absent.
 fn optional(field: &str, value: &str, max: usize) -> Result<Option<String>> {
     validate::max_len(field, value, max)?;
     Ok(Some(value.trim().to_owned()).filter(|v| !v.is_empty()))
-}
-
-fn sent(row: store::entity::message::Model) -> Sent {
-    Sent {
-        message_id: row.wa_id,
-        to: row.peer,
-        status: MessageStatus::from_str_name(&format!(
-            "MESSAGE_STATUS_{}",
-            row.status.to_ascii_uppercase()
-        ))
-        .unwrap_or(MessageStatus::Unspecified),
-    }
 }
 
 /// The `Idempotency-Key` header (gRPC metadata `idempotency-key`).
@@ -287,19 +103,23 @@ fn check_lat_lng(lat: Option<f64>, lng: Option<f64>) -> Result<()> {
 
 /// Answers any send with the shared response fields.
 macro_rules! respond {
-    ($ty:ident, $sent:expr) => {{
-        let sent = $sent;
+    ($ty:ident, $row:expr) => {{
+        let row: message::Model = $row;
         Ok(Response::new(proto::$ty {
-            message_id: sent.message_id,
-            to: sent.to,
-            status: sent.status as i32,
+            message_id: row.wa_id,
+            to: row.peer,
+            status: proto::MessageStatus::from(row.status) as i32,
         }))
     }};
 }
 
 impl SendApi {
     /// The shared path of the four media sends.
-    async fn send_media<T>(&self, request: &Request<T>, fields: MediaFields<'_>) -> Result<Sent> {
+    async fn send_media<T>(
+        &self,
+        request: &Request<T>,
+        fields: MediaFields<'_>,
+    ) -> Result<message::Model> {
         let caller = caller(request)?;
         let to = recipient(fields.phone_id, fields.to)?;
         let url = validate::http_url("url", fields.url)?;
@@ -350,7 +170,7 @@ impl SendService for SendApi {
         validate::required("message", &req.message)?;
         validate::max_len("message", &req.message, 65_536)?;
         let outbound = NewOutbound {
-            kind: "text".into(),
+            kind: MessageKind::Text,
             text: Some(req.message.clone()),
             ..Default::default()
         };
@@ -443,7 +263,7 @@ impl SendService for SendApi {
         check_lat_lng(req.lat, req.lng)?;
         validate::max_len("name", &req.name, 1000)?;
         let outbound = NewOutbound {
-            kind: "location".into(),
+            kind: MessageKind::Location,
             lat: req.lat,
             lng: req.lng,
             location_name: Some(req.name.clone()).filter(|n| !n.is_empty()),

@@ -4,7 +4,10 @@ use crate::{
     api::State,
     auth::AuthContext,
     error::{Error, Result},
-    store::{self, entity::phone},
+    store::{
+        self,
+        entity::{phone, vocab::PhoneStatus},
+    },
 };
 
 /// The trimmed value, or "`field`: is required".
@@ -106,7 +109,7 @@ pub async fn connected_phone(
     phone_id: &str,
 ) -> Result<phone::Model> {
     let phone = owned_phone(state, caller, phone_id).await?;
-    if phone.status != "connected" {
+    if phone.status != PhoneStatus::Connected {
         return Err(Error::NotFound(format!(
             "phone {} is not connected (status {})",
             phone.id, phone.status

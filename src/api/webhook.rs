@@ -4,38 +4,17 @@ use super::{State, convert::timestamp, validate};
 use crate::{
     auth::caller,
     error::Error,
+    events::EventFilter,
     fetch::FetchError,
     proto::{self, webhook_service_server::WebhookService},
     store::{
         self,
         entity::{webhook, webhook_attempt},
     },
-    webhooks::{DISABLED_EVENT, sign},
+    webhooks::sign,
 };
 
 pub struct WebhookApi(pub State);
-
-/// Event names a webhook can filter on.
-const EVENTS: &[&str] = &[
-    "message.received",
-    "message.status",
-    "phone.qr",
-    "phone.qr_expired",
-    "phone.connected",
-    "phone.disconnected",
-    "phone.logged_out",
-    "phone.banned",
-    "phone.failed",
-    "bulk.created",
-    "bulk.started",
-    "bulk.progress",
-    "bulk.paused",
-    "bulk.resumed",
-    "bulk.completed",
-    "bulk.cancelled",
-    DISABLED_EVENT,
-    crate::bot::ERROR_EVENT,
-];
 
 fn no_webhook(phone_id: &str) -> Error {
     Error::NotFound(format!("phone {phone_id} has no webhook"))
@@ -66,16 +45,9 @@ impl WebhookService for WebhookApi {
         validate::required("phone_id", &req.phone_id)?;
         let url = validate::http_url("webhook_url", &req.webhook_url)?;
         validate::max_len("webhook_url", url.as_str(), 2048)?;
-        if let Some(unknown) = req.events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
-            return Err(Error::invalid(
-                "events",
-                format!("unknown event {unknown:?}; known: {}", EVENTS.join(", ")),
-            )
-            .into());
-        }
-        let mut events = req.events.clone();
-        events.sort();
-        events.dedup();
+        // Stored as the names it lets through (a family such as phone.* is
+        // expanded); none: every event.
+        let events = EventFilter::parse("events", &req.events)?.names();
         let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
         self.0
             .fetcher

@@ -51,21 +51,22 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config,
+    events::EventKind,
+    send::{Content, Message, Outcome, Sender},
     sessions::SessionManager,
     store::{
         self,
         bots::{PROVIDER_GEMINI, PROVIDER_OPENAI},
-        entity::{bot, event},
-        events,
+        entity::{
+            bot, event,
+            vocab::{Direction, MessageKind, Source},
+        },
+        events::{self, EventLog},
         messages::NewOutbound,
-        phones::PLAN_PRO,
     },
 };
 pub use crypto::KeyBox;
 use provider::{Ask, Failure, Role, Turn};
-
-/// The event a failed reply leaves in its phone's log.
-pub const ERROR_EVENT: &str = "bot.error";
 
 /// The longest Retry-After a retry waits for; a longer one is a failure.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -147,6 +148,8 @@ impl Kick {
 /// What the worker and its reply tasks share.
 struct Ctx {
     db: DatabaseConnection,
+    events: EventLog,
+    sender: Sender,
     sessions: Arc<SessionManager>,
     keys: KeyBox,
     settings: Settings,
@@ -162,24 +165,27 @@ pub struct Worker {
 impl Worker {
     /// Starts the one bot worker of this process.
     pub fn spawn(
-        db: DatabaseConnection,
+        events: EventLog,
+        sender: Sender,
         sessions: Arc<SessionManager>,
         keys: KeyBox,
         settings: Settings,
         kick: Kick,
+        cancel: CancellationToken,
     ) -> Worker {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
         let ctx = Arc::new(Ctx {
-            db,
+            db: events.db().clone(),
+            events,
+            sender,
             sessions,
             keys,
             settings,
             http,
         });
-        let cancel = CancellationToken::new();
         let task = tokio::spawn(run(ctx, kick, cancel.clone()));
         Worker { cancel, task }
     }
@@ -237,7 +243,7 @@ impl Run {
 }
 
 async fn run(ctx: Arc<Ctx>, kick: Kick, cancel: CancellationToken) {
-    let mut appended = events::watch();
+    let mut appended = ctx.events.watch();
     let mut runs: HashMap<String, Run> = HashMap::new();
     // Each reply task ends with whether it ran to its end (false: stopped by
     // shutdown, so the question is still open and the cursor stays before it).
@@ -372,7 +378,7 @@ async fn scan(ctx: &Ctx, phone_id: &str, run: &mut Run) -> Result<(), sea_orm::D
     let filter = events::Filter {
         account_id: run.account_id.clone(),
         phone_id: Some(phone_id.to_owned()),
-        names: vec!["message.received".into()],
+        names: vec![EventKind::MessageReceived.as_str().into()],
     };
     loop {
         let page = events::list_after(&ctx.db, &filter, run.scanned, PAGE).await?;
@@ -487,7 +493,7 @@ async fn try_answer(ctx: &Ctx, phone_id: &str, peer: &str) -> anyhow::Result<()>
     let Some(phone) = store::phones::find(db, phone_id).await? else {
         return Ok(());
     };
-    if !bot.enabled || phone.plan != PLAN_PRO {
+    if !bot.enabled || crate::plan::require_ai(&phone).is_err() {
         return Ok(());
     }
     if store::bots::is_our_number(db, peer).await? {
@@ -495,7 +501,10 @@ async fn try_answer(ctx: &Ctx, phone_id: &str, peer: &str) -> anyhow::Result<()>
         return Ok(());
     }
     let chat = store::bots::chat(db, phone_id, peer, ctx.settings.history_turns).await?;
-    if chat.first().is_none_or(|m| m.direction != "inbound") {
+    if chat
+        .first()
+        .is_none_or(|m| m.direction != Direction::Inbound)
+    {
         // Answered already (before a restart, or through the API).
         typing(ctx, phone_id, peer, false);
         return Ok(());
@@ -518,7 +527,7 @@ async fn try_answer(ctx: &Ctx, phone_id: &str, peer: &str) -> anyhow::Result<()>
             .filter_map(|m| {
                 let text = m.text.as_ref().or(m.caption.as_ref())?.trim();
                 (!text.is_empty()).then(|| Turn {
-                    role: if m.direction == "inbound" {
+                    role: if m.direction == Direction::Inbound {
                         Role::User
                     } else {
                         Role::Model
@@ -551,31 +560,35 @@ async fn try_answer(ctx: &Ctx, phone_id: &str, peer: &str) -> anyhow::Result<()>
         }
     };
     drop(api_key);
-    let row = store::messages::insert_outbound(
-        db,
-        NewOutbound {
-            account_id: bot.account_id.clone(),
-            phone_id: phone_id.to_owned(),
-            peer: peer.to_owned(),
-            kind: "text".into(),
-            text: Some(reply),
-            source: Some("bot".into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    store::bots::replied(db, phone_id, store::now_ms()).await?;
-    tracing::info!(phone_id, message_id = %row.wa_id, "bot replied");
     // Without a running session the reply stays queued and goes out when
     // the phone connects, like any send.
-    if let Some(after) = ctx.sessions.send(phone_id, &row.id).await?
-        && after.status == "failed"
-    {
-        let reason = after.reason.unwrap_or_else(|| "unknown reason".into());
-        let error = format!("sending the reply {} failed: {reason}", after.wa_id);
-        return fail(ctx, &bot, peer, error, None).await;
+    let outcome = ctx
+        .sender
+        .send(Message {
+            phone: &phone,
+            to: peer.to_owned(),
+            content: Content::Ready(Box::new(NewOutbound {
+                kind: MessageKind::Text,
+                text: Some(reply),
+                ..Default::default()
+            })),
+            source: Source::Bot,
+            idempotency_key: None,
+            campaign: None,
+        })
+        .await?;
+    store::bots::replied(db, phone_id, store::now_ms()).await?;
+    match outcome {
+        Outcome::Failed { row, failure } => {
+            let error = format!("sending the reply {} failed: {failure}", row.wa_id);
+            fail(ctx, &bot, peer, error, None).await
+        }
+        Outcome::Sent(row) | Outcome::Replayed(row) | Outcome::Queued { row, .. } => {
+            tracing::info!(phone_id, message_id = %row.wa_id, status = row.status.as_str(), "bot replied");
+            Ok(())
+        }
+        Outcome::Skipped => Ok(()),
     }
-    Ok(())
 }
 
 /// Asks the bot's provider, again after failures where that is safe.
@@ -624,8 +637,6 @@ async fn fail(
     let now = store::now_ms();
     store::bots::failed(&ctx.db, &bot.phone_id, &error, now).await?;
     let payload = json!({
-        "event": ERROR_EVENT,
-        "phone_id": bot.phone_id,
         "to": peer,
         "provider": bot.provider,
         "model": bot.model,
@@ -633,14 +644,14 @@ async fn fail(
         "error": error,
         "timestamp": now / 1000,
     });
-    events::append(
-        &ctx.db,
-        &bot.account_id,
-        Some(&bot.phone_id),
-        ERROR_EVENT,
-        &payload,
-    )
-    .await?;
+    ctx.events
+        .append(events::NewEvent {
+            account_id: &bot.account_id,
+            phone_id: Some(&bot.phone_id),
+            kind: EventKind::BotError,
+            payload,
+        })
+        .await?;
     Ok(())
 }
 

@@ -28,10 +28,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config,
+    error::Result,
+    events::EventKind,
+    send::{Content, Message, Outcome, Sender},
     sessions::SessionManager,
     store::{
         self, bulks,
-        entity::{bulk, message},
+        entity::{
+            bulk,
+            vocab::{BulkStatus, MessageKind, PauseKind, RecipientStatus, Source},
+        },
+        events::EventLog,
+        messages::NewOutbound,
         now_ms,
     },
 };
@@ -101,6 +109,8 @@ pub struct Engine(Arc<Inner>);
 
 struct Inner {
     db: DatabaseConnection,
+    events: EventLog,
+    sender: Sender,
     sessions: Arc<SessionManager>,
     settings: Settings,
     shutdown: CancellationToken,
@@ -110,13 +120,16 @@ struct Inner {
 
 impl Engine {
     pub fn new(
-        db: DatabaseConnection,
+        events: EventLog,
+        sender: Sender,
         sessions: Arc<SessionManager>,
         settings: Settings,
         shutdown: CancellationToken,
     ) -> Engine {
         Engine(Arc::new(Inner {
-            db,
+            db: events.db().clone(),
+            events,
+            sender,
             sessions,
             settings,
             shutdown,
@@ -217,7 +230,7 @@ impl Worker {
 
     /// One decision: returns how long to wait before the next one (None:
     /// go on at once).
-    async fn step(&mut self) -> Result<Option<Duration>, sea_orm::DbErr> {
+    async fn step(&mut self) -> Result<Option<Duration>> {
         let db = &self.engine.db;
         let active = bulks::active_for_phone(db, &self.phone_id).await?;
         let Some(campaign) = active.into_iter().next() else {
@@ -231,31 +244,31 @@ impl Worker {
             .client(&self.phone_id)
             .is_some_and(|c| c.is_connected());
         if !connected {
-            if campaign.status != bulks::PAUSED
+            if campaign.status != BulkStatus::Paused
                 && bulks::pause_if_active(
                     db,
                     &campaign.id,
-                    bulks::PAUSE_DISCONNECTED,
+                    PauseKind::Disconnected,
                     "the phone is not connected; the campaign resumes when it reconnects",
                 )
                 .await?
             {
                 self.event(
                     &campaign,
-                    "bulk.paused",
+                    EventKind::BulkPaused,
                     json!({"reason": "phone disconnected"}),
                 )
                 .await;
             }
             return Ok(Some(IDLE_POLL));
         }
-        if campaign.status != bulks::RUNNING {
-            let from_pause = campaign.status == bulks::PAUSED;
+        if campaign.status != BulkStatus::Running {
+            let from_pause = campaign.status == BulkStatus::Paused;
             if !bulks::transition(
                 db,
                 &campaign.id,
-                &[bulks::QUEUED, bulks::PAUSED],
-                bulks::RUNNING,
+                &[BulkStatus::Queued, BulkStatus::Paused],
+                BulkStatus::Running,
                 None,
             )
             .await?
@@ -265,47 +278,47 @@ impl Worker {
             bulks::requeue_others(db, &self.phone_id, &campaign.id).await?;
             // Resumed through the API, or back after an older campaign:
             // that was already said.
-            let name = if from_pause {
-                Some("bulk.resumed")
+            let kind = if from_pause {
+                Some(EventKind::BulkResumed)
             } else if campaign.last_sent_at.is_none() {
-                Some("bulk.started")
+                Some(EventKind::BulkStarted)
             } else {
                 None
             };
-            if let Some(name) = name {
-                self.event(&campaign, name, json!({"total": campaign.total}))
+            if let Some(kind) = kind {
+                self.event(&campaign, kind, json!({"total": campaign.total}))
                     .await;
             }
         }
         let Some(recipient) = bulks::next_recipient(db, &campaign.id).await? else {
-            if bulks::transition(db, &campaign.id, &[bulks::RUNNING], bulks::COMPLETED, None)
-                .await?
+            if bulks::transition(
+                db,
+                &campaign.id,
+                &[BulkStatus::Running],
+                BulkStatus::Completed,
+                None,
+            )
+            .await?
             {
                 let counts = bulks::counts(db, &campaign.id).await?;
                 self.event(
                     &campaign,
-                    "bulk.completed",
+                    EventKind::BulkCompleted,
                     json!({"total": campaign.total, "counts": counts.json()}),
                 )
                 .await;
             }
             return Ok(None);
         };
-        let outcome = if recipient.status == "queued" {
+        let outcome = if recipient.status == RecipientStatus::Queued {
             // Handed over before a crash or a disconnect: the outbox has it.
             let Some(id) = recipient.message_id.clone() else {
                 return Ok(None);
             };
-            match store::messages::find(db, &id).await? {
-                Some(row) if row.status == "queued" => self
-                    .engine
-                    .sessions
-                    .send(&self.phone_id, &id)
-                    .await
-                    .ok()
-                    .flatten(),
-                other => other,
-            }
+            let Some(row) = store::messages::find(db, &id).await? else {
+                return Ok(None);
+            };
+            self.engine.sender.resend(row).await?
         } else {
             let gap = *self
                 .next_gap
@@ -316,20 +329,38 @@ impl Worker {
                     return Ok(Some(Duration::from_millis(wait as u64)));
                 }
             }
+            let Some(phone) = store::phones::find(db, &self.phone_id).await? else {
+                return Ok(Some(IDLE_POLL));
+            };
             // The gap runs from this moment: the time spent writing and
             // sending does not stretch it.
             let at = now_ms();
-            let Some(row) = bulks::hand_over(db, &campaign, &recipient, at).await? else {
+            let text = recipient
+                .text
+                .clone()
+                .unwrap_or_else(|| campaign.message.clone());
+            let outcome = self
+                .engine
+                .sender
+                .send(Message {
+                    phone: &phone,
+                    to: recipient.number.clone(),
+                    content: Content::Ready(Box::new(NewOutbound {
+                        kind: MessageKind::Text,
+                        text: Some(text),
+                        ..Default::default()
+                    })),
+                    source: Source::Bulk,
+                    idempotency_key: None,
+                    campaign: Some((&campaign, &recipient, at)),
+                })
+                .await?;
+            if matches!(outcome, Outcome::Skipped) {
                 return Ok(None); // skipped meanwhile
-            };
+            }
             self.next_gap = None;
             self.last_sent = Some(at);
-            self.engine
-                .sessions
-                .send(&self.phone_id, &row.id)
-                .await
-                .ok()
-                .flatten()
+            outcome
         };
         if self.finish(&campaign, recipient.seq, outcome).await? {
             Ok(None)
@@ -340,20 +371,17 @@ impl Worker {
 
     /// Records what became of a recipient's message; false when it is still
     /// in the outbox.
-    async fn finish(
-        &mut self,
-        campaign: &bulk::Model,
-        seq: i32,
-        outcome: Option<message::Model>,
-    ) -> Result<bool, sea_orm::DbErr> {
+    async fn finish(&mut self, campaign: &bulk::Model, seq: i32, outcome: Outcome) -> Result<bool> {
         let db = &self.engine.db;
-        let Some(row) = outcome.filter(|row| row.status != "queued") else {
-            // Not sent (the phone went away mid-send): the outbox keeps it and
-            // sends it on reconnect; the next step sees the connection.
-            return Ok(false);
+        let (row, failed) = match outcome {
+            Outcome::Sent(row) | Outcome::Replayed(row) => (row, false),
+            Outcome::Failed { row, .. } => (row, true),
+            // Not sent (the phone went away mid-send): the outbox keeps it
+            // and sends it on reconnect; the next step sees the connection.
+            Outcome::Queued { .. } | Outcome::Skipped => return Ok(false),
         };
         bulks::recipient_done(db, &campaign.id, seq).await?;
-        if row.status == "failed" {
+        if failed {
             let failures = campaign.failures + 1;
             bulks::set_failures(db, &campaign.id, failures).await?;
             if failures as u32 >= self.engine.settings.max_failures {
@@ -362,8 +390,8 @@ impl Worker {
                     row.peer,
                     row.reason.as_deref().unwrap_or("unknown reason")
                 );
-                if bulks::pause_if_active(db, &campaign.id, bulks::PAUSE_FAILURES, &reason).await? {
-                    self.event(campaign, "bulk.paused", json!({"reason": reason}))
+                if bulks::pause_if_active(db, &campaign.id, PauseKind::Failures, &reason).await? {
+                    self.event(campaign, EventKind::BulkPaused, json!({"reason": reason}))
                         .await;
                 }
             }
@@ -380,7 +408,7 @@ impl Worker {
             let counts = bulks::counts(db, &campaign.id).await?;
             self.event(
                 campaign,
-                "bulk.progress",
+                EventKind::BulkProgress,
                 json!({"total": campaign.total, "counts": counts.json(), "last_recipient": row.peer}),
             )
             .await;
@@ -388,33 +416,30 @@ impl Worker {
         Ok(true)
     }
 
-    async fn event(&self, campaign: &bulk::Model, name: &str, payload: serde_json::Value) {
-        if let Err(err) = record(&self.engine.db, campaign, name, payload).await {
-            tracing::error!(bulk_id = %campaign.id, error = %err, "writing {name} event");
+    async fn event(&self, campaign: &bulk::Model, kind: EventKind, payload: serde_json::Value) {
+        if let Err(err) = record(&self.engine.events, campaign, kind, payload).await {
+            tracing::error!(bulk_id = %campaign.id, error = %err, event = %kind, "writing event");
         }
     }
 }
 
 /// Appends a bulk.* event of `campaign` to the event log: `payload` plus
-/// `event`, `phone_id` and `bulk_id`.
+/// `bulk_id` (the log adds `event` and `phone_id`).
 pub async fn record(
-    db: &DatabaseConnection,
+    log: &EventLog,
     campaign: &bulk::Model,
-    name: &str,
+    kind: EventKind,
     mut payload: serde_json::Value,
 ) -> Result<(), sea_orm::DbErr> {
     if let Some(map) = payload.as_object_mut() {
-        map.insert("event".into(), json!(name));
-        map.insert("phone_id".into(), json!(campaign.phone_id));
         map.insert("bulk_id".into(), json!(campaign.id));
     }
-    store::events::append(
-        db,
-        &campaign.account_id,
-        Some(&campaign.phone_id),
-        name,
-        &payload,
-    )
+    log.append(store::events::NewEvent {
+        account_id: &campaign.account_id,
+        phone_id: Some(&campaign.phone_id),
+        kind,
+        payload,
+    })
     .await
     .map(|_| ())
 }

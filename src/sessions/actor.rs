@@ -12,11 +12,21 @@ use whatsapp_rust::{
     wacore::pair_code::{PairCodeOptions, PairCodeUtils},
 };
 
+use super::outbox::SendFailure;
 use super::{
-    PairUpdate, Shared,
+    PairUpdate, PhoneEvent, Shared,
     engine::{self, ClientParts},
 };
-use crate::store::{self, entity::message, now_ms, phones::StatusChange};
+use crate::events::EventKind;
+use crate::store::{
+    self,
+    entity::{
+        message,
+        vocab::{MessageStatus, PhoneStatus},
+    },
+    now_ms,
+    phones::StatusChange,
+};
 
 pub enum Command {
     /// Stop the client, keep the keys (shutdown, or the phone is deleted).
@@ -30,7 +40,7 @@ pub enum Command {
     Send {
         id: String,
         fresh: Option<(Box<message::Model>, u64)>,
-        reply: oneshot::Sender<Option<message::Model>>,
+        reply: oneshot::Sender<Handed>,
     },
     /// Link by phone number: the code to type on the phone.
     PairCode {
@@ -112,7 +122,7 @@ impl Actor {
                 http: self.shared.http.clone(),
                 events: events_tx,
                 inbound: super::inbound::InboundStore {
-                    db: self.shared.db.clone(),
+                    events: self.shared.events.clone(),
                     phone_id: self.phone_id.clone(),
                     account_id: self.account_id.clone(),
                 },
@@ -177,15 +187,15 @@ impl Actor {
                                     let outcome = self.send_row(&client, row).await;
                                     let db = self.shared.db.clone();
                                     tokio::spawn(async move {
-                                        let _ = reply.send(Some(outcome.stored(&db).await));
+                                        let _ = reply.send(outcome.stored(&db).await);
                                     });
                                 }
                                 Ok(None) => {
-                                    let _ = reply.send(None);
+                                    let _ = reply.send(Handed::NotStored(format!("message {id} is not in the outbox")));
                                 }
                                 Err(err) => {
                                     tracing::error!(error = %err, "reading outbox");
-                                    let _ = reply.send(None);
+                                    let _ = reply.send(Handed::NotStored(format!("reading the outbox: {err}")));
                                 }
                             }
                         }
@@ -268,8 +278,11 @@ impl Actor {
                 };
                 *self.last_qr.lock().unwrap_or_else(|e| e.into_inner()) = Some(update.clone());
                 let _ = self.pairing.send(update);
-                self.event("phone.qr", json!({"expires_in": qr.timeout.as_secs()}))
-                    .await;
+                self.event(
+                    EventKind::PhoneQr,
+                    json!({"expires_in": qr.timeout.as_secs()}),
+                )
+                .await;
                 Flow::Continue
             }
             Event::PairingQrCodesExhausted(exhausted) => {
@@ -295,8 +308,11 @@ impl Actor {
                 let _ = self.pairing.send(PairUpdate::Paired {
                     number: number.clone(),
                 });
-                self.set_status(StatusChange::new("connecting").number(number))
-                    .await;
+                self.transition(
+                    StatusChange::new(PhoneStatus::Connecting).number(number),
+                    None,
+                )
+                .await;
                 Flow::Continue
             }
             Event::PairError(err) => {
@@ -313,13 +329,15 @@ impl Actor {
                     .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
                 self.failures = 0;
                 let number = client.pn().map(|jid| jid.user.to_string());
-                let mut change = StatusChange::new("connected").last_seen(now_ms());
+                let mut change = StatusChange::new(PhoneStatus::Connected).last_seen(now_ms());
                 if let Some(number) = &number {
                     change = change.number(number.clone());
                 }
-                self.set_status(change).await;
-                self.event("phone.connected", json!({"number": number}))
-                    .await;
+                self.transition(
+                    change,
+                    Some((EventKind::PhoneConnected, json!({"number": number}))),
+                )
+                .await;
                 let _ = self.pairing.send(PairUpdate::Connected { number });
                 self.drain_outbox(client).await;
                 Flow::Continue
@@ -327,8 +345,10 @@ impl Actor {
             Event::Receipt(receipt) => {
                 use whatsapp_rust::wacore::types::presence::ReceiptType;
                 let status = match receipt.r#type {
-                    ReceiptType::Delivered => "delivered",
-                    ReceiptType::Read | ReceiptType::ReadSelf | ReceiptType::Played => "read",
+                    ReceiptType::Delivered => MessageStatus::Delivered,
+                    ReceiptType::Read | ReceiptType::ReadSelf | ReceiptType::Played => {
+                        MessageStatus::Read
+                    }
                     _ => return Flow::Continue,
                 };
                 for id in &receipt.message_ids {
@@ -341,17 +361,18 @@ impl Actor {
                     && let Some(code) = ack.error.as_deref()
                 {
                     let reason = format!("rejected by WhatsApp (error {code})");
-                    self.advance_by_wa_id(&ack.id, "failed", Some(reason));
+                    self.advance_by_wa_id(&ack.id, MessageStatus::Failed, Some(reason));
                 }
                 Flow::Continue
             }
             Event::Disconnected(disconnected) => {
                 if std::mem::take(&mut self.connected) {
                     let reason = format!("disconnected: {}", disconnected.reason);
-                    self.set_status(StatusChange::new("disconnected").reason(&reason))
-                        .await;
-                    self.event("phone.disconnected", json!({"reason": reason}))
-                        .await;
+                    self.transition(
+                        StatusChange::new(PhoneStatus::Disconnected).reason(&reason),
+                        Some((EventKind::PhoneDisconnected, json!({"reason": reason}))),
+                    )
+                    .await;
                 }
                 Flow::Continue
             }
@@ -365,25 +386,25 @@ impl Actor {
                 self.end();
                 self.connected = false;
                 let reason = "stream replaced: this WhatsApp session was opened by another client";
-                self.set_status(StatusChange::new("disconnected").reason(reason))
-                    .await;
-                self.event("phone.disconnected", json!({"reason": reason}))
-                    .await;
+                self.transition(
+                    StatusChange::new(PhoneStatus::Disconnected).reason(reason),
+                    Some((EventKind::PhoneDisconnected, json!({"reason": reason}))),
+                )
+                .await;
                 Flow::End
             }
             Event::TemporaryBan(ban) => {
                 self.end();
                 let until = now_ms() + ban.expire.num_milliseconds();
                 let reason = format!("temporarily banned by WhatsApp ({:?})", ban.code);
-                self.set_status(
-                    StatusChange::new("banned")
+                self.transition(
+                    StatusChange::new(PhoneStatus::Banned)
                         .reason(&reason)
                         .ban_expires_at(until),
-                )
-                .await;
-                self.event(
-                    "phone.banned",
-                    json!({"reason": reason, "ban_expires_at": until / 1000}),
+                    Some((
+                        EventKind::PhoneBanned,
+                        json!({"reason": reason, "ban_expires_at": until / 1000}),
+                    )),
                 )
                 .await;
                 Flow::End
@@ -437,25 +458,31 @@ impl Actor {
     /// Hands one queued message to WhatsApp; its outcome goes to the status
     /// writer (see [`Sent::stored`] to wait for it).
     async fn send_row(&mut self, client: &Arc<Client>, row: message::Model) -> Sent {
-        if row.status != "queued" {
-            return Sent { row, stored: None };
+        if row.status != MessageStatus::Queued {
+            return Sent {
+                row,
+                stored: None,
+                failure: None,
+            };
         }
         let outcome = super::outbox::send(client, &mut self.registered, &row).await;
-        let (status, reason) = match outcome {
-            Ok(()) => ("sent", None),
-            Err(reason) => ("failed", Some(reason)),
+        let (status, failure) = match outcome {
+            Ok(()) => (MessageStatus::Sent, None),
+            Err(failure) => (MessageStatus::Failed, Some(failure)),
         };
         let target = store::messages::Target::Id(row.id.clone());
+        let reason = failure.as_ref().map(ToString::to_string);
         let stored = self.shared.statuses.enqueue(target, status, reason);
         Sent {
             row,
             stored: Some(stored),
+            failure,
         }
     }
 
     /// A receipt or an ack: the message it names moves forward, with its
     /// message.status event (written by the status writer; not waited for).
-    fn advance_by_wa_id(&self, wa_id: &str, status: &str, reason: Option<String>) {
+    fn advance_by_wa_id(&self, wa_id: &str, status: MessageStatus, reason: Option<String>) {
         let target = store::messages::Target::WaId {
             phone_id: self.phone_id.clone(),
             wa_id: wa_id.to_owned(),
@@ -499,9 +526,11 @@ impl Actor {
     async fn failed(&mut self, reason: &str) {
         self.end();
         self.connected = false;
-        self.set_status(StatusChange::new("failed").reason(reason))
-            .await;
-        self.event("phone.failed", json!({"reason": reason})).await;
+        self.transition(
+            StatusChange::new(PhoneStatus::Failed).reason(reason),
+            Some((EventKind::PhoneFailed, json!({"reason": reason}))),
+        )
+        .await;
     }
 
     /// whatsapp-rust keeps the keys on logout; an unlinked device's keys are
@@ -512,10 +541,11 @@ impl Actor {
         if let Err(err) = wadesk_wastore::delete_phone(&self.shared.db, &self.phone_id).await {
             tracing::error!(phone_id = %self.phone_id, error = %err, "deleting session keys");
         }
-        self.set_status(StatusChange::new("logged_out").reason(reason))
-            .await;
-        self.event("phone.logged_out", json!({"reason": reason}))
-            .await;
+        self.transition(
+            StatusChange::new(PhoneStatus::LoggedOut).reason(reason),
+            Some((EventKind::PhoneLoggedOut, json!({"reason": reason}))),
+        )
+        .await;
     }
 
     /// Ends a pairing attempt that ran out of time: the client is stopped
@@ -528,10 +558,11 @@ impl Actor {
             .take();
         handle.shutdown().await;
         self.client.send_replace(None);
-        self.set_status(StatusChange::new("pending").reason(reason))
-            .await;
-        self.event("phone.qr_expired", json!({"reason": reason}))
-            .await;
+        self.transition(
+            StatusChange::new(PhoneStatus::Pending).reason(reason),
+            Some((EventKind::PhoneQrExpired, json!({"reason": reason}))),
+        )
+        .await;
         let _ = self.pairing.send(PairUpdate::Expired {
             reason: reason.to_owned(),
         });
@@ -541,25 +572,37 @@ impl Actor {
         self.ending.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    async fn set_status(&self, change: StatusChange) {
-        if let Err(err) = self.shared.update_status(&self.phone_id, change).await {
+    /// A status change and its event, in one transaction. Nobody waits on
+    /// an actor's changes, so a failed write is logged (the next change or
+    /// a restart writes the status again).
+    async fn transition(
+        &self,
+        change: StatusChange,
+        event: Option<(EventKind, serde_json::Value)>,
+    ) {
+        let event = event.map(|(kind, payload)| PhoneEvent {
+            account_id: self.account_id.clone(),
+            kind,
+            payload,
+        });
+        if let Err(err) = self
+            .shared
+            .update_status(&self.phone_id, change, event)
+            .await
+        {
             tracing::error!(phone_id = %self.phone_id, error = %err, "updating phone status");
         }
     }
 
-    async fn event(&self, name: &str, mut payload: serde_json::Value) {
-        payload["event"] = json!(name);
-        payload["phone_id"] = json!(self.phone_id);
-        if let Err(err) = store::events::append(
-            &self.shared.db,
-            &self.account_id,
-            Some(&self.phone_id),
-            name,
-            &payload,
-        )
-        .await
-        {
-            tracing::error!(phone_id = %self.phone_id, error = %err, event = name, "writing event");
+    async fn event(&self, kind: EventKind, payload: serde_json::Value) {
+        let new = store::events::NewEvent {
+            account_id: &self.account_id,
+            phone_id: Some(&self.phone_id),
+            kind,
+            payload,
+        };
+        if let Err(err) = self.shared.events.append(new).await {
+            tracing::error!(phone_id = %self.phone_id, error = %err, event = %kind, "writing event");
         }
     }
 }
@@ -568,24 +611,53 @@ impl Actor {
 /// its way to the database.
 pub struct Sent {
     row: message::Model,
-    stored: Option<oneshot::Receiver<Option<message::Model>>>,
+    stored: Option<oneshot::Receiver<super::statuses::Stored>>,
+    failure: Option<SendFailure>,
+}
+
+/// What a session did with a message it was handed.
+#[derive(Debug)]
+pub enum Handed {
+    /// Handled, its status stored: the row as it is now, and why WhatsApp
+    /// did not take it when it failed in this hand-over.
+    Done {
+        row: Box<message::Model>,
+        failure: Option<SendFailure>,
+    },
+    /// The status (or the row) could not be read or written: the message's
+    /// state is unknown to the caller (the cause is logged).
+    NotStored(String),
 }
 
 impl Sent {
     /// The message once its new status is stored.
-    pub async fn stored(self, db: &sea_orm::DatabaseConnection) -> message::Model {
+    pub async fn stored(self, db: &sea_orm::DatabaseConnection) -> Handed {
+        let failure = self.failure;
         let Some(stored) = self.stored else {
-            return self.row;
+            return Handed::Done {
+                row: Box::new(self.row),
+                failure,
+            };
         };
         match stored.await {
-            Ok(Some(updated)) => updated,
-            // It did not move (a receipt got there first) or the write
-            // failed: the stored row says where it is.
-            _ => store::messages::find(db, &self.row.id)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or(self.row),
+            Ok(Ok(Some(row))) => Handed::Done {
+                row: Box::new(row),
+                failure,
+            },
+            // It did not move (a receipt got there first): the stored row
+            // says where it is.
+            Ok(Ok(None)) => match store::messages::find(db, &self.row.id).await {
+                Ok(row) => Handed::Done {
+                    row: Box::new(row.unwrap_or(self.row)),
+                    failure,
+                },
+                Err(err) => Handed::NotStored(format!("reading message {}: {err}", self.row.id)),
+            },
+            Ok(Err(err)) => Handed::NotStored(format!(
+                "storing the status of message {}: {err}",
+                self.row.id
+            )),
+            Err(_) => Handed::NotStored("the status writer stopped".into()),
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, Set, sea_query::OnConflict};
+use sea_orm::{DatabaseTransaction, EntityTrait, Set, sea_query::OnConflict};
 use serde_json::json;
 use whatsapp_rust::{
     Client, Jid, Server,
@@ -19,13 +19,22 @@ use whatsapp_rust::{
 };
 
 use crate::{
+    events::EventKind,
     media,
-    store::{self, entity::message, events::NewEvent, new_id, now_ms},
+    store::{
+        self,
+        entity::{
+            message,
+            vocab::{Direction, MessageKind, MessageStatus},
+        },
+        events::{EventLog, NewEvent},
+        new_id, now_ms,
+    },
 };
 
 /// The durability hook of one phone's session.
 pub struct InboundStore {
-    pub db: DatabaseConnection,
+    pub events: EventLog,
     pub phone_id: String,
     pub account_id: String,
 }
@@ -41,7 +50,7 @@ pub struct Parsed {
     /// The group, for group messages.
     pub chat: Option<String>,
     pub push_name: Option<String>,
-    pub kind: &'static str,
+    pub kind: MessageKind,
     pub text: Option<String>,
     pub caption: Option<String>,
     pub file_name: Option<String>,
@@ -72,10 +81,12 @@ impl InboundDurabilityHook for InboundStore {
             return Ok(());
         }
         let (phone_id, account_id) = (self.phone_id.clone(), self.account_id.clone());
-        let stored = store::events::append_in(&self.db, move |txn| {
-            Box::pin(async move { commit(txn, &account_id, &phone_id, parsed).await })
-        })
-        .await;
+        let stored = self
+            .events
+            .append_in(move |txn| {
+                Box::pin(async move { commit(txn, &account_id, &phone_id, parsed).await })
+            })
+            .await;
         match stored {
             Ok(n) => {
                 if n > 0 {
@@ -103,7 +114,7 @@ async fn commit(
     let mut stored = 0;
     let received = now_ms();
     for (i, p) in batch.into_iter().enumerate() {
-        let payload = payload(phone_id, &p);
+        let payload = payload(&p);
         let (lat, lng, location_name) = match p.location.clone() {
             Some((lat, lng, name)) => (Some(lat), Some(lng), name),
             None => (None, None, None),
@@ -113,14 +124,14 @@ async fn commit(
             wa_id: Set(p.wa_id.clone()),
             account_id: Set(account_id.to_owned()),
             phone_id: Set(phone_id.to_owned()),
-            direction: Set("inbound".into()),
+            direction: Set(Direction::Inbound),
             peer: Set(p.from.clone()),
-            kind: Set(p.kind.into()),
+            kind: Set(p.kind),
             text: Set(p.text.clone()),
             lat: Set(lat),
             lng: Set(lng),
             location_name: Set(location_name),
-            status: Set("received".into()),
+            status: Set(MessageStatus::Received),
             reason: Set(None),
             idempotency_key: Set(None),
             // Arrival order (a batch shares one clock reading): what
@@ -164,8 +175,8 @@ async fn commit(
             NewEvent {
                 account_id,
                 phone_id: Some(phone_id),
-                name: "message.received",
-                payload: &payload,
+                kind: EventKind::MessageReceived,
+                payload,
             },
         )
         .await?;
@@ -175,10 +186,10 @@ async fn commit(
 }
 
 /// The webhook body: the reference's fields, then ours beside them.
-pub fn payload(phone_id: &str, p: &Parsed) -> serde_json::Value {
+pub fn payload(p: &Parsed) -> serde_json::Value {
     let mut message = json!({
         "id": p.wa_id,
-        "type": p.kind,
+        "type": p.kind.as_str(),
         "text": p.text.as_ref().or(p.caption.as_ref()),
         "timestamp": p.timestamp_ms / 1000,
     });
@@ -194,8 +205,6 @@ pub fn payload(phone_id: &str, p: &Parsed) -> serde_json::Value {
         message["location"] = json!({"lat": lat, "lng": lng, "name": name});
     }
     json!({
-        "event": "message.received",
-        "phone_id": phone_id,
         "from": p.from,
         "message": message,
         "push_name": p.push_name,
@@ -250,10 +259,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Type and content of a message.
-fn describe(m: &wa::Message) -> Option<(&'static str, Parsed)> {
+fn describe(m: &wa::Message) -> Option<(MessageKind, Parsed)> {
     let mut p = Parsed::default();
     macro_rules! media {
-        ($kind:literal, $field:ident, $msg:expr) => {{
+        ($kind:expr, $field:ident, $msg:expr) => {{
             let x = $msg;
             p.mime_type = x.mimetype.clone();
             p.media_size = x.file_length.map(|n| n as i64);
@@ -271,36 +280,36 @@ fn describe(m: &wa::Message) -> Option<(&'static str, Parsed)> {
         .and_then(|e| e.text.as_ref()))
     {
         p.text = Some(text.clone());
-        "text"
+        MessageKind::Text
     } else if let Some(x) = m.image_message.as_option() {
         p.caption = x.caption.clone();
-        media!("image", image_message, x)
+        media!(MessageKind::Image, image_message, x)
     } else if let Some(x) = m.video_message.as_option() {
         p.caption = x.caption.clone();
-        media!("video", video_message, x)
+        media!(MessageKind::Video, video_message, x)
     } else if let Some(x) = m.audio_message.as_option() {
-        media!("audio", audio_message, x)
+        media!(MessageKind::Audio, audio_message, x)
     } else if let Some(x) = m.document_message.as_option() {
         p.caption = x.caption.clone();
         p.file_name = x.file_name.clone();
-        media!("document", document_message, x)
+        media!(MessageKind::Document, document_message, x)
     } else if let Some(x) = m.sticker_message.as_option() {
-        media!("sticker", sticker_message, x)
+        media!(MessageKind::Sticker, sticker_message, x)
     } else if let Some(x) = m.location_message.as_option() {
         p.location = Some((
             x.degrees_latitude.unwrap_or_default(),
             x.degrees_longitude.unwrap_or_default(),
             x.name.clone(),
         ));
-        "location"
+        MessageKind::Location
     } else if let Some(x) = m.contact_message.as_option() {
         p.text = x.display_name.clone();
-        "contact"
+        MessageKind::Contact
     } else if m.contacts_array_message.is_set() {
-        "contact"
+        MessageKind::Contact
     } else if let Some(x) = m.reaction_message.as_option() {
         p.text = x.text.clone();
-        "reaction"
+        MessageKind::Reaction
     } else if m.protocol_message.is_set()
         || m.sender_key_distribution_message.is_set()
         || m.message_context_info.is_set() && *m == only_context(m)
@@ -308,7 +317,7 @@ fn describe(m: &wa::Message) -> Option<(&'static str, Parsed)> {
         // Revokes, edits, key distribution: traffic, not a person's message.
         return None;
     } else {
-        "other"
+        MessageKind::Other
     };
     Some((kind, p))
 }

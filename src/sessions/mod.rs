@@ -20,9 +20,16 @@ use whatsapp_rust::Client;
 use crate::{
     config::Config,
     error::Error,
-    store::{self, entity::phone},
+    events::EventKind,
+    store::{
+        self,
+        entity::{message, phone, vocab::PhoneStatus},
+        events::EventLog,
+    },
 };
+pub use actor::Handed;
 use actor::{Actor, Command};
+pub use outbox::SendFailure;
 
 /// What a pairing stream shows.
 #[derive(Debug, Clone)]
@@ -54,6 +61,8 @@ pub struct Settings {
     /// How long QR codes are shown before a pairing attempt gives up;
     /// `None`: until whatsapp-rust's own codes run out.
     pub pair_timeout: Option<Duration>,
+    /// How long a send waits for the session's answer.
+    pub send_timeout: Duration,
 }
 
 impl Settings {
@@ -66,6 +75,7 @@ impl Settings {
             max_backoff: Duration::from_secs(s.max_backoff_secs.max(1)),
             pair_timeout: (s.pair_timeout_secs > 0)
                 .then(|| Duration::from_secs(s.pair_timeout_secs)),
+            send_timeout: Duration::from_secs(s.send_timeout_secs.max(1)),
         }
     }
 }
@@ -73,6 +83,8 @@ impl Settings {
 /// What every actor shares.
 pub struct Shared {
     pub db: DatabaseConnection,
+    /// Every event of the sessions is appended here.
+    pub events: EventLog,
     /// The API's copies of phone rows: every status write here drops one.
     pub phones: store::cache::Cache<phone::Model>,
     pub server_url: String,
@@ -121,14 +133,46 @@ pub struct SessionManager {
     sessions: std::sync::Mutex<HashMap<String, Handle>>,
 }
 
+/// A phone event that goes with a status change.
+pub struct PhoneEvent {
+    pub account_id: String,
+    pub kind: EventKind,
+    pub payload: serde_json::Value,
+}
+
 impl Shared {
-    /// Writes a phone's status; the API's copy of the phone goes with it.
+    /// Writes a phone's status, and its event if it has one, in one
+    /// transaction; the API's copy of the phone goes with it.
     pub async fn update_status(
         &self,
         phone_id: &str,
         change: store::phones::StatusChange,
+        event: Option<PhoneEvent>,
     ) -> Result<(), sea_orm::DbErr> {
-        let written = store::phones::update_status(&self.db, phone_id, change).await;
+        let written = match event {
+            None => store::phones::update_status(&self.db, phone_id, change).await,
+            Some(event) => {
+                let phone_id = phone_id.to_owned();
+                self.events
+                    .append_in(move |txn| {
+                        Box::pin(async move {
+                            store::phones::update_status(txn, &phone_id, change).await?;
+                            store::events::insert(
+                                txn,
+                                store::events::NewEvent {
+                                    account_id: &event.account_id,
+                                    phone_id: Some(&phone_id),
+                                    kind: event.kind,
+                                    payload: event.payload,
+                                },
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .await
+            }
+        };
         self.phones.invalidate(phone_id);
         written
     }
@@ -140,7 +184,8 @@ impl SessionManager {
         &self.shared.phones
     }
 
-    pub fn new(db: DatabaseConnection, config: &Config) -> Arc<SessionManager> {
+    pub fn new(events: EventLog, config: &Config) -> Arc<SessionManager> {
+        let db = events.db().clone();
         let server_url = if config.whatsapp.server_url.is_empty() {
             engine::WHATSAPP_URL.to_owned()
         } else {
@@ -152,8 +197,9 @@ impl SessionManager {
             .unwrap_or_default();
         Arc::new(SessionManager {
             shared: Arc::new(Shared {
-                statuses: statuses::Statuses::start(db.clone()),
+                statuses: statuses::Statuses::start(events.clone()),
                 db,
+                events,
                 phones: store::cache::Cache::new(Duration::from_millis(config.auth.cache_ms)),
                 server_url,
                 http: Arc::new(engine::ReqwestHttp::new(
@@ -172,12 +218,13 @@ impl SessionManager {
         let count = phones.len();
         // "connected" was true before the process stopped, not now: until each
         // session is back online the API says it is reconnecting.
-        for phone in phones.iter().filter(|p| p.status == "connected") {
+        for phone in phones.iter().filter(|p| p.status == PhoneStatus::Connected) {
             self.shared
                 .update_status(
                     &phone.id,
-                    store::phones::StatusChange::new("connecting")
+                    store::phones::StatusChange::new(PhoneStatus::Connecting)
                         .reason("reconnecting after the gateway restarted"),
+                    None,
                 )
                 .await?;
         }
@@ -254,7 +301,9 @@ impl SessionManager {
     pub fn pair(&self, phone: &phone::Model) -> (broadcast::Receiver<PairUpdate>, Vec<PairUpdate>) {
         let (rx, last) = self.ensure_started(phone);
         let mut first: Vec<PairUpdate> = last.into_iter().collect();
-        if phone.status == "connected" && self.client(&phone.id).is_some_and(|c| c.is_connected()) {
+        if phone.status == PhoneStatus::Connected
+            && self.client(&phone.id).is_some_and(|c| c.is_connected())
+        {
             first = vec![PairUpdate::Connected {
                 number: phone.number.clone(),
             }];
@@ -296,7 +345,9 @@ impl SessionManager {
         self.shared
             .update_status(
                 &phone.id,
-                store::phones::StatusChange::new("logged_out").reason("logged out through the API"),
+                store::phones::StatusChange::new(PhoneStatus::LoggedOut)
+                    .reason("logged out through the API"),
+                None,
             )
             .await?;
         Ok(())
@@ -360,19 +411,35 @@ impl SessionManager {
     }
 }
 
+/// Why a message handed to a session was not (yet) sent: it stays queued
+/// in the outbox, which sends it when the phone's session runs again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotSent {
+    /// The phone has no running session (offline, or not linked yet).
+    NoSession,
+    /// The session stopped before it answered.
+    SessionStopped,
+    /// The session did not answer within `sessions.send_timeout`; it may
+    /// still send the message (its status tells, and message.status says).
+    TimedOut,
+}
+
+/// What became of a message handed to a session.
+#[derive(Debug)]
+pub enum Handover {
+    /// The session handled it (see [`actor::Handed`]).
+    Handled(actor::Handed),
+    NotSent(NotSent),
+}
+
 impl SessionManager {
-    /// Hands a queued outbox message to the phone's session and waits for
-    /// the outcome. Without a running session the message stays queued and
-    /// goes out when the phone connects.
-    pub async fn send(
-        &self,
-        phone_id: &str,
-        id: &str,
-    ) -> Result<Option<store::entity::message::Model>, Error> {
+    /// Hands a queued outbox message to the phone's session and waits (at
+    /// most `sessions.send_timeout`) for the outcome.
+    pub async fn send(&self, phone_id: &str, id: &str) -> Handover {
         let Ok(commands) = self.commands(phone_id) else {
-            return Ok(None);
+            return Handover::NotSent(NotSent::NoSession);
         };
-        Ok(Self::hand_over(commands, id.to_owned(), None).await)
+        self.hand_over(commands, id.to_owned(), None).await
     }
 
     /// To take before inserting a message into the outbox; None without a
@@ -390,31 +457,30 @@ impl SessionManager {
     /// As [`send`](Self::send), for a row inserted after `ticket` was taken:
     /// the session sends the row it is given unless an outbox drain has read
     /// the outbox since (then it reads the row, which the drain may have sent).
-    pub async fn send_inserted(
-        &self,
-        ticket: OutboxTicket,
-        row: store::entity::message::Model,
-    ) -> Option<store::entity::message::Model> {
+    pub async fn send_inserted(&self, ticket: OutboxTicket, row: message::Model) -> Handover {
         let id = row.id.clone();
-        Self::hand_over(ticket.commands, id, Some((Box::new(row), ticket.drains))).await
+        self.hand_over(ticket.commands, id, Some((Box::new(row), ticket.drains)))
+            .await
     }
 
     async fn hand_over(
+        &self,
         commands: mpsc::Sender<Command>,
         id: String,
-        fresh: Option<(Box<store::entity::message::Model>, u64)>,
-    ) -> Option<store::entity::message::Model> {
+        fresh: Option<(Box<message::Model>, u64)>,
+    ) -> Handover {
         let (reply, answer) = oneshot::channel();
         if commands
             .send(Command::Send { id, fresh, reply })
             .await
             .is_err()
         {
-            return None;
+            return Handover::NotSent(NotSent::SessionStopped);
         }
-        match tokio::time::timeout(Duration::from_secs(60), answer).await {
-            Ok(Ok(row)) => row,
-            _ => None,
+        match tokio::time::timeout(self.shared.settings.send_timeout, answer).await {
+            Ok(Ok(handed)) => Handover::Handled(handed),
+            Ok(Err(_)) => Handover::NotSent(NotSent::SessionStopped),
+            Err(_) => Handover::NotSent(NotSent::TimedOut),
         }
     }
 }

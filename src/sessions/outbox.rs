@@ -12,7 +12,29 @@ use whatsapp_rust::{
     waproto::{buffa::MessageField, whatsapp as wa},
 };
 
-use crate::{media, store::entity::message};
+use crate::{
+    media,
+    store::entity::{message, vocab::MessageKind},
+};
+
+/// Why WhatsApp did not take a message. The message is stored `failed`
+/// with this reason (its `Display`); each has its documented answer
+/// (docs/api.md, "What a send answers").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendFailure {
+    /// WhatsApp says the number has no account.
+    #[error("{0} is not on WhatsApp")]
+    NotOnWhatsApp(String),
+    /// The number cannot be addressed at all.
+    #[error("invalid recipient {0}")]
+    InvalidRecipient(String),
+    /// WhatsApp (or the connection to it) refused or dropped the send.
+    #[error("send failed: {0}")]
+    Transport(String),
+    /// The stored message cannot be turned into a WhatsApp message.
+    #[error("{0}")]
+    Unbuildable(String),
+}
 
 /// How long a number found on WhatsApp is trusted without asking again.
 const KNOWN_FOR: Duration = Duration::from_secs(3600);
@@ -42,17 +64,16 @@ impl Registered {
     }
 }
 
-/// Sends one message with its pre-chosen id; the error is the reason to
-/// record on the message. A number not known to be on WhatsApp is looked up
-/// first, so that "not on WhatsApp" is said plainly.
+/// Sends one message with its pre-chosen id. A number not known to be on
+/// WhatsApp is looked up first, so that "not on WhatsApp" is said plainly.
 pub async fn send(
     client: &Arc<Client>,
     registered: &mut Registered,
     row: &message::Model,
-) -> Result<(), String> {
+) -> Result<(), SendFailure> {
     let jid: Jid = format!("{}@s.whatsapp.net", row.peer)
         .parse()
-        .map_err(|e| format!("invalid recipient {}: {e:?}", row.peer))?;
+        .map_err(|e| SendFailure::InvalidRecipient(format!("{}: {e:?}", row.peer)))?;
     if !registered.knows(&row.peer)
         && let Ok(found) = client
             .contacts()
@@ -60,26 +81,26 @@ pub async fn send(
             .await
     {
         if found.iter().all(|r| !r.is_registered) {
-            return Err(format!("{} is not on WhatsApp", row.peer));
+            return Err(SendFailure::NotOnWhatsApp(row.peer.clone()));
         }
         registered.found(&row.peer);
     }
-    let message = build(row)?;
+    let message = build(row).map_err(SendFailure::Unbuildable)?;
     let options = SendOptions::default().with_message_id(row.wa_id.clone());
     client
         .send_message_with_options(jid, message, options)
         .await
         .map(|_| ())
-        .map_err(|e| format!("send failed: {e}"))
+        .map_err(|e| SendFailure::Transport(e.to_string()))
 }
 
 fn build(row: &message::Model) -> Result<wa::Message, String> {
-    match row.kind.as_str() {
-        "text" => Ok(wa::Message {
+    match row.kind {
+        MessageKind::Text => Ok(wa::Message {
             conversation: row.text.clone(),
             ..Default::default()
         }),
-        "location" => Ok(wa::Message {
+        MessageKind::Location => Ok(wa::Message {
             location_message: MessageField::some(wa::message::LocationMessage {
                 degrees_latitude: row.lat,
                 degrees_longitude: row.lng,
@@ -88,11 +109,11 @@ fn build(row: &message::Model) -> Result<wa::Message, String> {
             }),
             ..Default::default()
         }),
-        kind if media::Kind::from_name(kind).is_some() => media::decode(
+        kind if media::Kind::from_kind(kind).is_some() => media::decode(
             row.media_ref
                 .as_deref()
                 .ok_or("media message without its uploaded file")?,
         ),
-        other => Err(format!("unsupported message kind {other}")),
+        other => Err(format!("unsupported message kind {}", other.as_str())),
     }
 }

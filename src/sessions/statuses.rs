@@ -9,20 +9,24 @@
 //! under load many changes share one commit. A sender that must not answer
 //! before its status is durable waits for [`Statuses::enqueue`]'s answer.
 
-use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::{
     self,
-    entity::message,
+    entity::{message, vocab::MessageStatus},
+    events::EventLog,
     messages::{Change, Target},
 };
+
+/// A change once the writer is done with it: the updated row, None when the
+/// message did not move, or the database error (logged) that kept it out.
+pub type Stored = Result<Option<message::Model>, String>;
 
 /// At most this many changes per transaction.
 const MAX_BATCH: usize = 512;
 
 enum Job {
-    Change(Change, Option<oneshot::Sender<Option<message::Model>>>),
+    Change(Change, Option<oneshot::Sender<Stored>>),
     /// Answered once everything queued before it is committed.
     Flush(oneshot::Sender<()>),
 }
@@ -35,28 +39,26 @@ pub struct Statuses {
 impl Statuses {
     /// Starts the writer; it ends once every handle is dropped and all
     /// queued changes are written.
-    pub fn start(db: DatabaseConnection) -> Statuses {
+    pub fn start(log: EventLog) -> Statuses {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(db, queue));
+        tokio::spawn(run(log, queue));
         Statuses { jobs }
     }
 
     /// Records a change without waiting for it (receipts, acks).
-    pub fn record(&self, target: Target, status: &str, reason: Option<String>) {
+    pub fn record(&self, target: Target, status: MessageStatus, reason: Option<String>) {
         let _ = self
             .jobs
             .send(Job::Change(change(target, status, reason), None));
     }
 
-    /// Queues a change; the answer comes once it is committed: the updated
-    /// row, or None when the message did not move (or the write failed,
-    /// which is logged).
+    /// Queues a change; the answer comes once it is committed (or failed).
     pub fn enqueue(
         &self,
         target: Target,
-        status: &str,
+        status: MessageStatus,
         reason: Option<String>,
-    ) -> oneshot::Receiver<Option<message::Model>> {
+    ) -> oneshot::Receiver<Stored> {
         let (tx, rx) = oneshot::channel();
         let _ = self
             .jobs
@@ -74,15 +76,15 @@ impl Statuses {
     }
 }
 
-fn change(target: Target, status: &str, reason: Option<String>) -> Change {
+fn change(target: Target, status: MessageStatus, reason: Option<String>) -> Change {
     Change {
         target,
-        status: status.to_owned(),
+        status,
         reason,
     }
 }
 
-async fn run(db: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Job>) {
+async fn run(log: EventLog, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut batch = Vec::new();
     while let Some(job) = queue.recv().await {
         batch.push(job);
@@ -92,13 +94,13 @@ async fn run(db: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit(&db, std::mem::take(&mut batch)).await;
+        commit(&log, std::mem::take(&mut batch)).await;
     }
 }
 
 /// Writes one batch in one transaction; if that fails, each change alone,
 /// so one bad change does not sink the others.
-async fn commit(db: &DatabaseConnection, batch: Vec<Job>) {
+async fn commit(log: &EventLog, batch: Vec<Job>) {
     let mut changes = Vec::with_capacity(batch.len());
     let mut answers = Vec::with_capacity(batch.len());
     let mut flushed = Vec::new();
@@ -113,29 +115,28 @@ async fn commit(db: &DatabaseConnection, batch: Vec<Job>) {
     }
     // A copy to retry each change alone, only where there is more than one.
     let copies = (changes.len() > 1).then(|| changes.clone());
-    let rows = if changes.is_empty() {
+    let rows: Vec<Stored> = if changes.is_empty() {
         Vec::new()
     } else {
-        match store::messages::advance_recorded(db, changes).await {
-            Ok(rows) => rows,
+        match store::messages::advance_recorded(log, changes).await {
+            Ok(rows) => rows.into_iter().map(Ok).collect(),
             Err(err) => match copies {
                 None => {
                     tracing::error!(error = %err, "updating message status");
-                    vec![None]
+                    vec![Err(err.to_string())]
                 }
                 Some(copies) => {
                     tracing::warn!(error = %err, count = copies.len(), "status batch failed; writing each alone");
                     let mut rows = Vec::with_capacity(copies.len());
                     for change in copies {
-                        let row = store::messages::advance_recorded(db, vec![change]).await;
-                        rows.push(
-                            row.unwrap_or_else(|err| {
+                        let row = match store::messages::advance_recorded(log, vec![change]).await {
+                            Ok(mut one) => Ok(one.pop().flatten()),
+                            Err(err) => {
                                 tracing::error!(error = %err, "updating message status");
-                                vec![None]
-                            })
-                            .pop()
-                            .flatten(),
-                        );
+                                Err(err.to_string())
+                            }
+                        };
+                        rows.push(row);
                     }
                     rows
                 }

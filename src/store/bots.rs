@@ -8,7 +8,10 @@ use sea_orm::{
 };
 
 use super::{
-    entity::{bot, message, phone},
+    entity::{
+        bot, message, phone,
+        vocab::{Direction, Source},
+    },
     events, now_ms,
 };
 
@@ -173,9 +176,9 @@ pub async fn replies_since(
 ) -> Result<u64, DbErr> {
     message::Entity::find()
         .filter(message::Column::PhoneId.eq(phone_id))
-        .filter(message::Column::Direction.eq("outbound"))
+        .filter(message::Column::Direction.eq(Direction::Outbound))
         .filter(message::Column::Peer.eq(peer))
-        .filter(message::Column::Source.eq("bot"))
+        .filter(message::Column::Source.eq(Source::Bot))
         .filter(message::Column::CreatedAt.gte(since))
         .count(db)
         .await

@@ -9,21 +9,13 @@ use sea_orm::{
 };
 
 use super::{
-    entity::{bulk, bulk_recipient, message},
+    entity::{
+        bulk, bulk_recipient, message,
+        vocab::{BulkStatus, MessageStatus, PauseKind, RecipientStatus},
+    },
     messages::{self, NewOutbound},
     new_id, now_ms,
 };
-
-pub const QUEUED: &str = "queued";
-pub const RUNNING: &str = "running";
-pub const PAUSED: &str = "paused";
-pub const COMPLETED: &str = "completed";
-pub const CANCELLED: &str = "cancelled";
-
-/// Why a campaign is paused.
-pub const PAUSE_USER: &str = "user";
-pub const PAUSE_FAILURES: &str = "failures";
-pub const PAUSE_DISCONNECTED: &str = "disconnected";
 
 /// Rows per INSERT: well under SQLite's 32,766 bound variables.
 const CHUNK: usize = 2_000;
@@ -61,7 +53,7 @@ pub async fn create(
         id: Set(id.clone()),
         account_id: Set(new.account_id),
         phone_id: Set(new.phone_id),
-        status: Set(QUEUED.into()),
+        status: Set(BulkStatus::Queued),
         message: Set(new.message),
         delay_ms: Set(new.delay_ms),
         total: Set(recipients.len() as i64),
@@ -87,7 +79,7 @@ pub async fn create(
                 number: Set(r.number),
                 text: Set(r.text),
                 row: Set(r.row),
-                status: Set("pending".into()),
+                status: Set(RecipientStatus::Pending),
                 message_id: Set(None),
             };
             seq += 1;
@@ -181,23 +173,26 @@ impl Counts {
 /// ones skipped; the rest are counted by their message's status.
 pub async fn counts(db: &DatabaseConnection, bulk_id: &str) -> Result<Counts, DbErr> {
     let mut counts = Counts::default();
-    let by_recipient: Vec<(String, i64)> = bulk_recipient::Entity::find()
+    let by_recipient: Vec<(RecipientStatus, i64)> = bulk_recipient::Entity::find()
         .select_only()
         .column(bulk_recipient::Column::Status)
         .column_as(bulk_recipient::Column::Seq.count(), "n")
         .filter(bulk_recipient::Column::BulkId.eq(bulk_id))
-        .filter(bulk_recipient::Column::Status.is_in(["pending", "skipped"]))
+        .filter(
+            bulk_recipient::Column::Status
+                .is_in([RecipientStatus::Pending, RecipientStatus::Skipped]),
+        )
         .group_by(bulk_recipient::Column::Status)
         .into_tuple()
         .all(db)
         .await?;
     for (status, n) in by_recipient {
-        match status.as_str() {
-            "pending" => counts.pending += n as u64,
+        match status {
+            RecipientStatus::Pending => counts.pending += n as u64,
             _ => counts.skipped += n as u64,
         }
     }
-    let by_message: Vec<(String, i64)> = message::Entity::find()
+    let by_message: Vec<(MessageStatus, i64)> = message::Entity::find()
         .select_only()
         .column(message::Column::Status)
         .column_as(message::Column::Id.count(), "n")
@@ -208,12 +203,12 @@ pub async fn counts(db: &DatabaseConnection, bulk_id: &str) -> Result<Counts, Db
         .await?;
     for (status, n) in by_message {
         let n = n as u64;
-        match status.as_str() {
-            "queued" => counts.pending += n,
-            "sent" => counts.sent += n,
-            "delivered" => counts.delivered += n,
-            "read" => counts.read += n,
-            _ => counts.failed += n,
+        match status {
+            MessageStatus::Queued => counts.pending += n,
+            MessageStatus::Sent => counts.sent += n,
+            MessageStatus::Delivered => counts.delivered += n,
+            MessageStatus::Read => counts.read += n,
+            MessageStatus::Failed | MessageStatus::Received => counts.failed += n,
         }
     }
     Ok(counts)
@@ -223,18 +218,21 @@ pub async fn counts(db: &DatabaseConnection, bulk_id: &str) -> Result<Counts, Db
 pub async fn remaining(db: &DatabaseConnection, bulk_id: &str) -> Result<u64, DbErr> {
     bulk_recipient::Entity::find()
         .filter(bulk_recipient::Column::BulkId.eq(bulk_id))
-        .filter(bulk_recipient::Column::Status.is_in(["pending", "queued"]))
+        .filter(
+            bulk_recipient::Column::Status
+                .is_in([RecipientStatus::Pending, RecipientStatus::Queued]),
+        )
         .count(db)
         .await
 }
 
 fn active_condition() -> Condition {
     Condition::any()
-        .add(bulk::Column::Status.is_in([QUEUED, RUNNING]))
+        .add(bulk::Column::Status.is_in([BulkStatus::Queued, BulkStatus::Running]))
         .add(
             Condition::all()
-                .add(bulk::Column::Status.eq(PAUSED))
-                .add(bulk::Column::PauseKind.eq(PAUSE_DISCONNECTED)),
+                .add(bulk::Column::Status.eq(BulkStatus::Paused))
+                .add(bulk::Column::PauseKind.eq(PauseKind::Disconnected)),
         )
 }
 
@@ -290,7 +288,11 @@ pub async fn waiting_numbers(
         .select_only()
         .column(bulk::Column::Id)
         .filter(bulk::Column::PhoneId.eq(phone_id))
-        .filter(bulk::Column::Status.is_in([QUEUED, RUNNING, PAUSED]))
+        .filter(bulk::Column::Status.is_in([
+            BulkStatus::Queued,
+            BulkStatus::Running,
+            BulkStatus::Paused,
+        ]))
         .into_tuple()
         .all(db)
         .await?;
@@ -302,7 +304,10 @@ pub async fn waiting_numbers(
         .column(bulk_recipient::Column::Number)
         .distinct()
         .filter(bulk_recipient::Column::BulkId.is_in(ids))
-        .filter(bulk_recipient::Column::Status.is_in(["pending", "queued"]))
+        .filter(
+            bulk_recipient::Column::Status
+                .is_in([RecipientStatus::Pending, RecipientStatus::Queued]),
+        )
         .into_tuple()
         .all(db)
         .await
@@ -314,7 +319,7 @@ pub async fn next_recipient(
     db: &DatabaseConnection,
     bulk_id: &str,
 ) -> Result<Option<bulk_recipient::Model>, DbErr> {
-    for status in ["queued", "pending"] {
+    for status in [RecipientStatus::Queued, RecipientStatus::Pending] {
         let next = bulk_recipient::Entity::find()
             .filter(bulk_recipient::Column::BulkId.eq(bulk_id))
             .filter(bulk_recipient::Column::Status.eq(status))
@@ -335,39 +340,25 @@ pub async fn hand_over(
     db: &DatabaseConnection,
     campaign: &bulk::Model,
     recipient: &bulk_recipient::Model,
-    now: i64,
+    outbound: NewOutbound,
 ) -> Result<Option<message::Model>, DbErr> {
+    let now = outbound.created_at.unwrap_or_else(now_ms);
     let txn = db.begin().await?;
     // Write first: claim the recipient (nothing happens if it was skipped).
     let claimed = bulk_recipient::Entity::update_many()
-        .col_expr(bulk_recipient::Column::Status, Expr::value("queued"))
+        .col_expr(
+            bulk_recipient::Column::Status,
+            Expr::value(RecipientStatus::Queued),
+        )
         .filter(bulk_recipient::Column::BulkId.eq(&recipient.bulk_id))
         .filter(bulk_recipient::Column::Seq.eq(recipient.seq))
-        .filter(bulk_recipient::Column::Status.eq("pending"))
+        .filter(bulk_recipient::Column::Status.eq(RecipientStatus::Pending))
         .exec(&txn)
         .await?;
     if claimed.rows_affected == 0 {
         return Ok(None);
     }
-    let text = recipient
-        .text
-        .clone()
-        .unwrap_or_else(|| campaign.message.clone());
-    let row = messages::insert_outbound(
-        &txn,
-        NewOutbound {
-            account_id: campaign.account_id.clone(),
-            phone_id: campaign.phone_id.clone(),
-            peer: recipient.number.clone(),
-            kind: "text".into(),
-            text: Some(text),
-            source: Some("bulk".into()),
-            bulk_id: Some(campaign.id.clone()),
-            created_at: Some(now),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let row = messages::insert_outbound(&txn, outbound).await?;
     bulk_recipient::Entity::update_many()
         .col_expr(
             bulk_recipient::Column::MessageId,
@@ -390,7 +381,10 @@ pub async fn hand_over(
 /// The recipient's message left the outbox (sent or failed).
 pub async fn recipient_done(db: &DatabaseConnection, bulk_id: &str, seq: i32) -> Result<(), DbErr> {
     bulk_recipient::Entity::update_many()
-        .col_expr(bulk_recipient::Column::Status, Expr::value("done"))
+        .col_expr(
+            bulk_recipient::Column::Status,
+            Expr::value(RecipientStatus::Done),
+        )
         .filter(bulk_recipient::Column::BulkId.eq(bulk_id))
         .filter(bulk_recipient::Column::Seq.eq(seq))
         .exec(db)
@@ -413,26 +407,26 @@ pub async fn set_failures(db: &DatabaseConnection, bulk_id: &str, n: i32) -> Res
 pub async fn transition<C: ConnectionTrait>(
     db: &C,
     bulk_id: &str,
-    from: &[&str],
-    to: &str,
-    pause: Option<(&str, &str)>,
+    from: &[BulkStatus],
+    to: BulkStatus,
+    pause: Option<(PauseKind, &str)>,
 ) -> Result<bool, DbErr> {
     let now = now_ms();
     let mut update = bulk::Entity::update_many()
         .col_expr(bulk::Column::Status, Expr::value(to))
         .col_expr(
             bulk::Column::PauseKind,
-            Expr::value(pause.map(|(kind, _)| kind.to_owned())),
+            Expr::value(pause.map(|(kind, _)| kind)),
         )
         .col_expr(
             bulk::Column::PausedReason,
             Expr::value(pause.map(|(_, reason)| reason.to_owned())),
         )
         .col_expr(bulk::Column::UpdatedAt, Expr::value(now));
-    if matches!(to, COMPLETED | CANCELLED) {
+    if matches!(to, BulkStatus::Completed | BulkStatus::Cancelled) {
         update = update.col_expr(bulk::Column::FinishedAt, Expr::value(now));
     }
-    if to == RUNNING || to == QUEUED {
+    if to == BulkStatus::Running || to == BulkStatus::Queued {
         update = update.col_expr(bulk::Column::Failures, Expr::value(0));
     }
     let done = update
@@ -448,14 +442,14 @@ pub async fn transition<C: ConnectionTrait>(
 pub async fn pause_if_active(
     db: &DatabaseConnection,
     bulk_id: &str,
-    kind: &str,
+    kind: PauseKind,
     reason: &str,
 ) -> Result<bool, DbErr> {
     transition(
         db,
         bulk_id,
-        &[QUEUED, RUNNING],
-        PAUSED,
+        &[BulkStatus::Queued, BulkStatus::Running],
+        BulkStatus::Paused,
         Some((kind, reason)),
     )
     .await
@@ -464,13 +458,24 @@ pub async fn pause_if_active(
 /// Cancels a campaign: recipients not yet handed over are skipped.
 pub async fn cancel(db: &DatabaseConnection, bulk_id: &str) -> Result<bool, DbErr> {
     let txn = db.begin().await?;
-    if !transition(&txn, bulk_id, &[QUEUED, RUNNING, PAUSED], CANCELLED, None).await? {
+    if !transition(
+        &txn,
+        bulk_id,
+        &[BulkStatus::Queued, BulkStatus::Running, BulkStatus::Paused],
+        BulkStatus::Cancelled,
+        None,
+    )
+    .await?
+    {
         return Ok(false);
     }
     bulk_recipient::Entity::update_many()
-        .col_expr(bulk_recipient::Column::Status, Expr::value("skipped"))
+        .col_expr(
+            bulk_recipient::Column::Status,
+            Expr::value(RecipientStatus::Skipped),
+        )
         .filter(bulk_recipient::Column::BulkId.eq(bulk_id))
-        .filter(bulk_recipient::Column::Status.eq("pending"))
+        .filter(bulk_recipient::Column::Status.eq(RecipientStatus::Pending))
         .exec(&txn)
         .await?;
     txn.commit().await?;
@@ -485,13 +490,23 @@ pub async fn requeue_others(
     running: &str,
 ) -> Result<(), DbErr> {
     bulk::Entity::update_many()
-        .col_expr(bulk::Column::Status, Expr::value(QUEUED))
+        .col_expr(bulk::Column::Status, Expr::value(BulkStatus::Queued))
         .filter(bulk::Column::PhoneId.eq(phone_id))
-        .filter(bulk::Column::Status.eq(RUNNING))
+        .filter(bulk::Column::Status.eq(BulkStatus::Running))
         .filter(bulk::Column::Id.ne(running))
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// A recipient's state as the API counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientFilter {
+    /// No message yet, or its message is still queued.
+    Pending,
+    Skipped,
+    /// Its message has this status.
+    Message(MessageStatus),
 }
 
 /// A page of a campaign's recipients in sending order after position
@@ -499,7 +514,7 @@ pub async fn requeue_others(
 pub async fn recipients(
     db: &DatabaseConnection,
     bulk_id: &str,
-    status: Option<&str>,
+    status: Option<RecipientFilter>,
     after: Option<i32>,
     limit: u64,
 ) -> Result<Vec<(bulk_recipient::Model, Option<message::Model>)>, DbErr> {
@@ -511,13 +526,15 @@ pub async fn recipients(
     }
     query = match status {
         None => query,
-        Some("pending") => query.filter(
+        Some(RecipientFilter::Pending) => query.filter(
             Condition::any()
-                .add(bulk_recipient::Column::Status.eq("pending"))
-                .add(message::Column::Status.eq("queued")),
+                .add(bulk_recipient::Column::Status.eq(RecipientStatus::Pending))
+                .add(message::Column::Status.eq(MessageStatus::Queued)),
         ),
-        Some("skipped") => query.filter(bulk_recipient::Column::Status.eq("skipped")),
-        Some(other) => query.filter(message::Column::Status.eq(other)),
+        Some(RecipientFilter::Skipped) => {
+            query.filter(bulk_recipient::Column::Status.eq(RecipientStatus::Skipped))
+        }
+        Some(RecipientFilter::Message(status)) => query.filter(message::Column::Status.eq(status)),
     };
     query
         .order_by_asc(bulk_recipient::Column::Seq)

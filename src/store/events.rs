@@ -2,12 +2,11 @@
 //! and phone, each with a cursor that only grows. Webhooks and streams read
 //! it after a cursor and wait on [`watch`] for more.
 //!
-//! Appends are serialized in this process (and, inside a transaction, held
-//! until it commits: see [`append_in`]), so a reader that has seen cursor N
-//! never later finds a smaller one appear: a cursor is a safe resume point.
-//! One gateway process per database is assumed (as for sessions).
+//! Appends go through one [`EventLog`] per database, which keeps cursors in
+//! commit order: a cursor is a safe resume point. One gateway process per
+//! database is assumed (as for sessions).
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, NotSet,
@@ -17,92 +16,104 @@ use tokio::sync::{Mutex, MutexGuard, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{entity::event, new_id, now_ms};
+use crate::events::EventKind;
 
-static APPEND: Mutex<()> = Mutex::const_new(());
-static LATEST: LazyLock<watch::Sender<i64>> = LazyLock::new(|| watch::channel(0).0);
-
-/// Wakes up whenever events were appended (the value is the newest cursor
-/// this process wrote; readers re-query with their own filters).
-pub fn watch() -> watch::Receiver<i64> {
-    LATEST.subscribe()
+/// The event log of one database, shared by handle: every append goes
+/// through it. Appends are serialized (and, inside a transaction, held until
+/// it commits: see [`EventLog::append_in`]) so that a reader that has seen
+/// cursor N never later finds a smaller one appear; each append adds the
+/// payload's `event` and `phone_id` here, once.
+#[derive(Clone)]
+pub struct EventLog {
+    db: DatabaseConnection,
+    order: Arc<Mutex<()>>,
+    /// The newest cursor this log wrote; readers re-query with their filters.
+    latest: Arc<watch::Sender<i64>>,
 }
 
 /// One event to append.
 pub struct NewEvent<'a> {
     pub account_id: &'a str,
     pub phone_id: Option<&'a str>,
-    pub name: &'a str,
-    /// The JSON a webhook receives.
-    pub payload: &'a serde_json::Value,
+    pub kind: EventKind,
+    /// What the event says; the log adds `event` and `phone_id`.
+    pub payload: serde_json::Value,
 }
 
-/// Appends an event; its payload is the JSON a webhook receives.
-pub async fn append(
-    db: &DatabaseConnection,
-    account_id: &str,
-    phone_id: Option<&str>,
-    name: &str,
-    payload: &serde_json::Value,
-) -> Result<event::Model, DbErr> {
-    let _order = APPEND.lock().await;
-    let row = insert(
-        db,
-        NewEvent {
-            account_id,
-            phone_id,
-            name,
-            payload,
-        },
-    )
-    .await?;
-    published(row.cursor);
-    Ok(row)
+impl EventLog {
+    pub fn new(db: DatabaseConnection) -> EventLog {
+        EventLog {
+            db,
+            order: Arc::new(Mutex::new(())),
+            latest: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Wakes up whenever events were appended.
+    pub fn watch(&self) -> watch::Receiver<i64> {
+        self.latest.subscribe()
+    }
+
+    /// Appends one event.
+    pub async fn append(&self, new: NewEvent<'_>) -> Result<event::Model, DbErr> {
+        let _order = self.order.lock().await;
+        let row = insert(&self.db, new).await?;
+        self.latest.send_if_modified(|latest| {
+            if row.cursor > *latest {
+                *latest = row.cursor;
+            }
+            true
+        });
+        Ok(row)
+    }
+
+    /// Runs `work` in a transaction that may append events with [`insert`]
+    /// (a state change and its event, all or nothing), holding the append
+    /// order until it commits.
+    pub async fn append_in<T, F>(&self, work: F) -> Result<T, DbErr>
+    where
+        F: for<'c> FnOnce(
+                &'c sea_orm::DatabaseTransaction,
+            )
+                -> std::pin::Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'c>>
+            + Send,
+        T: Send,
+    {
+        let _order: MutexGuard<'_, ()> = self.order.lock().await;
+        let txn = self.db.begin().await?;
+        let out = work(&txn).await?;
+        txn.commit().await?;
+        // Readers query from their own cursors: waking them is all it takes
+        // (no query for the newest cursor on every transaction).
+        self.latest.send_modify(|_| {});
+        Ok(out)
+    }
 }
 
-/// Runs `work` in a transaction that may append events with [`insert`]
-/// (e.g. a stored message and its message.received event, all or nothing),
-/// holding the append order until it commits.
-pub async fn append_in<T, F>(db: &DatabaseConnection, work: F) -> Result<T, DbErr>
-where
-    F: for<'c> FnOnce(
-            &'c sea_orm::DatabaseTransaction,
-        )
-            -> std::pin::Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'c>>
-        + Send,
-    T: Send,
-{
-    let _order: MutexGuard<'_, ()> = APPEND.lock().await;
-    let txn = db.begin().await?;
-    let out = work(&txn).await?;
-    txn.commit().await?;
-    // Readers query from their own cursors: waking them is all it takes
-    // (no query for the newest cursor on every transaction).
-    LATEST.send_modify(|_| {});
-    Ok(out)
-}
-
-/// Inserts one event; only inside [`append_in`] (or under its lock).
+/// Inserts one event; only inside [`EventLog::append_in`].
 pub async fn insert<C: ConnectionTrait>(db: &C, new: NewEvent<'_>) -> Result<event::Model, DbErr> {
+    let mut payload = new.payload;
+    if let Some(map) = payload.as_object_mut() {
+        map.insert("event".into(), new.kind.as_str().into());
+        if let Some(phone_id) = new.phone_id {
+            map.insert("phone_id".into(), phone_id.into());
+        }
+    }
     event::ActiveModel {
         cursor: NotSet,
         id: Set(new_id("evt")),
         account_id: Set(new.account_id.to_owned()),
         phone_id: Set(new.phone_id.map(str::to_owned)),
-        event: Set(new.name.to_owned()),
-        payload: Set(new.payload.to_string()),
+        event: Set(new.kind.as_str().to_owned()),
+        payload: Set(payload.to_string()),
         created_at: Set(now_ms()),
     }
     .insert(db)
     .await
-}
-
-fn published(cursor: i64) {
-    LATEST.send_if_modified(|latest| {
-        if cursor > *latest {
-            *latest = cursor;
-        }
-        true
-    });
 }
 
 async fn newest_cursor(db: &DatabaseConnection) -> Result<i64, DbErr> {
@@ -127,7 +138,7 @@ pub struct Filter {
     pub account_id: String,
     /// One phone, or all of the account's.
     pub phone_id: Option<String>,
-    /// Only these names; all when empty.
+    /// Only these events; all when empty.
     pub names: Vec<String>,
 }
 
@@ -221,13 +232,14 @@ struct TailAt {
 impl Tail {
     /// Starts following the log: every event appended after a
     /// [`subscribe`](Self::subscribe) returns is published to it.
-    pub async fn start(db: DatabaseConnection, stop: CancellationToken) -> Result<Tail, DbErr> {
+    pub async fn start(log: &EventLog, stop: CancellationToken) -> Result<Tail, DbErr> {
+        let db = log.db().clone();
         let (tx, _) = broadcast::channel(TAIL_BUFFER);
         let at = Arc::new(Mutex::new(TailAt {
             after: 0,
             stale: true,
         }));
-        let mut wake = watch();
+        let mut wake = log.watch();
         let (sender, reader, tail_at) = (tx.clone(), db.clone(), at.clone());
         tokio::spawn(async move {
             loop {

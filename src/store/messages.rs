@@ -2,18 +2,25 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 
-use super::{entity::message, new_id, now_ms};
+use super::{
+    entity::{
+        message,
+        vocab::{Direction, MessageKind, MessageStatus, Source},
+    },
+    new_id, now_ms,
+};
+use crate::events::EventKind;
 
 /// What to send.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewOutbound {
     pub account_id: String,
     pub phone_id: String,
     pub peer: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub text: Option<String>,
     pub lat: Option<f64>,
     pub lng: Option<f64>,
@@ -25,11 +32,36 @@ pub struct NewOutbound {
     pub media_size: Option<i64>,
     pub media_sha256: Option<String>,
     pub media_ref: Option<String>,
-    /// "api" (default when None), "bulk" or "bot".
-    pub source: Option<String>,
+    pub source: Source,
     pub bulk_id: Option<String>,
     /// When it was decided (default: now); a campaign's scheduled moment.
     pub created_at: Option<i64>,
+}
+
+impl Default for NewOutbound {
+    /// A text from the API; the send path fills in the rest.
+    fn default() -> NewOutbound {
+        NewOutbound {
+            account_id: String::new(),
+            phone_id: String::new(),
+            peer: String::new(),
+            kind: MessageKind::Text,
+            text: None,
+            lat: None,
+            lng: None,
+            location_name: None,
+            idempotency_key: None,
+            caption: None,
+            file_name: None,
+            mime_type: None,
+            media_size: None,
+            media_sha256: None,
+            media_ref: None,
+            source: Source::Api,
+            bulk_id: None,
+            created_at: None,
+        }
+    }
 }
 
 /// A WhatsApp-style message id (the web client's "3EB0" + 16 hex digits),
@@ -51,14 +83,14 @@ pub async fn insert_outbound<C: sea_orm::ConnectionTrait>(
         wa_id: Set(new_wa_id()),
         account_id: Set(new.account_id),
         phone_id: Set(new.phone_id),
-        direction: Set("outbound".into()),
+        direction: Set(Direction::Outbound),
         peer: Set(new.peer),
         kind: Set(new.kind),
         text: Set(new.text),
         lat: Set(new.lat),
         lng: Set(new.lng),
         location_name: Set(new.location_name),
-        status: Set("queued".into()),
+        status: Set(MessageStatus::Queued),
         reason: Set(None),
         idempotency_key: Set(new.idempotency_key),
         created_at: Set(now),
@@ -73,7 +105,7 @@ pub async fn insert_outbound<C: sea_orm::ConnectionTrait>(
         sender_lid: Set(None),
         push_name: Set(None),
         sent_at: Set(None),
-        source: Set(Some(new.source.unwrap_or_else(|| "api".into()))),
+        source: Set(Some(new.source)),
         bulk_id: Set(new.bulk_id),
     }
     .insert(db)
@@ -115,7 +147,7 @@ pub async fn queued_for_phone(
 ) -> Result<Vec<message::Model>, DbErr> {
     message::Entity::find()
         .filter(message::Column::PhoneId.eq(phone_id))
-        .filter(message::Column::Status.eq("queued"))
+        .filter(message::Column::Status.eq(MessageStatus::Queued))
         .order_by_asc(message::Column::CreatedAt)
         .all(db)
         .await
@@ -128,8 +160,8 @@ fn reached_query(phone_id: &str) -> sea_orm::Select<message::Entity> {
         .column(message::Column::Peer)
         .distinct()
         .filter(message::Column::PhoneId.eq(phone_id))
-        .filter(message::Column::Direction.eq("outbound"))
-        .filter(message::Column::Status.ne("failed"))
+        .filter(message::Column::Direction.eq(Direction::Outbound))
+        .filter(message::Column::Status.ne(MessageStatus::Failed))
 }
 
 /// How many different recipients a phone has sent to.
@@ -153,36 +185,13 @@ pub async fn has_reached(
         .select_only()
         .column(message::Column::Id)
         .filter(message::Column::PhoneId.eq(phone_id))
-        .filter(message::Column::Direction.eq("outbound"))
+        .filter(message::Column::Direction.eq(Direction::Outbound))
         .filter(message::Column::Peer.eq(peer))
-        .filter(message::Column::Status.ne("failed"))
+        .filter(message::Column::Status.ne(MessageStatus::Failed))
         .into_tuple::<String>()
         .one(db)
         .await?
         .is_some())
-}
-
-fn rank(status: &str) -> u8 {
-    match status {
-        "queued" => 0,
-        "sent" => 1,
-        "delivered" => 2,
-        "read" => 3,
-        _ => 4, // failed, received: final
-    }
-}
-
-/// The statuses a message may move to `status` from: forward only
-/// (queued -> sent -> delivered -> read), and failed only from queued, so a
-/// late or repeated receipt never moves a message back.
-fn moves_to(status: &str) -> Vec<&'static str> {
-    if status == "failed" {
-        return vec!["queued"];
-    }
-    ["queued", "sent", "delivered", "read"]
-        .into_iter()
-        .filter(|from| rank(from) < rank(status))
-        .collect()
 }
 
 /// Which message a status change is for.
@@ -198,7 +207,7 @@ pub enum Target {
 #[derive(Clone)]
 pub struct Change {
     pub target: Target,
-    pub status: String,
+    pub status: MessageStatus,
     pub reason: Option<String>,
 }
 
@@ -208,15 +217,15 @@ pub struct Change {
 pub async fn advance<C: sea_orm::ConnectionTrait>(
     db: &C,
     target: &Target,
-    status: &str,
+    status: MessageStatus,
     reason: Option<String>,
 ) -> Result<Option<message::Model>, DbErr> {
-    let from = moves_to(status);
+    let from = status.moves_from();
     if from.is_empty() {
         return Ok(None);
     }
     let update = message::Entity::update_many()
-        .col_expr(message::Column::Status, status.into())
+        .col_expr(message::Column::Status, Expr::value(status))
         .col_expr(message::Column::Reason, reason.into())
         .col_expr(message::Column::UpdatedAt, now_ms().into())
         .filter(message::Column::Status.is_in(from));
@@ -235,21 +244,19 @@ pub async fn advance<C: sea_orm::ConnectionTrait>(
 /// status finds the event in the log, and many changes cost one commit.
 /// One answer per change, in order.
 pub async fn advance_recorded(
-    db: &DatabaseConnection,
+    log: &super::events::EventLog,
     changes: Vec<Change>,
 ) -> Result<Vec<Option<message::Model>>, DbErr> {
-    super::events::append_in(db, move |txn| {
+    log.append_in(move |txn| {
         Box::pin(async move {
             let mut out = Vec::with_capacity(changes.len());
             for change in changes {
-                let updated = advance(txn, &change.target, &change.status, change.reason).await?;
+                let updated = advance(txn, &change.target, change.status, change.reason).await?;
                 if let Some(updated) = &updated {
                     let payload = serde_json::json!({
-                        "event": "message.status",
-                        "phone_id": updated.phone_id,
                         "message_id": updated.wa_id,
                         "to": updated.peer,
-                        "status": updated.status,
+                        "status": updated.status.as_str(),
                         "reason": updated.reason,
                     });
                     super::events::insert(
@@ -257,8 +264,8 @@ pub async fn advance_recorded(
                         super::events::NewEvent {
                             account_id: &updated.account_id,
                             phone_id: Some(&updated.phone_id),
-                            name: "message.status",
-                            payload: &payload,
+                            kind: EventKind::MessageStatus,
+                            payload,
                         },
                     )
                     .await?;
@@ -274,7 +281,7 @@ pub async fn advance_recorded(
 /// Which messages to list.
 #[derive(Debug, Default)]
 pub struct ListFilter<'a> {
-    pub direction: Option<&'a str>,
+    pub direction: Option<Direction>,
     pub peer: Option<&'a str>,
     /// Continue below this (created_at, id), newest first.
     pub before: Option<(i64, String)>,

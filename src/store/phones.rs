@@ -2,14 +2,16 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    Set, sea_query::Expr,
 };
 
-use super::{entity::phone, new_id, now_ms};
-
-pub const PLAN_TRIAL: &str = "trial";
-pub const PLAN_PRO: &str = "pro";
-pub const STATUS_PENDING: &str = "pending";
+use super::{
+    entity::{
+        phone,
+        vocab::{PhoneStatus, Plan},
+    },
+    new_id, now_ms,
+};
 
 pub async fn create(
     db: &DatabaseConnection,
@@ -22,8 +24,8 @@ pub async fn create(
         account_id: Set(account_id.to_owned()),
         name: Set(name.to_owned()),
         number: Set(None),
-        status: Set(STATUS_PENDING.to_owned()),
-        plan: Set(PLAN_TRIAL.to_owned()),
+        status: Set(PhoneStatus::Pending),
+        plan: Set(Plan::Trial),
         reason: Set(None),
         last_seen: Set(None),
         ban_expires_at: Set(None),
@@ -67,10 +69,10 @@ pub async fn find(db: &DatabaseConnection, phone_id: &str) -> Result<Option<phon
 pub async fn set_plan(
     db: &DatabaseConnection,
     phone: phone::Model,
-    plan: &str,
+    plan: Plan,
 ) -> Result<phone::Model, DbErr> {
     let mut active: phone::ActiveModel = phone.into();
-    active.plan = Set(plan.to_owned());
+    active.plan = Set(plan);
     active.updated_at = Set(now_ms());
     active.update(db).await
 }
@@ -78,7 +80,7 @@ pub async fn set_plan(
 /// A status change, with what comes with it.
 #[derive(Debug, Clone)]
 pub struct StatusChange {
-    status: String,
+    status: PhoneStatus,
     reason: Option<String>,
     number: Option<String>,
     last_seen: Option<i64>,
@@ -86,9 +88,9 @@ pub struct StatusChange {
 }
 
 impl StatusChange {
-    pub fn new(status: &str) -> StatusChange {
+    pub fn new(status: PhoneStatus) -> StatusChange {
         StatusChange {
-            status: status.to_owned(),
+            status,
             reason: None,
             number: None,
             last_seen: None,
@@ -118,13 +120,13 @@ impl StatusChange {
 }
 
 /// Applies a status change; the reason is cleared unless the change has one.
-pub async fn update_status(
-    db: &DatabaseConnection,
+pub async fn update_status<C: sea_orm::ConnectionTrait>(
+    db: &C,
     phone_id: &str,
     change: StatusChange,
 ) -> Result<(), DbErr> {
     let mut update = phone::Entity::update_many()
-        .col_expr(phone::Column::Status, change.status.into())
+        .col_expr(phone::Column::Status, Expr::value(change.status))
         .col_expr(phone::Column::Reason, change.reason.into())
         .col_expr(phone::Column::BanExpiresAt, change.ban_expires_at.into())
         .col_expr(phone::Column::UpdatedAt, now_ms().into());
@@ -160,7 +162,11 @@ pub async fn touch_last_seen(
 pub async fn list_linked(db: &DatabaseConnection) -> Result<Vec<phone::Model>, DbErr> {
     phone::Entity::find()
         .filter(phone::Column::Number.is_not_null())
-        .filter(phone::Column::Status.is_in(["connected", "connecting", "disconnected"]))
+        .filter(phone::Column::Status.is_in([
+            PhoneStatus::Connected,
+            PhoneStatus::Connecting,
+            PhoneStatus::Disconnected,
+        ]))
         .order_by_asc(phone::Column::CreatedAt)
         .all(db)
         .await

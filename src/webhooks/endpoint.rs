@@ -6,13 +6,15 @@ use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::{DISABLED_EVENT, Settings, deliver};
+use super::{Settings, deliver};
+use crate::events::EventKind;
 use crate::{
     fetch::Fetcher,
     store::{
         self,
         entity::{event, webhook},
         events,
+        events::EventLog,
         webhooks::{self as hooks, Attempt, Next},
     },
 };
@@ -20,6 +22,7 @@ use crate::{
 /// What every webhook task shares.
 pub struct Ctx {
     pub db: DatabaseConnection,
+    pub events: EventLog,
     pub fetcher: Fetcher,
     pub settings: Settings,
 }
@@ -123,7 +126,7 @@ async fn serve_inner(
         let failing_since = hook.failing_since.unwrap_or(attempted_at);
         if now - failing_since >= ctx.settings.disable_after.as_millis() as i64 {
             disable(
-                db,
+                &ctx.events,
                 &hook,
                 &event,
                 number,
@@ -150,7 +153,7 @@ async fn serve_inner(
 /// Records the last failed attempt, disables the webhook and says so in the
 /// phone's event log, all in one transaction.
 async fn disable(
-    db: &DatabaseConnection,
+    log: &EventLog,
     hook: &webhook::Model,
     event: &event::Model,
     number: i32,
@@ -173,14 +176,12 @@ async fn disable(
         failing_since,
     };
     let payload = json!({
-        "event": DISABLED_EVENT,
-        "phone_id": hook.phone_id,
         "webhook_url": hook.url,
         "reason": reason,
         "failing_since": failing_since / 1000,
     });
     let hook = hook.clone();
-    events::append_in(db, move |txn| {
+    log.append_in(move |txn| {
         Box::pin(async move {
             hooks::attempted_in(txn, &hook, attempt, next).await?;
             events::insert(
@@ -188,8 +189,8 @@ async fn disable(
                 events::NewEvent {
                     account_id: &hook.account_id,
                     phone_id: Some(&hook.phone_id),
-                    name: DISABLED_EVENT,
-                    payload: &payload,
+                    kind: EventKind::WebhookDisabled,
+                    payload,
                 },
             )
             .await

@@ -27,18 +27,17 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::DatabaseConnection;
 use tokio::{
     sync::{Notify, Semaphore},
     task::{JoinHandle, JoinSet},
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::{fetch::Fetcher, store};
+use crate::{
+    fetch::Fetcher,
+    store::{self, events::EventLog},
+};
 pub use schedule::Settings;
-
-/// The event a disabled webhook leaves in its phone's log.
-pub const DISABLED_EVENT: &str = "webhook.disabled";
 
 /// Wakes the worker up after a webhook changed or a redelivery was queued.
 #[derive(Clone, Default)]
@@ -59,14 +58,15 @@ pub struct Worker {
 impl Worker {
     /// Starts the one delivery worker of this process.
     pub fn spawn(
-        db: DatabaseConnection,
+        events: EventLog,
         fetcher: Fetcher,
         settings: Settings,
         kick: Kick,
+        cancel: CancellationToken,
     ) -> Worker {
-        let cancel = CancellationToken::new();
         let ctx = Arc::new(endpoint::Ctx {
-            db,
+            db: events.db().clone(),
+            events,
             fetcher,
             settings,
         });
@@ -90,7 +90,7 @@ const IDLE_POLL: Duration = Duration::from_secs(30);
 
 /// Picks the webhooks with work and runs one task per webhook.
 async fn run(ctx: Arc<endpoint::Ctx>, kick: Kick, cancel: CancellationToken) {
-    let mut appended = store::events::watch();
+    let mut appended = ctx.events.watch();
     let permits = Arc::new(Semaphore::new(ctx.settings.concurrency));
     let mut tasks: JoinSet<endpoint::Outcome> = JoinSet::new();
     // Webhook ids by the task serving them.

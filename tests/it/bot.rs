@@ -236,7 +236,7 @@ async fn make_pro(app: &TestApp, phone_id: &str) {
         .await
         .unwrap()
         .unwrap();
-    store::phones::set_plan(&app.core.db, phone, store::phones::PLAN_PRO)
+    store::phones::set_plan(&app.core.db, phone, store::entity::vocab::Plan::Pro)
         .await
         .unwrap();
     // As the running server sees it once auth.cache_ms has passed.
@@ -323,9 +323,9 @@ async fn gemini_answers_with_the_chat_so_far(db: Db) {
         .unwrap();
     let reply = messages
         .iter()
-        .find(|m| m.direction == "outbound")
+        .find(|m| m.direction == store::entity::vocab::Direction::Outbound)
         .expect("the reply is stored");
-    assert_eq!(reply.source.as_deref(), Some("bot"));
+    assert_eq!(reply.source, Some(store::entity::vocab::Source::Bot));
     assert_eq!(reply.text.as_deref(), Some("Hello! How can I help?"));
     assert!(messages.iter().any(|m| m.wa_id == hi));
     let reply_id = reply.wa_id.clone();
@@ -449,7 +449,7 @@ async fn openai_debounces_and_never_answers_itself(db: Db) {
         .await
         .unwrap()
         .into_iter()
-        .filter(|m| m.source.as_deref() == Some("bot"))
+        .filter(|m| m.source == Some(store::entity::vocab::Source::Bot))
         .count();
     assert_eq!(bot_replies, 1);
 

@@ -104,7 +104,7 @@ async fn make_pro(app: &TestApp, phone: &str) {
         .await
         .unwrap()
         .unwrap();
-    wadesk::store::phones::set_plan(db, row, "pro")
+    wadesk::store::phones::set_plan(db, row, wadesk::store::entity::vocab::Plan::Pro)
         .await
         .unwrap();
     // As the running server sees it once auth.cache_ms has passed.

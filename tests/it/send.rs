@@ -186,7 +186,7 @@ async fn trial_cap_and_unknown_numbers(db: Db) {
             .await
             .unwrap()
             .unwrap(),
-        "pro",
+        wadesk::store::entity::vocab::Plan::Pro,
     )
     .await
     .unwrap();
@@ -240,7 +240,7 @@ async fn queued_messages_go_out_after_a_restart(db: Db) {
                     account_id,
                     phone_id,
                     peer: "919812340051".into(),
-                    kind: "text".into(),
+                    kind: wadesk::store::entity::vocab::MessageKind::Text,
                     text: Some("survived a crash".into()),
                     ..Default::default()
                 },
@@ -622,18 +622,21 @@ async fn bad_sends_are_refused_and_nothing_is_stored(db: Db) {
 async fn status_changes_land_in_order_and_never_move_back(db: Db) {
     use wadesk::{
         sessions::statuses::Statuses,
-        store::messages::{self, NewOutbound, Target},
+        store::{
+            entity::vocab::MessageStatus,
+            messages::{self, NewOutbound, Target},
+        },
     };
     let app = TestApp::spawn(db).await;
     let phone = app.create_phone("Writer").await;
-    let writer = Statuses::start(app.core.db.clone());
+    let writer = Statuses::start(app.core.events.clone());
     let mut rows = Vec::new();
     for i in 0..50 {
         let new = NewOutbound {
             account_id: app.account_id.clone(),
             phone_id: phone.clone(),
             peer: format!("9190000{i:05}"),
-            kind: "text".into(),
+            kind: wadesk::store::entity::vocab::MessageKind::Text,
             text: Some(format!("message {i}")),
             ..Default::default()
         };
@@ -645,29 +648,32 @@ async fn status_changes_land_in_order_and_never_move_back(db: Db) {
             phone_id: phone.clone(),
             wa_id: row.wa_id.clone(),
         };
-        writer.record(target, "delivered", None);
+        writer.record(target, MessageStatus::Delivered, None);
     }
     let answers: Vec<_> = rows
         .iter()
-        .map(|row| writer.enqueue(Target::Id(row.id.clone()), "sent", None))
+        .map(|row| writer.enqueue(Target::Id(row.id.clone()), MessageStatus::Sent, None))
         .collect();
     writer.flush().await;
     for (i, (row, answer)) in rows.iter().zip(answers).enumerate() {
-        let answer = answer.await.expect("every change is answered");
+        let answer = answer
+            .await
+            .expect("every change is answered")
+            .expect("every change is written");
         let stored = messages::find(&app.core.db, &row.id)
             .await
             .unwrap()
             .unwrap();
         if i % 2 == 0 {
             assert!(answer.is_none(), "message {i} moved back: {answer:?}");
-            assert_eq!(stored.status, "delivered", "message {i}");
+            assert_eq!(stored.status, MessageStatus::Delivered, "message {i}");
         } else {
             assert_eq!(
                 answer.map(|r| r.status),
-                Some("sent".to_owned()),
+                Some(MessageStatus::Sent),
                 "message {i}"
             );
-            assert_eq!(stored.status, "sent", "message {i}");
+            assert_eq!(stored.status, MessageStatus::Sent, "message {i}");
         }
     }
     let events = wadesk::store::events::list_for_phone(&app.core.db, &app.account_id, &phone, 0)

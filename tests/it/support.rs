@@ -139,15 +139,16 @@ impl TestApp {
         phone: &str,
         text: &str,
     ) -> wadesk::store::entity::event::Model {
-        wadesk::store::events::append(
-            &self.core.db,
-            &self.account_id,
-            Some(phone),
-            "message.received",
-            &serde_json::json!({"event": "message.received", "text": text}),
-        )
-        .await
-        .unwrap()
+        self.core
+            .events
+            .append(wadesk::store::events::NewEvent {
+                account_id: &self.account_id,
+                phone_id: Some(phone),
+                kind: wadesk::events::EventKind::MessageReceived,
+                payload: serde_json::json!({"text": text}),
+            })
+            .await
+            .unwrap()
     }
 
     /// A phone of this app's account, through the API.

@@ -248,7 +248,15 @@ fn received_payload(phone: &str, text: &str) -> Value {
 }
 
 async fn append(app: &TestApp, phone: &str, name: &str, payload: &Value) -> String {
-    store::events::append(&app.core.db, &app.account_id, Some(phone), name, payload)
+    let kind = wadesk::events::EventKind::parse(name).expect("a known event");
+    app.core
+        .events
+        .append(store::events::NewEvent {
+            account_id: &app.account_id,
+            phone_id: Some(phone),
+            kind,
+            payload: payload.clone(),
+        })
         .await
         .unwrap()
         .id

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::vocab::{BulkStatus, PauseKind};
+
 /// A campaign: one message to many recipients, sent by the phone's worker.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "bulks")]
@@ -9,8 +11,7 @@ pub struct Model {
     pub id: String,
     pub account_id: String,
     pub phone_id: String,
-    /// queued, running, paused, completed, cancelled.
-    pub status: String,
+    pub status: BulkStatus,
     /// The template as given (placeholders are filled per recipient).
     #[sea_orm(column_type = "Text")]
     pub message: String,
@@ -21,9 +22,8 @@ pub struct Model {
     /// numbers or sheet.
     pub source: String,
     pub sheet_id: Option<String>,
-    /// Why it is paused: user (PauseBulk), failures (too many in a row;
-    /// needs ResumeBulk), disconnected (resumes by itself on reconnect).
-    pub pause_kind: Option<String>,
+    /// Why it is paused.
+    pub pause_kind: Option<PauseKind>,
     #[sea_orm(column_type = "Text", nullable)]
     pub paused_reason: Option<String>,
     /// Failed sends in a row.

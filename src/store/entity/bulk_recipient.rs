@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::vocab::RecipientStatus;
+
 /// One recipient of a campaign, in sending order.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "bulk_recipients")]
@@ -17,9 +19,7 @@ pub struct Model {
     pub text: Option<String>,
     /// The sheet row it came from (1-based).
     pub row: Option<i32>,
-    /// pending (no message yet), queued (its outbox message exists: the
-    /// message's status tells the rest), done, skipped (cancelled).
-    pub status: String,
+    pub status: RecipientStatus,
     /// The outbox message (msg_...), once created.
     pub message_id: Option<String>,
 }

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::vocab::{Direction, MessageKind, MessageStatus, Source};
+
 /// A message, outbound (the outbox) or inbound.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "messages")]
@@ -12,18 +14,15 @@ pub struct Model {
     pub wa_id: String,
     pub account_id: String,
     pub phone_id: String,
-    /// inbound or outbound.
-    pub direction: String,
+    pub direction: Direction,
     /// The other party, digits with country code.
     pub peer: String,
-    /// text, location, image, ...
-    pub kind: String,
+    pub kind: MessageKind,
     pub text: Option<String>,
     pub lat: Option<f64>,
     pub lng: Option<f64>,
     pub location_name: Option<String>,
-    /// queued, sent, delivered, read, failed, received.
-    pub status: String,
+    pub status: MessageStatus,
     pub reason: Option<String>,
     pub idempotency_key: Option<String>,
     pub created_at: i64,
@@ -48,9 +47,9 @@ pub struct Model {
     pub push_name: Option<String>,
     /// Inbound: when the sender sent it, by WhatsApp's clock (ms).
     pub sent_at: Option<i64>,
-    /// Outbound: who asked for it: null or "api" (a send request), "bulk"
-    /// (a campaign), "bot" (the AI auto-reply).
-    pub source: Option<String>,
+    /// Outbound: who asked for it (null in rows from before the column:
+    /// those are API sends).
+    pub source: Option<Source>,
     /// Outbound from a campaign: its id (bk_...).
     pub bulk_id: Option<String>,
 }

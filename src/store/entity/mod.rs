@@ -8,6 +8,7 @@ pub mod event;
 pub mod message;
 pub mod phone;
 pub mod token;
+pub mod vocab;
 pub mod webhook;
 pub mod webhook_attempt;
 pub mod webhook_redelivery;

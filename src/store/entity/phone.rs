@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::vocab::{PhoneStatus, Plan};
+
 /// A WhatsApp number linked (or to be linked) to the gateway.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "phones")]
@@ -10,10 +12,8 @@ pub struct Model {
     pub name: String,
     /// Digits with country code, once paired.
     pub number: Option<String>,
-    /// One of the `PhoneStatus` names in lower case (pending, connected, ...).
-    pub status: String,
-    /// trial or pro.
-    pub plan: String,
+    pub status: PhoneStatus,
+    pub plan: Plan,
     /// Why the phone is failed, disconnected or logged out.
     pub reason: Option<String>,
     pub last_seen: Option<i64>,

@@ -1,0 +1,175 @@
+//! Every event the gateway emits, by name: one enum for the emitters, the
+//! webhook filter, the Subscribe filter and the docs.
+
+use std::collections::BTreeSet;
+
+use crate::error::Error;
+
+macro_rules! event_kinds {
+    ($($variant:ident = $name:literal: $doc:literal,)*) => {
+        /// An event's name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum EventKind {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl EventKind {
+            /// Every event, in the order docs/api.md lists them.
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)*];
+
+            /// The name in payloads, filters and the log (`message.received`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(EventKind::$variant => $name,)*
+                }
+            }
+
+            /// What the event means (docs/api.md's table).
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(EventKind::$variant => $doc,)*
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    MessageReceived = "message.received": "A person sent one of your phones a message (stored before WhatsApp is acknowledged).",
+    MessageStatus = "message.status": "An outbound message moved: sent, delivered, read or failed (with its reason).",
+    PhoneQr = "phone.qr": "A new QR code is showing for a phone being linked.",
+    PhoneQrExpired = "phone.qr_expired": "Pairing ended without a scan or code; the phone can be paired again.",
+    PhoneConnected = "phone.connected": "The phone is online; queued messages go out.",
+    PhoneDisconnected = "phone.disconnected": "The connection dropped; the session reconnects by itself.",
+    PhoneConnectFailed = "phone.connect_failed": "An attempt to reach WhatsApp failed (certificate, DNS, refused or dropped), with its cause.",
+    PhoneLoggedOut = "phone.logged_out": "The phone was unlinked (from the phone or through the API); its keys are deleted.",
+    PhoneBanned = "phone.banned": "WhatsApp banned the number (temporarily when `expires_at` is set).",
+    PhoneFailed = "phone.failed": "The session gave up after repeated failures.",
+    BulkCreated = "bulk.created": "A campaign was accepted and stored.",
+    BulkStarted = "bulk.started": "A campaign began sending.",
+    BulkProgress = "bulk.progress": "A campaign's counts, at most every few seconds while it sends.",
+    BulkPaused = "bulk.paused": "A campaign paused (through the API, after failures, or while its phone is away).",
+    BulkResumed = "bulk.resumed": "A paused campaign goes on.",
+    BulkCompleted = "bulk.completed": "Every recipient of a campaign was handled.",
+    BulkCancelled = "bulk.cancelled": "A campaign was cancelled; its unsent recipients are skipped.",
+    WebhookDisabled = "webhook.disabled": "A webhook failed for a day and was disabled.",
+    BotError = "bot.error": "The AI auto-reply could not answer someone (the provider's error, or a cap).",
+}
+
+impl EventKind {
+    /// The part before the dot (`message`, `phone`, ...).
+    pub fn family(self) -> &'static str {
+        self.as_str()
+            .split_once('.')
+            .map_or("", |(family, _)| family)
+    }
+
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which events a webhook or a stream wants: empty means every event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter(BTreeSet<EventKind>);
+
+impl EventFilter {
+    /// Parses names as callers write them: exact names (`message.received`),
+    /// a family (`phone.*`) or `*`, in a list or comma-separated. An unknown
+    /// name is the caller's error, named in `field`.
+    pub fn parse(field: &str, raw: &[String]) -> Result<EventFilter, Error> {
+        let mut kinds = BTreeSet::new();
+        for name in raw.iter().flat_map(|r| r.split(',')).map(str::trim) {
+            if name.is_empty() {
+                continue;
+            }
+            if name == "*" {
+                return Ok(EventFilter::default());
+            }
+            let matched: Vec<EventKind> = match name.strip_suffix(".*") {
+                Some(family) => EventKind::ALL
+                    .iter()
+                    .copied()
+                    .filter(|k| k.family() == family)
+                    .collect(),
+                None => EventKind::parse(name).into_iter().collect(),
+            };
+            if matched.is_empty() {
+                return Err(Error::invalid(
+                    field,
+                    format!(
+                        "unknown event {name:?}; known: {} (or a family such as phone.*, or *)",
+                        EventKind::ALL
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            kinds.extend(matched);
+        }
+        Ok(EventFilter(kinds))
+    }
+
+    /// Every event.
+    pub fn is_all(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        self.is_all() || self.0.iter().any(|k| k.as_str() == name)
+    }
+
+    /// The names it lets through, sorted (empty for every event): what the
+    /// database filters on and a webhook stores.
+    pub fn names(&self) -> Vec<String> {
+        self.0.iter().map(|k| k.as_str().to_owned()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &[&str]) -> Result<EventFilter, Error> {
+        let raw: Vec<String> = raw.iter().map(|s| s.to_string()).collect();
+        EventFilter::parse("events", &raw)
+    }
+
+    #[test]
+    fn names_families_and_everything() {
+        let f = parse(&["message.received, phone.*"]).unwrap();
+        assert!(f.matches("message.received"));
+        assert!(f.matches("phone.qr_expired"));
+        assert!(!f.matches("message.status"));
+        assert!(parse(&["*", "message.status"]).unwrap().is_all());
+        assert!(parse(&[]).unwrap().is_all());
+        assert_eq!(parse(&["bot.*"]).unwrap().names(), vec!["bot.error"]);
+    }
+
+    #[test]
+    fn unknown_names_are_refused_by_field() {
+        let err = parse(&["message.recieved"]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("events: unknown event \"message.recieved\""),
+            "{err}"
+        );
+        assert!(parse(&["nope.*"]).is_err());
+        assert!(parse(&["message."]).is_err());
+    }
+
+    #[test]
+    fn every_name_parses_back_and_has_a_family() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
+            assert!(!kind.family().is_empty());
+        }
+    }
+}

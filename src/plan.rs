@@ -1,0 +1,78 @@
+//! What a phone's plan allows, decided in one place for every path (API
+//! sends, campaigns, the bot and its settings).
+//!
+//! A trial phone reaches at most [`TRIAL_RECIPIENTS`] unique recipients.
+//! What counts: every number it has sent to (messages not failed), plus
+//! every number still waiting in its unfinished campaigns (queued, running
+//! or paused). A number in either set costs nothing more; a campaign is
+//! admitted only if all its new numbers fit. AI auto-reply is Pro only.
+
+use std::collections::HashSet;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    error::{Error, Result},
+    store::{
+        self,
+        entity::{phone, vocab::Plan},
+    },
+};
+
+/// Unique recipients a trial phone may reach, in total.
+pub const TRIAL_RECIPIENTS: u64 = 30;
+
+/// Refuses (403) what the phone's plan does not allow: `recipients` that
+/// would take a trial phone past its cap.
+pub async fn admit(
+    db: &DatabaseConnection,
+    phone: &phone::Model,
+    recipients: &[&str],
+) -> Result<()> {
+    if phone.plan == Plan::Pro {
+        return Ok(());
+    }
+    // One recipient already reached (the usual case) needs one short query.
+    if let [one] = recipients
+        && store::messages::has_reached(db, &phone.id, one).await?
+    {
+        return Ok(());
+    }
+    let mut used: HashSet<String> = store::messages::reached(db, &phone.id)
+        .await?
+        .into_iter()
+        .collect();
+    used.extend(store::bulks::waiting_numbers(db, &phone.id).await?);
+    let new: HashSet<&str> = recipients
+        .iter()
+        .copied()
+        .filter(|n| !used.contains(*n))
+        .collect();
+    let total = used.len() as u64 + new.len() as u64;
+    if new.is_empty() || total <= TRIAL_RECIPIENTS {
+        return Ok(());
+    }
+    Err(Error::PermissionDenied(match recipients {
+        [one] => format!(
+            "trial phones reach at most {TRIAL_RECIPIENTS} unique recipients ({} reached or waiting in campaigns); upgrade to Pro to message {one}",
+            used.len()
+        ),
+        _ => format!(
+            "trial phones reach at most {TRIAL_RECIPIENTS} unique recipients: this campaign has {} new recipients and {} are already used or waiting in campaigns, so {} new recipients are over the cap; upgrade to Pro or send to fewer numbers",
+            new.len(),
+            used.len(),
+            total - TRIAL_RECIPIENTS
+        ),
+    }))
+}
+
+/// Refuses (403) AI auto-reply on a trial phone.
+pub fn require_ai(phone: &phone::Model) -> Result<()> {
+    if phone.plan == Plan::Pro {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied(
+            "AI auto-reply is available on Pro plan only".into(),
+        ))
+    }
+}

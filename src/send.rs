@@ -1,0 +1,306 @@
+//! The one send path. Every message the gateway sends (an API request, a
+//! campaign recipient, a bot reply) goes through [`Sender::send`]: the
+//! phone's plan admits the recipient, the message is written to the durable
+//! outbox, and the phone's session is handed it. What became of it is an
+//! [`Outcome`], typed, for the caller to answer or act on.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    error::{Error, Result, is_unique_violation},
+    fetch::{FetchError, Fetcher},
+    media::{self, Kind},
+    plan,
+    sessions::{Handed, Handover, NotSent, SendFailure, SessionManager},
+    store::{
+        self,
+        entity::{
+            bulk, bulk_recipient, message, phone,
+            vocab::{MessageStatus, Source},
+        },
+        messages::NewOutbound,
+    },
+};
+
+/// What became of a message.
+#[derive(Debug)]
+pub enum Outcome {
+    /// WhatsApp took it (its status is `sent`, or further along if a
+    /// receipt came first).
+    Sent(message::Model),
+    /// It waits in the outbox (status `queued`) and goes out when the
+    /// phone's session can send it; message.status tells when.
+    Queued { row: message::Model, why: NotSent },
+    /// WhatsApp did not take it; it is stored `failed` with this reason.
+    Failed {
+        row: message::Model,
+        failure: SendFailure,
+    },
+    /// The idempotency key was used before: the first message, as it is.
+    Replayed(message::Model),
+    /// A campaign recipient that was skipped (cancelled) before its message
+    /// was written: nothing was stored.
+    Skipped,
+}
+
+/// What a message carries once its fields are valid.
+pub enum Content {
+    /// Text or location: ready for the outbox.
+    Ready(Box<NewOutbound>),
+    /// A file to fetch, check and upload first.
+    Media {
+        kind: Kind,
+        url: url::Url,
+        caption: Option<String>,
+        file_name: Option<String>,
+    },
+}
+
+/// One message to send.
+pub struct Message<'a> {
+    pub phone: &'a phone::Model,
+    /// The recipient, digits with country code.
+    pub to: String,
+    pub content: Content,
+    pub source: Source,
+    pub idempotency_key: Option<String>,
+    /// A campaign's recipient: the message is written together with the
+    /// recipient's claim, at the campaign's chosen moment (Unix ms).
+    pub campaign: Option<(&'a bulk::Model, &'a bulk_recipient::Model, i64)>,
+}
+
+/// Sends messages; cheap to clone.
+#[derive(Clone)]
+pub struct Sender {
+    db: DatabaseConnection,
+    sessions: Arc<SessionManager>,
+    fetcher: Fetcher,
+}
+
+impl Sender {
+    pub fn new(db: DatabaseConnection, sessions: Arc<SessionManager>, fetcher: Fetcher) -> Sender {
+        Sender {
+            db,
+            sessions,
+            fetcher,
+        }
+    }
+
+    /// Admits, stores and hands over one message. An error means nothing
+    /// was stored (or, for [`Error::Internal`], that what was stored is
+    /// unknown); every other outcome is an [`Outcome`].
+    pub async fn send(&self, message: Message<'_>) -> Result<Outcome> {
+        let Message {
+            phone,
+            to,
+            content,
+            source,
+            idempotency_key: key,
+            campaign,
+        } = message;
+        let db = &self.db;
+        if let Some(key) = &key
+            && let Some(first) =
+                store::messages::find_by_idempotency(db, &phone.account_id, key).await?
+        {
+            return Ok(Outcome::Replayed(first));
+        }
+        plan::admit(db, phone, &[to.as_str()]).await?;
+        let mut outbound = match content {
+            Content::Ready(outbound) => *outbound,
+            Content::Media {
+                kind,
+                url,
+                caption,
+                file_name,
+            } => self.upload(phone, kind, &url, caption, file_name).await?,
+        };
+        outbound.account_id = phone.account_id.clone();
+        outbound.phone_id = phone.id.clone();
+        outbound.peer = to;
+        outbound.source = source;
+        outbound.idempotency_key = key.clone();
+        let ticket = self.sessions.outbox_ticket(&phone.id);
+        let inserted = match campaign {
+            Some((campaign, recipient, at)) => {
+                outbound.bulk_id = Some(campaign.id.clone());
+                outbound.created_at = Some(at);
+                match store::bulks::hand_over(db, campaign, recipient, outbound).await? {
+                    Some(row) => row,
+                    None => return Ok(Outcome::Skipped),
+                }
+            }
+            None => match store::messages::insert_outbound(db, outbound).await {
+                Ok(row) => row,
+                // The same key raced in from a concurrent retry: the first
+                // request (or a drain) sends that one.
+                Err(err) if key.is_some() && is_unique_violation(&err) => {
+                    let key = key.as_deref().unwrap_or_default();
+                    return match store::messages::find_by_idempotency(db, &phone.account_id, key)
+                        .await?
+                    {
+                        Some(first) => Ok(Outcome::Replayed(first)),
+                        None => Err(err.into()),
+                    };
+                }
+                Err(err) => return Err(err.into()),
+            },
+        };
+        let handover = match ticket {
+            Some(ticket) => self.sessions.send_inserted(ticket, inserted.clone()).await,
+            None => Handover::NotSent(NotSent::NoSession),
+        };
+        outcome(inserted, handover)
+    }
+
+    /// Hands an outbox message written earlier (a campaign's, before a
+    /// crash or a disconnect) to its phone's session again.
+    pub async fn resend(&self, row: message::Model) -> Result<Outcome> {
+        if row.status != MessageStatus::Queued {
+            let done = Handed::Done {
+                row: Box::new(row.clone()),
+                failure: None,
+            };
+            return outcome(row, Handover::Handled(done));
+        }
+        let handover = self.sessions.send(&row.phone_id, &row.id).await;
+        outcome(row, handover)
+    }
+
+    /// Fetches a media file, checks its type and size, and uploads it
+    /// through the phone's session; the outbox keeps the upload reference.
+    /// Nothing is stored when any step fails.
+    async fn upload(
+        &self,
+        phone: &phone::Model,
+        kind: Kind,
+        url: &url::Url,
+        caption: Option<String>,
+        file_name: Option<String>,
+    ) -> Result<NewOutbound> {
+        let fetched = self
+            .fetcher
+            .get(url, kind.max_bytes())
+            .await
+            .map_err(|err| match err {
+                FetchError::TooLarge { limit } => Error::invalid(
+                    "url",
+                    format!(
+                        "the file is larger than WhatsApp's {} MB limit for {}s",
+                        limit / (1024 * 1024),
+                        kind.name()
+                    ),
+                ),
+                other => Error::invalid("url", other.to_string()),
+            })?;
+        if fetched.body.is_empty() {
+            return Err(Error::invalid(
+                "url",
+                format!("{url} returned an empty file"),
+            ));
+        }
+        let sniffed = kind.sniff(&fetched.body).ok_or_else(|| {
+            Error::invalid(
+                "url",
+                format!(
+                    "the file is {}, not a {} {}",
+                    media::describe(&fetched.body),
+                    kind.accepted(),
+                    kind.name()
+                ),
+            )
+        })?;
+        let file_name = match kind {
+            Kind::Document => Some(
+                file_name.unwrap_or_else(|| document_name(&fetched.final_url, sniffed.extension)),
+            ),
+            _ => None,
+        };
+        let client = self
+            .sessions
+            .client(&phone.id)
+            .ok_or_else(|| Error::NotFound(format!("phone {} is not connected", phone.id)))?;
+        let size = fetched.body.len() as i64;
+        let uploaded = client
+            .upload(fetched.body, kind.media_type(), Default::default())
+            .await
+            .map_err(|e| {
+                Error::Unavailable(format!(
+                    "uploading the {} to WhatsApp failed, try again: {e}",
+                    kind.name()
+                ))
+            })?;
+        let sha256 = hex(&uploaded.file_sha256);
+        let message = media::Outgoing {
+            kind,
+            mime: sniffed.mime.clone(),
+            caption: caption.clone(),
+            file_name: file_name.clone(),
+        }
+        .message(uploaded);
+        Ok(NewOutbound {
+            kind: kind.message_kind(),
+            caption,
+            file_name,
+            mime_type: Some(sniffed.mime),
+            media_size: Some(size),
+            media_sha256: Some(sha256),
+            media_ref: Some(media::encode(&message)),
+            ..Default::default()
+        })
+    }
+}
+
+/// The outcome of a hand-over of `row` (as written before it).
+fn outcome(row: message::Model, handover: Handover) -> Result<Outcome> {
+    match handover {
+        Handover::NotSent(why) => Ok(Outcome::Queued { row, why }),
+        Handover::Handled(Handed::NotStored(why)) => Err(Error::Internal(anyhow::anyhow!(
+            "message {} to {}: {why}",
+            row.wa_id,
+            row.peer
+        ))),
+        Handover::Handled(Handed::Done { row, failure }) => {
+            let row = *row;
+            Ok(match row.status {
+                MessageStatus::Queued => Outcome::Queued {
+                    row,
+                    // Handled without being sent: the session's connection went
+                    // away first, and the outbox keeps it.
+                    why: NotSent::SessionStopped,
+                },
+                MessageStatus::Failed => {
+                    let failure = failure.unwrap_or_else(|| {
+                        // Failed before this hand-over (a server rejection).
+                        SendFailure::Transport(row.reason.clone().unwrap_or_default())
+                    });
+                    Outcome::Failed { row, failure }
+                }
+                _ => Outcome::Sent(row),
+            })
+        }
+    }
+}
+
+/// A document's name when the caller gave none: the URL's last path
+/// segment, or "document" with the type's extension.
+fn document_name(url: &url::Url, extension: &str) -> String {
+    url.path_segments()
+        .and_then(|mut s| s.next_back())
+        .map(percent_decode)
+        .filter(|s| !s.is_empty() && s.contains('.'))
+        .unwrap_or_else(|| format!("document.{extension}"))
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_owned())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
