@@ -154,6 +154,56 @@ impl Config {
         config
     }
 
+    /// Checks the values no type can: a count or a duration that must be
+    /// positive, a number of seconds that must be finite. Start-up stops at
+    /// the first bad one, naming its key (a zero used to become one
+    /// silently in some places, and an infinite interval panicked).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let positive = [
+            ("sessions.watchdog_secs", self.sessions.watchdog_secs),
+            ("sessions.dead_after_secs", self.sessions.dead_after_secs),
+            (
+                "sessions.max_failures",
+                u64::from(self.sessions.max_failures),
+            ),
+            ("sessions.max_backoff_secs", self.sessions.max_backoff_secs),
+            (
+                "sessions.send_timeout_secs",
+                self.sessions.send_timeout_secs,
+            ),
+            ("bulk.max_numbers", self.bulk.max_numbers as u64),
+            ("bulk.max_failures", u64::from(self.bulk.max_failures)),
+            ("bot.history_turns", self.bot.history_turns),
+            ("webhooks.concurrency", self.webhooks.concurrency as u64),
+        ];
+        for (key, value) in positive {
+            anyhow::ensure!(value > 0, "{key} must be at least 1 (it is 0)");
+        }
+        let seconds = [
+            (
+                "bulk.progress_interval_secs",
+                self.bulk.progress_interval_secs,
+            ),
+            ("bot.timeout_secs", self.bot.timeout_secs),
+            ("webhooks.timeout_secs", self.webhooks.timeout_secs),
+            (
+                "webhooks.max_retry_after_secs",
+                self.webhooks.max_retry_after_secs,
+            ),
+            (
+                "webhooks.disable_after_secs",
+                self.webhooks.disable_after_secs,
+            ),
+        ];
+        for (key, value) in seconds {
+            anyhow::ensure!(
+                (0.0..1e9).contains(&value),
+                "{key} must be a number of seconds between 0 and 1e9 (it is {value})"
+            );
+        }
+        Ok(())
+    }
+
     /// The database to use: `database_url`, or the SQLite file in data_dir.
     pub fn database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -180,6 +230,22 @@ mod tests {
             assert_eq!(config.log.format, LogFormat::Text);
             Ok(())
         });
+    }
+
+    #[test]
+    fn bad_values_are_refused_by_key() {
+        let mut config = Config::for_data_dir("/tmp/none");
+        config.validate().unwrap();
+        config.sessions.watchdog_secs = 0;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("sessions.watchdog_secs must be at least 1"),
+            "{err}"
+        );
+        let mut config = Config::for_data_dir("/tmp/none");
+        config.bulk.progress_interval_secs = f64::INFINITY;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("bulk.progress_interval_secs"), "{err}");
     }
 }
 

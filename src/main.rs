@@ -116,7 +116,11 @@ enum PhoneCommand {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
-    init_tracing(&config);
+    // The server and the simulator log at the configured level; a one-shot
+    // CLI command (account, token, phone, migrate) prints its answer and
+    // logs only warnings and errors, unless RUST_LOG asks for more.
+    let long_running = matches!(cli.command, Command::Serve) || is_sim(&cli.command);
+    init_tracing(&config, long_running);
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
@@ -145,9 +149,23 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn init_tracing(config: &Config) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+#[cfg(feature = "sim")]
+fn is_sim(command: &Command) -> bool {
+    matches!(command, Command::Sim { .. })
+}
+
+#[cfg(not(feature = "sim"))]
+fn is_sim(_: &Command) -> bool {
+    false
+}
+
+fn init_tracing(config: &Config, long_running: bool) {
+    let level = if long_running {
+        config.log.level.as_str()
+    } else {
+        "warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Json => builder.json().init(),

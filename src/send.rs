@@ -18,7 +18,7 @@ use crate::{
         self,
         entity::{
             bulk, bulk_recipient, message, phone,
-            vocab::{MessageStatus, Source},
+            vocab::{MessageKind, MessageStatus, Source},
         },
         messages::NewOutbound,
     },
@@ -56,6 +56,17 @@ pub enum Content {
         caption: Option<String>,
         file_name: Option<String>,
     },
+}
+
+impl Content {
+    /// A text message.
+    pub fn text(text: String) -> Content {
+        Content::Ready(Box::new(NewOutbound {
+            kind: MessageKind::Text,
+            text: Some(text),
+            ..Default::default()
+        }))
+    }
 }
 
 /// One message to send.

@@ -75,6 +75,7 @@ pub struct Core {
 impl Core {
     /// Opens (and migrates) the database and loads the signing secret.
     pub async fn open(config: Config) -> anyhow::Result<Core> {
+        config.validate().context("checking the configuration")?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let db = store::connect(&config.database_url())

@@ -130,7 +130,11 @@ pub(crate) fn status_error(map: &HeaderMap, retry_from: &HeaderMap) -> Option<Ga
         })
         .unwrap_or_default();
     let mut err = GatewayError::new(code, message);
-    if err.status() == StatusCode::TOO_MANY_REQUESTS {
+    // A rate limit and a service that asks to be retried both say when.
+    if matches!(
+        err.status(),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) {
         err.retry_after = map
             .get(header::RETRY_AFTER)
             .or_else(|| retry_from.get(header::RETRY_AFTER))

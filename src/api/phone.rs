@@ -1,7 +1,6 @@
 use std::pin::Pin;
 
 use futures::{Stream, StreamExt};
-use sea_orm::ModelTrait;
 use tonic::{Request, Response, Status};
 
 use super::{State, convert, validate};
@@ -155,7 +154,9 @@ impl PhoneService for PhoneApi {
         } else {
             self.0.sessions.stop(&phone.id).await;
         }
-        phone.delete(&self.0.db).await.map_err(Error::from)?;
+        store::phones::delete_for_account(&self.0.db, &caller.account_id, &phone_id)
+            .await
+            .map_err(Error::from)?;
         self.0.sessions.phones().invalidate(&phone_id);
         Ok(Response::new(proto::DeletePhoneResponse { phone_id }))
     }

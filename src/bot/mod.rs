@@ -59,10 +59,9 @@ use crate::{
         bots::{PROVIDER_GEMINI, PROVIDER_OPENAI},
         entity::{
             bot, event,
-            vocab::{Direction, MessageKind, Source},
+            vocab::{Direction, Source},
         },
         events::{self, EventLog},
-        messages::NewOutbound,
     },
 };
 pub use crypto::KeyBox;
@@ -567,11 +566,7 @@ async fn try_answer(ctx: &Ctx, phone_id: &str, peer: &str) -> anyhow::Result<()>
         .send(Message {
             phone: &phone,
             to: peer.to_owned(),
-            content: Content::Ready(Box::new(NewOutbound {
-                kind: MessageKind::Text,
-                text: Some(reply),
-                ..Default::default()
-            })),
+            content: Content::text(reply),
             source: Source::Bot,
             idempotency_key: None,
             campaign: None,

@@ -36,10 +36,9 @@ use crate::{
         self, bulks,
         entity::{
             bulk,
-            vocab::{BulkStatus, MessageKind, PauseKind, RecipientStatus, Source},
+            vocab::{BulkStatus, PauseKind, RecipientStatus, Source},
         },
         events::EventLog,
-        messages::NewOutbound,
         now_ms,
     },
 };
@@ -70,13 +69,13 @@ impl Settings {
         let sheets_base_url = url::Url::parse(&sheets.base_url)
             .map_err(|e| anyhow::anyhow!("sheets.base_url {:?}: {e}", sheets.base_url))?;
         Ok(Settings {
-            max_numbers: bulk.max_numbers.max(1),
+            max_numbers: bulk.max_numbers,
             random_delay: (
                 Duration::from_millis(bulk.random_delay_ms.0),
                 Duration::from_millis(bulk.random_delay_ms.1),
             ),
-            max_failures: bulk.max_failures.max(1),
-            progress_interval: Duration::from_secs_f64(bulk.progress_interval_secs.max(0.0)),
+            max_failures: bulk.max_failures,
+            progress_interval: Duration::from_secs_f64(bulk.progress_interval_secs),
             sheets_base_url,
             sheet_max_bytes: sheets.max_bytes,
         })
@@ -345,11 +344,7 @@ impl Worker {
                 .send(Message {
                     phone: &phone,
                     to: recipient.number.clone(),
-                    content: Content::Ready(Box::new(NewOutbound {
-                        kind: MessageKind::Text,
-                        text: Some(text),
-                        ..Default::default()
-                    })),
+                    content: Content::text(text),
                     source: Source::Bulk,
                     idempotency_key: None,
                     campaign: Some((&campaign, &recipient, at)),

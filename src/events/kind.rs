@@ -41,9 +41,9 @@ event_kinds! {
     PhoneQrExpired = "phone.qr_expired": "Pairing ended without a scan or code; the phone can be paired again.",
     PhoneConnected = "phone.connected": "The phone is online; queued messages go out.",
     PhoneDisconnected = "phone.disconnected": "The connection dropped; the session reconnects by itself.",
-    PhoneConnectFailed = "phone.connect_failed": "An attempt to reach WhatsApp failed (certificate, DNS, refused or dropped), with its cause.",
+    PhoneConnectFailed = "phone.connect_failed": "WhatsApp refused a connection attempt; `reason` says why (the session retries up to `sessions.max_failures` times).",
     PhoneLoggedOut = "phone.logged_out": "The phone was unlinked (from the phone or through the API); its keys are deleted.",
-    PhoneBanned = "phone.banned": "WhatsApp banned the number (temporarily when `expires_at` is set).",
+    PhoneBanned = "phone.banned": "WhatsApp banned the number (until `ban_expires_at` when temporary).",
     PhoneFailed = "phone.failed": "The session gave up after repeated failures.",
     BulkCreated = "bulk.created": "A campaign was accepted and stored.",
     BulkStarted = "bulk.started": "A campaign began sending.",
@@ -66,6 +66,17 @@ impl EventKind {
 
     pub fn parse(name: &str) -> Option<EventKind> {
         EventKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
+impl EventKind {
+    /// The table docs/api.md lists the events in (a test keeps it equal).
+    pub fn markdown_table() -> String {
+        let mut table = String::from("| event | when |\n|---|---|\n");
+        for kind in EventKind::ALL {
+            table.push_str(&format!("| `{}` | {} |\n", kind.as_str(), kind.describe()));
+        }
+        table
     }
 }
 
@@ -163,6 +174,16 @@ mod tests {
         );
         assert!(parse(&["nope.*"]).is_err());
         assert!(parse(&["message."]).is_err());
+    }
+
+    #[test]
+    fn docs_list_every_event_from_this_enum() {
+        let docs = include_str!("../../docs/api.md");
+        let table = EventKind::markdown_table();
+        assert!(
+            docs.contains(&table),
+            "docs/api.md must contain the event table exactly as EventKind::markdown_table() prints it:\n{table}"
+        );
     }
 
     #[test]

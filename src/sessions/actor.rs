@@ -419,6 +419,8 @@ impl Actor {
                         .map(|m| format!(" ({m})"))
                         .unwrap_or_default()
                 );
+                self.event(EventKind::PhoneConnectFailed, json!({"reason": reason}))
+                    .await;
                 if self.count_failure(&reason).await {
                     Flow::End
                 } else {

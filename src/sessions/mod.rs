@@ -69,13 +69,13 @@ impl Settings {
     pub fn from_config(config: &Config) -> Settings {
         let s = &config.sessions;
         Settings {
-            watchdog_interval: Duration::from_secs(s.watchdog_secs.max(1)),
-            dead_after: Duration::from_secs(s.dead_after_secs.max(1)),
-            max_failures: s.max_failures.max(1),
-            max_backoff: Duration::from_secs(s.max_backoff_secs.max(1)),
+            watchdog_interval: Duration::from_secs(s.watchdog_secs),
+            dead_after: Duration::from_secs(s.dead_after_secs),
+            max_failures: s.max_failures,
+            max_backoff: Duration::from_secs(s.max_backoff_secs),
             pair_timeout: (s.pair_timeout_secs > 0)
                 .then(|| Duration::from_secs(s.pair_timeout_secs)),
-            send_timeout: Duration::from_secs(s.send_timeout_secs.max(1)),
+            send_timeout: Duration::from_secs(s.send_timeout_secs),
         }
     }
 }

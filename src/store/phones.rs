@@ -171,3 +171,18 @@ pub async fn list_linked(db: &DatabaseConnection) -> Result<Vec<phone::Model>, D
         .all(db)
         .await
 }
+
+/// Deletes a phone of the account (rows that reference it go through the
+/// foreign keys' cascades); false when there was none.
+pub async fn delete_for_account(
+    db: &DatabaseConnection,
+    account_id: &str,
+    phone_id: &str,
+) -> Result<bool, DbErr> {
+    let deleted = phone::Entity::delete_many()
+        .filter(phone::Column::Id.eq(phone_id))
+        .filter(phone::Column::AccountId.eq(account_id))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected > 0)
+}

@@ -180,6 +180,22 @@ async fn python_grpcio_client_lists_phones(db: Db) {
         stdout.contains("unauthenticated: UNAUTHENTICATED"),
         "{stdout}"
     );
+    // grpcio-reflection speaks v1alpha only: the services it lists, and a
+    // call made from the descriptors it fetched.
+    for service in [
+        "wadesk.v1.PhoneService",
+        "wadesk.v1.SendService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            stdout.contains(&format!("reflected service: {service}\n")),
+            "{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains(&format!("reflected phone: {phone} From Python")),
+        "{stdout}"
+    );
     app.stop().await;
 }
 

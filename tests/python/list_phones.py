@@ -2,7 +2,10 @@
 
 Stubs are generated from proto/ at start with grpcio-tools, exactly as a
 user of the API would. Prints one line per phone and the code of an
-unauthenticated call, for the Rust integration test to check.
+unauthenticated call, for the Rust integration test to check. Then, as a
+user without the .proto files would, it lists the services through the
+official grpcio-reflection client (which speaks only v1alpha) and calls
+ListPhones through the descriptors reflection returned.
 """
 
 import os
@@ -53,6 +56,31 @@ def main() -> None:
         print("unauthenticated: OK (unexpected)")
     except grpc.RpcError as err:
         print("unauthenticated:", err.code().name)
+    by_reflection(channel, metadata)
+
+
+def by_reflection(channel, metadata) -> None:
+    from google.protobuf.descriptor_pool import DescriptorPool
+    from google.protobuf.message_factory import GetMessageClass
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+        ProtoReflectionDescriptorDatabase,
+    )
+
+    database = ProtoReflectionDescriptorDatabase(channel)
+    for service in sorted(database.get_services()):
+        print("reflected service:", service)
+    pool = DescriptorPool(database)
+    method = pool.FindServiceByName("wadesk.v1.PhoneService").FindMethodByName("ListPhones")
+    request_class = GetMessageClass(method.input_type)
+    response_class = GetMessageClass(method.output_type)
+    call = channel.unary_unary(
+        "/wadesk.v1.PhoneService/ListPhones",
+        request_serializer=request_class.SerializeToString,
+        response_deserializer=response_class.FromString,
+    )
+    reply = call(request_class(), metadata=metadata, timeout=10)
+    for phone in reply.phones:
+        print("reflected phone:", phone.phone_id, phone.name)
 
 
 if __name__ == "__main__":

@@ -261,12 +261,18 @@ async fn grpc_errors_map_to_http() {
     }
 }
 
+/// A rate limit and a service asking to be retried both say when.
 #[tokio::test]
-async fn rate_limit_carries_retry_after() {
-    let body = r#"{"code": 8, "message": "slow down", "retry_after": "30"}"#;
-    let r = post(&app(), "/api/fail", body).await;
-    assert_eq!(assert_error(&r, 429, "RESOURCE_EXHAUSTED"), "slow down");
-    assert_eq!(r.headers.get("retry-after").unwrap(), "30");
+async fn rate_limit_and_unavailable_carry_retry_after() {
+    for (code, http, name, secs) in [
+        (8, 429, "RESOURCE_EXHAUSTED", "30"),
+        (14, 503, "UNAVAILABLE", "5"),
+    ] {
+        let body = format!(r#"{{"code": {code}, "message": "later", "retry_after": "{secs}"}}"#);
+        let r = post(&app(), "/api/fail", &body).await;
+        assert_eq!(assert_error(&r, http, name), "later");
+        assert_eq!(r.headers.get("retry-after").unwrap(), secs);
+    }
 }
 
 #[tokio::test]
