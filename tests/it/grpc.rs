@@ -185,7 +185,7 @@ async fn python_grpcio_client_lists_phones(db: Db) {
     for service in [
         "wadesk.v1.PhoneService",
         "wadesk.v1.SendService",
-        "grpc.health.v1.Health",
+        "wadesk.v1.MessageService",
     ] {
         assert!(
             stdout.contains(&format!("reflected service: {service}\n")),
