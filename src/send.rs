@@ -118,7 +118,11 @@ impl Sender {
         {
             return Ok(Outcome::Replayed(first));
         }
-        plan::admit(db, phone, &[to.as_str()]).await?;
+        // A campaign's recipients were admitted together when it was created
+        // and count as waiting since: asking again would only cost queries.
+        if campaign.is_none() {
+            plan::admit(db, phone, &[to.as_str()]).await?;
+        }
         let mut outbound = match content {
             Content::Ready(outbound) => *outbound,
             Content::Media {
@@ -170,11 +174,7 @@ impl Sender {
     /// crash or a disconnect) to its phone's session again.
     pub async fn resend(&self, row: message::Model) -> Result<Outcome> {
         if row.status != MessageStatus::Queued {
-            let done = Handed::Done {
-                row: Box::new(row.clone()),
-                failure: None,
-            };
-            return outcome(row, Handover::Handled(done));
+            return Ok(settled(row, None));
         }
         let handover = self.sessions.send(&row.phone_id, &row.id).await;
         outcome(row, handover)
@@ -273,25 +273,28 @@ fn outcome(row: message::Model, handover: Handover) -> Result<Outcome> {
             row.wa_id,
             row.peer
         ))),
-        Handover::Handled(Handed::Done { row, failure }) => {
-            let row = *row;
-            Ok(match row.status {
-                MessageStatus::Queued => Outcome::Queued {
-                    row,
-                    // Handled without being sent: the session's connection went
-                    // away first, and the outbox keeps it.
-                    why: NotSent::SessionStopped,
-                },
-                MessageStatus::Failed => {
-                    let failure = failure.unwrap_or_else(|| {
-                        // Failed before this hand-over (a server rejection).
-                        SendFailure::Transport(row.reason.clone().unwrap_or_default())
-                    });
-                    Outcome::Failed { row, failure }
-                }
-                _ => Outcome::Sent(row),
-            })
+        Handover::Handled(Handed::Done { row, failure }) => Ok(settled(*row, failure)),
+    }
+}
+
+/// The outcome a message's stored status says; `failure` is why, when this
+/// hand-over failed it.
+fn settled(row: message::Model, failure: Option<SendFailure>) -> Outcome {
+    match row.status {
+        MessageStatus::Queued => Outcome::Queued {
+            row,
+            // Handled without being sent: the session's connection went
+            // away first, and the outbox keeps it.
+            why: NotSent::SessionStopped,
+        },
+        MessageStatus::Failed => {
+            let failure = failure.unwrap_or_else(|| {
+                // Failed before this hand-over (a server rejection).
+                SendFailure::Transport(row.reason.clone().unwrap_or_default())
+            });
+            Outcome::Failed { row, failure }
         }
+        _ => Outcome::Sent(row),
     }
 }
 

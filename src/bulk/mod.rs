@@ -35,7 +35,7 @@ use crate::{
     store::{
         self, bulks,
         entity::{
-            bulk,
+            bulk, phone,
             vocab::{BulkStatus, PauseKind, RecipientStatus, Source},
         },
         events::EventLog,
@@ -170,6 +170,7 @@ impl Engine {
             last_sent: None,
             next_gap: None,
             last_progress: HashMap::new(),
+            phone: None,
         };
         self.0
             .tasks
@@ -197,6 +198,8 @@ struct Worker {
     /// does not draw a new random gap).
     next_gap: Option<Duration>,
     last_progress: HashMap<String, tokio::time::Instant>,
+    /// The phone, once read.
+    phone: Option<phone::Model>,
 }
 
 /// How long a worker waits before looking again when nothing wakes it.
@@ -328,8 +331,16 @@ impl Worker {
                     return Ok(Some(Duration::from_millis(wait as u64)));
                 }
             }
-            let Some(phone) = store::phones::find(db, &self.phone_id).await? else {
-                return Ok(Some(IDLE_POLL));
+            // Read once per worker: a campaign message needs only the phone's
+            // ids (its recipients were admitted when the campaign was made).
+            let phone = match &self.phone {
+                Some(phone) => phone.clone(),
+                None => {
+                    let Some(phone) = store::phones::find(db, &self.phone_id).await? else {
+                        return Ok(Some(IDLE_POLL));
+                    };
+                    self.phone.insert(phone).clone()
+                }
             };
             // The gap runs from this moment: the time spent writing and
             // sending does not stretch it.
