@@ -204,10 +204,14 @@ impl Config {
         Ok(())
     }
 
-    /// The database to use: `database_url`, or the SQLite file in data_dir.
+    /// The database to use: `database_url`, or the embedded default, a
+    /// SQLite file in data_dir (created when missing).
     pub fn database_url(&self) -> String {
         if self.database_url.is_empty() {
-            crate::store::sqlite_url(&self.data_dir)
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("wadesk.db").display()
+            )
         } else {
             self.database_url.clone()
         }

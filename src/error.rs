@@ -1,4 +1,4 @@
-//! One error type for the API layer, mapped exhaustively onto gRPC status
+//! One error type for the domain and its transports, mapped exhaustively onto gRPC status
 //! codes (and through the gateway onto HTTP), per DESIGN.md's table.
 
 use std::time::Duration;

@@ -17,6 +17,7 @@ pub mod sessions;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod store;
+pub mod values;
 pub mod webhooks;
 
 /// Generated from proto/wadesk/v1.

@@ -94,6 +94,7 @@ impl Core {
             .context("reading the event log")?;
         let bulk = crate::bulk::Engine::new(
             events.clone(),
+            fetcher.clone(),
             sender.clone(),
             sessions.clone(),
             bulk_settings,

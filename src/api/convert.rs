@@ -121,3 +121,57 @@ impl From<(&phone::Model, message::Model)> for proto::Message {
         }
     }
 }
+
+impl From<crate::bulk::recipients::Rejected> for proto::RejectedNumber {
+    fn from(r: crate::bulk::recipients::Rejected) -> proto::RejectedNumber {
+        proto::RejectedNumber {
+            number: r.number,
+            reason: r.reason.to_owned(),
+            row: r.row,
+            detail: r.detail,
+        }
+    }
+}
+
+impl From<crate::bulk::campaign::View> for proto::Bulk {
+    fn from(view: crate::bulk::campaign::View) -> proto::Bulk {
+        let row = view.campaign;
+        let counts = view.counts;
+        proto::Bulk {
+            bulk_id: row.id,
+            phone_id: row.phone_id,
+            status: proto::BulkStatus::from(row.status) as i32,
+            total: row.total as u32,
+            counts: Some(proto::BulkCounts {
+                pending: counts.pending as u32,
+                sent: counts.sent as u32,
+                delivered: counts.delivered as u32,
+                read: counts.read as u32,
+                failed: counts.failed as u32,
+                skipped: counts.skipped as u32,
+            }),
+            current_recipient: view.current_recipient,
+            expected_finish_at: view.expected_finish_at.map(timestamp),
+            paused_reason: row.paused_reason,
+            created_at: Some(timestamp(row.created_at)),
+            message: row.message,
+            delay: row.delay_ms.map(|d| d as u32),
+            source: row.source,
+            sheet_id: row.sheet_id,
+            finished_at: row.finished_at.map(timestamp),
+        }
+    }
+}
+
+impl From<crate::bulk::campaign::RecipientView> for proto::BulkRecipient {
+    fn from(r: crate::bulk::campaign::RecipientView) -> proto::BulkRecipient {
+        proto::BulkRecipient {
+            position: r.position,
+            number: r.number,
+            row: r.row,
+            status: r.status.to_owned(),
+            message_id: r.message.as_ref().map(|m| m.wa_id.clone()),
+            reason: r.message.and_then(|m| m.reason),
+        }
+    }
+}

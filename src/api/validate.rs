@@ -1,4 +1,6 @@
-//! Request validation shared by every service: each error names its field.
+//! Request checks shared by every service: the caller's phone (owned,
+//! connected). The values themselves (numbers, URLs, lengths) are checked
+//! by [`crate::values`], re-exported here for the handlers.
 
 use crate::{
     api::State,
@@ -10,71 +12,7 @@ use crate::{
     },
 };
 
-/// The trimmed value, or "`field`: is required".
-pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
-    let value = value.trim();
-    if value.is_empty() {
-        Err(Error::required(field))
-    } else {
-        Ok(value)
-    }
-}
-
-/// A length limit, in characters.
-pub fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.chars().count() > max {
-        Err(Error::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// Normalizes a phone number as people type it ("+91 98765-43210",
-/// "0091 98765 43210") to digits with country code, or None if it cannot be
-/// one (E.164: at most 15 digits, no leading zero).
-pub fn normalize_number(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    let raw = raw.strip_prefix('+').unwrap_or(raw);
-    let mut digits = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '-' | '(' | ')' | '.' => {}
-            _ => return None,
-        }
-    }
-    let digits = digits
-        .strip_prefix("00")
-        .map(str::to_owned)
-        .unwrap_or(digits);
-    let ok = (8..=15).contains(&digits.len()) && !digits.starts_with('0');
-    ok.then_some(digits)
-}
-
-/// A required phone number, normalized.
-pub fn phone_number(field: &str, value: &str) -> Result<String> {
-    let value = required(field, value)?;
-    normalize_number(value).ok_or_else(|| {
-        Error::invalid(
-            field,
-            "is not a valid phone number: use the country code and 8 to 15 digits, e.g. 919876543210",
-        )
-    })
-}
-
-/// An http(s) URL.
-pub fn http_url(field: &str, value: &str) -> Result<url::Url> {
-    let value = required(field, value)?;
-    let url = url::Url::parse(value)
-        .map_err(|err| Error::invalid(field, format!("is not a valid URL: {err}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(Error::invalid(field, "must be an http or https URL"));
-    }
-    Ok(url)
-}
+pub use crate::values::{http_url, max_len, normalize_number, phone_number, required};
 
 /// The caller's phone, or 404 exactly as for a phone that does not exist.
 pub async fn owned_phone(
@@ -116,30 +54,4 @@ pub async fn connected_phone(
         )));
     }
     Ok(phone)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalize_number;
-
-    #[test]
-    fn numbers_as_people_type_them() {
-        assert_eq!(
-            normalize_number("919876543210").as_deref(),
-            Some("919876543210")
-        );
-        assert_eq!(
-            normalize_number("+91 98765-43210").as_deref(),
-            Some("919876543210")
-        );
-        assert_eq!(
-            normalize_number("0091 (98765) 43210").as_deref(),
-            Some("919876543210")
-        );
-        assert_eq!(normalize_number("1234"), None, "too short");
-        assert_eq!(normalize_number("1234567890123456"), None, "too long");
-        assert_eq!(normalize_number("0987654321"), None, "no country code");
-        assert_eq!(normalize_number("91987654321x"), None);
-        assert_eq!(normalize_number(""), None);
-    }
 }

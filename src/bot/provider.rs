@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode, header};
 use serde_json::Value;
 
-use crate::webhooks::schedule::parse_retry_after;
+use crate::fetch::parse_retry_after;
 
 /// Who said a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,8 @@
 //! A phone runs its campaigns one at a time, oldest first; the gap between
 //! two messages holds across campaigns and restarts (`last_sent_at`).
 
+pub mod campaign;
+pub mod recipients;
 pub mod sheet;
 pub mod template;
 
@@ -26,10 +28,13 @@ use serde_json::json;
 use tokio::{sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use campaign::Change;
+
 use crate::{
     config,
     error::Result,
     events::EventKind,
+    fetch::Fetcher,
     send::{Content, Message, Outcome, Sender},
     sessions::SessionManager,
     store::{
@@ -38,7 +43,7 @@ use crate::{
             bulk, phone,
             vocab::{BulkStatus, PauseKind, RecipientStatus, Source},
         },
-        events::EventLog,
+        events::{EventLog, NewEvent},
         now_ms,
     },
 };
@@ -109,6 +114,7 @@ pub struct Engine(Arc<Inner>);
 struct Inner {
     db: DatabaseConnection,
     events: EventLog,
+    fetcher: Fetcher,
     sender: Sender,
     sessions: Arc<SessionManager>,
     settings: Settings,
@@ -120,6 +126,7 @@ struct Inner {
 impl Engine {
     pub fn new(
         events: EventLog,
+        fetcher: Fetcher,
         sender: Sender,
         sessions: Arc<SessionManager>,
         settings: Settings,
@@ -128,6 +135,7 @@ impl Engine {
         Engine(Arc::new(Inner {
             db: events.db().clone(),
             events,
+            fetcher,
             sender,
             sessions,
             settings,
@@ -246,70 +254,50 @@ impl Worker {
             .client(&self.phone_id)
             .is_some_and(|c| c.is_connected());
         if !connected {
-            if campaign.status != BulkStatus::Paused
-                && bulks::pause_if_active(
-                    db,
-                    &campaign.id,
-                    PauseKind::Disconnected,
-                    "the phone is not connected; the campaign resumes when it reconnects",
-                )
-                .await?
-            {
-                self.event(
-                    &campaign,
-                    EventKind::BulkPaused,
-                    json!({"reason": "phone disconnected"}),
-                )
-                .await;
+            if campaign.status != BulkStatus::Paused {
+                self.engine
+                    .change(
+                        &campaign,
+                        pause_unless_paused(
+                            PauseKind::Disconnected,
+                            "the phone is not connected; the campaign resumes when it reconnects"
+                                .into(),
+                            "phone disconnected".into(),
+                        ),
+                    )
+                    .await?;
             }
             return Ok(Some(IDLE_POLL));
         }
         if campaign.status != BulkStatus::Running {
-            let from_pause = campaign.status == BulkStatus::Paused;
-            if !bulks::transition(
-                db,
-                &campaign.id,
-                &[BulkStatus::Queued, BulkStatus::Paused],
-                BulkStatus::Running,
-                None,
-            )
-            .await?
-            {
-                return Ok(None);
-            }
-            bulks::requeue_others(db, &self.phone_id, &campaign.id).await?;
             // Resumed through the API, or back after an older campaign:
             // that was already said.
-            let kind = if from_pause {
+            let event = if campaign.status == BulkStatus::Paused {
                 Some(EventKind::BulkResumed)
             } else if campaign.last_sent_at.is_none() {
                 Some(EventKind::BulkStarted)
             } else {
                 None
             };
-            if let Some(kind) = kind {
-                self.event(&campaign, kind, json!({"total": campaign.total}))
-                    .await;
+            let started = Change {
+                from: &[BulkStatus::Queued, BulkStatus::Paused],
+                to: BulkStatus::Running,
+                pause: None,
+                event: event.map(|kind| (kind, json!({"total": campaign.total}))),
+            };
+            if !self.engine.change(&campaign, started).await? {
+                return Ok(None);
             }
+            bulks::requeue_others(db, &self.phone_id, &campaign.id).await?;
         }
         let Some(recipient) = bulks::next_recipient(db, &campaign.id).await? else {
-            if bulks::transition(
-                db,
-                &campaign.id,
-                &[BulkStatus::Running],
-                BulkStatus::Completed,
-                None,
-            )
-            .await?
-            {
-                let counts = bulks::counts(db, &campaign.id).await?;
-                self.event(
-                    &campaign,
-                    EventKind::BulkCompleted,
-                    json!({"total": campaign.total, "counts": counts.json()}),
-                )
-                .await;
-            }
+            let done = Change {
+                from: &[BulkStatus::Running],
+                to: BulkStatus::Completed,
+                pause: None,
+                event: Some((EventKind::BulkCompleted, json!({}))),
+            };
+            self.engine.change(&campaign, done).await?;
             return Ok(None);
         };
         let outcome = if recipient.status == RecipientStatus::Queued {
@@ -396,10 +384,12 @@ impl Worker {
                     row.peer,
                     row.reason.as_deref().unwrap_or("unknown reason")
                 );
-                if bulks::pause_if_active(db, &campaign.id, PauseKind::Failures, &reason).await? {
-                    self.event(campaign, EventKind::BulkPaused, json!({"reason": reason}))
-                        .await;
-                }
+                self.engine
+                    .change(
+                        campaign,
+                        pause_unless_paused(PauseKind::Failures, reason.clone(), reason),
+                    )
+                    .await?;
             }
         } else if campaign.failures != 0 {
             bulks::set_failures(db, &campaign.id, 0).await?;
@@ -412,40 +402,32 @@ impl Worker {
             self.last_progress
                 .insert(campaign.id.clone(), tokio::time::Instant::now());
             let counts = bulks::counts(db, &campaign.id).await?;
-            self.event(
-                campaign,
-                EventKind::BulkProgress,
-                json!({"total": campaign.total, "counts": counts.json(), "last_recipient": row.peer}),
-            )
-            .await;
+            self.engine
+                .events
+                .append(NewEvent {
+                    account_id: &campaign.account_id,
+                    phone_id: Some(&campaign.phone_id),
+                    kind: EventKind::BulkProgress,
+                    payload: json!({
+                        "bulk_id": campaign.id,
+                        "total": campaign.total,
+                        "counts": counts.json(),
+                        "last_recipient": row.peer,
+                    }),
+                })
+                .await?;
         }
         Ok(true)
     }
-
-    async fn event(&self, campaign: &bulk::Model, kind: EventKind, payload: serde_json::Value) {
-        if let Err(err) = record(&self.engine.events, campaign, kind, payload).await {
-            tracing::error!(bulk_id = %campaign.id, error = %err, event = %kind, "writing event");
-        }
-    }
 }
 
-/// Appends a bulk.* event of `campaign` to the event log: `payload` plus
-/// `bulk_id` (the log adds `event` and `phone_id`).
-pub async fn record(
-    log: &EventLog,
-    campaign: &bulk::Model,
-    kind: EventKind,
-    mut payload: serde_json::Value,
-) -> Result<(), sea_orm::DbErr> {
-    if let Some(map) = payload.as_object_mut() {
-        map.insert("bulk_id".into(), json!(campaign.id));
+/// The worker's own pause (the phone disconnected, failures in a row): from
+/// queued or running only, so that it never replaces its owner's pause.
+fn pause_unless_paused(kind: PauseKind, reason: String, said: String) -> Change {
+    Change {
+        from: &[BulkStatus::Queued, BulkStatus::Running],
+        to: BulkStatus::Paused,
+        pause: Some((kind, reason)),
+        event: Some((EventKind::BulkPaused, json!({"reason": said}))),
     }
-    log.append(store::events::NewEvent {
-        account_id: &campaign.account_id,
-        phone_id: Some(&campaign.phone_id),
-        kind,
-        payload,
-    })
-    .await
-    .map(|_| ())
 }

@@ -138,8 +138,7 @@ pub fn parse(csv: &[u8]) -> Result<Sheet> {
 
 fn is_header(cells: &[String]) -> bool {
     let first = cells.first().map(String::as_str).unwrap_or("");
-    crate::api::validate::normalize_number(first).is_none()
-        && first.chars().any(char::is_alphabetic)
+    crate::values::normalize_number(first).is_none() && first.chars().any(char::is_alphabetic)
 }
 
 #[cfg(test)]

@@ -611,9 +611,25 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
                 .build();
             super::router::deliver(&mut st, &from.user, from.device as u32, receipt);
         }
-        if let Some(p) = st.dir.phone_mut(number) {
-            p.primary.received.push(rec);
+        // A phone keeps one message per (sender, id), as WhatsApp's own do: a
+        // sender that resends a message it is unsure went out (after a crash,
+        // or on a retry receipt) uses the same id, and the copy is only
+        // acknowledged again.
+        let Some(p) = st.dir.phone_mut(number) else {
+            return Ok(());
+        };
+        if p.primary
+            .received
+            .iter()
+            .any(|r| r.id == rec.id && r.from == rec.from)
+        {
+            log::info!(
+                "virtual phone {number}: {id} from {} again, kept once",
+                rec.from
+            );
+            return Ok(());
         }
+        p.primary.received.push(rec);
     }
     shared.emit(SimEvent::PhoneReceived {
         number: number.to_string(),

@@ -2,10 +2,11 @@
 //! update on the current state, so the API (pause, resume, cancel) and the
 //! phone's worker never overwrite each other's decisions.
 
+use std::collections::HashMap;
+
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
-    sea_query::Expr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::Expr,
 };
 
 use super::{
@@ -32,6 +33,7 @@ pub struct NewBulk {
 }
 
 /// One accepted recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRecipient {
     pub number: String,
     /// The filled-in text, when the template has placeholders.
@@ -39,16 +41,16 @@ pub struct NewRecipient {
     pub row: Option<i32>,
 }
 
-/// Persists a campaign and all its recipients in one transaction: either
-/// the whole campaign exists or none of it.
-pub async fn create(
-    db: &DatabaseConnection,
+/// Writes a campaign and all its recipients; called inside a transaction
+/// (with its bulk.created event), so that either the whole campaign exists
+/// or none of it.
+pub async fn create<C: ConnectionTrait>(
+    txn: &C,
     new: NewBulk,
     recipients: Vec<NewRecipient>,
 ) -> Result<bulk::Model, DbErr> {
     let now = now_ms();
     let id = new_id("bk");
-    let txn = db.begin().await?;
     let row = bulk::ActiveModel {
         id: Set(id.clone()),
         account_id: Set(new.account_id),
@@ -67,7 +69,7 @@ pub async fn create(
         updated_at: Set(now),
         finished_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let mut seq = 0i32;
     let mut recipients = recipients.into_iter().peekable();
@@ -86,10 +88,9 @@ pub async fn create(
             model
         });
         bulk_recipient::Entity::insert_many(chunk.collect::<Vec<_>>())
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
-    txn.commit().await?;
     Ok(row)
 }
 
@@ -171,59 +172,118 @@ impl Counts {
 
 /// Counts by state: recipients without a message yet are pending, skipped
 /// ones skipped; the rest are counted by their message's status.
-pub async fn counts(db: &DatabaseConnection, bulk_id: &str) -> Result<Counts, DbErr> {
-    let mut counts = Counts::default();
-    let by_recipient: Vec<(RecipientStatus, i64)> = bulk_recipient::Entity::find()
+pub async fn counts<C: ConnectionTrait>(db: &C, bulk_id: &str) -> Result<Counts, DbErr> {
+    let mut all = counts_for(db, &[bulk_id]).await?;
+    Ok(all.remove(bulk_id).unwrap_or_default())
+}
+
+/// [`counts`] of several campaigns in two queries (a page of a list).
+pub async fn counts_for<C: ConnectionTrait>(
+    db: &C,
+    bulk_ids: &[&str],
+) -> Result<HashMap<String, Counts>, DbErr> {
+    let mut counts: HashMap<String, Counts> = bulk_ids
+        .iter()
+        .map(|id| ((*id).to_owned(), Counts::default()))
+        .collect();
+    if bulk_ids.is_empty() {
+        return Ok(counts);
+    }
+    let by_recipient: Vec<(String, RecipientStatus, i64)> = bulk_recipient::Entity::find()
         .select_only()
+        .column(bulk_recipient::Column::BulkId)
         .column(bulk_recipient::Column::Status)
         .column_as(bulk_recipient::Column::Seq.count(), "n")
-        .filter(bulk_recipient::Column::BulkId.eq(bulk_id))
+        .filter(bulk_recipient::Column::BulkId.is_in(bulk_ids.iter().copied()))
         .filter(
             bulk_recipient::Column::Status
                 .is_in([RecipientStatus::Pending, RecipientStatus::Skipped]),
         )
+        .group_by(bulk_recipient::Column::BulkId)
         .group_by(bulk_recipient::Column::Status)
         .into_tuple()
         .all(db)
         .await?;
-    for (status, n) in by_recipient {
+    for (id, status, n) in by_recipient {
+        let c = counts.entry(id).or_default();
         match status {
-            RecipientStatus::Pending => counts.pending += n as u64,
-            _ => counts.skipped += n as u64,
+            RecipientStatus::Pending => c.pending += n as u64,
+            _ => c.skipped += n as u64,
         }
     }
-    let by_message: Vec<(MessageStatus, i64)> = message::Entity::find()
+    let by_message: Vec<(Option<String>, MessageStatus, i64)> = message::Entity::find()
         .select_only()
+        .column(message::Column::BulkId)
         .column(message::Column::Status)
         .column_as(message::Column::Id.count(), "n")
-        .filter(message::Column::BulkId.eq(bulk_id))
+        .filter(message::Column::BulkId.is_in(bulk_ids.iter().copied()))
+        .group_by(message::Column::BulkId)
         .group_by(message::Column::Status)
         .into_tuple()
         .all(db)
         .await?;
-    for (status, n) in by_message {
+    for (id, status, n) in by_message {
+        let Some(id) = id else { continue };
+        let c = counts.entry(id).or_default();
         let n = n as u64;
         match status {
-            MessageStatus::Queued => counts.pending += n,
-            MessageStatus::Sent => counts.sent += n,
-            MessageStatus::Delivered => counts.delivered += n,
-            MessageStatus::Read => counts.read += n,
-            MessageStatus::Failed | MessageStatus::Received => counts.failed += n,
+            MessageStatus::Queued => c.pending += n,
+            MessageStatus::Sent => c.sent += n,
+            MessageStatus::Delivered => c.delivered += n,
+            MessageStatus::Read => c.read += n,
+            MessageStatus::Failed | MessageStatus::Received => c.failed += n,
         }
     }
     Ok(counts)
 }
 
-/// Recipients not yet handled (pending, or handed over and not sent).
-pub async fn remaining(db: &DatabaseConnection, bulk_id: &str) -> Result<u64, DbErr> {
-    bulk_recipient::Entity::find()
-        .filter(bulk_recipient::Column::BulkId.eq(bulk_id))
+/// The number each campaign sends to next (see [`next_recipient`]), in two
+/// queries: handed-over recipients come before pending ones in sending
+/// order, so the first unfinished position is the next one.
+pub async fn next_numbers(
+    db: &DatabaseConnection,
+    bulk_ids: &[&str],
+) -> Result<HashMap<String, String>, DbErr> {
+    if bulk_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let firsts: Vec<(String, Option<i32>)> = bulk_recipient::Entity::find()
+        .select_only()
+        .column(bulk_recipient::Column::BulkId)
+        .column_as(bulk_recipient::Column::Seq.min(), "seq")
+        .filter(bulk_recipient::Column::BulkId.is_in(bulk_ids.iter().copied()))
         .filter(
             bulk_recipient::Column::Status
-                .is_in([RecipientStatus::Pending, RecipientStatus::Queued]),
+                .is_in([RecipientStatus::Queued, RecipientStatus::Pending]),
         )
-        .count(db)
-        .await
+        .group_by(bulk_recipient::Column::BulkId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut which = Condition::any();
+    let mut any = false;
+    for (id, seq) in firsts {
+        if let Some(seq) = seq {
+            any = true;
+            which = which.add(
+                Condition::all()
+                    .add(bulk_recipient::Column::BulkId.eq(id))
+                    .add(bulk_recipient::Column::Seq.eq(seq)),
+            );
+        }
+    }
+    if !any {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String)> = bulk_recipient::Entity::find()
+        .select_only()
+        .column(bulk_recipient::Column::BulkId)
+        .column(bulk_recipient::Column::Number)
+        .filter(which)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 fn active_condition() -> Condition {
@@ -244,6 +304,23 @@ pub async fn active_for_phone(
 ) -> Result<Vec<bulk::Model>, DbErr> {
     bulk::Entity::find()
         .filter(bulk::Column::PhoneId.eq(phone_id))
+        .filter(active_condition())
+        .order_by_asc(bulk::Column::CreatedAt)
+        .order_by_asc(bulk::Column::Id)
+        .all(db)
+        .await
+}
+
+/// [`active_for_phone`] for several phones at once, in the same order.
+pub async fn active_for_phones(
+    db: &DatabaseConnection,
+    phone_ids: &[&str],
+) -> Result<Vec<bulk::Model>, DbErr> {
+    if phone_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    bulk::Entity::find()
+        .filter(bulk::Column::PhoneId.is_in(phone_ids.iter().copied()))
         .filter(active_condition())
         .order_by_asc(bulk::Column::CreatedAt)
         .order_by_asc(bulk::Column::Id)
@@ -437,38 +514,9 @@ pub async fn transition<C: ConnectionTrait>(
     Ok(done.rows_affected > 0)
 }
 
-/// Pauses a campaign only if it is paused for `kind` now... or not paused:
-/// the worker's "phone disconnected" never replaces the user's own pause.
-pub async fn pause_if_active(
-    db: &DatabaseConnection,
-    bulk_id: &str,
-    kind: PauseKind,
-    reason: &str,
-) -> Result<bool, DbErr> {
-    transition(
-        db,
-        bulk_id,
-        &[BulkStatus::Queued, BulkStatus::Running],
-        BulkStatus::Paused,
-        Some((kind, reason)),
-    )
-    .await
-}
-
-/// Cancels a campaign: recipients not yet handed over are skipped.
-pub async fn cancel(db: &DatabaseConnection, bulk_id: &str) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
-    if !transition(
-        &txn,
-        bulk_id,
-        &[BulkStatus::Queued, BulkStatus::Running, BulkStatus::Paused],
-        BulkStatus::Cancelled,
-        None,
-    )
-    .await?
-    {
-        return Ok(false);
-    }
+/// Recipients not yet handed over are skipped (the campaign was cancelled,
+/// in the same transaction).
+pub async fn skip_pending<C: ConnectionTrait>(txn: &C, bulk_id: &str) -> Result<(), DbErr> {
     bulk_recipient::Entity::update_many()
         .col_expr(
             bulk_recipient::Column::Status,
@@ -476,10 +524,9 @@ pub async fn cancel(db: &DatabaseConnection, bulk_id: &str) -> Result<bool, DbEr
         )
         .filter(bulk_recipient::Column::BulkId.eq(bulk_id))
         .filter(bulk_recipient::Column::Status.eq(RecipientStatus::Pending))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    txn.commit().await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Another campaign of the phone runs: any other one marked running goes

@@ -16,7 +16,7 @@ pub mod phones;
 pub mod tokens;
 pub mod webhooks;
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
@@ -27,12 +27,6 @@ pub use migration::Migrator;
 /// across SQLite and PostgreSQL and cheap to compare.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
-}
-
-/// The URL of the embedded default: a SQLite file in the data directory,
-/// created when missing.
-pub fn sqlite_url(data_dir: &Path) -> String {
-    format!("sqlite://{}?mode=rwc", data_dir.join("wadesk.db").display())
 }
 
 /// Connects and brings the schema up to date.

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Url, header};
 
-use super::{schedule::parse_retry_after, sign};
+use super::sign;
+use crate::fetch::parse_retry_after;
 use crate::fetch::{self, FetchError};
 
 /// How much of an answer's body is kept.

@@ -52,6 +52,43 @@ async fn virtual_phone_receives_reads_and_replies() {
         receipt_for(ev, &id, &[ReceiptType::Delivered]).then_some(())
     })
     .await;
+
+    // A resend with the same id (what a sender does after a crash left it
+    // unsure the first went out) is acknowledged again and kept once; a
+    // different message after it is kept (the phone handles its stanzas in
+    // order, so by then the copy was handled).
+    let to: Jid = format!("{vp}@s.whatsapp.net").parse().unwrap();
+    let again = wa::Message {
+        conversation: Some("order #42 shipped".into()),
+        ..Default::default()
+    };
+    a.client
+        .send_message_with_options(
+            to.clone(),
+            again,
+            SendOptions::default().with_message_id(id.clone()),
+        )
+        .await
+        .unwrap();
+    a.wait_for(Duration::from_secs(5), "the copy is acknowledged", |ev| {
+        receipt_for(ev, &id, &[ReceiptType::Delivered]).then_some(())
+    })
+    .await;
+    let next = a
+        .client
+        .send_text(to, "and #43")
+        .await
+        .unwrap()
+        .message_id
+        .to_string();
+    sim_wait(&mut sim_ev, Duration::from_secs(5), "next message", |e| {
+        matches!(e, SimEvent::PhoneReceived { number, id: i } if number == vp && *i == next)
+            .then_some(())
+    })
+    .await;
+    let ids: Vec<String> = sim.phone_messages(vp).into_iter().map(|m| m.id).collect();
+    assert_eq!(ids, [id.clone(), next], "the copy is kept once");
+
     assert_eq!(
         sim.phone_mark_read(vp, std::slice::from_ref(&id)).unwrap(),
         1
