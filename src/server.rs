@@ -127,18 +127,24 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         db: core.db.clone(),
         config: core.config.clone(),
         sessions: core.sessions.clone(),
+        phones: crate::phones::Phones::new(core.db.clone(), core.sessions.clone()),
         fetcher: core.fetcher.clone(),
         shutdown: core.shutdown.clone(),
-        webhooks: core.webhook_kick.clone(),
+        webhooks: webhooks::Webhooks::new(
+            core.db.clone(),
+            core.fetcher.clone(),
+            core.webhook_kick.clone(),
+        ),
         bulk: core.bulk.clone(),
         tail: core.tail.clone(),
         events: core.events.clone(),
         sender: core.sender.clone(),
-        bot: api::BotState {
-            settings: core.bot_settings.clone(),
-            keys: core.bot_keys.clone(),
-            kick: core.bot_kick.clone(),
-        },
+        bot: bot::setup::Bots::new(
+            core.db.clone(),
+            core.bot_settings.clone(),
+            core.bot_keys.clone(),
+            core.bot_kick.clone(),
+        ),
     };
     let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
     let authenticator = Authenticator::new(

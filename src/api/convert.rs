@@ -5,7 +5,10 @@
 
 use crate::{
     proto,
-    store::entity::{message, phone, vocab},
+    store::{
+        self,
+        entity::{message, phone, vocab},
+    },
 };
 
 /// Maps a storage enum onto its proto enum, variant by variant.
@@ -172,6 +175,60 @@ impl From<crate::bulk::campaign::RecipientView> for proto::BulkRecipient {
             status: r.status.to_owned(),
             message_id: r.message.as_ref().map(|m| m.wa_id.clone()),
             reason: r.message.and_then(|m| m.reason),
+        }
+    }
+}
+
+impl From<&store::entity::bot::Model> for proto::Bot {
+    fn from(b: &store::entity::bot::Model) -> proto::Bot {
+        use store::bots::{PROVIDER_GEMINI, PROVIDER_OPENAI};
+        let provider = match b.provider.as_str() {
+            PROVIDER_OPENAI => proto::BotProvider::Openai,
+            PROVIDER_GEMINI => proto::BotProvider::Gemini,
+            _ => proto::BotProvider::Unspecified,
+        };
+        proto::Bot {
+            phone_id: b.phone_id.clone(),
+            provider: provider as i32,
+            model: b.model.clone(),
+            api_key: b.api_key_hint.clone(),
+            system_prompt: b.system_prompt.clone(),
+            is_enabled: b.enabled,
+            last_error: b.last_error.clone(),
+            last_reply_at: b.last_reply_at.map(timestamp),
+            last_error_at: b.last_error_at.map(timestamp),
+        }
+    }
+}
+
+impl From<&store::entity::webhook::Model> for proto::Webhook {
+    fn from(hook: &store::entity::webhook::Model) -> proto::Webhook {
+        proto::Webhook {
+            phone_id: hook.phone_id.clone(),
+            webhook_url: hook.url.clone(),
+            events: store::webhooks::event_names(hook),
+            enabled: hook.enabled,
+            disabled_reason: hook.disabled_reason.clone(),
+            created_at: Some(timestamp(hook.created_at)),
+            failing_since: hook.failing_since.map(timestamp),
+        }
+    }
+}
+
+impl From<store::entity::webhook_attempt::Model> for proto::Delivery {
+    fn from(row: store::entity::webhook_attempt::Model) -> proto::Delivery {
+        proto::Delivery {
+            delivery_id: row.id,
+            event_id: row.event_id,
+            event: row.event,
+            attempt: row.attempt.max(0) as u32,
+            response_status_code: row.response_status_code.max(0) as u32,
+            response_body: row.response_body,
+            response_duration_ms: row.response_duration_ms.clamp(0, u32::MAX as i64) as u32,
+            attempted_at: Some(timestamp(row.attempted_at)),
+            next_attempt_at: row.next_attempt_at.map(timestamp),
+            error: row.error,
+            redelivery: row.redelivery,
         }
     }
 }

@@ -14,7 +14,7 @@ use tokio_util::io::ReaderStream;
 use whatsapp_rust::{download::Downloadable, waproto::whatsapp as wa};
 
 use super::{State, validate};
-use crate::{auth::Authenticator, error::Error, media, store};
+use crate::{auth::Authenticator, error::Error, media};
 
 #[derive(Clone)]
 pub struct DownloadState {
@@ -44,9 +44,7 @@ async fn serve(
         .authenticate(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()))
         .await?;
     let phone = validate::owned_phone(&ctx.api, &caller, phone_id).await?;
-    let row = store::messages::find_by_wa_id(&ctx.api.db, &phone.id, message_id.trim())
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("message {message_id} not found")))?;
+    let row = crate::history::find(&ctx.api.db, &phone, message_id).await?;
     let stored = row
         .media_ref
         .as_deref()

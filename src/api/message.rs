@@ -1,13 +1,16 @@
 use std::pin::Pin;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use super::{State, validate};
 use crate::{
     auth::caller,
     error::Error,
-    events::EventFilter,
+    events::{
+        EventFilter,
+        follow::{self, Ended},
+    },
     proto::{self, Direction, message_service_server::MessageService},
     store::{self, entity::vocab},
 };
@@ -37,12 +40,7 @@ impl MessageService for MessageApi {
         validate::required("phone_id", &req.phone_id)?;
         validate::required("message_id", &req.message_id)?;
         let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
-        let row = store::messages::find_by_wa_id(&self.0.db, &phone.id, req.message_id.trim())
-            .await
-            .map_err(Error::from)?
-            .ok_or_else(|| {
-                Error::NotFound(format!("message {} not found", req.message_id.trim()))
-            })?;
+        let row = crate::history::find(&self.0.db, &phone, &req.message_id).await?;
         Ok(Response::new(proto::GetMessageResponse {
             message: Some(proto::Message::from((&phone, row))),
         }))
@@ -76,9 +74,8 @@ impl MessageService for MessageApi {
             peer: chat.as_deref(),
             before,
         };
-        let mut rows = store::messages::list(&self.0.db, &phone.id, filter, page_size as u64 + 1)
-            .await
-            .map_err(Error::from)?;
+        let mut rows =
+            crate::history::list(&self.0.db, &phone, filter, page_size as u64 + 1).await?;
         let next_page_token = if rows.len() > page_size as usize {
             rows.truncate(page_size as usize);
             rows.last()
@@ -112,150 +109,30 @@ impl MessageService for MessageApi {
             "" => None,
             id => Some(validate::owned_phone(&self.0, caller, id).await?.id),
         };
-        let db = self.0.db.clone();
-        // Subscribe to new events before choosing the start, so nothing
-        // appended in between is missed.
-        let live = self.0.tail.subscribe().await.map_err(Error::from)?;
-        let start = match cursor {
-            0 => store::events::head(&db).await.map_err(Error::from)?,
-            n => n,
-        };
         let filter = store::events::Filter {
             account_id: caller.account_id.clone(),
             phone_id,
             names: names.names(),
         };
-        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(follow(
-            db,
-            filter,
-            names,
-            start,
-            live,
-            tx,
-            self.0.shutdown.clone(),
-        ));
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        let events =
+            follow::subscribe(&self.0.tail, filter, names, cursor, self.0.shutdown.clone()).await?;
+        Ok(Response::new(Box::pin(events.map(|item| match item {
+            Ok(event) => Ok(event_proto(event)),
+            Err(ended) => Err(ended_status(ended)),
+        }))))
     }
 }
 
-/// Events buffered per subscriber before it counts as too slow.
-const STREAM_BUFFER: usize = 256;
-/// How long a subscriber may leave a full buffer unread.
-const SLOW_SUBSCRIBER: std::time::Duration = std::time::Duration::from_secs(30);
-/// Events read from the log per query.
-const PAGE: u64 = 200;
-
-/// Replays the log after `after`, then follows it live, until the
-/// subscriber goes away or stops reading. Live events come from the
-/// database's [`store::events::Tail`] (one query per append for every
-/// stream); a subscriber that falls behind it reads the log again from its
-/// own cursor. Memory per subscriber is the bounded buffer plus one page:
-/// the log itself is the backlog.
-async fn follow(
-    db: sea_orm::DatabaseConnection,
-    filter: store::events::Filter,
-    names: EventFilter,
-    mut after: i64,
-    mut live: tokio::sync::broadcast::Receiver<std::sync::Arc<store::entity::event::Model>>,
-    tx: tokio::sync::mpsc::Sender<Result<proto::SubscribeResponse, Status>>,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
-    use tokio::sync::broadcast::error::RecvError;
-    loop {
-        // Catch up from the log.
-        loop {
-            let page = match store::events::list_after(&db, &filter, after, PAGE).await {
-                Ok(page) => page,
-                Err(err) => {
-                    let _ = tx.send(Err(Error::from(err).into())).await;
-                    return;
-                }
-            };
-            let full = page.len() as u64 == PAGE;
-            for event in page {
-                after = event.cursor;
-                if names.matches(&event.event) && !deliver(&tx, event, &shutdown).await {
-                    return;
-                }
-            }
-            if !full {
-                break;
-            }
-        }
-        // Then live, until this subscriber falls behind the tail.
-        loop {
-            let event = tokio::select! {
-                received = live.recv() => match received {
-                    Ok(event) => event,
-                    Err(RecvError::Lagged(_)) => break,
-                    Err(RecvError::Closed) => return,
-                },
-                _ = tx.closed() => return,
-                _ = shutdown.cancelled() => {
-                    let _ = tx.try_send(Err(stopping(after)));
-                    return;
-                }
-            };
-            if event.cursor <= after {
-                continue; // read from the log already
-            }
-            let ours = event.account_id == filter.account_id
-                && filter
-                    .phone_id
-                    .as_ref()
-                    .is_none_or(|p| event.phone_id.as_ref() == Some(p));
-            if !ours {
-                continue;
-            }
-            after = event.cursor;
-            if names.matches(&event.event) && !deliver(&tx, (*event).clone(), &shutdown).await {
-                return;
-            }
-        }
-    }
-}
-
-fn stopping(after: i64) -> Status {
-    Status::unavailable(format!(
-        "the server is shutting down; resume with cursor={after}"
-    ))
-}
-
-/// Hands one event to the subscriber's buffer; false when the stream is
-/// over (gone, too slow, or the server stopping).
-async fn deliver(
-    tx: &tokio::sync::mpsc::Sender<Result<proto::SubscribeResponse, Status>>,
-    event: store::entity::event::Model,
-    shutdown: &tokio_util::sync::CancellationToken,
-) -> bool {
-    let reserve = tokio::select! {
-        reserved = tokio::time::timeout(SLOW_SUBSCRIBER, tx.reserve()) => reserved,
-        _ = shutdown.cancelled() => {
-            let _ = tx.try_send(Err(stopping(event.cursor - 1)));
-            return false;
-        }
-    };
-    match reserve {
-        Ok(Ok(permit)) => {
-            permit.send(Ok(event_proto(event)));
-            true
-        }
-        Ok(Err(_)) => false, // the subscriber is gone
-        Err(_) => {
-            tracing::info!(
-                cursor = event.cursor - 1,
-                "event subscriber too slow; disconnected"
-            );
-            let status = Status::resource_exhausted(format!(
-                "this subscriber did not keep up; resume with cursor={}",
-                event.cursor - 1
-            ));
-            let _ = tokio::time::timeout(SLOW_SUBSCRIBER, tx.send(Err(status))).await;
-            false
-        }
+/// How a subscription ended, as gRPC says it (the stream then closes).
+fn ended_status(ended: Ended) -> Status {
+    match ended {
+        Ended::TooSlow { cursor } => Status::resource_exhausted(format!(
+            "this subscriber did not keep up; resume with cursor={cursor}"
+        )),
+        Ended::Stopping { cursor } => Status::unavailable(format!(
+            "the server is shutting down; resume with cursor={cursor}"
+        )),
+        Ended::Failed(err) => err.into(),
     }
 }
 

@@ -33,11 +33,13 @@ pub struct State {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub sessions: Arc<SessionManager>,
+    /// Phones (owned, created, deleted).
+    pub phones: crate::phones::Phones,
     pub fetcher: crate::fetch::Fetcher,
     /// Cancelled when the server stops (streams end on it).
     pub shutdown: tokio_util::sync::CancellationToken,
-    /// Wakes the webhook worker after a change.
-    pub webhooks: crate::webhooks::Kick,
+    /// Phones' webhooks (set, read, delete, deliveries).
+    pub webhooks: crate::webhooks::Webhooks,
     /// Wakes a phone's campaign worker after a change.
     pub bulk: crate::bulk::Engine,
     /// New events for live streams.
@@ -46,15 +48,6 @@ pub struct State {
     pub events: crate::store::events::EventLog,
     /// The one send path.
     pub sender: crate::send::Sender,
-    /// Bot settings (default models), the api key box, and the bot
-    /// worker's wake-up.
-    pub bot: BotState,
-}
-
-/// What SetBot and GetBot need.
-#[derive(Clone)]
-pub struct BotState {
-    pub settings: crate::bot::Settings,
-    pub keys: crate::bot::KeyBox,
-    pub kick: crate::bot::Kick,
+    /// Phones' bots (set up, read).
+    pub bot: crate::bot::setup::Bots,
 }

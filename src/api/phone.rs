@@ -6,11 +6,8 @@ use tonic::{Request, Response, Status};
 use super::{State, convert, validate};
 use crate::{
     auth::caller,
-    error::Error,
     proto::{self, PairEventType, PhoneStatus, phone_service_server::PhoneService},
     sessions::{PairUpdate, qr},
-    store,
-    store::entity::vocab,
 };
 
 pub struct PhoneApi(pub State);
@@ -24,11 +21,11 @@ impl PhoneService for PhoneApi {
         request: Request<proto::CreatePhoneRequest>,
     ) -> Result<Response<proto::CreatePhoneResponse>, Status> {
         let caller = caller(&request)?;
-        let name = validate::required("name", &request.get_ref().name)?;
-        validate::max_len("name", name, 100)?;
-        let phone = store::phones::create(&self.0.db, &caller.account_id, name)
-            .await
-            .map_err(Error::from)?;
+        let phone = self
+            .0
+            .phones
+            .create(&caller.account_id, &request.get_ref().name)
+            .await?;
         Ok(Response::new(proto::CreatePhoneResponse {
             phone: Some((&phone).into()),
         }))
@@ -39,9 +36,7 @@ impl PhoneService for PhoneApi {
         request: Request<proto::ListPhonesRequest>,
     ) -> Result<Response<proto::ListPhonesResponse>, Status> {
         let caller = caller(&request)?;
-        let phones = store::phones::list_for_account(&self.0.db, &caller.account_id)
-            .await
-            .map_err(Error::from)?;
+        let phones = self.0.phones.list(&caller.account_id).await?;
         Ok(Response::new(proto::ListPhonesResponse {
             phones: phones.iter().map(Into::into).collect(),
         }))
@@ -118,10 +113,7 @@ impl PhoneService for PhoneApi {
         validate::required("phone_id", &req.phone_id)?;
         let number = validate::phone_number("number", &req.number)?;
         let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
-        if phone.status == vocab::PhoneStatus::Connected {
-            return Err(Error::invalid("phone_id", "is already linked and connected").into());
-        }
-        let code = self.0.sessions.pair_code(&phone, &number).await?;
+        let code = self.0.phones.pair_code(&phone, &number).await?;
         Ok(Response::new(proto::RequestPairCodeResponse {
             phone_id: phone.id,
             code,
@@ -147,18 +139,10 @@ impl PhoneService for PhoneApi {
     ) -> Result<Response<proto::DeletePhoneResponse>, Status> {
         let caller = caller(&request)?;
         let phone = validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
-        let phone_id = phone.id.clone();
-        // Unlink the device from WhatsApp and delete its keys, then the row.
-        if phone.number.is_some() {
-            self.0.sessions.logout(&phone).await?;
-        } else {
-            self.0.sessions.stop(&phone.id).await;
-        }
-        store::phones::delete_for_account(&self.0.db, &caller.account_id, &phone_id)
-            .await
-            .map_err(Error::from)?;
-        self.0.sessions.phones().invalidate(&phone_id);
-        Ok(Response::new(proto::DeletePhoneResponse { phone_id }))
+        self.0.phones.delete(&phone).await?;
+        Ok(Response::new(proto::DeletePhoneResponse {
+            phone_id: phone.id,
+        }))
     }
 }
 

@@ -1,16 +1,9 @@
 //! Request checks shared by every service: the caller's phone (owned,
-//! connected). The values themselves (numbers, URLs, lengths) are checked
-//! by [`crate::values`], re-exported here for the handlers.
+//! connected, from [`crate::phones`]). The values themselves (numbers,
+//! URLs, lengths) are checked by [`crate::values`], re-exported here for
+//! the handlers.
 
-use crate::{
-    api::State,
-    auth::AuthContext,
-    error::{Error, Result},
-    store::{
-        self,
-        entity::{phone, vocab::PhoneStatus},
-    },
-};
+use crate::{api::State, auth::AuthContext, error::Result, store::entity::phone};
 
 pub use crate::values::{http_url, max_len, normalize_number, phone_number, required};
 
@@ -20,38 +13,14 @@ pub async fn owned_phone(
     caller: &AuthContext,
     phone_id: &str,
 ) -> Result<phone::Model> {
-    let phone_id = required("phone_id", phone_id)?;
-    let cache = state.sessions.phones();
-    let phone = match cache.get(phone_id) {
-        Some(phone) => Some(phone),
-        None => {
-            let ticket = cache.ticket();
-            let phone = store::phones::find(&state.db, phone_id).await?;
-            if let Some(phone) = &phone {
-                cache.insert(ticket, phone_id, phone.clone());
-            }
-            phone
-        }
-    };
-    // Another account's phone is indistinguishable from a missing one.
-    phone
-        .filter(|p| p.account_id == caller.account_id)
-        .ok_or_else(|| Error::phone_not_found(phone_id))
+    state.phones.owned(&caller.account_id, phone_id).await
 }
 
-/// The caller's phone, which must be connected to send (404 otherwise, as
-/// the API documents).
+/// The caller's phone, which must be connected to send (404 otherwise).
 pub async fn connected_phone(
     state: &State,
     caller: &AuthContext,
     phone_id: &str,
 ) -> Result<phone::Model> {
-    let phone = owned_phone(state, caller, phone_id).await?;
-    if phone.status != PhoneStatus::Connected {
-        return Err(Error::NotFound(format!(
-            "phone {} is not connected (status {})",
-            phone.id, phone.status
-        )));
-    }
-    Ok(phone)
+    state.phones.connected(&caller.account_id, phone_id).await
 }

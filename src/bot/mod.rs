@@ -32,6 +32,7 @@ pub mod crypto;
 pub mod gemini;
 pub mod openai;
 pub mod provider;
+pub mod setup;
 
 use std::{
     collections::{HashMap, hash_map::Entry},

@@ -283,6 +283,11 @@ impl Tail {
         Ok(Tail { tx, db, at })
     }
 
+    /// The database the log is in.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     /// Events published from now on: every event committed after this
     /// returns reaches the receiver (unless it falls behind by more than the
     /// tail's buffer; then it sees `Lagged` and reads the log itself).

@@ -18,6 +18,7 @@
 
 mod deliver;
 mod endpoint;
+pub mod hooks;
 pub mod schedule;
 pub mod sign;
 
@@ -37,6 +38,7 @@ use crate::{
     fetch::Fetcher,
     store::{self, events::EventLog},
 };
+pub use hooks::Webhooks;
 pub use schedule::Settings;
 
 /// Wakes the worker up after a webhook changed or a redelivery was queued.
