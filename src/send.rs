@@ -18,9 +18,9 @@ use crate::{
         self,
         entity::{
             bulk, bulk_recipient, message, phone,
-            vocab::{MessageKind, MessageStatus, Source},
+            vocab::{MessageStatus, Source},
         },
-        messages::NewOutbound,
+        messages::{Body, NewOutbound},
     },
 };
 
@@ -48,7 +48,7 @@ pub enum Outcome {
 /// What a message carries once its fields are valid.
 pub enum Content {
     /// Text or location: ready for the outbox.
-    Ready(Box<NewOutbound>),
+    Ready(Box<Body>),
     /// A file to fetch, check and upload first.
     Media {
         kind: Kind,
@@ -61,11 +61,7 @@ pub enum Content {
 impl Content {
     /// A text message.
     pub fn text(text: String) -> Content {
-        Content::Ready(Box::new(NewOutbound {
-            kind: MessageKind::Text,
-            text: Some(text),
-            ..Default::default()
-        }))
+        Content::Ready(Box::new(Body::text(text)))
     }
 }
 
@@ -123,8 +119,8 @@ impl Sender {
         if campaign.is_none() {
             plan::admit(db, phone, &[to.as_str()]).await?;
         }
-        let mut outbound = match content {
-            Content::Ready(outbound) => *outbound,
+        let body = match content {
+            Content::Ready(body) => *body,
             Content::Media {
                 kind,
                 url,
@@ -132,11 +128,16 @@ impl Sender {
                 file_name,
             } => self.upload(phone, kind, &url, caption, file_name).await?,
         };
-        outbound.account_id = phone.account_id.clone();
-        outbound.phone_id = phone.id.clone();
-        outbound.peer = to;
-        outbound.source = source;
-        outbound.idempotency_key = key.clone();
+        let mut outbound = NewOutbound {
+            account_id: phone.account_id.clone(),
+            phone_id: phone.id.clone(),
+            peer: to,
+            body,
+            idempotency_key: key.clone(),
+            source,
+            bulk_id: None,
+            created_at: None,
+        };
         let ticket = self.sessions.outbox_ticket(&phone.id);
         let inserted = match campaign {
             Some((campaign, recipient, at)) => {
@@ -190,7 +191,7 @@ impl Sender {
         url: &url::Url,
         caption: Option<String>,
         file_name: Option<String>,
-    ) -> Result<NewOutbound> {
+    ) -> Result<Body> {
         let fetched = self
             .fetcher
             .get(url, kind.max_bytes())
@@ -251,7 +252,7 @@ impl Sender {
             file_name: file_name.clone(),
         }
         .message(uploaded);
-        Ok(NewOutbound {
+        Ok(Body {
             kind: kind.message_kind(),
             caption,
             file_name,
@@ -259,7 +260,7 @@ impl Sender {
             media_size: Some(size),
             media_sha256: Some(sha256),
             media_ref: Some(media::encode(&message)),
-            ..Default::default()
+            ..Body::default()
         })
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::{
     proto,
+    sessions::PairUpdate,
     store::{
         self,
         entity::{message, phone, vocab},
@@ -229,6 +230,59 @@ impl From<store::entity::webhook_attempt::Model> for proto::Delivery {
             next_attempt_at: row.next_attempt_at.map(timestamp),
             error: row.error,
             redelivery: row.redelivery,
+        }
+    }
+}
+
+impl From<(&str, PairUpdate)> for proto::PairPhoneResponse {
+    fn from((phone_id, update): (&str, PairUpdate)) -> proto::PairPhoneResponse {
+        let mut response = proto::PairPhoneResponse {
+            phone_id: phone_id.to_owned(),
+            ..Default::default()
+        };
+        let (kind, status) = match update {
+            PairUpdate::Qr { code, expires_at } => {
+                response.qr_image = crate::sessions::qr::data_url(&code);
+                response.qr = code;
+                response.expires_at = Some(timestamp(expires_at));
+                (proto::PairEventType::Qr, proto::PhoneStatus::Pending)
+            }
+            PairUpdate::Paired { number } => {
+                response.number = Some(number);
+                (proto::PairEventType::Paired, proto::PhoneStatus::Connecting)
+            }
+            PairUpdate::Connected { number } => {
+                response.number = number;
+                (
+                    proto::PairEventType::Connected,
+                    proto::PhoneStatus::Connected,
+                )
+            }
+            PairUpdate::Failed { reason } => {
+                response.reason = Some(reason);
+                (proto::PairEventType::Failed, proto::PhoneStatus::Failed)
+            }
+            PairUpdate::Expired { reason } => {
+                response.reason = Some(reason);
+                (proto::PairEventType::Expired, proto::PhoneStatus::Pending)
+            }
+        };
+        response.r#type = kind as i32;
+        response.status = status as i32;
+        response
+    }
+}
+
+impl From<store::entity::event::Model> for proto::SubscribeResponse {
+    fn from(event: store::entity::event::Model) -> proto::SubscribeResponse {
+        let data = serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null);
+        proto::SubscribeResponse {
+            cursor: event.cursor as u64,
+            event_id: event.id,
+            event: event.event,
+            phone_id: event.phone_id.unwrap_or_default(),
+            created_at: Some(timestamp(event.created_at)),
+            data: Some(json_struct(data)),
         }
     }
 }

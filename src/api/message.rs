@@ -117,7 +117,7 @@ impl MessageService for MessageApi {
         let events =
             follow::subscribe(&self.0.tail, filter, names, cursor, self.0.shutdown.clone()).await?;
         Ok(Response::new(Box::pin(events.map(|item| match item {
-            Ok(event) => Ok(event_proto(event)),
+            Ok(event) => Ok(event.into()),
             Err(ended) => Err(ended_status(ended)),
         }))))
     }
@@ -133,17 +133,5 @@ fn ended_status(ended: Ended) -> Status {
             "the server is shutting down; resume with cursor={cursor}"
         )),
         Ended::Failed(err) => err.into(),
-    }
-}
-
-fn event_proto(event: store::entity::event::Model) -> proto::SubscribeResponse {
-    let data = serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null);
-    proto::SubscribeResponse {
-        cursor: event.cursor as u64,
-        event_id: event.id,
-        event: event.event,
-        phone_id: event.phone_id.unwrap_or_default(),
-        created_at: Some(super::convert::timestamp(event.created_at)),
-        data: Some(super::convert::json_struct(data)),
     }
 }

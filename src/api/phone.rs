@@ -6,8 +6,8 @@ use tonic::{Request, Response, Status};
 use super::{State, convert, validate};
 use crate::{
     auth::caller,
-    proto::{self, PairEventType, PhoneStatus, phone_service_server::PhoneService},
-    sessions::{PairUpdate, qr},
+    proto::{self, phone_service_server::PhoneService},
+    sessions::PairUpdate,
 };
 
 pub struct PhoneApi(pub State);
@@ -100,7 +100,7 @@ impl PhoneService for PhoneApi {
             let ends = !matches!(update, PairUpdate::Qr { .. } | PairUpdate::Paired { .. });
             Some((update, (updates, ends)))
         })
-        .map(move |update| Ok(pair_response(&phone_id, update)));
+        .map(move |update| Ok(proto::PairPhoneResponse::from((phone_id.as_str(), update))));
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -144,38 +144,4 @@ impl PhoneService for PhoneApi {
             phone_id: phone.id,
         }))
     }
-}
-
-fn pair_response(phone_id: &str, update: PairUpdate) -> proto::PairPhoneResponse {
-    let mut response = proto::PairPhoneResponse {
-        phone_id: phone_id.to_owned(),
-        ..Default::default()
-    };
-    let (kind, status) = match update {
-        PairUpdate::Qr { code, expires_at } => {
-            response.qr_image = qr::data_url(&code);
-            response.qr = code;
-            response.expires_at = Some(convert::timestamp(expires_at));
-            (PairEventType::Qr, PhoneStatus::Pending)
-        }
-        PairUpdate::Paired { number } => {
-            response.number = Some(number);
-            (PairEventType::Paired, PhoneStatus::Connecting)
-        }
-        PairUpdate::Connected { number } => {
-            response.number = number;
-            (PairEventType::Connected, PhoneStatus::Connected)
-        }
-        PairUpdate::Failed { reason } => {
-            response.reason = Some(reason);
-            (PairEventType::Failed, PhoneStatus::Failed)
-        }
-        PairUpdate::Expired { reason } => {
-            response.reason = Some(reason);
-            (PairEventType::Expired, PhoneStatus::Pending)
-        }
-    };
-    response.r#type = kind as i32;
-    response.status = status as i32;
-    response
 }

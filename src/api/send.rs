@@ -8,11 +8,8 @@ use crate::{
     proto::{self, send_service_server::SendService},
     send::{Content, Message, Outcome},
     store::{
-        entity::{
-            message,
-            vocab::{MessageKind, Source},
-        },
-        messages::NewOutbound,
+        entity::{message, vocab::Source},
+        messages::Body,
     },
 };
 
@@ -169,18 +166,14 @@ impl SendService for SendApi {
         let to = recipient(&req.phone_id, &req.to)?;
         validate::required("message", &req.message)?;
         validate::max_len("message", &req.message, 65_536)?;
-        let outbound = NewOutbound {
-            kind: MessageKind::Text,
-            text: Some(req.message.clone()),
-            ..Default::default()
-        };
+        let body = Body::text(req.message.clone());
         let sent = self
             .send(
                 &request,
                 caller,
                 &req.phone_id,
                 to,
-                Content::Ready(Box::new(outbound)),
+                Content::Ready(Box::new(body)),
             )
             .await?;
         respond!(SendTextResponse, sent)
@@ -262,20 +255,18 @@ impl SendService for SendApi {
         let to = recipient(&req.phone_id, &req.to)?;
         check_lat_lng(req.lat, req.lng)?;
         validate::max_len("name", &req.name, 1000)?;
-        let outbound = NewOutbound {
-            kind: MessageKind::Location,
-            lat: req.lat,
-            lng: req.lng,
-            location_name: Some(req.name.clone()).filter(|n| !n.is_empty()),
-            ..Default::default()
-        };
+        let body = Body::location(
+            req.lat,
+            req.lng,
+            Some(req.name.clone()).filter(|n| !n.is_empty()),
+        );
         let sent = self
             .send(
                 &request,
                 caller,
                 &req.phone_id,
                 to,
-                Content::Ready(Box::new(outbound)),
+                Content::Ready(Box::new(body)),
             )
             .await?;
         respond!(SendLocationResponse, sent)

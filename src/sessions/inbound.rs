@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{DatabaseTransaction, EntityTrait, Set, sea_query::OnConflict};
+use sea_orm::DatabaseTransaction;
 use serde_json::json;
 use whatsapp_rust::{
     Client, Jid, Server,
@@ -23,12 +23,10 @@ use crate::{
     media,
     store::{
         self,
-        entity::{
-            message,
-            vocab::{Direction, MessageKind, MessageStatus},
-        },
+        entity::vocab::MessageKind,
         events::{EventLog, NewEvent},
-        new_id, now_ms,
+        messages::{Body, NewInbound},
+        now_ms,
     },
 };
 
@@ -115,59 +113,37 @@ async fn commit(
     let received = now_ms();
     for (i, p) in batch.into_iter().enumerate() {
         let payload = payload(&p);
-        let (lat, lng, location_name) = match p.location.clone() {
+        let (lat, lng, location_name) = match p.location {
             Some((lat, lng, name)) => (Some(lat), Some(lng), name),
             None => (None, None, None),
         };
-        let row = message::ActiveModel {
-            id: Set(new_id("msg")),
-            wa_id: Set(p.wa_id.clone()),
-            account_id: Set(account_id.to_owned()),
-            phone_id: Set(phone_id.to_owned()),
-            direction: Set(Direction::Inbound),
-            peer: Set(p.from.clone()),
-            kind: Set(p.kind),
-            text: Set(p.text.clone()),
-            lat: Set(lat),
-            lng: Set(lng),
-            location_name: Set(location_name),
-            status: Set(MessageStatus::Received),
-            reason: Set(None),
-            idempotency_key: Set(None),
+        let new = NewInbound {
+            account_id: account_id.to_owned(),
+            phone_id: phone_id.to_owned(),
+            wa_id: p.wa_id,
+            peer: p.from,
+            body: Body {
+                kind: p.kind,
+                text: p.text,
+                lat,
+                lng,
+                location_name,
+                caption: p.caption,
+                file_name: p.file_name,
+                mime_type: p.mime_type,
+                media_size: p.media_size,
+                media_sha256: p.media_sha256,
+                media_ref: p.media_ref,
+            },
+            chat: p.chat,
+            sender_lid: p.sender_lid,
+            push_name: p.push_name,
+            sent_at: p.timestamp_ms,
             // Arrival order (a batch shares one clock reading): what
             // ListMessages sorts by. WhatsApp's own time is sent_at.
-            created_at: Set(received + i as i64),
-            updated_at: Set(received),
-            caption: Set(p.caption.clone()),
-            file_name: Set(p.file_name.clone()),
-            mime_type: Set(p.mime_type.clone()),
-            media_size: Set(p.media_size),
-            media_sha256: Set(p.media_sha256.clone()),
-            media_ref: Set(p.media_ref.clone()),
-            chat: Set(p.chat.clone()),
-            sender_lid: Set(p.sender_lid.clone()),
-            push_name: Set(p.push_name.clone()),
-            sent_at: Set(Some(p.timestamp_ms)),
-            source: Set(None),
-            bulk_id: Set(None),
+            created_at: received + i as i64,
         };
-        // Write first (no read before it: on SQLite a transaction that read
-        // first could not upgrade to a write while another one commits);
-        // a replay hits the unique index and inserts nothing.
-        let inserted = message::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([
-                    message::Column::PhoneId,
-                    message::Column::Direction,
-                    message::Column::Peer,
-                    message::Column::WaId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-        if inserted == 0 {
+        if !store::messages::insert_inbound(txn, new).await? {
             continue;
         }
         store::events::insert(

@@ -1,8 +1,9 @@
-//! Messages: the durable outbox (and later the inbound store).
+//! Messages: the durable outbox and the inbound store.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, OnConflict},
 };
 
 use super::{
@@ -14,24 +15,89 @@ use super::{
 };
 use crate::events::EventKind;
 
+/// What a message says, in either direction: its kind and the fields of
+/// that kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Body {
+    pub kind: MessageKind,
+    pub text: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub location_name: Option<String>,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    pub mime_type: Option<String>,
+    pub media_size: Option<i64>,
+    pub media_sha256: Option<String>,
+    /// The uploaded (outbound) or received (inbound) media message, to
+    /// send or download the file.
+    pub media_ref: Option<String>,
+}
+
+impl Default for Body {
+    /// An empty text.
+    fn default() -> Body {
+        Body {
+            kind: MessageKind::Text,
+            text: None,
+            lat: None,
+            lng: None,
+            location_name: None,
+            caption: None,
+            file_name: None,
+            mime_type: None,
+            media_size: None,
+            media_sha256: None,
+            media_ref: None,
+        }
+    }
+}
+
+impl Body {
+    pub fn text(text: impl Into<String>) -> Body {
+        Body {
+            text: Some(text.into()),
+            ..Body::default()
+        }
+    }
+
+    pub fn location(lat: Option<f64>, lng: Option<f64>, name: Option<String>) -> Body {
+        Body {
+            kind: MessageKind::Location,
+            lat,
+            lng,
+            location_name: name,
+            ..Body::default()
+        }
+    }
+
+    /// The row with this body; the caller sets the rest.
+    fn row(self) -> message::ActiveModel {
+        message::ActiveModel {
+            kind: Set(self.kind),
+            text: Set(self.text),
+            lat: Set(self.lat),
+            lng: Set(self.lng),
+            location_name: Set(self.location_name),
+            caption: Set(self.caption),
+            file_name: Set(self.file_name),
+            mime_type: Set(self.mime_type),
+            media_size: Set(self.media_size),
+            media_sha256: Set(self.media_sha256),
+            media_ref: Set(self.media_ref),
+            ..Default::default()
+        }
+    }
+}
+
 /// What to send.
 #[derive(Debug, Clone)]
 pub struct NewOutbound {
     pub account_id: String,
     pub phone_id: String,
     pub peer: String,
-    pub kind: MessageKind,
-    pub text: Option<String>,
-    pub lat: Option<f64>,
-    pub lng: Option<f64>,
-    pub location_name: Option<String>,
+    pub body: Body,
     pub idempotency_key: Option<String>,
-    pub caption: Option<String>,
-    pub file_name: Option<String>,
-    pub mime_type: Option<String>,
-    pub media_size: Option<i64>,
-    pub media_sha256: Option<String>,
-    pub media_ref: Option<String>,
     pub source: Source,
     pub bulk_id: Option<String>,
     /// When it was decided (default: now); a campaign's scheduled moment.
@@ -45,23 +111,33 @@ impl Default for NewOutbound {
             account_id: String::new(),
             phone_id: String::new(),
             peer: String::new(),
-            kind: MessageKind::Text,
-            text: None,
-            lat: None,
-            lng: None,
-            location_name: None,
+            body: Body::default(),
             idempotency_key: None,
-            caption: None,
-            file_name: None,
-            mime_type: None,
-            media_size: None,
-            media_sha256: None,
-            media_ref: None,
             source: Source::Api,
             bulk_id: None,
             created_at: None,
         }
     }
+}
+
+/// A message a linked phone received.
+#[derive(Debug, Clone)]
+pub struct NewInbound {
+    pub account_id: String,
+    pub phone_id: String,
+    /// WhatsApp's id: a replay of the same (phone, sender, id) is not stored
+    /// twice.
+    pub wa_id: String,
+    /// The sender's number.
+    pub peer: String,
+    pub body: Body,
+    pub chat: Option<String>,
+    pub sender_lid: Option<String>,
+    pub push_name: Option<String>,
+    /// WhatsApp's time (Unix ms).
+    pub sent_at: i64,
+    /// Arrival order: what ListMessages sorts by.
+    pub created_at: i64,
 }
 
 /// A WhatsApp-style message id (the web client's "3EB0" + 16 hex digits),
@@ -85,31 +161,66 @@ pub async fn insert_outbound<C: sea_orm::ConnectionTrait>(
         phone_id: Set(new.phone_id),
         direction: Set(Direction::Outbound),
         peer: Set(new.peer),
-        kind: Set(new.kind),
-        text: Set(new.text),
-        lat: Set(new.lat),
-        lng: Set(new.lng),
-        location_name: Set(new.location_name),
         status: Set(MessageStatus::Queued),
         reason: Set(None),
         idempotency_key: Set(new.idempotency_key),
         created_at: Set(now),
         updated_at: Set(now),
-        caption: Set(new.caption),
-        file_name: Set(new.file_name),
-        mime_type: Set(new.mime_type),
-        media_size: Set(new.media_size),
-        media_sha256: Set(new.media_sha256),
-        media_ref: Set(new.media_ref),
         chat: Set(None),
         sender_lid: Set(None),
         push_name: Set(None),
         sent_at: Set(None),
         source: Set(Some(new.source)),
         bulk_id: Set(new.bulk_id),
+        ..new.body.row()
     }
     .insert(db)
     .await
+}
+
+/// Stores a received message; false when it was stored before (a replay:
+/// WhatsApp delivers again what was not acknowledged). Writes first, with
+/// no read before it (on SQLite a transaction that read first could not
+/// upgrade to a write while another one commits): a replay hits the
+/// unique index and inserts nothing.
+pub async fn insert_inbound<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    new: NewInbound,
+) -> Result<bool, DbErr> {
+    let row = message::ActiveModel {
+        id: Set(new_id("msg")),
+        wa_id: Set(new.wa_id),
+        account_id: Set(new.account_id),
+        phone_id: Set(new.phone_id),
+        direction: Set(Direction::Inbound),
+        peer: Set(new.peer),
+        status: Set(MessageStatus::Received),
+        reason: Set(None),
+        idempotency_key: Set(None),
+        created_at: Set(new.created_at),
+        updated_at: Set(new.created_at),
+        chat: Set(new.chat),
+        sender_lid: Set(new.sender_lid),
+        push_name: Set(new.push_name),
+        sent_at: Set(Some(new.sent_at)),
+        source: Set(None),
+        bulk_id: Set(None),
+        ..new.body.row()
+    };
+    let inserted = message::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                message::Column::PhoneId,
+                message::Column::Direction,
+                message::Column::Peer,
+                message::Column::WaId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted > 0)
 }
 
 pub async fn find(db: &DatabaseConnection, id: &str) -> Result<Option<message::Model>, DbErr> {

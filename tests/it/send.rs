@@ -240,8 +240,7 @@ async fn queued_messages_go_out_after_a_restart(db: Db) {
                     account_id,
                     phone_id,
                     peer: "919812340051".into(),
-                    kind: wadesk::store::entity::vocab::MessageKind::Text,
-                    text: Some("survived a crash".into()),
+                    body: wadesk::store::messages::Body::text("survived a crash"),
                     ..Default::default()
                 },
             )
@@ -636,8 +635,7 @@ async fn status_changes_land_in_order_and_never_move_back(db: Db) {
             account_id: app.account_id.clone(),
             phone_id: phone.clone(),
             peer: format!("9190000{i:05}"),
-            kind: wadesk::store::entity::vocab::MessageKind::Text,
-            text: Some(format!("message {i}")),
+            body: wadesk::store::messages::Body::text(format!("message {i}")),
             ..Default::default()
         };
         rows.push(messages::insert_outbound(&app.core.db, new).await.unwrap());
