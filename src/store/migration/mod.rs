@@ -1,0 +1,44 @@
+//! Portable migrations (SQLite and PostgreSQL), run at start-up and by
+//! `wadesk migrate`, one file per migration. Never edit a migration that has
+//! shipped: add one.
+
+mod m0001_spine;
+mod m0002_events;
+mod m0003_messages;
+mod m0004_media;
+mod m0005_inbound;
+mod m0006_webhooks;
+mod m0007_bulk;
+mod m0008_bot;
+
+use sea_orm_migration::prelude::*;
+
+use m0001_spine::M0001Spine;
+use m0002_events::M0002Events;
+use m0003_messages::M0003Messages;
+use m0004_media::M0004Media;
+use m0005_inbound::M0005Inbound;
+use m0006_webhooks::M0006Webhooks;
+use m0007_bulk::M0007Bulk;
+use m0008_bot::M0008Bot;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut all: Vec<Box<dyn MigrationTrait>> = vec![
+            Box::new(M0001Spine),
+            Box::new(M0002Events),
+            Box::new(M0003Messages),
+            Box::new(M0004Media),
+            Box::new(M0005Inbound),
+            Box::new(M0006Webhooks),
+            Box::new(M0007Bulk),
+            Box::new(M0008Bot),
+        ];
+        // whatsapp-rust's session keys, one database with everything else.
+        all.extend(wadesk_wastore::migrations());
+        all
+    }
+}
