@@ -1,7 +1,7 @@
 //! Configuration: embedded commented defaults, then wadesk.toml, then
 //! WADESK__* environment variables.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use figment::{
     Figment,
@@ -33,12 +33,17 @@ pub struct Config {
 pub struct Server {
     pub listen: SocketAddr,
     pub cors_origins: Vec<String>,
+    /// On a stop signal, how long health checks answer NOT_SERVING while
+    /// requests are still served, before the server stops accepting.
+    #[serde(rename = "drain_secs", with = "seconds")]
+    pub drain: Duration,
 }
 
 #[derive(Clone, Deserialize)]
 pub struct Auth {
     pub secret: String,
-    pub cache_ms: u64,
+    #[serde(rename = "cache_ms", with = "millis")]
+    pub cache: Duration,
 }
 
 impl std::fmt::Debug for Auth {
@@ -46,7 +51,7 @@ impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Auth")
             .field("secret", &if self.secret.is_empty() { "" } else { "<set>" })
-            .field("cache_ms", &self.cache_ms)
+            .field("cache", &self.cache)
             .finish()
     }
 }
@@ -77,20 +82,28 @@ pub struct WhatsApp {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Sessions {
-    pub watchdog_secs: u64,
-    pub dead_after_secs: u64,
+    #[serde(rename = "watchdog_secs", with = "seconds")]
+    pub watchdog: Duration,
+    #[serde(rename = "dead_after_secs", with = "seconds")]
+    pub dead_after: Duration,
     pub max_failures: u32,
-    pub max_backoff_secs: u64,
-    pub pair_timeout_secs: u64,
-    pub send_timeout_secs: u64,
+    #[serde(rename = "max_backoff_secs", with = "seconds")]
+    pub max_backoff: Duration,
+    /// Zero: until whatsapp-rust's own codes run out.
+    #[serde(rename = "pair_timeout_secs", with = "seconds")]
+    pub pair_timeout: Duration,
+    #[serde(rename = "send_timeout_secs", with = "seconds")]
+    pub send_timeout: Duration,
 }
 
 /// Outbound requests to URLs callers give (media, webhooks, sheets).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Fetch {
     pub allow_ranges: Vec<String>,
-    pub connect_timeout_secs: u64,
-    pub timeout_secs: u64,
+    #[serde(rename = "connect_timeout_secs", with = "seconds")]
+    pub connect_timeout: Duration,
+    #[serde(rename = "timeout_secs", with = "seconds")]
+    pub timeout: Duration,
     pub max_redirects: usize,
 }
 
@@ -99,15 +112,19 @@ pub struct Fetch {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Webhooks {
     /// One attempt's limit: connecting, sending and the answer.
-    pub timeout_secs: f64,
+    #[serde(rename = "timeout_secs", with = "seconds")]
+    pub timeout: Duration,
     /// Pause before each retry of a failed delivery; the last repeats.
-    pub retry_schedule_secs: Vec<f64>,
+    #[serde(rename = "retry_schedule_secs", with = "seconds_list")]
+    pub retry_schedule: Vec<Duration>,
     /// Each pause is moved by up to this fraction either way.
     pub jitter: f64,
     /// The longest pause a receiver's `Retry-After` can ask for.
-    pub max_retry_after_secs: f64,
+    #[serde(rename = "max_retry_after_secs", with = "seconds")]
+    pub max_retry_after: Duration,
     /// An endpoint failing without a break for this long is disabled.
-    pub disable_after_secs: f64,
+    #[serde(rename = "disable_after_secs", with = "seconds")]
+    pub disable_after: Duration,
     /// Endpoints delivered to at the same time.
     pub concurrency: usize,
 }
@@ -122,10 +139,13 @@ pub struct Bot {
     pub openai_model: String,
     /// Messages of the chat sent with each question.
     pub history_turns: u64,
-    pub debounce_ms: u64,
-    pub timeout_secs: f64,
+    #[serde(rename = "debounce_ms", with = "millis")]
+    pub debounce: Duration,
+    #[serde(rename = "timeout_secs", with = "seconds")]
+    pub timeout: Duration,
     pub retries: u32,
-    pub retry_backoff_ms: u64,
+    #[serde(rename = "retry_backoff_ms", with = "millis")]
+    pub retry_backoff: Duration,
     /// Bot replies to one chat per hour before the bot stops answering it.
     pub max_replies_per_chat_per_hour: u64,
 }
@@ -155,52 +175,44 @@ impl Config {
     }
 
     /// Checks the values no type can: a count or a duration that must be
-    /// positive, a number of seconds that must be finite. Start-up stops at
-    /// the first bad one, naming its key (a zero used to become one
-    /// silently in some places, and an infinite interval panicked).
+    /// positive. (Durations are typed when the file is read: a negative,
+    /// infinite or absurd number of seconds stops loading, naming its key.)
+    /// Start-up stops at the first bad one, naming its key.
     pub fn validate(&self) -> anyhow::Result<()> {
-        let positive = [
-            ("sessions.watchdog_secs", self.sessions.watchdog_secs),
-            ("sessions.dead_after_secs", self.sessions.dead_after_secs),
+        let counts = [
             (
                 "sessions.max_failures",
                 u64::from(self.sessions.max_failures),
-            ),
-            ("sessions.max_backoff_secs", self.sessions.max_backoff_secs),
-            (
-                "sessions.send_timeout_secs",
-                self.sessions.send_timeout_secs,
             ),
             ("bulk.max_numbers", self.bulk.max_numbers as u64),
             ("bulk.max_failures", u64::from(self.bulk.max_failures)),
             ("bot.history_turns", self.bot.history_turns),
             ("webhooks.concurrency", self.webhooks.concurrency as u64),
         ];
-        for (key, value) in positive {
+        for (key, value) in counts {
             anyhow::ensure!(value > 0, "{key} must be at least 1 (it is 0)");
         }
-        let seconds = [
-            (
-                "bulk.progress_interval_secs",
-                self.bulk.progress_interval_secs,
-            ),
-            ("bot.timeout_secs", self.bot.timeout_secs),
-            ("webhooks.timeout_secs", self.webhooks.timeout_secs),
-            (
-                "webhooks.max_retry_after_secs",
-                self.webhooks.max_retry_after_secs,
-            ),
-            (
-                "webhooks.disable_after_secs",
-                self.webhooks.disable_after_secs,
-            ),
+        let durations = [
+            ("sessions.watchdog_secs", self.sessions.watchdog),
+            ("sessions.dead_after_secs", self.sessions.dead_after),
+            ("sessions.max_backoff_secs", self.sessions.max_backoff),
+            ("sessions.send_timeout_secs", self.sessions.send_timeout),
+            ("fetch.timeout_secs", self.fetch.timeout),
+            ("fetch.connect_timeout_secs", self.fetch.connect_timeout),
+            ("webhooks.timeout_secs", self.webhooks.timeout),
+            ("bot.timeout_secs", self.bot.timeout),
         ];
-        for (key, value) in seconds {
-            anyhow::ensure!(
-                (0.0..1e9).contains(&value),
-                "{key} must be a number of seconds between 0 and 1e9 (it is {value})"
-            );
+        for (key, value) in durations {
+            anyhow::ensure!(!value.is_zero(), "{key} must be more than 0 (it is 0)");
         }
+        anyhow::ensure!(
+            !self.webhooks.retry_schedule.is_empty(),
+            "webhooks.retry_schedule_secs: needs at least one pause"
+        );
+        anyhow::ensure!(
+            self.bulk.random_delay.0 <= self.bulk.random_delay.1,
+            "bulk.random_delay_ms: the first bound must not exceed the second"
+        );
         Ok(())
     }
 
@@ -240,29 +252,122 @@ mod tests {
     fn bad_values_are_refused_by_key() {
         let mut config = Config::for_data_dir("/tmp/none");
         config.validate().unwrap();
-        config.sessions.watchdog_secs = 0;
+        config.sessions.watchdog = Duration::ZERO;
         let err = config.validate().unwrap_err().to_string();
         assert!(
-            err.starts_with("sessions.watchdog_secs must be at least 1"),
+            err.starts_with("sessions.watchdog_secs must be more than 0"),
             "{err}"
         );
         let mut config = Config::for_data_dir("/tmp/none");
-        config.bulk.progress_interval_secs = f64::INFINITY;
+        config.bulk.max_failures = 0;
         let err = config.validate().unwrap_err().to_string();
-        assert!(err.starts_with("bulk.progress_interval_secs"), "{err}");
+        assert!(err.starts_with("bulk.max_failures"), "{err}");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's own error type
+    fn durations_are_typed_when_read() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "wadesk.toml",
+                "[webhooks]\ntimeout_secs = 2.5\nretry_schedule_secs = [0.5, 60]\n[bulk]\nrandom_delay_ms = [10, 20]\n",
+            )?;
+            let config = Config::load(None).map_err(|e| *e)?;
+            assert_eq!(config.webhooks.timeout, Duration::from_millis(2500));
+            assert_eq!(
+                config.webhooks.retry_schedule,
+                [Duration::from_millis(500), Duration::from_secs(60)]
+            );
+            assert_eq!(
+                config.bulk.random_delay,
+                (Duration::from_millis(10), Duration::from_millis(20))
+            );
+            for bad in ["-1", "inf", "nan", "1e12", "\"soon\""] {
+                jail.set_env("WADESK__SESSIONS__WATCHDOG_SECS", bad);
+                let err = Config::load(None).unwrap_err().to_string();
+                let named = err.to_lowercase().contains("sessions.watchdog_secs");
+                assert!(named, "{bad}: {err}");
+            }
+            Ok(())
+        });
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Bulk {
     pub max_numbers: usize,
-    pub random_delay_ms: (u64, u64),
+    /// Bounds of the random gap when a campaign gives no delay.
+    #[serde(rename = "random_delay_ms", with = "millis_pair")]
+    pub random_delay: (Duration, Duration),
     pub max_failures: u32,
-    pub progress_interval_secs: f64,
+    #[serde(rename = "progress_interval_secs", with = "seconds")]
+    pub progress_interval: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Sheets {
     pub base_url: String,
     pub max_bytes: u64,
+}
+
+/// The largest duration a setting takes (about 31 years): beyond it a
+/// number is a mistake, not a wish.
+const MAX_SECS: f64 = 1e9;
+
+fn secs_to_duration<E: serde::de::Error>(value: f64, unit: &str) -> Result<Duration, E> {
+    let secs = if unit == "ms" { value / 1000.0 } else { value };
+    if !(0.0..MAX_SECS).contains(&secs) {
+        return Err(E::custom(format!(
+            "{value} is not a number of {} between 0 and {}",
+            if unit == "ms" {
+                "milliseconds"
+            } else {
+                "seconds"
+            },
+            if unit == "ms" { "1e12" } else { "1e9" }
+        )));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A duration written as seconds (fractions allowed): `timeout_secs = 2.5`.
+mod seconds {
+    use super::*;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        secs_to_duration(f64::deserialize(d)?, "s")
+    }
+}
+
+/// A duration written as milliseconds: `cache_ms = 1000`.
+mod millis {
+    use super::*;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        secs_to_duration(f64::deserialize(d)?, "ms")
+    }
+}
+
+/// A list of durations in seconds.
+mod seconds_list {
+    use super::*;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        Vec::<f64>::deserialize(d)?
+            .into_iter()
+            .map(|v| secs_to_duration(v, "s"))
+            .collect()
+    }
+}
+
+/// Two durations in milliseconds: `[low, high]`.
+mod millis_pair {
+    use super::*;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<(Duration, Duration), D::Error> {
+        let (a, b) = <(f64, f64)>::deserialize(d)?;
+        Ok((secs_to_duration(a, "ms")?, secs_to_duration(b, "ms")?))
+    }
 }

@@ -176,14 +176,14 @@ impl Fetcher {
                     Err(e) => attempt.error(e),
                 }
             }))
-            .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
-            .timeout(Duration::from_secs(config.timeout_secs))
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
             .user_agent(concat!("wadesk/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let no_redirects = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
             .redirect(redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+            .connect_timeout(config.connect_timeout)
             .user_agent(concat!("wadesk/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Fetcher {
@@ -373,8 +373,8 @@ mod tests {
     async fn names_that_resolve_to_private_addresses_are_refused() {
         let fetcher = Fetcher::new(&config::Fetch {
             allow_ranges: vec![],
-            connect_timeout_secs: 2,
-            timeout_secs: 5,
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
             max_redirects: 2,
         })
         .unwrap();
@@ -387,8 +387,8 @@ mod tests {
         assert!(
             Fetcher::new(&config::Fetch {
                 allow_ranges: vec!["not a range".into()],
-                connect_timeout_secs: 2,
-                timeout_secs: 5,
+                connect_timeout: Duration::from_secs(2),
+                timeout: Duration::from_secs(5),
                 max_redirects: 2,
             })
             .is_err()

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod fetch;
+pub mod health;
 pub mod history;
 pub mod media;
 pub mod phones;

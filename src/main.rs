@@ -181,9 +181,37 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {listen}"))?;
     let running = server::spawn(&core, listener).await?;
     tracing::info!(addr = %running.addr, "wadesk listening (gRPC, gRPC-web and REST)");
-    tokio::signal::ctrl_c().await?;
-    tracing::info!("shutting down");
-    running.stop().await
+    stop_signal().await?;
+    let drain = core.config.server.drain;
+    tracing::info!(
+        drain_secs = drain.as_secs_f64(),
+        "shutting down (a second signal skips the drain)"
+    );
+    running
+        .stop_after(drain, async {
+            let _ = stop_signal().await;
+        })
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what service managers and container runtimes send).
+async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    }
 }
 
 async fn account(config: Config, cmd: AccountCommand) -> anyhow::Result<()> {

@@ -18,7 +18,7 @@ use axum::{
 use http::{HeaderName, Request, StatusCode, header};
 use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, task::JoinHandle};
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
@@ -27,6 +27,7 @@ use crate::{
     auth::{self, Authenticator, Keys, Limiter},
     bot,
     config::Config,
+    health::Health,
     proto::{
         bot_service_server::BotServiceServer, bulk_service_server::BulkServiceServer,
         message_service_server::MessageServiceServer, phone_service_server::PhoneServiceServer,
@@ -49,9 +50,15 @@ pub struct Core {
     pub sessions: Arc<SessionManager>,
     /// Guarded HTTP client for caller-given URLs.
     pub fetcher: crate::fetch::Fetcher,
-    /// Cancelled when the server stops: long-lived streams end on it so a
-    /// graceful shutdown does not wait for subscribers forever.
+    /// The root of the process's cancellation tree: cancelled when the
+    /// server stops. Long-lived streams end on it (so a graceful shutdown
+    /// does not wait for subscribers forever); every worker runs on a child.
     pub shutdown: CancellationToken,
+    /// Every background task not owned by a worker (the event tail, event
+    /// streams, the status writer, answers on their way): awaited at stop.
+    pub tasks: TaskTracker,
+    /// What health checks answer.
+    pub health: Health,
     /// Webhook delivery settings, checked at start-up.
     pub webhook_settings: webhooks::Settings,
     /// Wakes the webhook worker when a webhook changes.
@@ -86,12 +93,14 @@ impl Core {
         let webhook_settings = webhooks::Settings::from_config(&config.webhooks)?;
         let bulk_settings = crate::bulk::Settings::from_config(&config.bulk, &config.sheets)?;
         let events = store::events::EventLog::new(db.clone());
-        let sessions = SessionManager::new(events.clone(), &config);
+        let tasks = TaskTracker::new();
+        let sessions = SessionManager::new(events.clone(), &config, tasks.clone());
         let sender = crate::send::Sender::new(db.clone(), sessions.clone(), fetcher.clone());
         let shutdown = CancellationToken::new();
-        let tail = store::events::Tail::start(&events, shutdown.child_token())
+        let tail = store::events::Tail::start(&events, shutdown.child_token(), &tasks)
             .await
             .context("reading the event log")?;
+        let health = Health::new(service_names()?).await;
         let bulk = crate::bulk::Engine::new(
             events.clone(),
             fetcher.clone(),
@@ -108,6 +117,8 @@ impl Core {
             keys: Arc::new(Keys::new(&secret)),
             fetcher,
             shutdown,
+            tasks,
+            health,
             webhook_settings,
             webhook_kick: webhooks::Kick::default(),
             sessions,
@@ -130,6 +141,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         phones: crate::phones::Phones::new(core.db.clone(), core.sessions.clone()),
         fetcher: core.fetcher.clone(),
         shutdown: core.shutdown.clone(),
+        tasks: core.tasks.clone(),
         webhooks: webhooks::Webhooks::new(
             core.db.clone(),
             core.fetcher.clone(),
@@ -151,11 +163,9 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         core.db.clone(),
         core.keys.clone(),
         limiter,
-        Duration::from_millis(core.config.auth.cache_ms),
+        core.config.auth.cache,
     );
 
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    drop(health_reporter); // every service reports SERVING via the "" entry
     // Both reflection versions: grpcurl speaks v1, Python's official
     // grpcio-reflection client only v1alpha.
     let reflection = tonic_reflection::server::Builder::configure()
@@ -172,7 +182,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         .add_service(WebhookServiceServer::new(api::WebhookApi(state.clone())))
         .add_service(BotServiceServer::new(api::BotApi(state.clone())))
         .add_service(MessageServiceServer::new(api::MessageApi(state.clone())))
-        .add_service(health_service)
+        .add_service(core.health.grpc())
         .add_service(reflection)
         .add_service(reflection_v1alpha)
         .prepare();
@@ -199,10 +209,20 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
                 auth: authenticator,
             }),
         )
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/healthz", {
+            let health = core.health.clone();
+            get(move || {
+                let serving = health.serving();
+                async move {
+                    if serving {
+                        (StatusCode::OK, Json(serde_json::json!({"status": "ok"})))
+                    } else {
+                        let body = serde_json::json!({"status": "draining"});
+                        (StatusCode::SERVICE_UNAVAILABLE, Json(body))
+                    }
+                }
+            })
+        })
         .fallback(|request: Request<Body>| async move {
             wadesk_gateway::error_response(
                 StatusCode::NOT_FOUND,
@@ -243,6 +263,13 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         .layer(cors(&core.config)))
 }
 
+/// The full names of the gRPC services in the embedded descriptors.
+fn service_names() -> anyhow::Result<Vec<String>> {
+    let pool = prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET)
+        .context("decoding the embedded descriptors")?;
+    Ok(pool.services().map(|s| s.full_name().to_owned()).collect())
+}
+
 /// The REST transcoder over the embedded descriptors.
 pub fn gateway() -> anyhow::Result<wadesk_gateway::Gateway> {
     let pool = prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET)
@@ -272,6 +299,11 @@ fn cors(config: &Config) -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
+/// How long a stop waits for background tasks once everything else has
+/// stopped (they end on the shutdown signal; one that does not is a bug,
+/// logged, not a hang).
+const TASKS_GRACE: Duration = Duration::from_secs(30);
+
 /// A server running in the background.
 pub struct Running {
     pub addr: SocketAddr,
@@ -281,19 +313,56 @@ pub struct Running {
     webhooks: webhooks::Worker,
     bulk: crate::bulk::Engine,
     bot: bot::Worker,
+    tasks: TaskTracker,
+    health: Health,
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, stops webhook
-    /// delivery, the bot and every phone session (keys flushed), and waits.
+    /// Stops at once: see [`stop_after`](Self::stop_after).
     pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop_after(Duration::ZERO, std::future::pending::<()>())
+            .await
+    }
+
+    /// Stops gracefully: health checks say NOT_SERVING for `drain` (or
+    /// until `skip` completes) while requests are still served; then the
+    /// server stops accepting, lets in-flight requests finish and ends the
+    /// streams (each told where to resume); the webhook, campaign and bot
+    /// workers stop, then every phone session at once (keys flushed, the
+    /// statuses they queued written); and every background task is awaited.
+    pub async fn stop_after(
+        self,
+        drain: Duration,
+        skip: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        self.health.drain().await;
+        if !drain.is_zero() {
+            tracing::info!(
+                secs = drain.as_secs_f64(),
+                "draining: health checks say NOT_SERVING"
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(drain) => {}
+                _ = skip => tracing::info!("drain cut short"),
+            }
+        }
         self.shutdown.cancel();
         self.task.await??;
-        self.webhooks.stop().await;
-        // Campaign workers stop before the sessions they send through.
-        self.bulk.stop().await;
-        self.bot.stop().await;
+        // Campaign workers and the bot stop before the sessions they send
+        // through.
+        tokio::join!(self.webhooks.stop(), self.bulk.stop(), self.bot.stop());
         self.sessions.shutdown().await;
+        self.tasks.close();
+        if tokio::time::timeout(TASKS_GRACE, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                left = self.tasks.len(),
+                "background tasks still running {}s after the stop; leaving them",
+                TASKS_GRACE.as_secs()
+            );
+        }
         Ok(())
     }
 }
@@ -353,5 +422,7 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
         webhooks,
         bulk: core.bulk.clone(),
         bot,
+        tasks: core.tasks.clone(),
+        health: core.health.clone(),
     })
 }

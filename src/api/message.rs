@@ -114,8 +114,12 @@ impl MessageService for MessageApi {
             phone_id,
             names: names.names(),
         };
-        let events =
-            follow::subscribe(&self.0.tail, filter, names, cursor, self.0.shutdown.clone()).await?;
+        let at = follow::Follower {
+            tail: &self.0.tail,
+            shutdown: &self.0.shutdown,
+            tasks: &self.0.tasks,
+        };
+        let events = follow::subscribe(at, filter, names, cursor).await?;
         Ok(Response::new(Box::pin(events.map(|item| match item {
             Ok(event) => Ok(event.into()),
             Err(ended) => Err(ended_status(ended)),

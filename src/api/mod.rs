@@ -38,6 +38,8 @@ pub struct State {
     pub fetcher: crate::fetch::Fetcher,
     /// Cancelled when the server stops (streams end on it).
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Background work of requests (event streams), awaited at shutdown.
+    pub tasks: tokio_util::task::TaskTracker,
     /// Phones' webhooks (set, read, delete, deliveries).
     pub webhooks: crate::webhooks::Webhooks,
     /// Wakes a phone's campaign worker after a change.

@@ -48,7 +48,7 @@ use tokio::{
     task::{JoinHandle, JoinSet},
     time::Instant,
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     config,
@@ -99,20 +99,16 @@ impl Settings {
                 anyhow::bail!("bot.{key}: {value:?} is not an http(s) URL");
             }
         }
-        let timeout = Duration::try_from_secs_f64(c.timeout_secs)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .with_context(|| format!("bot.timeout_secs: {} is not a duration", c.timeout_secs))?;
         Ok(Settings {
             gemini_base_url: c.gemini_base_url.clone(),
             openai_base_url: c.openai_base_url.clone(),
             gemini_model: c.gemini_model.clone(),
             openai_model: c.openai_model.clone(),
-            history_turns: c.history_turns.max(1),
-            debounce: Duration::from_millis(c.debounce_ms),
-            timeout,
+            history_turns: c.history_turns,
+            debounce: c.debounce,
+            timeout: c.timeout,
             retries: c.retries,
-            retry_backoff: Duration::from_millis(c.retry_backoff_ms),
+            retry_backoff: c.retry_backoff,
             max_replies_per_chat_per_hour: c.max_replies_per_chat_per_hour,
         })
     }
@@ -154,12 +150,15 @@ struct Ctx {
     keys: KeyBox,
     settings: Settings,
     http: reqwest::Client,
+    /// Chat-state hints on their way (awaited when the worker stops).
+    hints: TaskTracker,
 }
 
 /// The running worker.
 pub struct Worker {
     cancel: CancellationToken,
     task: JoinHandle<()>,
+    hints: TaskTracker,
 }
 
 impl Worker {
@@ -177,6 +176,7 @@ impl Worker {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
+        let hints = TaskTracker::new();
         let ctx = Arc::new(Ctx {
             db: events.db().clone(),
             events,
@@ -185,9 +185,14 @@ impl Worker {
             keys,
             settings,
             http,
+            hints: hints.clone(),
         });
         let task = tokio::spawn(run(ctx, kick, cancel.clone()));
-        Worker { cancel, task }
+        Worker {
+            cancel,
+            task,
+            hints,
+        }
     }
 
     /// Stops: questions in flight are abandoned (their messages are
@@ -197,6 +202,8 @@ impl Worker {
         if let Err(err) = self.task.await {
             tracing::error!(error = %err, "bot worker ended badly");
         }
+        self.hints.close();
+        self.hints.wait().await;
     }
 }
 
@@ -465,7 +472,7 @@ fn typing(ctx: &Ctx, phone_id: &str, peer: &str, on: bool) {
     let Ok(jid) = format!("{peer}@s.whatsapp.net").parse::<whatsapp_rust::Jid>() else {
         return;
     };
-    tokio::spawn(async move {
+    ctx.hints.spawn(async move {
         let chatstate = client.chatstate();
         let sent = if on {
             chatstate.send_composing(&jid).await

@@ -67,20 +67,13 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_config(bulk: &config::Bulk, sheets: &config::Sheets) -> anyhow::Result<Settings> {
-        anyhow::ensure!(
-            bulk.random_delay_ms.0 <= bulk.random_delay_ms.1,
-            "bulk.random_delay_ms: the first bound must not exceed the second"
-        );
         let sheets_base_url = url::Url::parse(&sheets.base_url)
             .map_err(|e| anyhow::anyhow!("sheets.base_url {:?}: {e}", sheets.base_url))?;
         Ok(Settings {
             max_numbers: bulk.max_numbers,
-            random_delay: (
-                Duration::from_millis(bulk.random_delay_ms.0),
-                Duration::from_millis(bulk.random_delay_ms.1),
-            ),
+            random_delay: bulk.random_delay,
             max_failures: bulk.max_failures,
-            progress_interval: Duration::from_secs_f64(bulk.progress_interval_secs),
+            progress_interval: bulk.progress_interval,
             sheets_base_url,
             sheet_max_bytes: sheets.max_bytes,
         })

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc};
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::EventFilter;
 use crate::{
@@ -33,16 +33,28 @@ pub enum Ended {
 /// One event, or the end.
 pub type Item = std::result::Result<event::Model, Ended>;
 
+/// Where a subscription runs: the live tail, the server's shutdown signal
+/// and its task tracker.
+pub struct Follower<'a> {
+    pub tail: &'a Tail,
+    pub shutdown: &'a CancellationToken,
+    pub tasks: &'a TaskTracker,
+}
+
 /// Starts following the log for `filter` after `cursor` (0: from now).
 /// Subscribes to new events before choosing the start, so nothing appended
 /// in between is missed.
 pub async fn subscribe(
-    tail: &Tail,
+    at: Follower<'_>,
     filter: Filter,
     names: EventFilter,
     cursor: i64,
-    shutdown: CancellationToken,
 ) -> Result<tokio_stream::wrappers::ReceiverStream<Item>> {
+    let Follower {
+        tail,
+        shutdown,
+        tasks,
+    } = at;
     let db = tail.db().clone();
     let live = tail.subscribe().await?;
     let start = match cursor {
@@ -50,7 +62,7 @@ pub async fn subscribe(
         n => n,
     };
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-    tokio::spawn(follow(db, filter, names, start, live, tx, shutdown));
+    tasks.spawn(follow(db, filter, names, start, live, tx, shutdown.clone()));
     Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 

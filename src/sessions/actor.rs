@@ -186,7 +186,7 @@ impl Actor {
                                     // meanwhile this session takes the next command.
                                     let outcome = self.send_row(&client, row).await;
                                     let db = self.shared.db.clone();
-                                    tokio::spawn(async move {
+                                    self.shared.tasks.spawn(async move {
                                         let _ = reply.send(outcome.stored(&db).await);
                                     });
                                 }

@@ -15,6 +15,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_util::task::TaskTracker;
 use whatsapp_rust::Client;
 
 use crate::{
@@ -69,13 +70,12 @@ impl Settings {
     pub fn from_config(config: &Config) -> Settings {
         let s = &config.sessions;
         Settings {
-            watchdog_interval: Duration::from_secs(s.watchdog_secs),
-            dead_after: Duration::from_secs(s.dead_after_secs),
+            watchdog_interval: s.watchdog,
+            dead_after: s.dead_after,
             max_failures: s.max_failures,
-            max_backoff: Duration::from_secs(s.max_backoff_secs),
-            pair_timeout: (s.pair_timeout_secs > 0)
-                .then(|| Duration::from_secs(s.pair_timeout_secs)),
-            send_timeout: Duration::from_secs(s.send_timeout_secs),
+            max_backoff: s.max_backoff,
+            pair_timeout: (!s.pair_timeout.is_zero()).then_some(s.pair_timeout),
+            send_timeout: s.send_timeout,
         }
     }
 }
@@ -92,6 +92,9 @@ pub struct Shared {
     pub settings: Settings,
     /// Every message status change of the sessions goes through here.
     pub statuses: statuses::Statuses,
+    /// Background work of the sessions (answers on their way, the status
+    /// writer), awaited at shutdown.
+    pub tasks: TaskTracker,
 }
 
 struct Handle {
@@ -184,7 +187,9 @@ impl SessionManager {
         &self.shared.phones
     }
 
-    pub fn new(events: EventLog, config: &Config) -> Arc<SessionManager> {
+    /// The sessions of this process; their background work runs on
+    /// `tasks` (awaited at shutdown).
+    pub fn new(events: EventLog, config: &Config, tasks: TaskTracker) -> Arc<SessionManager> {
         let db = events.db().clone();
         let server_url = if config.whatsapp.server_url.is_empty() {
             engine::WHATSAPP_URL.to_owned()
@@ -197,10 +202,11 @@ impl SessionManager {
             .unwrap_or_default();
         Arc::new(SessionManager {
             shared: Arc::new(Shared {
-                statuses: statuses::Statuses::start(events.clone()),
+                statuses: statuses::Statuses::start(events.clone(), &tasks),
+                tasks,
                 db,
                 events,
-                phones: store::cache::Cache::new(Duration::from_millis(config.auth.cache_ms)),
+                phones: store::cache::Cache::new(config.auth.cache),
                 server_url,
                 http: Arc::new(engine::ReqwestHttp::new(
                     http,
@@ -365,12 +371,13 @@ impl SessionManager {
         }
     }
 
-    /// Stops every session, waiting for each.
+    /// Stops every session at once, waiting for all of them, then ends the
+    /// status writer once what they queued is written.
     pub async fn shutdown(&self) {
         let ids: Vec<String> = self.lock().keys().cloned().collect();
-        for id in ids {
-            self.stop(&id).await;
-        }
+        futures::future::join_all(ids.iter().map(|id| self.stop(id))).await;
+        self.shared.statuses.flush().await;
+        self.shared.statuses.close();
     }
 
     /// The connected client of a phone, if its session is running.

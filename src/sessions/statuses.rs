@@ -10,6 +10,7 @@
 //! before its status is durable waits for [`Statuses::enqueue`]'s answer.
 
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::task::TaskTracker;
 
 use crate::store::{
     self,
@@ -29,6 +30,9 @@ enum Job {
     Change(Change, Option<oneshot::Sender<Stored>>),
     /// Answered once everything queued before it is committed.
     Flush(oneshot::Sender<()>),
+    /// Commit what is queued and end (the process is stopping; every
+    /// session has stopped).
+    Close,
 }
 
 #[derive(Clone)]
@@ -37,12 +41,17 @@ pub struct Statuses {
 }
 
 impl Statuses {
-    /// Starts the writer; it ends once every handle is dropped and all
-    /// queued changes are written.
-    pub fn start(log: EventLog) -> Statuses {
+    /// Starts the writer on `tasks`; it ends after [`close`](Self::close)
+    /// (or once every handle is dropped), with all queued changes written.
+    pub fn start(log: EventLog, tasks: &TaskTracker) -> Statuses {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(log, queue));
+        tasks.spawn(run(log, queue));
         Statuses { jobs }
+    }
+
+    /// Ends the writer once everything queued so far is written.
+    pub fn close(&self) {
+        let _ = self.jobs.send(Job::Close);
     }
 
     /// Records a change without waiting for it (receipts, acks).
@@ -86,11 +95,16 @@ fn change(target: Target, status: MessageStatus, reason: Option<String>) -> Chan
 
 async fn run(log: EventLog, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut batch = Vec::new();
-    while let Some(job) = queue.recv().await {
+    let mut closing = false;
+    while !closing && let Some(job) = queue.recv().await {
+        closing = matches!(job, Job::Close);
         batch.push(job);
-        while batch.len() < MAX_BATCH {
+        while !closing && batch.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => {
+                    closing = matches!(job, Job::Close);
+                    batch.push(job);
+                }
                 Err(_) => break,
             }
         }
@@ -111,6 +125,7 @@ async fn commit(log: &EventLog, batch: Vec<Job>) {
                 answers.push(answer);
             }
             Job::Flush(done) => flushed.push(done),
+            Job::Close => {}
         }
     }
     // A copy to retry each change alone, only where there is more than one.

@@ -232,7 +232,11 @@ struct TailAt {
 impl Tail {
     /// Starts following the log: every event appended after a
     /// [`subscribe`](Self::subscribe) returns is published to it.
-    pub async fn start(log: &EventLog, stop: CancellationToken) -> Result<Tail, DbErr> {
+    pub async fn start(
+        log: &EventLog,
+        stop: CancellationToken,
+        tasks: &tokio_util::task::TaskTracker,
+    ) -> Result<Tail, DbErr> {
         let db = log.db().clone();
         let (tx, _) = broadcast::channel(TAIL_BUFFER);
         let at = Arc::new(Mutex::new(TailAt {
@@ -241,7 +245,7 @@ impl Tail {
         }));
         let mut wake = log.watch();
         let (sender, reader, tail_at) = (tx.clone(), db.clone(), at.clone());
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             loop {
                 wake.borrow_and_update();
                 let mut at = tail_at.lock().await;

@@ -17,31 +17,16 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_config(c: &config::Webhooks) -> anyhow::Result<Settings> {
-        let secs = |key: &str, v: f64| {
-            Duration::try_from_secs_f64(v)
-                .map_err(|_| anyhow::anyhow!("webhooks.{key}: {v} is not a number of seconds"))
-        };
-        if c.retry_schedule_secs.is_empty() {
-            anyhow::bail!("webhooks.retry_schedule_secs: needs at least one pause");
-        }
         if !(0.0..1.0).contains(&c.jitter) {
             anyhow::bail!("webhooks.jitter: {} is not a fraction below 1", c.jitter);
         }
-        let timeout = secs("timeout_secs", c.timeout_secs)?;
-        if timeout.is_zero() {
-            anyhow::bail!("webhooks.timeout_secs: must be more than 0");
-        }
         Ok(Settings {
-            timeout,
-            schedule: c
-                .retry_schedule_secs
-                .iter()
-                .map(|&v| secs("retry_schedule_secs", v))
-                .collect::<anyhow::Result<_>>()?,
+            timeout: c.timeout,
+            schedule: c.retry_schedule.clone(),
             jitter: c.jitter,
-            max_retry_after: secs("max_retry_after_secs", c.max_retry_after_secs)?,
-            disable_after: secs("disable_after_secs", c.disable_after_secs)?,
-            concurrency: c.concurrency.max(1),
+            max_retry_after: c.max_retry_after,
+            disable_after: c.disable_after,
+            concurrency: c.concurrency,
         })
     }
 

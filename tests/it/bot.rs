@@ -197,9 +197,9 @@ impl Provider {
             Kind::Gemini => config.bot.gemini_base_url = self.url.clone(),
             Kind::OpenAi => config.bot.openai_base_url = self.url.clone(),
         }
-        config.bot.debounce_ms = 600;
-        config.bot.timeout_secs = 5.0;
-        config.bot.retry_backoff_ms = 100;
+        config.bot.debounce = Duration::from_millis(600);
+        config.bot.timeout = Duration::from_secs(5);
+        config.bot.retry_backoff = Duration::from_millis(100);
     }
 }
 

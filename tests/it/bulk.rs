@@ -125,7 +125,7 @@ async fn bulk_events(app: &TestApp, phone: &str, bulk_id: &str) -> Vec<Value> {
 async fn twenty_numbers_once_each_with_even_gaps(db: Db) {
     let from = "919812350000";
     let (sim, app, phone, numbers) =
-        linked(db, from, 20, |c| c.bulk.progress_interval_secs = 0.0).await;
+        linked(db, from, 20, |c| c.bulk.progress_interval = Duration::ZERO).await;
     make_pro(&app, &phone).await;
     let mut request: Vec<String> = numbers.clone();
     request.insert(3, format!("+{}", numbers[0])); // the same number, typed differently

@@ -11,5 +11,6 @@ mod phones;
 mod process;
 mod rest;
 mod send;
+mod shutdown;
 mod sim;
 mod webhooks;

@@ -410,7 +410,10 @@ async fn first_qr(app: &TestApp, phone_id: &str) -> (Sse, String) {
 
 async fn unscanned_qr_codes_expire_and_pairing_starts_again(db: Db) {
     // Long enough for a prompt scan on a busy machine, short enough for a test.
-    let (sim, app) = start_with(db, |config| config.sessions.pair_timeout_secs = 4).await;
+    let (sim, app) = start_with(db, |config| {
+        config.sessions.pair_timeout = Duration::from_secs(4)
+    })
+    .await;
     let number = "919812340007";
     sim.create_phone(number);
     let phone = app.create_phone("Line").await;

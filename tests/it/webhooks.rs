@@ -207,10 +207,10 @@ where
 
 /// Retries within a second, so tests wait on deliveries, not the clock.
 fn fast(config: &mut Config) {
-    config.webhooks.retry_schedule_secs = vec![0.05, 0.1, 0.2];
+    config.webhooks.retry_schedule = [50, 100, 200].map(Duration::from_millis).to_vec();
     config.webhooks.jitter = 0.1;
-    config.webhooks.timeout_secs = 2.0;
-    config.webhooks.max_retry_after_secs = 2.0;
+    config.webhooks.timeout = Duration::from_secs(2);
+    config.webhooks.max_retry_after = Duration::from_secs(2);
 }
 
 async fn set_webhook(app: &TestApp, phone: &str, url: &str, events: &[&str]) -> (u16, Value) {
@@ -440,7 +440,7 @@ async fn retries_until_success_with_attempts_recorded(db: Db) {
 async fn no_answer_and_retry_after_are_retried(db: Db) {
     let app = TestApp::spawn_with(db, |c| {
         fast(c);
-        c.webhooks.timeout_secs = 0.5;
+        c.webhooks.timeout = Duration::from_millis(500);
     })
     .await;
     let receiver = Receiver::start().await;
@@ -480,7 +480,7 @@ async fn no_answer_and_retry_after_are_retried(db: Db) {
 async fn a_pending_retry_survives_a_restart(db: Db) {
     let app = TestApp::spawn_with(db, |c| {
         fast(c);
-        c.webhooks.retry_schedule_secs = vec![1.0];
+        c.webhooks.retry_schedule = vec![Duration::from_secs(1)];
     })
     .await;
     let receiver = Receiver::start().await;
@@ -615,7 +615,7 @@ async fn bad_urls_and_missing_webhooks(db: Db) {
 async fn disabled_after_failing_too_long_then_set_again(db: Db) {
     let app = TestApp::spawn_with(db, |c| {
         fast(c);
-        c.webhooks.disable_after_secs = 0.5;
+        c.webhooks.disable_after = Duration::from_millis(500);
     })
     .await;
     let receiver = Receiver::start().await;
