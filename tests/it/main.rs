@@ -11,5 +11,4 @@ mod phones;
 mod process;
 mod rest;
 mod send;
-mod sim;
 mod webhooks;

@@ -22,6 +22,7 @@ mod pairing;
 mod phone;
 mod router;
 mod server;
+pub mod standalone;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

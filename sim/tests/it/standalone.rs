@@ -1,4 +1,4 @@
-//! `wadesk sim`: prints its URLs, serves the admin API, refuses to
+//! `wadesk-sim`: prints its URLs, serves the admin API, refuses to
 //! listen anywhere but loopback.
 
 use std::io::{BufRead, BufReader};
@@ -6,8 +6,8 @@ use std::process::{Command, Stdio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_prints_urls_and_serves_admin_api() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wadesk"))
-        .args(["sim", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wadesk-sim"))
+        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -23,7 +23,7 @@ async fn binary_prints_urls_and_serves_admin_api() {
         .expect("http line")
         .trim()
         .to_string();
-    let (status, body) = super::common::http_request(
+    let (status, body) = crate::common::http_request(
         "POST",
         &format!("{http}/admin/phones/15550009999"),
         &[],
@@ -35,8 +35,8 @@ async fn binary_prints_urls_and_serves_admin_api() {
     let _ = child.kill();
     let _ = child.wait();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_wadesk"))
-        .args(["sim", "--listen", "0.0.0.0:0"])
+    let out = Command::new(env!("CARGO_BIN_EXE_wadesk-sim"))
+        .args(["--listen", "0.0.0.0:0"])
         .output()
         .unwrap();
     assert!(!out.status.success(), "non-loopback listen must be refused");

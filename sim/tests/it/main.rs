@@ -1,9 +1,10 @@
 //! The protocol simulator, proven with real whatsapp-rust clients (an
 //! in-memory store on the client side): handshake, pairing by QR and code,
 //! login, routing, receipts, media, lifecycle, virtual phones, robustness.
+//! One test binary, so it links once.
 
 mod capacity;
-pub mod common;
+mod common;
 mod lifecycle;
 mod media_admin;
 mod messaging;

@@ -1,12 +1,12 @@
 //! Capacity: N real clients paired and connected to one simulator process at once.
 //! Ignored by default (it is a benchmark); run it in release mode:
-//!   SIM_CLIENTS=1000 cargo test --release --test it sim::capacity -- --ignored --nocapture
+//!   SIM_CLIENTS=1000 cargo test --release -p wadesk-sim --test it capacity -- --ignored --nocapture
 //! It reports the simulator process's resident memory per connected client.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader};
 use whatsapp_rust::TokioRuntime;
 use whatsapp_rust::prelude::*;
@@ -36,11 +36,11 @@ async fn thousand_connected_clients() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wadesk"))
-        .args(["sim", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wadesk-sim"))
+        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
-        .expect("start wadesk sim");
+        .expect("start wadesk-sim");
     let pid = child.id();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut ws = String::new();

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use super::common::*;
+use crate::common::*;
 use wacore::types::presence::ReceiptType;
-use wadesk::sim::{SimConfig, SimEvent, Simulator};
+use wadesk_sim::{SimConfig, SimEvent, Simulator};
 use whatsapp_rust::prelude::*;
 
 fn receipt_for(ev: &Event, id: &str, want: &[ReceiptType]) -> bool {

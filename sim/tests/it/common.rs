@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use wacore::net::{HttpClient, HttpRequest, HttpResponse};
 use wacore::store::InMemoryBackend;
-use wadesk::sim::{SimEvent, Simulator};
+use wadesk_sim::{SimEvent, Simulator};
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 
@@ -22,8 +22,17 @@ impl HttpClient for NoHttp {
     }
 }
 
+/// Logs from the simulator and whatsapp-rust when RUST_LOG is set.
 pub fn init_logs() {
-    crate::support::init_logs();
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
+    });
 }
 
 /// A real whatsapp-rust client connected to the simulator, with its events in a channel.

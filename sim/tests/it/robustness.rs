@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::common::*;
+use crate::common::*;
 use futures_util::{SinkExt, StreamExt};
-use wadesk::sim::{SimConfig, SimEvent, Simulator};
+use wadesk_sim::{SimConfig, SimEvent, Simulator};
 use whatsapp_rust::prelude::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use super::common::*;
+use crate::common::*;
 use sha2::{Digest, Sha256};
-use wadesk::sim::{SimConfig, SimEvent, Simulator};
+use wadesk_sim::{SimConfig, SimEvent, Simulator};
 use whatsapp_rust::download::MediaType;
 use whatsapp_rust::prelude::*;
 

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use super::common::*;
+use crate::common::*;
 use wacore::types::presence::ReceiptType;
-use wadesk::sim::{SimConfig, Simulator};
+use wadesk_sim::{SimConfig, Simulator};
 use whatsapp_rust::prelude::*;
 
 fn text_of(ev: &Event, from_user: &str) -> Option<(String, String)> {

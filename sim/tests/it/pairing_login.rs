@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::common::*;
-use wadesk::sim::{Pattern, SimConfig, SimEvent, Simulator};
+use crate::common::*;
+use wadesk_sim::{Pattern, SimConfig, SimEvent, Simulator};
 use whatsapp_rust::prelude::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
