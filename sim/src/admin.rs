@@ -24,9 +24,10 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Shared, pairing, phone};
+use crate::state::Shared;
+use crate::{media, paircode, pairing, phone, phone_send, server};
 
-pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
+pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
     let app = Router::new()
         .route("/admin/phones/{number}", post(create).get(show))
         .route("/admin/phones/{number}/scan", post(scan))
@@ -42,7 +43,7 @@ pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
             "/admin/outage",
             post(outage_on).delete(outage_off).get(outage_state),
         )
-        .merge(super::media::routes())
+        .merge(media::routes())
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(shared);
     if let Err(e) = axum::serve(listener, app).await {
@@ -59,25 +60,19 @@ fn valid_number(n: &str) -> bool {
 }
 
 fn exists(shared: &Shared, number: &str) -> bool {
-    shared.state.lock().unwrap().dir.phone(number).is_some()
+    shared.state().dir.phone(number).is_some()
 }
 
 async fn create(State(shared): State<Arc<Shared>>, Path(number): Path<String>) -> Response {
     if !valid_number(&number) {
         return err(StatusCode::BAD_REQUEST, "a phone number is 5-20 digits");
     }
-    let info = shared.create_phone(&number);
+    let info = phone::create_phone(&shared, &number);
     (StatusCode::CREATED, axum::Json(info)).into_response()
 }
 
 async fn show(State(shared): State<Arc<Shared>>, Path(number): Path<String>) -> Response {
-    let info = shared
-        .state
-        .lock()
-        .unwrap()
-        .dir
-        .phone(&number)
-        .map(|p| p.info());
+    let info = shared.state().dir.phone(&number).map(|p| p.info());
     match info {
         Some(i) => axum::Json(i).into_response(),
         None => err(StatusCode::NOT_FOUND, "no such virtual phone"),
@@ -145,14 +140,14 @@ async fn send(
             );
         }
     };
-    match phone::send(&shared, &number, &to, msg).await {
+    match phone_send::send(&shared, &number, &to, msg).await {
         Ok(id) => axum::Json(json!({ "id": id })).into_response(),
         Err(e) => err(StatusCode::BAD_REQUEST, format!("{e:#}")),
     }
 }
 
 async fn messages(State(shared): State<Arc<Shared>>, Path(number): Path<String>) -> Response {
-    let st = shared.state.lock().unwrap();
+    let st = shared.state();
     match st.dir.phone(&number) {
         Some(p) => axum::Json(p.primary.received.clone()).into_response(),
         None => err(StatusCode::NOT_FOUND, "no such virtual phone"),
@@ -160,7 +155,7 @@ async fn messages(State(shared): State<Arc<Shared>>, Path(number): Path<String>)
 }
 
 async fn sent(State(shared): State<Arc<Shared>>, Path(number): Path<String>) -> Response {
-    let st = shared.state.lock().unwrap();
+    let st = shared.state();
     match st.dir.phone(&number) {
         Some(p) => axum::Json(p.primary.sent.clone()).into_response(),
         None => err(StatusCode::NOT_FOUND, "no such virtual phone"),
@@ -182,14 +177,14 @@ async fn read(
     let ids = match body {
         ReadBody::Ids { ids } | ReadBody::List(ids) => ids,
     };
-    match phone::mark_read(&shared, &number, &ids) {
+    match phone_send::mark_read(&shared, &number, &ids) {
         Ok(n) => axum::Json(json!({ "read": n })).into_response(),
         Err(e) => err(StatusCode::NOT_FOUND, format!("{e:#}")),
     }
 }
 
 async fn offline(State(shared): State<Arc<Shared>>, Path(number): Path<String>) -> Response {
-    if shared.set_phone_online(&number, false) {
+    if phone::set_phone_online(&shared, &number, false) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         err(StatusCode::NOT_FOUND, "no such virtual phone")
@@ -197,7 +192,7 @@ async fn offline(State(shared): State<Arc<Shared>>, Path(number): Path<String>) 
 }
 
 async fn online(State(shared): State<Arc<Shared>>, Path(number): Path<String>) -> Response {
-    if shared.set_phone_online(&number, true) {
+    if phone::set_phone_online(&shared, &number, true) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         err(StatusCode::NOT_FOUND, "no such virtual phone")
@@ -223,19 +218,19 @@ async fn pair_code(
     if !exists(&shared, &number) {
         return err(StatusCode::NOT_FOUND, "no such virtual phone");
     }
-    match pairing::enter_pair_code(&shared, &number, body.trim()) {
+    match paircode::enter_pair_code(&shared, &number, body.trim()) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => err(StatusCode::BAD_REQUEST, format!("{e:#}")),
     }
 }
 
 async fn outage_on(State(shared): State<Arc<Shared>>) -> Response {
-    let dropped = shared.set_outage(true);
+    let dropped = server::set_outage(&shared, true);
     axum::Json(json!({ "dropped": dropped })).into_response()
 }
 
 async fn outage_off(State(shared): State<Arc<Shared>>) -> Response {
-    shared.set_outage(false);
+    server::set_outage(&shared, false);
     StatusCode::NO_CONTENT.into_response()
 }
 

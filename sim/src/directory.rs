@@ -1,26 +1,16 @@
 //! The account and key directory: virtual phones, their linked devices, and what each
 //! device published (identity, signed prekey, one-time prekeys, ADV device identity).
-//! The server only stores and hands out public key material.
+//! The server only stores and hands out public key material; a phone's primary
+//! device also keeps what it received and sent.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
+use wacore_binary::{Jid, Node, Server};
 use wacore_libsignal::protocol::KeyPair;
 
-/// Public Signal keys a device registered with (from the pairing `ClientPayload`, later
-/// refreshed by its prekey upload).
-#[derive(Clone, Debug, Default)]
-pub struct Registration {
-    pub registration_id: u32,
-    pub identity: Vec<u8>,
-    pub signed_prekey_id: u32,
-    pub signed_prekey: Vec<u8>,
-    pub signed_prekey_sig: Vec<u8>,
-    pub push_name: Option<String>,
-}
-
-/// One-time prekey as uploaded: (id, 32-byte public key). Stored inline (a device
-/// uploads ~800 of them; no allocation per key).
-pub type OneTimePreKey = (u32, [u8; 32]);
+use crate::nodes::{pn_jid, unix_now};
+use crate::signal::{AppStateKey, OneTimePreKey, PrimarySignal, Registration};
 
 pub struct Device {
     pub id: u32,
@@ -33,10 +23,8 @@ pub struct Device {
     /// (served to peers in prekey bundles).
     pub adv_identity: Option<Vec<u8>>,
     pub push_name: String,
-    #[allow(dead_code)]
-    pub paired_at: u64,
     /// Stanzas for this device while it is not connected (delivered after `<active/>`).
-    pub offline_queue: VecDeque<wacore_binary::Node>,
+    pub offline_queue: VecDeque<Node>,
     /// Whether the primary already sent this companion the app-state key.
     pub key_shared: bool,
 }
@@ -52,11 +40,60 @@ pub struct Phone {
     pub next_key_index: u32,
     pub created_at: u64,
     /// The primary device's Signal state (its identity key is `account_kp`).
-    pub signal: std::sync::Arc<tokio::sync::Mutex<super::phone::PrimarySignal>>,
+    pub signal: Arc<tokio::sync::Mutex<PrimarySignal>>,
     /// The account's app-state sync key, shared with every companion.
-    pub app_state_key: super::phone::AppStateKey,
+    pub app_state_key: AppStateKey,
     /// Inbox, online flag and records of the primary device.
-    pub primary: super::phone::PrimaryRuntime,
+    pub primary: PrimaryRuntime,
+}
+
+/// A message as the virtual phone saw it (received from a peer, or a copy of what one of
+/// its own companions sent, `from_me`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct PhoneMessage {
+    pub id: String,
+    /// Sender's phone number.
+    pub from: String,
+    pub from_device: u32,
+    /// The other party of the chat (for `from_me` copies: the recipient).
+    pub chat: String,
+    pub from_me: bool,
+    /// `text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `other`.
+    pub kind: String,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    /// Hex SHA-256 of the media plaintext, as the sender declared it.
+    pub media_sha256: Option<String>,
+    /// Hex SHA-256 of the media the phone downloaded from the media host and
+    /// decrypted (MAC checked), as a real phone does; `None` when that failed.
+    pub media_downloaded_sha256: Option<String>,
+    /// The media's declared MIME type and size.
+    pub media_mime: Option<String>,
+    pub media_size: Option<u64>,
+    pub location: Option<(f64, f64, Option<String>)>,
+    pub push_name: String,
+    pub timestamp: u64,
+    /// When this phone received it (Unix ms, the simulator's clock).
+    pub received_at_ms: u64,
+}
+
+/// What the virtual phone sent and how far it got.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SentStatus {
+    pub id: String,
+    pub to: String,
+    /// `sent`, `delivered`, `read`, `played`.
+    pub status: String,
+}
+
+/// Runtime side of a virtual phone's primary device: its inbox and what it recorded.
+#[derive(Default)]
+pub struct PrimaryRuntime {
+    pub inbox: Option<tokio::sync::mpsc::UnboundedSender<Node>>,
+    pub online: bool,
+    pub received: Vec<PhoneMessage>,
+    pub sent: Vec<SentStatus>,
 }
 
 /// Public view of a virtual phone.
@@ -97,7 +134,7 @@ impl Phone {
     }
 
     pub fn pn_jid(&self) -> String {
-        format!("{}@s.whatsapp.net", self.number)
+        pn_jid(&self.number)
     }
 
     pub fn lid_jid(&self) -> String {
@@ -130,30 +167,16 @@ impl Directory {
         // LIDs are opaque 15-digit user ids, distinct from phone numbers.
         self.next_lid += 1;
         let lid = format!("{}", 100_000_000_000_000u64 + self.next_lid);
-        let account_kp = KeyPair::generate(&mut rand::rng());
-        let (signal, keys) = super::phone::PrimarySignal::new(&account_kp);
-        let now = super::nodes::unix_now();
+        let primary = PrimarySignal::generate();
         let primary_device = Device {
             id: 0,
             // Nobody logs in as the primary: no client static key matches this.
             noise_pub: [0; 32],
             key_index: 0,
-            reg: Registration {
-                registration_id: keys.registration_id,
-                identity: keys.identity,
-                signed_prekey_id: keys.signed_prekey_id,
-                signed_prekey: keys.signed_prekey,
-                signed_prekey_sig: keys.signed_prekey_sig,
-                push_name: None,
-            },
-            prekeys: keys
-                .prekeys
-                .into_iter()
-                .filter_map(|(id, k)| Some((id, <[u8; 32]>::try_from(k.as_slice()).ok()?)))
-                .collect(),
+            reg: primary.registration,
+            prekeys: primary.prekeys.into_iter().collect(),
             adv_identity: None,
             push_name: format!("Sim {number}"),
-            paired_at: now,
             offline_queue: VecDeque::new(),
             key_shared: true,
         };
@@ -161,14 +184,14 @@ impl Directory {
             number: number.to_string(),
             lid: lid.clone(),
             name: format!("Sim {number}"),
-            signal: std::sync::Arc::new(tokio::sync::Mutex::new(signal)),
-            app_state_key: super::phone::AppStateKey::generate(),
-            primary: Default::default(),
-            account_kp,
+            signal: Arc::new(tokio::sync::Mutex::new(primary.signal)),
+            app_state_key: AppStateKey::generate(),
+            primary: PrimaryRuntime::default(),
+            account_kp: primary.account,
             devices: BTreeMap::from([(0, primary_device)]),
             next_device: 1,
             next_key_index: 1,
-            created_at: super::nodes::unix_now(),
+            created_at: unix_now(),
         };
         let info = phone.info();
         self.lid_to_number.insert(lid, number.to_string());
@@ -182,6 +205,15 @@ impl Directory {
 
     pub fn phone_mut(&mut self, number: &str) -> Option<&mut Phone> {
         self.phones.get_mut(number)
+    }
+
+    /// The phone a user or device JID (phone number or LID) belongs to.
+    pub fn resolve(&self, jid: &Jid) -> Option<&Phone> {
+        match jid.server {
+            Server::Lid => self.resolve_user(&jid.user, true),
+            Server::Pn => self.resolve_user(&jid.user, false),
+            _ => None,
+        }
     }
 
     /// The phone a user part belongs to, whether it is a phone number or a LID.

@@ -1,9 +1,11 @@
 //! A loopback WhatsApp server that speaks the multi-device protocol as whatsapp-rust 0.7
-//! expects it: websocket + Noise (XX, IK, XXfallback), binary nodes, QR pairing by a
-//! virtual phone, login, prekey directory and (in progress) message routing.
+//! expects it: websocket + Noise (XX, IK, XXfallback), binary nodes, pairing by QR or
+//! code with a virtual phone, login, the prekey directory, message and receipt
+//! routing with offline queues, a media host, and virtual phones whose primary
+//! device is a Signal party of its own.
 //!
-//! The server never decrypts end-to-end payloads: it only stores and forwards the key
-//! material and ciphertext that real clients hand it.
+//! The server never decrypts end-to-end payloads between clients: it only stores and
+//! forwards the key material and ciphertext that real clients hand it.
 //!
 //! ```ignore
 //! let sim = Simulator::start(SimConfig::default()).await?;
@@ -11,32 +13,47 @@
 //! // point a client at sim.ws_url(), wait for its QR event, then:
 //! sim.scan(&qr_text, "15550001111").await?;
 //! ```
+//!
+//! Modules, lowest first (each uses only modules before it in this list):
+//! `locks`, `nodes`, `handshake`, `signal`, `directory`, `blobs`, `state`,
+//! `delivery`, `devices`, `usync`, `prekeys`, `router`, `pairing`, `paircode`,
+//! `phone`, `phone_send`, `media`, `login`, `server`, `admin`, `standalone`.
 
 mod admin;
+mod blobs;
+mod delivery;
+mod devices;
 mod directory;
 mod handshake;
+mod locks;
 mod login;
 mod media;
 mod nodes;
+mod paircode;
 mod pairing;
 mod phone;
+mod phone_send;
+mod prekeys;
 mod router;
 mod server;
+mod signal;
 pub mod standalone;
+mod state;
+mod usync;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use wacore_libsignal::protocol::{KeyPair, PrivateKey};
 
-pub use directory::{DeviceInfo, PhoneInfo};
+pub use directory::{DeviceInfo, PhoneInfo, PhoneMessage, SentStatus};
 pub use handshake::Pattern;
 pub use pairing::PairedDevice;
-pub use phone::{PhoneMessage, SentStatus};
+pub use state::SimEvent;
 
-use directory::Directory;
+use blobs::MediaStore;
+use state::{ServerKeys, Shared};
 
 /// How to start a simulator.
 #[derive(Clone, Default)]
@@ -51,196 +68,6 @@ pub struct SimConfig {
     pub http_listen: Option<SocketAddr>,
 }
 
-/// Something the simulator did or saw; tests subscribe to these to follow the protocol.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SimEvent {
-    /// A Noise handshake completed and the client's `ClientPayload` was decrypted.
-    Handshake {
-        conn: u64,
-        pattern: Pattern,
-        /// `true` for a registration payload (a device that is not paired yet).
-        registration: bool,
-        /// `username` and `device` of a login payload.
-        login: Option<(u64, u32)>,
-    },
-    /// `<pair-device>` with QR refs was sent to a registering client.
-    PairDeviceSent { conn: u64, refs: usize },
-    /// The client refused `<pair-success>` (e.g. a stale QR's adv secret): link undone.
-    PairRefused { number: String, device: u32 },
-    /// The client answered `<pair-success>` with its signed device identity.
-    PairSigned { number: String, device: u32 },
-    /// A paired device logged in and got `<success>`.
-    LoggedIn {
-        conn: u64,
-        number: String,
-        device: u32,
-    },
-    /// A login was refused with `<failure>`.
-    LoginRefused { conn: u64, reason: u16 },
-    /// A device uploaded its prekeys.
-    PreKeysUploaded {
-        number: String,
-        device: u32,
-        count: usize,
-    },
-    /// `<ib><offline count="0"/></ib>` was sent after `<active/>`.
-    OfflineMarkerSent { conn: u64 },
-    /// An IQ the simulator does not implement was answered with an error.
-    UnhandledIq {
-        conn: u64,
-        xmlns: String,
-        child: String,
-    },
-    /// The virtual phone sent its app-state sync key to a companion (Signal `pkmsg`).
-    AppStateKeyShared { number: String, device: u32 },
-    /// A virtual phone's primary device received (and decrypted) a message.
-    PhoneReceived { number: String, id: String },
-    /// A connection ended.
-    Closed { conn: u64 },
-    /// A connection was accepted and closed at once because an outage is on
-    /// ([`Simulator::set_outage`]).
-    RefusedInOutage,
-}
-
-/// Outbound work for a connection's writer task.
-pub(crate) enum Outbound {
-    Node(wacore_binary::Node),
-    /// Flush what is queued, then close the websocket.
-    Close,
-}
-
-/// What the server knows about one live connection.
-pub(crate) struct ConnHandle {
-    pub tx: mpsc::UnboundedSender<Outbound>,
-    /// The client's static Noise public key (its QR code carries it too).
-    pub noise_pub: [u8; 32],
-    pub role: ConnRole,
-    /// `<message>` stanzas sent on this connection that the client has not
-    /// acknowledged yet: as on WhatsApp, they go back to the device's
-    /// offline queue if the connection ends first.
-    pub unacked: Vec<wacore_binary::Node>,
-}
-
-#[derive(Clone)]
-pub(crate) enum ConnRole {
-    /// Handshake done, payload not classified yet.
-    Handshaking,
-    /// An unpaired device waiting for a phone to scan its QR.
-    Registering {
-        reg: directory::Registration,
-        refs: Vec<String>,
-    },
-    /// `<pair-success>` sent for this device; waiting for `pair-device-sign`. `before` is
-    /// the registering state to return to if the client refuses the identity.
-    Pairing {
-        number: String,
-        device: u32,
-        before: Box<ConnRole>,
-    },
-    /// A paired device that logged in.
-    LoggedIn { number: String, device: u32 },
-}
-
-pub(crate) struct State {
-    pub next_conn: u64,
-    pub conns: HashMap<u64, ConnHandle>,
-    pub dir: Directory,
-    /// Pair-code requests by connection.
-    pub pair_codes: HashMap<u64, pairing::PairCodeRequest>,
-}
-
-/// The server's Noise identity: static key pair and the certificate chain naming it.
-pub(crate) struct ServerKeys {
-    pub static_kp: KeyPair,
-    pub cert_chain: Vec<u8>,
-}
-
-impl ServerKeys {
-    fn new(static_kp: KeyPair) -> anyhow::Result<ServerKeys> {
-        let static_pub: [u8; 32] = static_kp.public_key.public_key_bytes().try_into()?;
-        let cert_chain = wacore_noise::test_util::build_cert_chain_bytes(&static_pub);
-        Ok(ServerKeys {
-            static_kp,
-            cert_chain,
-        })
-    }
-}
-
-pub(crate) struct Shared {
-    pub keys: std::sync::RwLock<Arc<ServerKeys>>,
-    pub state: Mutex<State>,
-    pub events: broadcast::Sender<SimEvent>,
-    pub media: media::MediaStore,
-    /// While set, live connections are dropped and new ones closed at once.
-    pub outage: std::sync::atomic::AtomicBool,
-}
-
-impl Shared {
-    pub fn create_phone(self: &Arc<Self>, number: &str) -> PhoneInfo {
-        let (info, created) = self.state.lock().unwrap().dir.create_phone(number);
-        if created {
-            phone::spawn_primary(self, number);
-        }
-        info
-    }
-
-    pub fn set_phone_online(&self, number: &str, online: bool) -> bool {
-        let mut st = self.state.lock().unwrap();
-        let Some(p) = st.dir.phone_mut(number) else {
-            return false;
-        };
-        p.primary.online = online;
-        if online {
-            let queued: Vec<_> = p
-                .devices
-                .get_mut(&0)
-                .map(|d| d.offline_queue.drain(..).collect())
-                .unwrap_or_default();
-            if let Some(tx) = &p.primary.inbox {
-                for n in queued {
-                    let _ = tx.send(n);
-                }
-            }
-        }
-        true
-    }
-
-    /// Starts or ends an outage. Starting one closes every live connection;
-    /// returns how many were closed.
-    pub fn set_outage(&self, on: bool) -> usize {
-        self.outage.store(on, std::sync::atomic::Ordering::SeqCst);
-        if !on {
-            return 0;
-        }
-        let mut st = self.state.lock().unwrap();
-        st.pair_codes.clear();
-        let dropped = st.conns.len();
-        for (_, h) in st.conns.drain() {
-            let _ = h.tx.send(Outbound::Close);
-        }
-        log::info!("outage on: {dropped} connections dropped, new ones are refused");
-        dropped
-    }
-
-    pub fn in_outage(&self) -> bool {
-        self.outage.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    pub fn emit(&self, ev: SimEvent) {
-        log::debug!("sim event: {ev:?}");
-        let _ = self.events.send(ev);
-    }
-
-    /// Queue a node for a connection; `false` if that connection is gone.
-    pub fn send_to(&self, conn: u64, node: wacore_binary::Node) -> bool {
-        let st = self.state.lock().unwrap();
-        match st.conns.get(&conn) {
-            Some(h) => h.tx.send(Outbound::Node(node)).is_ok(),
-            None => false,
-        }
-    }
-}
-
 /// A running simulator. Dropping it stops accepting connections.
 pub struct Simulator {
     shared: Arc<Shared>,
@@ -250,6 +77,10 @@ pub struct Simulator {
     http_task: tokio::task::JoinHandle<()>,
 }
 
+fn loopback_any_port() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
 impl Simulator {
     /// Bind (default `127.0.0.1:0`) and start serving.
     pub async fn start(config: SimConfig) -> anyhow::Result<Simulator> {
@@ -257,33 +88,18 @@ impl Simulator {
             Some(bytes) => KeyPair::try_from(PrivateKey::deserialize(&bytes)?)?,
             None => KeyPair::generate(&mut rand::rng()),
         };
-        let (events, _) = broadcast::channel(1024);
-        let shared = Arc::new(Shared {
-            keys: std::sync::RwLock::new(Arc::new(ServerKeys::new(static_kp)?)),
-            state: Mutex::new(State {
-                next_conn: 1,
-                conns: HashMap::new(),
-                dir: Directory::default(),
-                pair_codes: HashMap::new(),
-            }),
-            events,
-            media: media::MediaStore::new(),
-            outage: std::sync::atomic::AtomicBool::new(false),
-        });
-        let listen = config
-            .listen
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let listener =
+            tokio::net::TcpListener::bind(config.listen.unwrap_or_else(loopback_any_port)).await?;
         let addr = listener.local_addr()?;
-        let accept_task = tokio::spawn(server::accept_loop(shared.clone(), listener));
-        let http_listener = tokio::net::TcpListener::bind(
-            config
-                .http_listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
-        )
-        .await?;
+        let http_listener =
+            tokio::net::TcpListener::bind(config.http_listen.unwrap_or_else(loopback_any_port))
+                .await?;
         let http_addr = http_listener.local_addr()?;
-        *shared.media.hostname.lock().unwrap() = Some(http_addr.to_string());
+        let shared = Arc::new(Shared::new(
+            ServerKeys::new(static_kp)?,
+            MediaStore::new(http_addr.to_string()),
+        ));
+        let accept_task = tokio::spawn(server::accept_loop(shared.clone(), listener));
         let http_task = tokio::spawn(admin::serve(shared.clone(), http_listener));
         log::info!(
             "WhatsApp simulator listening on ws://{addr}/ws/chat, admin and media on http://{http_addr}"
@@ -319,21 +135,15 @@ impl Simulator {
 
     /// The static Noise private key, to restart a simulator that clients still trust (IK).
     pub fn static_private_key(&self) -> [u8; 32] {
-        *self
-            .shared
-            .keys
-            .read()
-            .unwrap()
-            .static_kp
-            .private_key
-            .serialize()
+        *self.shared.keys().static_kp.private_key.serialize()
     }
 
     /// Replace the server's static Noise key (as WhatsApp does when it rotates keys).
     /// Clients that cached the old key fail IK and finish with XXfallback.
-    pub fn rotate_static_key(&self) {
-        let keys = ServerKeys::new(KeyPair::generate(&mut rand::rng())).expect("32-byte key");
-        *self.shared.keys.write().unwrap() = Arc::new(keys);
+    pub fn rotate_static_key(&self) -> anyhow::Result<()> {
+        let keys = ServerKeys::new(KeyPair::generate(&mut rand::rng()))?;
+        self.shared.set_keys(keys);
+        Ok(())
     }
 
     /// Unlink a companion device from the phone side: it is removed from the account and,
@@ -344,13 +154,13 @@ impl Simulator {
 
     /// Follow what the simulator does (handshakes, pairing, logins, ...).
     pub fn subscribe(&self) -> broadcast::Receiver<SimEvent> {
-        self.shared.events.subscribe()
+        self.shared.subscribe()
     }
 
     /// Create a virtual phone (a WhatsApp account whose primary device is simulated).
     /// Numbers nobody created are not on WhatsApp. Idempotent.
     pub fn create_phone(&self, number: &str) -> PhoneInfo {
-        self.shared.create_phone(number)
+        phone::create_phone(&self.shared, number)
     }
 
     /// The virtual phone `number` sends a text to the account `to`, end-to-end encrypted
@@ -366,7 +176,7 @@ impl Simulator {
             conversation: Some(text.to_string()),
             ..Default::default()
         };
-        phone::send(&self.shared, number, to, msg).await
+        phone_send::send(&self.shared, number, to, msg).await
     }
 
     /// The virtual phone sends any `wa::Message` (location, ...).
@@ -376,13 +186,14 @@ impl Simulator {
         to: &str,
         message: waproto::whatsapp::Message,
     ) -> anyhow::Result<String> {
-        phone::send(&self.shared, number, to, message).await
+        phone_send::send(&self.shared, number, to, message).await
     }
 
     /// Messages the virtual phone's primary device received, oldest first.
     pub fn phone_messages(&self, number: &str) -> Vec<PhoneMessage> {
-        let st = self.shared.state.lock().unwrap();
-        st.dir
+        self.shared
+            .state()
+            .dir
             .phone(number)
             .map(|p| p.primary.received.clone())
             .unwrap_or_default()
@@ -390,8 +201,9 @@ impl Simulator {
 
     /// What the virtual phone sent, with delivery state from receipts.
     pub fn phone_sent(&self, number: &str) -> Vec<SentStatus> {
-        let st = self.shared.state.lock().unwrap();
-        st.dir
+        self.shared
+            .state()
+            .dir
             .phone(number)
             .map(|p| p.primary.sent.clone())
             .unwrap_or_default()
@@ -399,19 +211,18 @@ impl Simulator {
 
     /// The virtual phone reads received messages (read receipts to the senders).
     pub fn phone_mark_read(&self, number: &str, ids: &[String]) -> anyhow::Result<usize> {
-        phone::mark_read(&self.shared, number, ids)
+        phone_send::mark_read(&self.shared, number, ids)
     }
 
     /// Take the virtual phone offline (stanzas for it queue up) or back online (the queue
     /// is processed).
     pub fn set_phone_online(&self, number: &str, online: bool) -> bool {
-        self.shared.set_phone_online(number, online)
+        phone::set_phone_online(&self.shared, number, online)
     }
 
     /// The virtual phone `number`, if it exists.
     pub fn phone(&self, number: &str) -> Option<PhoneInfo> {
-        let st = self.shared.state.lock().unwrap();
-        st.dir.phone(number).map(|p| p.info())
+        self.shared.state().dir.phone(number).map(|p| p.info())
     }
 
     /// Scan a QR code shown by an unpaired client with the virtual phone `number`: links
@@ -424,7 +235,7 @@ impl Simulator {
     /// The user enters the pair code a client shows ("link with phone number") into the
     /// virtual phone `number`; pairing then completes as after a QR scan.
     pub fn enter_pair_code(&self, number: &str, code: &str) -> anyhow::Result<()> {
-        pairing::enter_pair_code(&self.shared, number, code)
+        paircode::enter_pair_code(&self.shared, number, code)
     }
 
     /// Tell every client showing QR codes to retire its adv secret
@@ -439,7 +250,7 @@ impl Simulator {
     /// Phones, devices and queued stanzas are kept. Returns how many
     /// connections were dropped.
     pub fn set_outage(&self, on: bool) -> usize {
-        self.shared.set_outage(on)
+        server::set_outage(&self.shared, on)
     }
 
     /// Whether an outage is on.
@@ -449,14 +260,12 @@ impl Simulator {
 
     /// Companion devices currently connected and logged in, as (number, device id).
     pub fn online_devices(&self) -> Vec<(String, u32)> {
-        let st = self.shared.state.lock().unwrap();
-        let mut v: Vec<_> = st
+        let mut v: Vec<_> = self
+            .shared
+            .state()
             .conns
             .values()
-            .filter_map(|h| match &h.role {
-                ConnRole::LoggedIn { number, device } => Some((number.clone(), *device)),
-                _ => None,
-            })
+            .filter_map(|h| h.logged_in().map(|(n, d)| (n.to_string(), d)))
             .collect();
         v.sort();
         v
@@ -466,9 +275,9 @@ impl Simulator {
     pub fn shutdown(&self) {
         self.accept_task.abort();
         self.http_task.abort();
-        let mut st = self.shared.state.lock().unwrap();
+        let mut st = self.shared.state();
         for (_, h) in st.conns.drain() {
-            let _ = h.tx.send(Outbound::Close);
+            h.close();
         }
         // Primary-device tasks hold the shared state; closing their inboxes ends them.
         for p in st.dir.phones.values_mut() {

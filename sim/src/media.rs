@@ -1,11 +1,12 @@
-//! The media host: `w:m` media_conn answers and a blob store served over HTTP on loopback.
-//! Clients upload encrypted blobs (`POST /mms/{type}/{token}?auth=..&token=..`) and download
-//! them by direct path (`GET /v/...?auth=..&token=..`); the server never sees plaintext.
-//! whatsapp-rust always builds `https://{hostname}...` URLs, so the HTTP client given to
-//! the library must map that to plain http on this host (see docs/simulator.md).
+//! The media host: `w:m` media_conn answers and the HTTP routes over the blob
+//! store (`blobs.rs`). Clients upload encrypted blobs
+//! (`POST /mms/{type}/{token}?auth=..&token=..`) and download them by direct
+//! path (`GET /v/...?auth=..&token=..`). whatsapp-rust always builds
+//! `https://{hostname}...` URLs, so the HTTP client given to the library must
+//! map that to plain http on this host (see docs/simulator.md).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,55 +17,23 @@ use axum::routing::{get, post};
 use wacore_binary::Node;
 use wacore_binary::builder::NodeBuilder;
 
-use super::Shared;
-use super::nodes::{self, SERVER};
-
-/// Blobs by direct path, and the auth token handed out in media_conn.
-pub struct MediaStore {
-    pub auth: String,
-    pub hostname: Mutex<Option<String>>,
-    blobs: Mutex<HashMap<String, Bytes>>,
-}
-
-impl MediaStore {
-    pub fn new() -> Self {
-        use rand::RngExt as _;
-        let a: u128 = rand::rng().random();
-        MediaStore {
-            auth: format!("sim{a:032x}"),
-            hostname: Mutex::new(None),
-            blobs: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The encrypted blob stored at `direct_path`.
-    pub fn get(&self, direct_path: &str) -> Option<Bytes> {
-        self.blobs.lock().unwrap().get(direct_path).cloned()
-    }
-
-    pub fn blob_count(&self) -> usize {
-        self.blobs.lock().unwrap().len()
-    }
-}
+use crate::nodes;
+use crate::state::Shared;
 
 /// `<iq xmlns="w:m"><media_conn/></iq>`
-pub fn media_conn(shared: &Arc<Shared>, id: &str) -> Option<Node> {
-    let host = shared.media.hostname.lock().unwrap().clone()?;
-    let _ = SERVER;
-    Some(
-        nodes::iq_result(id)
-            .children([NodeBuilder::new("media_conn")
-                .attr("auth", shared.media.auth.clone())
-                .attr("ttl", "3600")
-                .attr("auth_ttl", "3600")
-                .attr("max_buckets", "12")
-                .children([NodeBuilder::new("host")
-                    .attr("hostname", host)
-                    .attr("type", "primary")
-                    .build()])
+pub fn media_conn(shared: &Shared, id: &str) -> Node {
+    nodes::iq_result(id)
+        .children([NodeBuilder::new("media_conn")
+            .attr("auth", shared.media.auth.clone())
+            .attr("ttl", "3600")
+            .attr("auth_ttl", "3600")
+            .attr("max_buckets", "12")
+            .children([NodeBuilder::new("host")
+                .attr("hostname", shared.media.hostname.clone())
+                .attr("type", "primary")
                 .build()])
-            .build(),
-    )
+            .build()])
+        .build()
 }
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -90,22 +59,9 @@ async fn upload(
         // No partial uploads are kept: the client uploads the whole blob.
         return axum::Json(serde_json::json!({})).into_response();
     }
-    let host = shared
-        .media
-        .hostname
-        .lock()
-        .unwrap()
-        .clone()
-        .unwrap_or_default();
-    let direct_path = format!("/v/t62.sim-{kind}/{token}");
-    shared
-        .media
-        .blobs
-        .lock()
-        .unwrap()
-        .insert(direct_path.clone(), body);
+    let direct_path = shared.media.put(&kind, &token, body);
     axum::Json(serde_json::json!({
-        "url": format!("https://{host}{direct_path}"),
+        "url": format!("https://{}{direct_path}", shared.media.hostname),
         "direct_path": direct_path,
     }))
     .into_response()
@@ -119,9 +75,8 @@ async fn download(
     if !authorized(&shared, &q) {
         return (StatusCode::UNAUTHORIZED, "bad auth").into_response();
     }
-    let key = format!("/v/{path}");
-    match shared.media.blobs.lock().unwrap().get(&key) {
-        Some(b) => b.clone().into_response(),
+    match shared.media.get(&format!("/v/{path}")) {
+        Some(b) => b.into_response(),
         None => (StatusCode::NOT_FOUND, "no such media").into_response(),
     }
 }

@@ -1,7 +1,7 @@
-//! Small helpers over wacore-binary's owned `Node`.
+//! Small helpers over wacore-binary's owned `Node`, JIDs and the clock.
 
 use wacore_binary::builder::NodeBuilder;
-use wacore_binary::{Node, NodeContent};
+use wacore_binary::{Jid, Node, NodeContent};
 
 pub const SERVER: &str = "s.whatsapp.net";
 
@@ -10,6 +10,40 @@ pub fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn parse_jid(s: &str) -> Option<Jid> {
+    s.parse().ok()
+}
+
+/// `NUMBER@s.whatsapp.net`: an account (all its devices).
+pub fn pn_jid(number: &str) -> String {
+    format!("{number}@{SERVER}")
+}
+
+/// `NUMBER:DEVICE@s.whatsapp.net` (device 0, the primary, has no suffix).
+pub fn device_pn_jid(number: &str, device: u32) -> String {
+    if device == 0 {
+        pn_jid(number)
+    } else {
+        format!("{number}:{device}@{SERVER}")
+    }
+}
+
+/// `LID:DEVICE@lid` (device 0 has no suffix).
+pub fn device_lid_jid(lid: &str, device: u32) -> String {
+    if device == 0 {
+        format!("{lid}@lid")
+    } else {
+        format!("{lid}:{device}@lid")
+    }
 }
 
 /// An attribute as a string (JID-typed attributes are rendered).
@@ -65,6 +99,11 @@ pub fn iq_error(id: &str, code: u16, text: &str) -> Node {
             .attr("text", text.to_string())
             .build()])
         .build()
+}
+
+/// The 3-byte big-endian form of prekey ids on the wire.
+pub fn be3(v: u32) -> Vec<u8> {
+    v.to_be_bytes()[1..].to_vec()
 }
 
 /// A fresh stanza id for server-initiated stanzas.

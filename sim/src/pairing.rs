@@ -16,9 +16,14 @@ use wacore_binary::Node;
 use wacore_binary::builder::NodeBuilder;
 use waproto::whatsapp as wa;
 
-use super::directory::{Device, Registration};
-use super::nodes::{self, SERVER, attr, be_uint, child, content_bytes, new_id, unix_now};
-use super::{ConnRole, Shared, SimEvent};
+use crate::devices::notify_own_devices;
+use crate::directory::Device;
+use crate::nodes::{
+    self, SERVER, attr, be_uint, child, content_bytes, device_lid_jid, device_pn_jid, new_id,
+    parse_jid, unix_now,
+};
+use crate::signal::Registration;
+use crate::state::{ConnRole, Shared, SimEvent, State};
 
 /// How many QR refs a registering client gets (WhatsApp sends about six).
 const QR_REFS: usize = 6;
@@ -28,7 +33,7 @@ const RESTART_DELAY: Duration = Duration::from_millis(500);
 
 const ADV_PREFIX_ACCOUNT_SIGNATURE: &[u8] = &[6, 0];
 
-/// A device linked by [`super::Simulator::scan`].
+/// A device linked by [`crate::Simulator::scan`].
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct PairedDevice {
     pub number: String,
@@ -40,8 +45,8 @@ pub struct PairedDevice {
 }
 
 /// A registration `ClientPayload` arrived: remember its keys and hand out QR refs.
-pub fn on_registration(
-    shared: &Arc<Shared>,
+pub(crate) fn on_registration(
+    shared: &Shared,
     conn: u64,
     data: &wa::client_payload::DevicePairingRegistrationData,
     push_name: Option<String>,
@@ -74,7 +79,7 @@ pub fn on_registration(
         })
         .collect();
     {
-        let mut st = shared.state.lock().unwrap();
+        let mut st = shared.state();
         let h = st
             .conns
             .get_mut(&conn)
@@ -136,9 +141,9 @@ fn parse_qr(text: &str) -> anyhow::Result<QrData> {
 }
 
 /// The virtual phone `number` scans `qr_text`.
-pub fn scan(shared: &Arc<Shared>, qr_text: &str, number: &str) -> anyhow::Result<PairedDevice> {
+pub(crate) fn scan(shared: &Shared, qr_text: &str, number: &str) -> anyhow::Result<PairedDevice> {
     let qr = parse_qr(qr_text)?;
-    let mut st = shared.state.lock().unwrap();
+    let mut st = shared.state();
     let (conn, reg) = st
         .conns
         .iter()
@@ -168,8 +173,8 @@ pub fn scan(shared: &Arc<Shared>, qr_text: &str, number: &str) -> anyhow::Result
 /// Link the registering client on `conn` as a new companion of `number`: sign its
 /// identity with the account key, MAC it with the adv secret it shares with the phone
 /// (from the QR, or derived in the pair-code exchange), and send `<pair-success>`.
-fn link_device(
-    st: &mut super::State,
+pub(crate) fn link_device(
+    st: &mut State,
     conn: u64,
     reg: Registration,
     noise_pub: [u8; 32],
@@ -177,6 +182,9 @@ fn link_device(
     adv_secret: [u8; 32],
     number: &str,
 ) -> anyhow::Result<PairedDevice> {
+    if !st.conns.contains_key(&conn) {
+        bail!("the client went away");
+    }
     let phone = st
         .dir
         .phone_mut(number)
@@ -240,7 +248,6 @@ fn link_device(
             prekeys: Default::default(),
             adv_identity: None,
             push_name: push_name.clone(),
-            paired_at: now,
             offline_queue: Default::default(),
             key_shared: false,
         },
@@ -248,8 +255,8 @@ fn link_device(
     let paired = PairedDevice {
         number: number.to_string(),
         device: device_id,
-        jid: format!("{number}:{device_id}@s.whatsapp.net"),
-        lid: format!("{}:{device_id}@lid", phone.lid),
+        jid: device_pn_jid(number, device_id),
+        lid: device_lid_jid(&phone.lid, device_id),
     };
     let iq = NodeBuilder::new("iq")
         .attr("from", SERVER)
@@ -268,25 +275,28 @@ fn link_device(
             ])
             .build()])
         .build();
-    let h = st.conns.get_mut(&conn).expect("found above");
+    // Checked at the top; nothing since has removed connections.
+    let Some(h) = st.conns.get_mut(&conn) else {
+        bail!("the client went away");
+    };
     let before = Box::new(h.role.clone());
     h.role = ConnRole::Pairing {
         number: number.to_string(),
         device: device_id,
         before,
     };
-    let _ = h.tx.send(super::Outbound::Node(iq));
+    h.send(iq);
     log::info!("{number}: linking the client on conn {conn} as device {device_id}");
     Ok(paired)
 }
 
 /// A client answered one of our IQs (`type=result|error`).
-pub fn on_client_iq_response(shared: &Arc<Shared>, conn: u64, node: &Node) {
+pub(crate) fn on_client_iq_response(shared: &Arc<Shared>, conn: u64, node: &Node) {
     let Some(sign) = child(node, "pair-device-sign") else {
         if attr(node, "type").as_deref() == Some("error") {
             log::warn!("conn {conn}: client refused our iq: {node:?}");
             // A refused pair-success (e.g. hmac-mismatch from a stale QR): undo the link.
-            let mut st = shared.state.lock().unwrap();
+            let mut st = shared.state();
             let role = st.conns.get(&conn).map(|h| h.role.clone());
             if let Some(ConnRole::Pairing {
                 number,
@@ -311,7 +321,7 @@ pub fn on_client_iq_response(shared: &Arc<Shared>, conn: u64, node: &Node) {
         return;
     };
     let bytes = content_bytes(ident).map(<[u8]>::to_vec).unwrap_or_default();
-    let mut st = shared.state.lock().unwrap();
+    let mut st = shared.state();
     let Some(ConnRole::Pairing { number, device, .. }) =
         st.conns.get(&conn).map(|h| h.role.clone())
     else {
@@ -325,7 +335,7 @@ pub fn on_client_iq_response(shared: &Arc<Shared>, conn: u64, node: &Node) {
     {
         d.adv_identity = Some(bytes);
         let key_index = d.key_index;
-        super::router::notify_own_devices(&mut st, &number, "add", device, key_index);
+        notify_own_devices(&mut st, &number, "add", device, key_index);
     }
     drop(st);
     shared.emit(SimEvent::PairSigned {
@@ -343,293 +353,58 @@ pub fn on_client_iq_response(shared: &Arc<Shared>, conn: u64, node: &Node) {
     });
 }
 
-/// `xmlns="md"` IQs from a logged-in companion.
-pub fn handle_md_iq(shared: &Arc<Shared>, conn: u64, id: &str, node: &Node) -> Option<Node> {
-    if let Some(reg) = child(node, "link_code_companion_reg") {
-        return Some(link_code_iq(shared, conn, id, reg));
-    }
-    if let Some(rm) = child(node, "remove-companion-device") {
-        let jid = attr(rm, "jid").unwrap_or_default();
-        let mut st = shared.state.lock().unwrap();
-        let role = st.conns.get(&conn).map(|h| h.role.clone());
-        if let Some(ConnRole::LoggedIn { number, device }) = role {
-            let target: Option<wacore_binary::Jid> = jid.parse().ok();
-            let dev = target.map(|j| j.device as u32).unwrap_or(device);
-            if dev != 0
-                && let Some(removed) = st
-                    .dir
-                    .phone_mut(&number)
-                    .and_then(|p| p.devices.remove(&dev))
-            {
-                log::info!("{number}: device {dev} removed ({jid})");
-                super::router::notify_own_devices(
-                    &mut st,
-                    &number,
-                    "remove",
-                    dev,
-                    removed.key_index,
-                );
-            }
+/// `<remove-companion-device jid>`: a logged-in companion unlinks itself (logout)
+/// or another device of its account.
+pub(crate) fn remove_companion(shared: &Shared, conn: u64, id: &str, rm: &Node) -> Node {
+    let jid = attr(rm, "jid").unwrap_or_default();
+    let mut st = shared.state();
+    if let Some((number, device)) = st.logged_in_as(conn) {
+        let dev = parse_jid(&jid).map_or(device, |j| j.device as u32);
+        if dev != 0
+            && let Some(removed) = st
+                .dir
+                .phone_mut(&number)
+                .and_then(|p| p.devices.remove(&dev))
+        {
+            log::info!("{number}: device {dev} removed ({jid})");
+            notify_own_devices(&mut st, &number, "remove", dev, removed.key_index);
         }
-        return Some(nodes::iq_result(id).build());
     }
-    None
+    nodes::iq_result(id).build()
 }
 
 /// Remove a companion from its account; a live connection gets the stream error WhatsApp
 /// sends to a removed device, the account's other devices a `devices` notification.
-pub fn unlink(shared: &Arc<Shared>, number: &str, device: u32) -> bool {
+pub(crate) fn unlink(shared: &Shared, number: &str, device: u32) -> bool {
     if device == 0 {
         return false; // the primary is the phone itself
     }
-    let mut st = shared.state.lock().unwrap();
+    let mut st = shared.state();
     let Some(phone) = st.dir.phone_mut(number) else {
         return false;
     };
     let Some(removed) = phone.devices.remove(&device) else {
         return false;
     };
-    let conns: Vec<(u64, bool)> = st
-        .conns
-        .iter()
-        .filter_map(|(id, h)| match &h.role {
-            ConnRole::LoggedIn {
-                number: n,
-                device: d,
-            } if n == number => Some((*id, *d == device)),
-            _ => None,
-        })
-        .collect();
-    for (id, is_removed) in conns {
-        let h = st.conns.get(&id).expect("listed above");
-        if is_removed {
-            let _ = h.tx.send(super::Outbound::Node(
-                NodeBuilder::new("stream:error")
-                    .attr("code", "401")
-                    .children([NodeBuilder::new("conflict")
-                        .attr("type", "device_removed")
-                        .build()])
-                    .build(),
-            ));
-            let _ = h.tx.send(super::Outbound::Close);
-        }
+    if let Some(h) = st.conn_of_mut(number, device) {
+        h.send(
+            NodeBuilder::new("stream:error")
+                .attr("code", "401")
+                .children([NodeBuilder::new("conflict")
+                    .attr("type", "device_removed")
+                    .build()])
+                .build(),
+        );
+        h.close();
     }
-    super::router::notify_own_devices(&mut st, number, "remove", device, removed.key_index);
+    notify_own_devices(&mut st, number, "remove", device, removed.key_index);
     log::info!("{number}: device {device} unlinked by the phone");
     true
 }
 
-/// A pair-code ("link with phone number") request from a registering client.
-pub struct PairCodeRequest {
-    pub number: String,
-    pub pairing_ref: String,
-    wrapped_companion_ephemeral: Vec<u8>,
-    primary_ephemeral: Option<wacore_libsignal::protocol::KeyPair>,
-    companion_ephemeral: Option<[u8; 32]>,
-}
-
-fn link_code_iq(shared: &Arc<Shared>, conn: u64, id: &str, reg: &Node) -> Node {
-    match attr(reg, "stage").as_deref() {
-        Some("companion_hello") => {
-            let number = attr(reg, "jid")
-                .and_then(|j| j.parse::<wacore_binary::Jid>().ok())
-                .map(|j| j.user.to_string())
-                .unwrap_or_default();
-            let wrapped =
-                nodes::child_bytes(reg, "link_code_pairing_wrapped_companion_ephemeral_pub")
-                    .map(<[u8]>::to_vec)
-                    .unwrap_or_default();
-            let mut st = shared.state.lock().unwrap();
-            let registering = matches!(
-                st.conns.get(&conn).map(|h| &h.role),
-                Some(ConnRole::Registering { .. })
-            );
-            if !registering || wrapped.len() != 80 {
-                return nodes::iq_error(id, 400, "bad-request");
-            }
-            if st.dir.phone(&number).is_none() {
-                // As on WhatsApp: a number that is not registered cannot link devices.
-                return nodes::iq_error(id, 404, "item-not-found");
-            }
-            let pairing_ref = format!("2@{}", BASE64_STANDARD.encode(new_id()));
-            st.pair_codes.insert(
-                conn,
-                PairCodeRequest {
-                    number,
-                    pairing_ref: pairing_ref.clone(),
-                    wrapped_companion_ephemeral: wrapped,
-                    primary_ephemeral: None,
-                    companion_ephemeral: None,
-                },
-            );
-            nodes::iq_result(id)
-                .children([NodeBuilder::new("link_code_companion_reg")
-                    .attr("stage", "companion_hello")
-                    .children([NodeBuilder::new("link_code_pairing_ref")
-                        .bytes(pairing_ref.into_bytes())
-                        .build()])
-                    .build()])
-                .build()
-        }
-        Some("companion_finish") => match finish_pair_code(shared, conn, reg) {
-            Ok(()) => nodes::iq_result(id).build(),
-            Err(e) => {
-                log::warn!("conn {conn}: pair-code finish refused: {e:#}");
-                nodes::iq_error(id, 400, "bad-request")
-            }
-        },
-        _ => nodes::iq_error(id, 400, "bad-request"),
-    }
-}
-
-/// The user types `code` into the virtual phone `number`: the phone answers the waiting
-/// client's companion_hello with its `primary_hello`.
-pub fn enter_pair_code(shared: &Arc<Shared>, number: &str, code: &str) -> anyhow::Result<()> {
-    let code = code.trim().to_ascii_uppercase();
-    let (conn, wrapped_companion, account) = {
-        let st = shared.state.lock().unwrap();
-        let account = st
-            .dir
-            .phone(number)
-            .ok_or_else(|| anyhow!("{number} is not a virtual phone"))?
-            .account_kp
-            .clone();
-        let (conn, req) = st
-            .pair_codes
-            .iter()
-            .find(|(_, r)| r.number == number && r.primary_ephemeral.is_none())
-            .ok_or_else(|| anyhow!("no client is waiting for a pair code on {number}"))?;
-        (*conn, req.wrapped_companion_ephemeral.clone(), account)
-    };
-    // PBKDF2 with 131072 rounds, twice: done outside the state lock.
-    let companion_eph =
-        wacore::pair_code::PairCodeUtils::decrypt_primary_ephemeral_pub(&wrapped_companion, &code)
-            .map_err(|e| anyhow!("unwrap companion ephemeral: {e:?}"))?;
-    let primary_eph = wacore_libsignal::protocol::KeyPair::generate(&mut rand::rng());
-    let eph_pub: [u8; 32] = primary_eph.public_key.public_key_bytes().try_into()?;
-    let wrapped = wacore::pair_code::PairCodeUtils::encrypt_ephemeral_pub(&eph_pub, &code);
-
-    let mut st = shared.state.lock().unwrap();
-    let req = st
-        .pair_codes
-        .get_mut(&conn)
-        .ok_or_else(|| anyhow!("the client went away"))?;
-    req.companion_ephemeral = Some(companion_eph);
-    req.primary_ephemeral = Some(primary_eph);
-    let node = NodeBuilder::new("notification")
-        .attr("from", SERVER)
-        .attr("type", "link_code_companion_reg")
-        .attr("id", new_id())
-        .attr("t", unix_now().to_string())
-        .children([NodeBuilder::new("link_code_companion_reg")
-            .attr("stage", "primary_hello")
-            .children([
-                NodeBuilder::new("link_code_pairing_wrapped_primary_ephemeral_pub")
-                    .bytes(wrapped.to_vec())
-                    .build(),
-                NodeBuilder::new("primary_identity_pub")
-                    .bytes(account.public_key.public_key_bytes().to_vec())
-                    .build(),
-                NodeBuilder::new("link_code_pairing_ref")
-                    .bytes(req.pairing_ref.clone().into_bytes())
-                    .build(),
-            ])
-            .build()])
-        .build();
-    let h = st
-        .conns
-        .get(&conn)
-        .ok_or_else(|| anyhow!("the client went away"))?;
-    let _ = h.tx.send(super::Outbound::Node(node));
-    Ok(())
-}
-
-/// companion_finish: recover the adv secret from the key bundle, then link as after a scan.
-fn finish_pair_code(shared: &Arc<Shared>, conn: u64, reg_node: &Node) -> anyhow::Result<()> {
-    use wacore_libsignal::protocol::PublicKey;
-    let bundle = nodes::child_bytes(reg_node, "link_code_pairing_wrapped_key_bundle")
-        .ok_or_else(|| anyhow!("no key bundle"))?;
-    let companion_identity: [u8; 32] = nodes::child_bytes(reg_node, "companion_identity_public")
-        .ok_or_else(|| anyhow!("no companion identity"))?
-        .try_into()
-        .map_err(|_| anyhow!("companion identity is not 32 bytes"))?;
-    let mut st = shared.state.lock().unwrap();
-    let req = st
-        .pair_codes
-        .remove(&conn)
-        .ok_or_else(|| anyhow!("no pair-code request on this connection"))?;
-    let (Some(primary_eph), Some(companion_eph)) = (req.primary_ephemeral, req.companion_ephemeral)
-    else {
-        bail!("the phone has not entered the code yet");
-    };
-    let (reg, noise_pub) = match st.conns.get(&conn) {
-        Some(h) => match &h.role {
-            ConnRole::Registering { reg, .. } => (reg.clone(), h.noise_pub),
-            _ => bail!("connection is not registering"),
-        },
-        None => bail!("connection vanished"),
-    };
-    if reg.identity != companion_identity {
-        bail!("companion identity differs from the registered one");
-    }
-    let account = st
-        .dir
-        .phone(&req.number)
-        .ok_or_else(|| anyhow!("phone vanished"))?
-        .account_kp
-        .clone();
-    let eph_shared = primary_eph
-        .private_key
-        .calculate_agreement(&PublicKey::from_djb_public_key_bytes(&companion_eph)?)?;
-    if bundle.len() < 32 + 12 + 16 {
-        bail!("key bundle too short");
-    }
-    let (salt, rest) = bundle.split_at(32);
-    let (iv, ct) = rest.split_at(12);
-    let mut key = [0u8; 32];
-    wacore::crypto::hkdf_sha256_into(
-        &eph_shared,
-        Some(salt),
-        b"link_code_pairing_key_bundle_encryption_key",
-        &mut key,
-    )
-    .map_err(|e| anyhow!("hkdf: {e:?}"))?;
-    let mut plain = Vec::new();
-    let iv: [u8; 12] = iv.try_into()?;
-    wacore_libsignal::crypto::aes_256_gcm_decrypt(&key, &iv, b"", ct, &mut plain)
-        .map_err(|_| anyhow!("key bundle does not decrypt (wrong code?)"))?;
-    if plain.len() != 96
-        || plain[..32] != companion_identity
-        || plain[32..64] != *account.public_key.public_key_bytes()
-    {
-        bail!("key bundle content mismatch");
-    }
-    let id_shared = account
-        .private_key
-        .calculate_agreement(&PublicKey::from_djb_public_key_bytes(&companion_identity)?)?;
-    let mut ikm = Vec::with_capacity(96);
-    ikm.extend_from_slice(&eph_shared);
-    ikm.extend_from_slice(&id_shared);
-    ikm.extend_from_slice(&plain[64..96]);
-    let mut adv_secret = [0u8; 32];
-    wacore::crypto::hkdf_sha256_into(&ikm, None, b"adv_secret", &mut adv_secret)
-        .map_err(|e| anyhow!("hkdf: {e:?}"))?;
-    let number = req.number.clone();
-    link_device(
-        &mut st,
-        conn,
-        reg,
-        noise_pub,
-        companion_identity,
-        adv_secret,
-        &number,
-    )?;
-    Ok(())
-}
-
 /// `<notification type="companion_reg_refresh">` to every registering client.
-pub fn refresh_qr_codes(shared: &Arc<Shared>) -> usize {
-    let st = shared.state.lock().unwrap();
+pub(crate) fn refresh_qr_codes(shared: &Shared) -> usize {
+    let st = shared.state();
     let mut n = 0;
     for h in st.conns.values() {
         if matches!(h.role, ConnRole::Registering { .. }) {
@@ -640,7 +415,7 @@ pub fn refresh_qr_codes(shared: &Arc<Shared>) -> usize {
                 .attr("t", unix_now().to_string())
                 .children([NodeBuilder::new("companion_reg_refresh").build()])
                 .build();
-            if h.tx.send(super::Outbound::Node(node)).is_ok() {
+            if h.send(node) {
                 n += 1;
             }
         }

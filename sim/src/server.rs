@@ -15,14 +15,16 @@ use wacore_noise::NoiseCipher;
 use wacore_noise::framing::{FrameDecoder, encode_frame};
 use waproto::whatsapp as wa;
 
-use super::handshake::{self, HelloStep};
-use super::nodes::{self, attr};
-use super::{ConnHandle, ConnRole, Outbound, Shared, SimEvent};
+use crate::delivery::{self, drop_conn};
+use crate::handshake::{self, HelloStep};
+use crate::nodes::{self, attr, child};
+use crate::state::{ConnHandle, ConnRole, Outbound, Shared, SimEvent};
+use crate::{login, paircode, pairing, prekeys, router, usync};
 
 type Ws = WebSocketStream<TcpStream>;
 type WsStream = futures_util::stream::SplitStream<Ws>;
 
-pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -95,7 +97,7 @@ async fn handle_conn(shared: Arc<Shared>, tcp: TcpStream) -> anyhow::Result<()> 
     let mut dec = FrameDecoder::new();
     dec.feed(handshake::strip_conn_header(first.as_payload())?);
     let hello = next_frame(&mut dec, &mut stream).await?;
-    let keys = shared.keys.read().unwrap().clone();
+    let keys = shared.keys();
     let est = match handshake::read_client_hello(&hello, &keys.static_kp, &keys.cert_chain)? {
         HelloStep::Done(reply, est) => {
             sink.send(Message::binary(encode_frame(&reply, None)?))
@@ -117,7 +119,7 @@ async fn handle_conn(shared: Arc<Shared>, tcp: TcpStream) -> anyhow::Result<()> 
     // --- register the connection and start its writer ---
     let (tx, rx) = mpsc::unbounded_channel();
     let conn = {
-        let mut st = shared.state.lock().unwrap();
+        let mut st = shared.state();
         // An outage that began during the handshake drops this one too.
         if shared.in_outage() {
             bail!("outage began during the handshake");
@@ -149,9 +151,9 @@ async fn handle_conn(shared: Arc<Shared>, tcp: TcpStream) -> anyhow::Result<()> 
 
     let result = async {
         if let Some(reg) = payload.device_pairing_data.as_option() {
-            super::pairing::on_registration(&shared, conn, reg, payload.push_name.clone())?;
+            pairing::on_registration(&shared, conn, reg, payload.push_name.clone())?;
         } else if let Some((user, device)) = login {
-            super::login::on_login(&shared, conn, user, device, &est.client_static)?;
+            login::on_login(&shared, conn, user, device, &est.client_static)?;
         } else {
             log::warn!("conn {conn}: ClientPayload is neither registration nor login");
             shared.send_to(
@@ -167,17 +169,10 @@ async fn handle_conn(shared: Arc<Shared>, tcp: TcpStream) -> anyhow::Result<()> 
     .await;
 
     // --- tear down ---
-    let removed = {
-        let mut st = shared.state.lock().unwrap();
+    {
+        let mut st = shared.state();
         st.pair_codes.remove(&conn);
-        let removed = st.conns.remove(&conn);
-        if let Some(h) = &removed {
-            super::router::requeue_unacked(&mut st, h);
-        }
-        removed
-    };
-    if let Some(h) = removed {
-        let _ = h.tx.send(Outbound::Close);
+        drop_conn(&mut st, conn);
     }
     let _ = writer.await;
     shared.emit(SimEvent::Closed { conn });
@@ -226,7 +221,7 @@ async fn read_loop(
 }
 
 fn still_open(shared: &Shared, conn: u64) -> bool {
-    shared.state.lock().unwrap().conns.contains_key(&conn)
+    shared.state().conns.contains_key(&conn)
 }
 
 fn decode_node(plain: &[u8]) -> anyhow::Result<Node> {
@@ -276,9 +271,9 @@ async fn writer_task(
 fn dispatch(shared: &Arc<Shared>, conn: u64, node: Node) {
     match node.tag.as_ref() {
         "iq" => handle_iq(shared, conn, node),
-        "message" => super::router::on_message(shared, conn, node),
-        "receipt" => super::router::on_receipt(shared, conn, node),
-        "ack" => super::router::on_ack(shared, conn, &node),
+        "message" => router::on_message(shared, conn, node),
+        "receipt" => router::on_receipt(shared, conn, node),
+        "ack" => delivery::on_ack(shared, conn, &node),
         "ib" | "presence" | "chatstate" => {
             log::debug!("conn {conn}: {} ignored", node.tag);
         }
@@ -306,7 +301,7 @@ fn handle_iq(shared: &Arc<Shared>, conn: u64, node: Node) {
         return;
     };
     if ty == "result" || ty == "error" {
-        super::pairing::on_client_iq_response(shared, conn, &node);
+        pairing::on_client_iq_response(shared, conn, &node);
         return;
     }
     let xmlns = attr(&node, "xmlns").unwrap_or_default();
@@ -315,10 +310,10 @@ fn handle_iq(shared: &Arc<Shared>, conn: u64, node: Node) {
         .map(|c| c.tag.to_string())
         .unwrap_or_default();
     let reply = match xmlns.as_str() {
-        "md" => super::pairing::handle_md_iq(shared, conn, &id, &node),
-        "usync" => super::router::handle_usync(shared, conn, &id, &node),
-        "encrypt" => super::login::handle_encrypt(shared, conn, &id, &node),
-        _ => super::login::handle_iq(shared, conn, &id, &xmlns, &node),
+        "md" => md_iq(shared, conn, &id, &node),
+        "usync" => usync::handle_usync(shared, &id, &node),
+        "encrypt" => prekeys::handle_encrypt(shared, conn, &id, &node),
+        _ => login::handle_iq(shared, &id, &xmlns, &node),
     };
     let reply = reply.unwrap_or_else(|| {
         log::info!("conn {conn}: unhandled iq xmlns={xmlns} <{first_child}>");
@@ -330,5 +325,35 @@ fn handle_iq(shared: &Arc<Shared>, conn: u64, node: Node) {
         nodes::iq_error(&id, 501, "feature-not-implemented")
     });
     shared.send_to(conn, reply);
-    super::login::after_iq(shared, conn, &xmlns, &node);
+    login::after_iq(shared, conn, &xmlns, &node);
+}
+
+/// `xmlns="md"`: pairing by code, and a companion unlinking a device.
+fn md_iq(shared: &Shared, conn: u64, id: &str, node: &Node) -> Option<Node> {
+    if let Some(reg) = child(node, "link_code_companion_reg") {
+        return Some(paircode::link_code_iq(shared, conn, id, reg));
+    }
+    let rm = child(node, "remove-companion-device")?;
+    Some(pairing::remove_companion(shared, conn, id, rm))
+}
+
+/// Starts or ends an outage. Starting one closes every live connection (what
+/// they left unacknowledged goes back to the devices' queues); returns how many
+/// were closed.
+pub(crate) fn set_outage(shared: &Shared, on: bool) -> usize {
+    shared.set_outage_flag(on);
+    if !on {
+        return 0;
+    }
+    let mut st = shared.state();
+    st.pair_codes.clear();
+    let conns: Vec<u64> = st.conns.keys().copied().collect();
+    for conn in &conns {
+        drop_conn(&mut st, *conn);
+    }
+    log::info!(
+        "outage on: {} connections dropped, new ones are refused",
+        conns.len()
+    );
+    conns.len()
 }

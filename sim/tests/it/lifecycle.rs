@@ -14,7 +14,7 @@ async fn rotated_server_key_reconnects_through_xx_fallback() {
     let c = paired_client(&sim, "15550003333", "Carol").await;
     let backend = c.shutdown().await;
 
-    sim.rotate_static_key();
+    sim.rotate_static_key().unwrap();
     let mut sim_ev = sim.subscribe();
     let mut c = TestClient::start(&sim, Some(backend), None).await;
     let pattern = sim_wait(
