@@ -3,12 +3,18 @@
 //!
 //! A companion's stanzas go to its live connection if it has one, else to its
 //! offline queue, which is flushed (each stanza marked `offline="1"`) after its
-//! next `<active/>`. The primary device is simulated: its stanzas go to its
-//! inbox task, or to its queue while the phone is offline.
+//! next `<active/>`. As on WhatsApp, a stanza stays the server's until the
+//! device acknowledges it: every `<message>`, `<receipt>` and `<notification>`
+//! sent on a connection is kept until the client's `<ack class=..>` for it (a
+//! `<message>` also by the device's `<receipt>` for its id, which is how
+//! WhatsApp's own clients acknowledge one), and goes back to the front of the
+//! device's queue, in order, if the connection ends first. The primary device is
+//! simulated: its stanzas go to its inbox task, or to its queue while the phone
+//! is offline.
 
 use wacore_binary::Node;
 
-use crate::nodes::attr;
+use crate::nodes::{attr, child, children, parse_jid};
 use crate::state::{ConnHandle, Shared, State};
 
 /// Deliver a stanza to a device now, or keep it for its next login.
@@ -29,9 +35,7 @@ pub(crate) fn deliver(st: &mut State, number: &str, device: u32, node: Node) {
         return;
     }
     if let Some(h) = st.conn_of_mut(number, device) {
-        if node.tag == "message" {
-            h.unacked.push(node.clone());
-        }
+        h.unacked.push(node.clone());
         h.send(node);
         return;
     }
@@ -60,26 +64,73 @@ pub(crate) fn deliver_offline(shared: &Shared, conn: u64) -> usize {
     if let Some(h) = st.conns.get_mut(&conn) {
         for mut node in queued {
             node.attrs.insert("offline", "1");
-            if node.tag == "message" {
-                h.unacked.push(node.clone());
-            }
+            h.unacked.push(node.clone());
             h.send(node);
         }
     }
     n
 }
 
-/// The client acknowledged a stanza: a `<message>` is no longer redelivered.
-pub(crate) fn on_ack(shared: &Shared, conn: u64, node: &Node) {
-    if attr(node, "class").as_deref() != Some("message") {
+/// `<ack class id [type] [to]>`: the client acknowledges one stanza we sent it
+/// (`to` names the stanza's `from`, `type` its type).
+pub(crate) fn on_ack(shared: &Shared, conn: u64, ack: &Node) {
+    let (Some(class), Some(id)) = (attr(ack, "class"), attr(ack, "id")) else {
         return;
-    }
-    let Some(id) = attr(node, "id") else { return };
+    };
+    let ty = attr(ack, "type");
+    let to = attr(ack, "to");
     let mut st = shared.state();
-    if let Some(h) = st.conns.get_mut(&conn) {
-        h.unacked
-            .retain(|m| attr(m, "id").as_deref() != Some(id.as_str()));
+    let Some(h) = st.conns.get_mut(&conn) else {
+        return;
+    };
+    let matches = |n: &Node| {
+        n.tag == class.as_str()
+            && attr(n, "id").as_deref() == Some(id.as_str())
+            && (ty.is_none() || attr(n, "type") == ty)
+            && match (&to, attr(n, "from")) {
+                (Some(to), Some(from)) => same_jid(to, &from),
+                _ => true,
+            }
+    };
+    if let Some(i) = h.unacked.iter().position(matches) {
+        h.unacked.remove(i);
     }
+}
+
+fn same_jid(a: &str, b: &str) -> bool {
+    match (parse_jid(a), parse_jid(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// The device on `conn` sent a `<receipt>` for the message ids `id` (and
+/// `<list><item id>`): it has those messages, so they are acknowledged for it
+/// and not redelivered. `sender` is the account the receipt goes to (the
+/// messages' sender) when known; without it the ids alone decide.
+pub(crate) fn acknowledge_by_receipt(
+    st: &mut State,
+    conn: u64,
+    receipt: &Node,
+    sender: Option<&str>,
+) {
+    let mut ids: Vec<String> = attr(receipt, "id").into_iter().collect();
+    if let Some(list) = child(receipt, "list") {
+        ids.extend(children(list).iter().filter_map(|i| attr(i, "id")));
+    }
+    let Some(h) = st.conns.get_mut(&conn) else {
+        return;
+    };
+    h.unacked.retain(|n| {
+        let acked = n.tag == "message"
+            && attr(n, "id").is_some_and(|id| ids.contains(&id))
+            && sender.is_none_or(|s| {
+                attr(n, "from")
+                    .and_then(|f| parse_jid(&f))
+                    .is_some_and(|f| f.user.as_str() == s)
+            });
+        !acked
+    });
 }
 
 /// A connection ended: what it never acknowledged waits for the device's

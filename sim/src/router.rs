@@ -1,11 +1,12 @@
 //! The router between real clients: `<message>` fan-out per `<to jid>` with the
-//! server's ack to the sender, and the `<receipt>` relay. The server never
-//! decrypts `<enc>` payloads.
+//! server's ack to the sender, and the `<receipt>` relay (a receipt also
+//! acknowledges the receipted messages for the device that sends it). The
+//! server never decrypts `<enc>` payloads.
 
 use wacore_binary::builder::NodeBuilder;
 use wacore_binary::{Node, Server};
 
-use crate::delivery::deliver;
+use crate::delivery::{acknowledge_by_receipt, deliver};
 use crate::nodes::{
     SERVER, attr, child, children, device_lid_jid, device_pn_jid, parse_jid, unix_now,
 };
@@ -111,10 +112,16 @@ pub(crate) fn on_receipt(shared: &Shared, conn: u64, node: Node) {
     let id = attr(&node, "id").unwrap_or_default();
     let to = attr(&node, "to").unwrap_or_default();
     let ty = attr(&node, "type");
-    if let Some(j) = parse_jid(&to)
-        && let Some(p) = st.dir.resolve(&j)
+    let to_jid = parse_jid(&to);
+    let target = to_jid
+        .as_ref()
+        .and_then(|j| st.dir.resolve(j))
+        .map(|p| p.number.clone());
+    // The device has the messages it receipts: they are acknowledged for it.
+    acknowledge_by_receipt(&mut st, conn, &node, target.as_deref());
+    if let (Some(j), Some(target)) = (to_jid, target)
+        && let Some(p) = st.dir.phone(&target)
     {
-        let target = p.number.clone();
         // A device-qualified `to` goes to that device; a bare user to all its devices.
         let devices: Vec<u32> = if j.device != 0 {
             vec![j.device as u32]

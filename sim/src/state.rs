@@ -83,9 +83,9 @@ pub(crate) struct ConnHandle {
     /// The client's static Noise public key (its QR code carries it too).
     pub noise_pub: [u8; 32],
     pub role: ConnRole,
-    /// `<message>` stanzas sent on this connection that the client has not
-    /// acknowledged yet: as on WhatsApp, they go back to the device's
-    /// offline queue if the connection ends first.
+    /// Stanzas (messages, receipts, notifications) sent on this connection
+    /// that the client has not acknowledged yet, oldest first: as on WhatsApp,
+    /// they go back to the device's offline queue if the connection ends first.
     pub unacked: Vec<Node>,
 }
 

@@ -5,10 +5,12 @@
 
 mod capacity;
 mod common;
+mod delivery;
 mod lifecycle;
 mod media_admin;
 mod messaging;
 mod pairing_login;
+mod raw;
 mod robustness;
 mod standalone;
 mod virtual_phone;
