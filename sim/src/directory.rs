@@ -12,6 +12,20 @@ use wacore_libsignal::protocol::KeyPair;
 use crate::nodes::{pn_jid, unix_now};
 use crate::signal::{AppStateKey, OneTimePreKey, PrimarySignal, Registration};
 
+/// A new account's privacy settings, in the order WhatsApp lists them: everyone
+/// sees everything, read receipts on.
+pub(crate) const DEFAULT_PRIVACY: &[(&str, &str)] = &[
+    ("readreceipts", "all"),
+    ("last", "all"),
+    ("online", "all"),
+    ("profile", "all"),
+    ("status", "all"),
+    ("groupadd", "all"),
+    ("calladd", "all"),
+    ("messages", "all"),
+    ("defense", "off"),
+];
+
 pub struct Device {
     pub id: u32,
     /// The client's static Noise key: only this key may log in as this device.
@@ -45,6 +59,8 @@ pub struct Phone {
     pub app_state_key: AppStateKey,
     /// Inbox, online flag and records of the primary device.
     pub primary: PrimaryRuntime,
+    /// Privacy settings as (category, value), in WhatsApp's order.
+    pub privacy: Vec<(String, String)>,
 }
 
 /// A message as the virtual phone saw it (received from a peer, or a copy of what one of
@@ -187,6 +203,10 @@ impl Directory {
             signal: Arc::new(tokio::sync::Mutex::new(primary.signal)),
             app_state_key: AppStateKey::generate(),
             primary: PrimaryRuntime::default(),
+            privacy: DEFAULT_PRIVACY
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
             account_kp: primary.account,
             devices: BTreeMap::from([(0, primary_device)]),
             next_device: 1,

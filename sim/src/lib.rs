@@ -16,8 +16,9 @@
 //!
 //! Modules, lowest first (each uses only modules before it in this list):
 //! `locks`, `nodes`, `handshake`, `signal`, `directory`, `blobs`, `state`,
-//! `delivery`, `devices`, `usync`, `prekeys`, `router`, `pairing`, `paircode`,
-//! `phone`, `phone_send`, `media`, `login`, `server`, `admin`, `standalone`.
+//! `delivery`, `devices`, `usync`, `prekeys`, `settings`, `router`, `pairing`,
+//! `paircode`, `phone`, `phone_send`, `media`, `login`, `server`, `admin`,
+//! `standalone`.
 
 mod admin;
 mod blobs;
@@ -36,6 +37,7 @@ mod phone_send;
 mod prekeys;
 mod router;
 mod server;
+mod settings;
 mod signal;
 pub mod standalone;
 mod state;

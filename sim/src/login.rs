@@ -1,6 +1,7 @@
 //! Login of a paired device and the IQs a client sends on its way to `Connected`:
-//! `<success>`, passive/active + offline marker, props, privacy, blocklist,
-//! app-state sync, keepalive (prekeys: `prekeys.rs`).
+//! `<success>`, passive/active + offline marker, blocklist, app-state sync,
+//! keepalive, media_conn (prekeys: `prekeys.rs`; privacy and props:
+//! `settings.rs`).
 //! Client side: whatsapp-rust `src/client/node_io.rs` (post-login sequence).
 
 use std::sync::Arc;
@@ -129,31 +130,11 @@ pub(crate) fn handle_iq(shared: &Shared, id: &str, xmlns: &str, node: &Node) -> 
         ),
         ("urn:xmpp:ping", _) => Some(nodes::iq_result(id).build()),
         ("passive", "active" | "passive") => Some(nodes::iq_result(id).build()),
-        ("abt", "props") => Some(
-            nodes::iq_result(id)
-                .children([NodeBuilder::new("props")
-                    .attr("protocol", "1")
-                    .attr("hash", "sim")
-                    .build()])
-                .build(),
-        ),
-        ("props", "props") => Some(
-            nodes::iq_result(id)
-                .children([NodeBuilder::new("props").attr("protocol", "2").build()])
-                .build(),
-        ),
         ("blocklist", _) if ty == "get" => Some(
             nodes::iq_result(id)
                 .children([NodeBuilder::new("list").build()])
                 .build(),
         ),
-        ("privacy", "privacy") if ty == "get" => Some(
-            nodes::iq_result(id)
-                .children([NodeBuilder::new("privacy").build()])
-                .build(),
-        ),
-        // tc tokens and privacy changes: accepted
-        ("privacy", _) if ty == "set" => Some(nodes::iq_result(id).build()),
         ("w:sync:app:state", "sync") => Some(app_state_sync(id, first?)),
         ("w:m", "media_conn") => Some(crate::media::media_conn(shared, id)),
         _ => None,

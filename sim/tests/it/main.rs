@@ -12,5 +12,6 @@ mod messaging;
 mod pairing_login;
 mod raw;
 mod robustness;
+mod settings;
 mod standalone;
 mod virtual_phone;
