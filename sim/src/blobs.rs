@@ -14,7 +14,13 @@ pub struct MediaStore {
     pub auth: String,
     /// `host:port` that `media_conn` names and upload answers put in their URLs.
     pub hostname: String,
-    blobs: Mutex<HashMap<String, Bytes>>,
+    blobs: Mutex<HashMap<String, Blob>>,
+}
+
+struct Blob {
+    bytes: Bytes,
+    /// Stored by a virtual phone itself (its history-sync blobs), not uploaded.
+    from_phone: bool,
 }
 
 impl MediaStore {
@@ -30,18 +36,28 @@ impl MediaStore {
 
     /// The encrypted blob stored at `direct_path`.
     pub fn get(&self, direct_path: &str) -> Option<Bytes> {
-        lock(&self.blobs).get(direct_path).cloned()
+        lock(&self.blobs).get(direct_path).map(|b| b.bytes.clone())
     }
 
-    /// Stores an uploaded blob of kind `kind` (`image`, `md-msg-hist`, ...)
-    /// under its encrypted hash `token`; returns its direct path.
+    /// Stores a blob a client uploaded, of kind `kind` (`image`, ...) under its
+    /// encrypted hash `token`; returns its direct path.
     pub fn put(&self, kind: &str, token: &str, blob: Bytes) -> String {
+        self.insert(kind, token, blob, false)
+    }
+
+    /// Stores a blob a virtual phone made itself (as a real phone uploads it).
+    pub fn put_from_phone(&self, kind: &str, token: &str, blob: Bytes) -> String {
+        self.insert(kind, token, blob, true)
+    }
+
+    fn insert(&self, kind: &str, token: &str, bytes: Bytes, from_phone: bool) -> String {
         let direct_path = format!("/v/t62.sim-{kind}/{token}");
-        lock(&self.blobs).insert(direct_path.clone(), blob);
+        lock(&self.blobs).insert(direct_path.clone(), Blob { bytes, from_phone });
         direct_path
     }
 
-    pub fn blob_count(&self) -> usize {
-        lock(&self.blobs).len()
+    /// Blobs clients uploaded (not counting the phones' own).
+    pub fn uploaded_count(&self) -> usize {
+        lock(&self.blobs).values().filter(|b| !b.from_phone).count()
     }
 }

@@ -39,8 +39,9 @@ pub struct Device {
     pub push_name: String,
     /// Stanzas for this device while it is not connected (delivered after `<active/>`).
     pub offline_queue: VecDeque<Node>,
-    /// Whether the primary already sent this companion the app-state key.
-    pub key_shared: bool,
+    /// Whether the primary already sent this companion what a freshly linked
+    /// one gets from its phone (the app-state key, the initial history sync).
+    pub welcomed: bool,
 }
 
 pub struct Phone {
@@ -194,7 +195,7 @@ impl Directory {
             adv_identity: None,
             push_name: format!("Sim {number}"),
             offline_queue: VecDeque::new(),
-            key_shared: true,
+            welcomed: true,
         };
         let phone = Phone {
             number: number.to_string(),

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Modules, lowest first (each uses only modules before it in this list):
-//! `locks`, `nodes`, `handshake`, `signal`, `directory`, `blobs`, `state`,
+//! `locks`, `nodes`, `handshake`, `signal`, `directory`, `blobs`, `history`, `state`,
 //! `delivery`, `devices`, `usync`, `prekeys`, `settings`, `router`, `pairing`,
 //! `paircode`, `phone`, `phone_send`, `media`, `login`, `server`, `admin`,
 //! `standalone`.
@@ -26,6 +26,7 @@ mod delivery;
 mod devices;
 mod directory;
 mod handshake;
+mod history;
 mod locks;
 mod login;
 mod media;
@@ -130,9 +131,10 @@ impl Simulator {
         format!("http://{}", self.http_addr)
     }
 
-    /// Number of media blobs stored by the media host.
+    /// Number of media blobs clients uploaded to the media host (the virtual
+    /// phones' own history-sync blobs are not counted).
     pub fn media_blob_count(&self) -> usize {
-        self.shared.media.blob_count()
+        self.shared.media.uploaded_count()
     }
 
     /// The static Noise private key, to restart a simulator that clients still trust (IK).

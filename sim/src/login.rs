@@ -12,6 +12,7 @@ use wacore_binary::builder::NodeBuilder;
 
 use crate::delivery::{deliver_offline, drop_conn};
 use crate::nodes::{self, SERVER, attr, child, children, device_lid_jid, unix_now};
+use crate::phone_send;
 use crate::state::{ConnRole, Shared, SimEvent};
 
 /// A login `ClientPayload` (username + device) arrived over a finished handshake.
@@ -112,7 +113,7 @@ pub(crate) fn after_iq(shared: &Arc<Shared>, conn: u64, xmlns: &str, node: &Node
                 .build(),
         );
         shared.emit(SimEvent::OfflineMarkerSent { conn });
-        share_app_state_key_once(shared, conn);
+        welcome_once(shared, conn);
     }
 }
 
@@ -161,9 +162,10 @@ fn app_state_sync(id: &str, sync: &Node) -> Node {
         .build()
 }
 
-/// A companion that never got the account's app-state key gets it from the primary now
-/// (right after the offline marker, when the client starts waiting for it).
-fn share_app_state_key_once(shared: &Arc<Shared>, conn: u64) {
+/// A companion logging in for the first time since it was linked gets from
+/// its phone, right after the offline marker (when it starts waiting for
+/// them): the account's app-state key, then the initial history sync.
+fn welcome_once(shared: &Arc<Shared>, conn: u64) {
     let (number, device) = {
         let mut st = shared.state();
         let Some((number, device)) = st.logged_in_as(conn) else {
@@ -176,17 +178,19 @@ fn share_app_state_key_once(shared: &Arc<Shared>, conn: u64) {
         else {
             return;
         };
-        if dev.key_shared {
+        if dev.welcomed {
             return;
         }
-        dev.key_shared = true;
+        dev.welcomed = true;
         (number, device)
     };
     let shared = shared.clone();
     tokio::spawn(async move {
-        if let Err(e) = crate::phone_send::send_app_state_key_share(&shared, &number, device).await
-        {
+        if let Err(e) = phone_send::send_app_state_key_share(&shared, &number, device).await {
             log::warn!("{number}: app-state key share to device {device} failed: {e:#}");
+        }
+        if let Err(e) = phone_send::send_initial_history(&shared, &number, device).await {
+            log::warn!("{number}: history sync to device {device} failed: {e:#}");
         }
     });
 }

@@ -249,7 +249,7 @@ pub(crate) fn link_device(
             adv_identity: None,
             push_name: push_name.clone(),
             offline_queue: Default::default(),
-            key_shared: false,
+            welcomed: false,
         },
     );
     let paired = PairedDevice {

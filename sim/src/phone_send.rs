@@ -126,6 +126,22 @@ pub(crate) async fn send_app_state_key_share(
     Ok(())
 }
 
+/// Send a freshly linked companion `device` of `number` the initial history
+/// sync notification (after the app-state key, as a real phone does).
+pub(crate) async fn send_initial_history(
+    shared: &Shared,
+    number: &str,
+    device: u32,
+) -> anyhow::Result<()> {
+    let message = crate::history::initial_bootstrap(&shared.media)?;
+    send_to_own_companion(shared, number, device, &message).await?;
+    shared.emit(SimEvent::HistorySyncSent {
+        number: number.to_string(),
+        device,
+    });
+    Ok(())
+}
+
 /// A message id in the form WhatsApp clients use (`3EB0` and 18 hex digits).
 fn new_message_id() -> String {
     use rand::RngExt as _;

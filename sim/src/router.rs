@@ -122,9 +122,15 @@ pub(crate) fn on_receipt(shared: &Shared, conn: u64, node: Node) {
     if let (Some(j), Some(target)) = (to_jid, target)
         && let Some(p) = st.dir.phone(&target)
     {
-        // A device-qualified `to` goes to that device; a bare user to all its devices.
+        // A device-qualified `to` goes to that device; a bare user to all its
+        // devices, except a companion's receipt for a protocol message from its
+        // own phone (history sync, peer data), which only the phone wants.
+        let own_protocol =
+            target == number && matches!(ty.as_deref(), Some("hist_sync" | "peer_msg"));
         let devices: Vec<u32> = if j.device != 0 {
             vec![j.device as u32]
+        } else if own_protocol {
+            vec![0]
         } else {
             p.devices.keys().copied().collect()
         };

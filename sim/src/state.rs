@@ -61,6 +61,9 @@ pub enum SimEvent {
     },
     /// The virtual phone sent its app-state sync key to a companion (Signal `pkmsg`).
     AppStateKeyShared { number: String, device: u32 },
+    /// The virtual phone sent a freshly linked companion the initial history
+    /// sync notification (its blob is on the media host).
+    HistorySyncSent { number: String, device: u32 },
     /// A virtual phone's primary device received (and decrypted) a message.
     PhoneReceived { number: String, id: String },
     /// A connection ended.

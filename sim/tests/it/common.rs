@@ -45,10 +45,25 @@ pub struct TestClient {
 
 impl TestClient {
     /// Build and start a client on `backend` (a fresh one for a new device).
+    /// It skips history sync (only answers the phone's notification).
     pub async fn start(
         sim: &Simulator,
         backend: Option<Arc<InMemoryBackend>>,
         push_name: Option<&str>,
+    ) -> TestClient {
+        Self::start_with(sim, backend, push_name, false).await
+    }
+
+    /// A fresh client that processes history sync (downloads the blobs).
+    pub async fn start_syncing_history(sim: &Simulator, push_name: &str) -> TestClient {
+        Self::start_with(sim, None, Some(push_name), true).await
+    }
+
+    async fn start_with(
+        sim: &Simulator,
+        backend: Option<Arc<InMemoryBackend>>,
+        push_name: Option<&str>,
+        history: bool,
     ) -> TestClient {
         let backend = backend.unwrap_or_else(|| Arc::new(InMemoryBackend::new()));
         let (tx, events) = mpsc::unbounded_channel();
@@ -58,7 +73,6 @@ impl TestClient {
             .with_http_client(LoopbackHttp)
             .with_runtime(TokioRuntime)
             .with_version((2, 3000, 0))
-            .skip_history_sync()
             .with_event_delivery(EventDelivery::Ordered { capacity: 4096 })
             .on_event(move |ev, _client| {
                 let tx = tx.clone();
@@ -68,6 +82,9 @@ impl TestClient {
             });
         if let Some(name) = push_name {
             builder = builder.with_push_name(name);
+        }
+        if !history {
+            builder = builder.skip_history_sync();
         }
         let bot = builder.build().await.expect("bot builds");
         let handle = bot.spawn();

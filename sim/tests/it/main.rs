@@ -6,6 +6,7 @@
 mod capacity;
 mod common;
 mod delivery;
+mod history;
 mod lifecycle;
 mod media_admin;
 mod messaging;
