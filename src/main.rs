@@ -54,6 +54,10 @@ enum Command {
         /// Admin API and media host address (loopback only).
         #[arg(long, default_value = "127.0.0.1:9091")]
         http: std::net::SocketAddr,
+        /// HTTPS media host address (loopback only; certificate from the
+        /// simulator's own CA, served at /admin/ca.pem).
+        #[arg(long, default_value = "127.0.0.1:9092")]
+        https: std::net::SocketAddr,
         /// Keeps the simulator's static key across restarts, so linked
         /// clients keep reconnecting with IK.
         #[arg(long)]
@@ -143,8 +147,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Sim {
             listen,
             http,
+            https,
             key_file,
-        } => sim(listen, http, key_file).await,
+        } => {
+            sim(SimOptions {
+                listen,
+                http,
+                https,
+                key_file,
+            })
+            .await
+        }
     }
 }
 
@@ -265,26 +278,27 @@ async fn phone(config: Config, cmd: PhoneCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(feature = "sim")]
-async fn sim(
+/// `wadesk sim`'s addresses and key file.
+struct SimOptions {
     listen: std::net::SocketAddr,
     http: std::net::SocketAddr,
+    https: std::net::SocketAddr,
     key_file: Option<PathBuf>,
-) -> anyhow::Result<()> {
+}
+
+#[cfg(feature = "sim")]
+async fn sim(o: SimOptions) -> anyhow::Result<()> {
     wadesk_sim::standalone::run(wadesk_sim::standalone::Options {
-        listen,
-        http,
-        key_file,
+        listen: o.listen,
+        http: o.http,
+        https: o.https,
+        key_file: o.key_file,
     })
     .await
 }
 
 #[cfg(not(feature = "sim"))]
-async fn sim(
-    _listen: std::net::SocketAddr,
-    _http: std::net::SocketAddr,
-    _key_file: Option<PathBuf>,
-) -> anyhow::Result<()> {
+async fn sim(_: SimOptions) -> anyhow::Result<()> {
     bail!(
         "this build of wadesk has no WhatsApp simulator: build it with `--features sim`, or run the `wadesk-sim` program"
     )

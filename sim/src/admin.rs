@@ -13,6 +13,7 @@
 //! - `DELETE /admin/phones/{number}/devices/{device}` unlink a companion from the phone
 //! - `POST   /admin/outage` / `DELETE /admin/outage` start / end a simulated outage
 //! - `GET    /admin/outage`                          `{"outage": bool}`
+//! - `GET    /admin/ca.pem`                          the CA certificate of the HTTPS media host
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener
             "/admin/outage",
             post(outage_on).delete(outage_off).get(outage_state),
         )
+        .route("/admin/ca.pem", get(ca_pem))
         .merge(media::routes())
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(shared);
@@ -236,4 +238,12 @@ async fn outage_off(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn outage_state(State(shared): State<Arc<Shared>>) -> Response {
     axum::Json(json!({ "outage": shared.in_outage() })).into_response()
+}
+
+async fn ca_pem(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/x-pem-file")],
+        shared.ca_pem.clone(),
+    )
+        .into_response()
 }

@@ -12,8 +12,10 @@ use crate::locks::lock;
 
 pub struct MediaStore {
     pub auth: String,
-    /// `host:port` that `media_conn` names and upload answers put in their URLs.
+    /// `host:port` that `media_conn` names.
     pub hostname: String,
+    /// `host:port` of the HTTPS media host (upload answers' URLs name it).
+    pub https_host: String,
     blobs: Mutex<HashMap<String, Blob>>,
 }
 
@@ -24,12 +26,13 @@ struct Blob {
 }
 
 impl MediaStore {
-    pub fn new(hostname: String) -> Self {
+    pub fn new(hostname: String, https_host: String) -> Self {
         use rand::RngExt as _;
         let a: u128 = rand::rng().random();
         MediaStore {
             auth: format!("sim{a:032x}"),
             hostname,
+            https_host,
             blobs: Mutex::new(HashMap::new()),
         }
     }

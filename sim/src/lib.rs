@@ -1,8 +1,8 @@
 //! A loopback WhatsApp server that speaks the multi-device protocol as whatsapp-rust 0.7
 //! expects it: websocket + Noise (XX, IK, XXfallback), binary nodes, pairing by QR or
 //! code with a virtual phone, login, the prekey directory, message and receipt
-//! routing with offline queues, a media host, and virtual phones whose primary
-//! device is a Signal party of its own.
+//! routing with offline queues, a media host (HTTP and HTTPS), and virtual phones
+//! whose primary device is a Signal party of its own.
 //!
 //! The server never decrypts end-to-end payloads between clients: it only stores and
 //! forwards the key material and ciphertext that real clients hand it.
@@ -15,10 +15,10 @@
 //! ```
 //!
 //! Modules, lowest first (each uses only modules before it in this list):
-//! `locks`, `nodes`, `handshake`, `signal`, `directory`, `blobs`, `history`, `state`,
-//! `delivery`, `devices`, `usync`, `prekeys`, `settings`, `router`, `pairing`,
-//! `paircode`, `phone`, `phone_send`, `media`, `login`, `server`, `admin`,
-//! `standalone`.
+//! `locks`, `nodes`, `handshake`, `tls`, `signal`, `directory`, `blobs`,
+//! `history`, `state`, `delivery`, `devices`, `usync`, `prekeys`, `settings`,
+//! `router`, `pairing`, `paircode`, `phone`, `phone_send`, `media`, `login`,
+//! `server`, `admin`, `standalone`.
 
 mod admin;
 mod blobs;
@@ -42,6 +42,7 @@ mod settings;
 mod signal;
 pub mod standalone;
 mod state;
+mod tls;
 mod usync;
 
 use std::net::SocketAddr;
@@ -69,6 +70,13 @@ pub struct SimConfig {
     pub static_private_key: Option<[u8; 32]>,
     /// Where the HTTP side (admin API and media host) listens; `None` = `127.0.0.1:0`.
     pub http_listen: Option<SocketAddr>,
+    /// Where the HTTPS media host listens; `None` = `127.0.0.1:0`. Its
+    /// certificate comes from the simulator's own CA ([`Simulator::ca_certificate_pem`]).
+    pub https_listen: Option<SocketAddr>,
+    /// Name the HTTPS media host in `media_conn` answers instead of the plain
+    /// HTTP one (whose https:// URLs the clients' HTTP client must send as
+    /// plain http). For clients that trust the simulator's CA.
+    pub media_conn_https: bool,
 }
 
 /// A running simulator. Dropping it stops accepting connections.
@@ -76,8 +84,11 @@ pub struct Simulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
     http_addr: SocketAddr,
+    https_addr: SocketAddr,
+    ca_pem: String,
     accept_task: tokio::task::JoinHandle<()>,
     http_task: tokio::task::JoinHandle<()>,
+    https_task: tokio::task::JoinHandle<()>,
 }
 
 fn loopback_any_port() -> SocketAddr {
@@ -98,21 +109,40 @@ impl Simulator {
             tokio::net::TcpListener::bind(config.http_listen.unwrap_or_else(loopback_any_port))
                 .await?;
         let http_addr = http_listener.local_addr()?;
+        let https_listener =
+            tokio::net::TcpListener::bind(config.https_listen.unwrap_or_else(loopback_any_port))
+                .await?;
+        let https_addr = https_listener.local_addr()?;
+        let tls = tls::Tls::generate()?;
+        let media_conn_host = if config.media_conn_https {
+            https_addr
+        } else {
+            http_addr
+        };
         let shared = Arc::new(Shared::new(
             ServerKeys::new(static_kp)?,
-            MediaStore::new(http_addr.to_string()),
+            MediaStore::new(media_conn_host.to_string(), https_addr.to_string()),
+            tls.ca_pem.clone(),
         ));
         let accept_task = tokio::spawn(server::accept_loop(shared.clone(), listener));
         let http_task = tokio::spawn(admin::serve(shared.clone(), http_listener));
+        let https_task = tokio::spawn(media::serve_https(
+            shared.clone(),
+            https_listener,
+            tls.acceptor,
+        ));
         log::info!(
-            "WhatsApp simulator listening on ws://{addr}/ws/chat, admin and media on http://{http_addr}"
+            "WhatsApp simulator listening on ws://{addr}/ws/chat, admin and media on http://{http_addr}, media on https://{https_addr}"
         );
         Ok(Simulator {
             shared,
             addr,
             http_addr,
+            https_addr,
+            ca_pem: tls.ca_pem,
             accept_task,
             http_task,
+            https_task,
         })
     }
 
@@ -129,6 +159,18 @@ impl Simulator {
     /// clients build are `https://127.0.0.1:PORT/...`: their HTTP client must use plain http.
     pub fn http_url(&self) -> String {
         format!("http://{}", self.http_addr)
+    }
+
+    /// Base URL of the HTTPS media host (`https://127.0.0.1:PORT`), whose
+    /// certificate is signed by [`Self::ca_certificate_pem`].
+    pub fn https_url(&self) -> String {
+        format!("https://{}", self.https_addr)
+    }
+
+    /// The simulator's CA certificate (PEM): the one root a client needs to
+    /// trust the HTTPS media host. Also served at `GET /admin/ca.pem`.
+    pub fn ca_certificate_pem(&self) -> &str {
+        &self.ca_pem
     }
 
     /// Number of media blobs clients uploaded to the media host (the virtual
@@ -279,6 +321,7 @@ impl Simulator {
     pub fn shutdown(&self) {
         self.accept_task.abort();
         self.http_task.abort();
+        self.https_task.abort();
         let mut st = self.shared.state();
         for (_, h) in st.conns.drain() {
             h.close();

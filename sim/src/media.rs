@@ -1,12 +1,16 @@
-//! The media host: `w:m` media_conn answers and the HTTP routes over the blob
-//! store (`blobs.rs`). Clients upload encrypted blobs
-//! (`POST /mms/{type}/{token}?auth=..&token=..`) and download them by direct
-//! path (`GET /v/...?auth=..&token=..`). whatsapp-rust always builds
-//! `https://{hostname}...` URLs, so the HTTP client given to the library must
-//! map that to plain http on this host (see docs/simulator.md).
+//! The media host: `w:m` media_conn answers and the routes over the blob store
+//! (`blobs.rs`), served over plain HTTP (with the admin API) and over HTTPS (a
+//! listener of its own, certificate from the simulator's CA, `tls.rs`).
+//! Clients upload encrypted blobs (`POST /mms/{type}/{token}?auth=..&token=..`)
+//! and download them by direct path (`GET /v/...?auth=..&token=..`).
+//! whatsapp-rust always builds `https://{hostname}...` URLs: media_conn names
+//! the plain HTTP host by default, so the HTTP client given to the library maps
+//! that to plain http; with [`crate::SimConfig::media_conn_https`] it names the
+//! HTTPS host instead, for clients that trust the simulator's CA.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -14,6 +18,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use wacore_binary::Node;
 use wacore_binary::builder::NodeBuilder;
 
@@ -61,7 +70,7 @@ async fn upload(
     }
     let direct_path = shared.media.put(&kind, &token, body);
     axum::Json(serde_json::json!({
-        "url": format!("https://{}{direct_path}", shared.media.hostname),
+        "url": format!("https://{}{direct_path}", shared.media.https_host),
         "direct_path": direct_path,
     }))
     .into_response()
@@ -78,5 +87,45 @@ async fn download(
     match shared.media.get(&format!("/v/{path}")) {
         Some(b) => b.into_response(),
         None => (StatusCode::NOT_FOUND, "no such media").into_response(),
+    }
+}
+
+/// Serves the media routes over HTTPS on `listener` until the task is aborted.
+pub(crate) async fn serve_https(shared: Arc<Shared>, listener: TcpListener, tls: TlsAcceptor) {
+    let app = routes()
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such media path") })
+        .with_state(shared);
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                log::warn!("media host (https): accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let (tls, app) = (tls.clone(), app.clone());
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(Duration::from_secs(10), tls.accept(tcp)).await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    log::debug!("media host (https): TLS handshake with {peer} failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    log::debug!("media host (https): TLS handshake with {peer} timed out");
+                    return;
+                }
+            };
+            let service = TowerToHyperService::new(app);
+            if let Err(e) = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                log::debug!("media host (https): connection from {peer}: {e}");
+            }
+        });
     }
 }

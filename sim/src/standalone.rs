@@ -15,6 +15,8 @@ pub struct Options {
     pub listen: SocketAddr,
     /// Admin API and media host address (loopback only).
     pub http: SocketAddr,
+    /// HTTPS media host address (loopback only).
+    pub https: SocketAddr,
     /// Keeps the static Noise key across restarts, so linked clients keep
     /// reconnecting with IK.
     pub key_file: Option<PathBuf>,
@@ -25,18 +27,21 @@ impl Default for Options {
         Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             http: SocketAddr::from(([127, 0, 0, 1], 9091)),
+            https: SocketAddr::from(([127, 0, 0, 1], 9092)),
             key_file: None,
         }
     }
 }
 
-pub const USAGE: &str = "usage: wadesk-sim [--listen ADDR] [--http ADDR] [--key-file PATH]
+pub const USAGE: &str =
+    "usage: wadesk-sim [--listen ADDR] [--http ADDR] [--https ADDR] [--key-file PATH]
   --listen ADDR    websocket address, loopback only (default 127.0.0.1:9090)
   --http ADDR      admin API and media host, loopback only (default 127.0.0.1:9091)
+  --https ADDR     HTTPS media host, loopback only (default 127.0.0.1:9092)
   --key-file PATH  keeps the static Noise key across restarts";
 
 impl Options {
-    /// Reads `--listen`, `--http` and `--key-file` (each `--flag VALUE` or
+    /// Reads `--listen`, `--http`, `--https` and `--key-file` (each `--flag VALUE` or
     /// `--flag=VALUE`); anything else is an error that carries [`USAGE`].
     pub fn from_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Options> {
         let mut opts = Options::default();
@@ -58,6 +63,7 @@ impl Options {
             match flag.as_str() {
                 "--listen" => opts.listen = parse_addr(&flag, &value()?)?,
                 "--http" => opts.http = parse_addr(&flag, &value()?)?,
+                "--https" => opts.https = parse_addr(&flag, &value()?)?,
                 "--key-file" => opts.key_file = Some(PathBuf::from(value()?)),
                 _ => bail!("unknown argument {flag}\n{USAGE}"),
             }
@@ -73,10 +79,10 @@ fn parse_addr(flag: &str, value: &str) -> anyhow::Result<SocketAddr> {
 }
 
 /// Starts a simulator on loopback, prints one line per URL on stdout
-/// (`websocket: ...`, `http: ...`) and a hint for the gateway, then serves
-/// until Ctrl-C. Refuses any address that is not loopback.
+/// (`websocket: ...`, `http: ...`, `https: ...`) and a hint for the gateway,
+/// then serves until Ctrl-C. Refuses any address that is not loopback.
 pub async fn run(opts: Options) -> anyhow::Result<()> {
-    for addr in [opts.listen, opts.http] {
+    for addr in [opts.listen, opts.http, opts.https] {
         ensure!(
             addr.ip().is_loopback(),
             "the simulator only listens on loopback ({addr})"
@@ -85,6 +91,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let mut config = SimConfig {
         listen: Some(opts.listen),
         http_listen: Some(opts.http),
+        https_listen: Some(opts.https),
         ..Default::default()
     };
     if let Some(path) = &opts.key_file
@@ -101,6 +108,11 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     }
     println!("websocket: {}", sim.ws_url());
     println!("http:      {}", sim.http_url());
+    println!(
+        "https:     {} (its CA: {}/admin/ca.pem)",
+        sim.https_url(),
+        sim.http_url()
+    );
     println!(
         "point the gateway at it: WADESK__WHATSAPP__SERVER_URL={} WADESK__WHATSAPP__PLAIN_HTTP_MEDIA_HOSTS='[\"{}\"]'",
         sim.ws_url(),
@@ -125,12 +137,15 @@ mod tests {
             "--listen",
             "127.0.0.1:1",
             "--http=127.0.0.1:2",
+            "--https",
+            "127.0.0.1:3",
             "--key-file",
             "k",
         ]))
         .unwrap();
         assert_eq!(o.listen, SocketAddr::from(([127, 0, 0, 1], 1)));
         assert_eq!(o.http, SocketAddr::from(([127, 0, 0, 1], 2)));
+        assert_eq!(o.https, SocketAddr::from(([127, 0, 0, 1], 3)));
         assert_eq!(o.key_file, Some(PathBuf::from("k")));
         assert_eq!(Options::from_args(args(&[])).unwrap(), Options::default());
     }

@@ -187,12 +187,14 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     events: broadcast::Sender<SimEvent>,
     pub media: MediaStore,
+    /// The simulator's CA certificate (PEM), for `GET /admin/ca.pem`.
+    pub ca_pem: String,
     /// While set, live connections are dropped and new ones closed at once.
     outage: AtomicBool,
 }
 
 impl Shared {
-    pub fn new(keys: ServerKeys, media: MediaStore) -> Shared {
+    pub fn new(keys: ServerKeys, media: MediaStore, ca_pem: String) -> Shared {
         let (events, _) = broadcast::channel(1024);
         Shared {
             keys: RwLock::new(Arc::new(keys)),
@@ -204,6 +206,7 @@ impl Shared {
             }),
             events,
             media,
+            ca_pem,
             outage: AtomicBool::new(false),
         }
     }

@@ -157,7 +157,15 @@ db_tests!(sigkill_then_restart_reconnects_without_pairing);
 fn sim_command_prints_its_urls_and_stays_on_loopback() {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(BIN)
-        .args(["sim", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--https",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

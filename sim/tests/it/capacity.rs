@@ -37,7 +37,14 @@ async fn thousand_connected_clients() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wadesk-sim"))
-        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--https",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("start wadesk-sim");

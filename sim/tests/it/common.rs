@@ -51,26 +51,27 @@ impl TestClient {
         backend: Option<Arc<InMemoryBackend>>,
         push_name: Option<&str>,
     ) -> TestClient {
-        Self::start_with(sim, backend, push_name, false).await
+        Self::start_with(sim, backend, push_name, false, TestHttp::Loopback).await
     }
 
     /// A fresh client that processes history sync (downloads the blobs).
     pub async fn start_syncing_history(sim: &Simulator, push_name: &str) -> TestClient {
-        Self::start_with(sim, None, Some(push_name), true).await
+        Self::start_with(sim, None, Some(push_name), true, TestHttp::Loopback).await
     }
 
-    async fn start_with(
+    pub async fn start_with(
         sim: &Simulator,
         backend: Option<Arc<InMemoryBackend>>,
         push_name: Option<&str>,
         history: bool,
+        http: TestHttp,
     ) -> TestClient {
         let backend = backend.unwrap_or_else(|| Arc::new(InMemoryBackend::new()));
         let (tx, events) = mpsc::unbounded_channel();
         let mut builder = Bot::builder()
             .with_backend_arc(backend.clone())
             .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(sim.ws_url()))
-            .with_http_client(LoopbackHttp)
+            .with_http_client(http)
             .with_runtime(TokioRuntime)
             .with_version((2, 3000, 0))
             .with_event_delivery(EventDelivery::Ordered { capacity: 4096 })
@@ -170,8 +171,18 @@ pub async fn sim_wait<T>(
 
 /// Create `number`, start a fresh client, scan its QR, and wait until it is Connected.
 pub async fn paired_client(sim: &Simulator, number: &str, push_name: &str) -> TestClient {
+    paired_client_with(sim, number, push_name, TestHttp::Loopback).await
+}
+
+/// [`paired_client`] with the given HTTP client.
+pub async fn paired_client_with(
+    sim: &Simulator,
+    number: &str,
+    push_name: &str,
+    http: TestHttp,
+) -> TestClient {
     sim.create_phone(number);
-    let mut c = TestClient::start(sim, None, Some(push_name)).await;
+    let mut c = TestClient::start_with(sim, None, Some(push_name), false, http).await;
     let qr = c.wait_qr().await;
     sim.scan(&qr, number).await.expect("scan");
     c.wait_for(Duration::from_secs(10), "PairSuccess", |ev| match ev {
@@ -249,16 +260,57 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The library's HTTP client in tests: loopback only (the simulator's media host).
-pub struct LoopbackHttp;
+/// The library's HTTP client in tests; it only ever reaches 127.0.0.1.
+pub enum TestHttp {
+    /// The https:// URLs the library builds go out as plain http (the
+    /// simulator's plain HTTP media host).
+    Loopback,
+    /// Real HTTPS, with a client that trusts the given roots only.
+    Tls(reqwest::Client),
+}
+
+impl TestHttp {
+    /// HTTPS trusting the simulator's CA and nothing else.
+    pub fn trusting_only(ca_pem: &str) -> TestHttp {
+        let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("a PEM certificate");
+        TestHttp::Tls(
+            reqwest::Client::builder()
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(ca)
+                .build()
+                .expect("reqwest client"),
+        )
+    }
+}
 
 #[async_trait]
-impl HttpClient for LoopbackHttp {
+impl HttpClient for TestHttp {
     async fn execute(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
-        let headers: Vec<(String, String)> = request.headers.clone().into_iter().collect();
         let body = request.body.clone().unwrap_or_default();
-        let (status_code, body) =
-            http_request(&request.method, &request.url, &headers, &body).await?;
-        Ok(HttpResponse { status_code, body })
+        match self {
+            TestHttp::Loopback => {
+                let headers: Vec<(String, String)> = request.headers.clone().into_iter().collect();
+                let (status_code, body) =
+                    http_request(&request.method, &request.url, &headers, &body).await?;
+                Ok(HttpResponse { status_code, body })
+            }
+            TestHttp::Tls(client) => {
+                let url = reqwest::Url::parse(&request.url)?;
+                anyhow::ensure!(
+                    url.scheme() == "https" && url.host_str() == Some("127.0.0.1"),
+                    "refusing {url}: only https://127.0.0.1 here"
+                );
+                let mut b = client.request(request.method.parse()?, url);
+                for (k, v) in &request.headers {
+                    b = b.header(k, v);
+                }
+                let response = b.body(body).send().await?;
+                let status_code = response.status().as_u16();
+                Ok(HttpResponse {
+                    status_code,
+                    body: response.bytes().await?.to_vec(),
+                })
+            }
+        }
     }
 }

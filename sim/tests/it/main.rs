@@ -9,6 +9,7 @@ mod delivery;
 mod history;
 mod lifecycle;
 mod media_admin;
+mod media_https;
 mod messaging;
 mod pairing_login;
 mod raw;
