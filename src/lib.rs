@@ -17,8 +17,6 @@ pub mod plan;
 pub mod send;
 pub mod server;
 pub mod sessions;
-#[cfg(feature = "sim")]
-pub mod sim;
 pub mod store;
 pub mod values;
 pub mod webhooks;

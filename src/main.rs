@@ -45,8 +45,8 @@ enum Command {
     #[command(subcommand)]
     Phone(PhoneCommand),
     /// Runs the WhatsApp protocol simulator on loopback (try the gateway
-    /// without a phone; see docs/simulator.md).
-    #[cfg(feature = "sim")]
+    /// without a phone; see docs/simulator.md). Only in builds with
+    /// `--features sim`.
     Sim {
         /// Websocket address (loopback only).
         #[arg(long, default_value = "127.0.0.1:9090")]
@@ -54,6 +54,10 @@ enum Command {
         /// Admin API and media host address (loopback only).
         #[arg(long, default_value = "127.0.0.1:9091")]
         http: std::net::SocketAddr,
+        /// HTTPS media host address (loopback only; certificate from the
+        /// simulator's own CA, served at /admin/ca.pem).
+        #[arg(long, default_value = "127.0.0.1:9092")]
+        https: std::net::SocketAddr,
         /// Keeps the simulator's static key across restarts, so linked
         /// clients keep reconnecting with IK.
         #[arg(long)]
@@ -119,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
     // The server and the simulator log at the configured level; a one-shot
     // CLI command (account, token, phone, migrate) prints its answer and
     // logs only warnings and errors, unless RUST_LOG asks for more.
-    let long_running = matches!(cli.command, Command::Serve) || is_sim(&cli.command);
+    let long_running = matches!(cli.command, Command::Serve | Command::Sim { .. });
     init_tracing(&config, long_running);
     match cli.command {
         Command::Serve => serve(config).await,
@@ -140,23 +144,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Account(cmd) => account(config, cmd).await,
         Command::Token(cmd) => token(config, cmd).await,
         Command::Phone(cmd) => phone(config, cmd).await,
-        #[cfg(feature = "sim")]
         Command::Sim {
             listen,
             http,
+            https,
             key_file,
-        } => sim(listen, http, key_file).await,
+        } => {
+            sim(SimOptions {
+                listen,
+                http,
+                https,
+                key_file,
+            })
+            .await
+        }
     }
-}
-
-#[cfg(feature = "sim")]
-fn is_sim(command: &Command) -> bool {
-    matches!(command, Command::Sim { .. })
-}
-
-#[cfg(not(feature = "sim"))]
-fn is_sim(_: &Command) -> bool {
-    false
 }
 
 fn init_tracing(config: &Config, long_running: bool) {
@@ -304,44 +306,30 @@ async fn phone(config: Config, cmd: PhoneCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(feature = "sim")]
-async fn sim(
+/// `wadesk sim`'s addresses and key file.
+struct SimOptions {
     listen: std::net::SocketAddr,
     http: std::net::SocketAddr,
+    https: std::net::SocketAddr,
     key_file: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    use wadesk::sim::{SimConfig, Simulator};
-    for addr in [listen, http] {
-        anyhow::ensure!(
-            addr.ip().is_loopback(),
-            "the simulator only listens on loopback ({addr})"
-        );
-    }
-    let mut config = SimConfig {
-        listen: Some(listen),
-        http_listen: Some(http),
-        ..Default::default()
-    };
-    if let Some(path) = &key_file
-        && let Ok(bytes) = std::fs::read(path)
-        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
-    {
-        config.static_private_key = Some(key);
-    }
-    let sim = Simulator::start(config).await?;
-    if let Some(path) = &key_file {
-        std::fs::write(path, sim.static_private_key())?;
-    }
-    println!("websocket: {}", sim.ws_url());
-    println!("http:      {}", sim.http_url());
-    println!(
-        "point the gateway at it: WADESK__WHATSAPP__SERVER_URL={} WADESK__WHATSAPP__PLAIN_HTTP_MEDIA_HOSTS='[\"{}\"]'",
-        sim.ws_url(),
-        http
-    );
-    tokio::signal::ctrl_c().await?;
-    sim.shutdown();
-    Ok(())
+}
+
+#[cfg(feature = "sim")]
+async fn sim(o: SimOptions) -> anyhow::Result<()> {
+    wadesk_sim::standalone::run(wadesk_sim::standalone::Options {
+        listen: o.listen,
+        http: o.http,
+        https: o.https,
+        key_file: o.key_file,
+    })
+    .await
+}
+
+#[cfg(not(feature = "sim"))]
+async fn sim(_: SimOptions) -> anyhow::Result<()> {
+    bail!(
+        "this build of wadesk has no WhatsApp simulator: build it with `--features sim`, or run the `wadesk-sim` program"
+    )
 }
 
 /// Follows the pairing stream (Server-Sent Events) and draws each QR code.

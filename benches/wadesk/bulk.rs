@@ -17,16 +17,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionTrait};
 use serde_json::json;
-use wadesk::{
-    sim::{SimConfig, Simulator},
-    store::{
-        self,
-        entity::{
-            bulk, bulk_recipient,
-            vocab::{BulkStatus, RecipientStatus},
-        },
+use wadesk::store::{
+    self,
+    entity::{
+        bulk, bulk_recipient,
+        vocab::{BulkStatus, RecipientStatus},
     },
 };
+use wadesk_sim::{SimConfig, Simulator};
 
 use crate::gateway::{Gateway, mib};
 

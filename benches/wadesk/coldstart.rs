@@ -15,7 +15,7 @@ use std::{
 
 use anyhow::bail;
 use futures::{StreamExt, TryStreamExt};
-use wadesk::sim::{SimConfig, Simulator};
+use wadesk_sim::{SimConfig, Simulator};
 
 use crate::gateway::{Gateway, ms};
 

@@ -14,10 +14,8 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use wadesk::{
-    proto::{self, message_service_client::MessageServiceClient},
-    sim::{SimConfig, Simulator},
-};
+use wadesk::proto::{self, message_service_client::MessageServiceClient};
+use wadesk_sim::{SimConfig, Simulator};
 
 use crate::gateway::{Gateway, Latencies, mib, ms};
 

@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use wadesk::sim::Simulator;
+use wadesk_sim::Simulator;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wadesk");
 

@@ -7,14 +7,12 @@ use std::pin::Pin;
 
 use anyhow::bail;
 use tonic::{Request, Response, Status, transport::Channel};
-use wadesk::{
-    proto::{
-        self,
-        phone_service_client::PhoneServiceClient,
-        phone_service_server::{PhoneService, PhoneServiceServer},
-    },
-    sim::{SimConfig, Simulator},
+use wadesk::proto::{
+    self,
+    phone_service_client::PhoneServiceClient,
+    phone_service_server::{PhoneService, PhoneServiceServer},
 };
+use wadesk_sim::{SimConfig, Simulator};
 
 use crate::{
     gateway::{Bearer, Gateway},

@@ -12,10 +12,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use axum::{Json, Router, extract::Path, routing::get};
 use serde_json::Value;
-use wadesk::{
-    sim::{SimConfig, Simulator},
-    store,
-};
+use wadesk::store;
+use wadesk_sim::{SimConfig, Simulator};
 
 use crate::{gateway::Gateway, load};
 

@@ -13,7 +13,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt};
-use wadesk::sim::{SimConfig, Simulator};
+use wadesk_sim::{SimConfig, Simulator};
 
 use crate::gateway::{Gateway, mib};
 

@@ -32,8 +32,8 @@ use wacore::{
 use wadesk::{
     proto::{self, send_service_client::SendServiceClient},
     sessions::engine::NoDelayTransport,
-    sim::{SimConfig, Simulator},
 };
+use wadesk_sim::{SimConfig, Simulator};
 use whatsapp_rust::prelude::*;
 
 use crate::gateway::Gateway;

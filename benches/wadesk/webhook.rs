@@ -18,7 +18,7 @@ use std::{
 use anyhow::{Context, bail};
 use axum::{Router, body::Bytes, extract::State, routing::post};
 use serde_json::{Value, json};
-use wadesk::sim::{SimConfig, Simulator};
+use wadesk_sim::{SimConfig, Simulator};
 
 use crate::gateway::{Gateway, Latencies, ms};
 

@@ -1,99 +1,24 @@
 //! One REST request: route it, build the request message, call gRPC in process, answer.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::MatchedPath;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use http_body::Body as HttpBody;
 use prost::Message as _;
-use prost_reflect::{DynamicMessage, ReflectMessage as _};
-use serde_json::{Map, Value as Json};
+use prost_reflect::DynamicMessage;
 use tower::Service;
 
 use crate::dispatch;
-use crate::error::{self, GatewayError};
-use crate::json::{Names, field_of, message_to_json};
+use crate::error::GatewayError;
 use crate::request::build_request;
 use crate::rules::Binding;
+use crate::shared::{Shared, render};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Config {
-    pub body_limit: usize,
-    pub keep_alive: Duration,
-    pub first_message_wait: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            body_limit: 4 * 1024 * 1024,
-            keep_alive: Duration::from_secs(15),
-            first_message_wait: Duration::from_millis(200),
-        }
-    }
-}
-
-/// What every request handler shares: the bindings (most specific first) and names.
-/// Cheap to clone; the router holds one in an `Arc`.
-#[derive(Clone)]
-pub(crate) struct Shared {
-    pub bindings: Vec<Arc<Binding>>,
-    pub names: Arc<Names>,
-    pub config: Config,
-}
-
-impl Shared {
-    /// Bindings in the order the protos declare them (for docs).
-    pub fn in_declaration_order(&self) -> impl Iterator<Item = &Arc<Binding>> {
-        let mut sorted: Vec<&Arc<Binding>> = self.bindings.iter().collect();
-        sorted.sort_by_key(|b| b.declared);
-        sorted.into_iter()
-    }
-
-    /// The binding for this method and path. Literal segments win over variables
-    /// (bindings are sorted that way); a path known under other methods is a 405.
-    fn route(
-        &self,
-        method: &Method,
-        path: &str,
-    ) -> Result<(Arc<Binding>, Vec<String>), GatewayError> {
-        let mut allowed: Vec<&str> = Vec::new();
-        for binding in &self.bindings {
-            if let Some(values) = binding.template.matches(path) {
-                if binding.http_method == method {
-                    return Ok((binding.clone(), values));
-                }
-                if !allowed.contains(&binding.http_method.as_str()) {
-                    allowed.push(binding.http_method.as_str());
-                }
-            }
-        }
-        if allowed.is_empty() {
-            return Err(GatewayError::new(
-                error::NOT_FOUND,
-                format!("no route for {path}"),
-            ));
-        }
-        let mut err = GatewayError::new(
-            error::UNIMPLEMENTED,
-            format!(
-                "method {method} is not allowed on {path}; use {}",
-                allowed.join(", ")
-            ),
-        )
-        .with_http_status(StatusCode::METHOD_NOT_ALLOWED);
-        if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
-            err.headers.push((header::ALLOW, allow));
-        }
-        Err(err)
-    }
-}
 
 pub(crate) async fn handle<S, B>(shared: Arc<Shared>, grpc: S, request: Request<Body>) -> Response
 where
@@ -233,34 +158,5 @@ fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap) {
         if !plumbing {
             to.append(name.clone(), value.clone());
         }
-    }
-}
-
-/// The REST JSON of a response message: `response_body` applied, then
-/// `"success": true` as first key when asked for and the message does not omit it.
-pub(crate) fn render(
-    names: &Names,
-    binding: &Binding,
-    msg: &DynamicMessage,
-    success: bool,
-) -> Json {
-    let (json, desc) = match &binding.response_body {
-        Some(field) => (
-            field_of(names, msg, field),
-            field.kind().as_message().cloned(),
-        ),
-        None => (message_to_json(names, msg), Some(msg.descriptor())),
-    };
-    let wants_success = success && desc.is_some_and(|d| !names.omit_success(&d));
-    match json {
-        Json::Object(fields) if wants_success => {
-            let mut out = Map::with_capacity(fields.len() + 1);
-            out.insert("success".into(), Json::Bool(true));
-            for (k, v) in fields {
-                out.insert(k, v);
-            }
-            Json::Object(out)
-        }
-        other => other,
     }
 }

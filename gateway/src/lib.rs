@@ -27,6 +27,7 @@ mod json;
 mod openapi;
 mod request;
 mod rules;
+mod shared;
 mod sse;
 mod template;
 
@@ -42,7 +43,7 @@ use prost_reflect::DescriptorPool;
 pub use error::{error_body, error_response, grpc_code_name, http_status_for_grpc};
 pub use rules::{BindingInfo, RuleError};
 
-use handler::{Config, Shared};
+use shared::{Config, Shared};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

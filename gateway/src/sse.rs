@@ -18,8 +18,8 @@ use http_body::Body as HttpBody;
 
 use crate::dispatch::FrameReader;
 use crate::error::GatewayError;
-use crate::handler::{Shared, render};
 use crate::rules::Binding;
+use crate::shared::{Shared, render};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

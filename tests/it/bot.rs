@@ -17,7 +17,8 @@ use axum::{
     routing::post,
 };
 use serde_json::{Value, json};
-use wadesk::{config::Config, sim::Simulator, store};
+use wadesk::{config::Config, store};
+use wadesk_sim::Simulator;
 
 use crate::{
     db_tests,

@@ -5,7 +5,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use serde_json::{Value, json};
-use wadesk::sim::{PhoneMessage, Simulator};
+use wadesk_sim::{PhoneMessage, Simulator};
 
 use crate::{
     db_tests,
@@ -634,7 +634,7 @@ async fn bad_input_and_the_trial_cap(db: Db) {
 /// SIGKILL of a real `wadesk serve` in the middle of a campaign: after the
 /// restart it completes, nobody twice, nobody skipped.
 async fn sigkill_mid_campaign_then_it_completes(db: Db) {
-    let sim = Simulator::start(wadesk::sim::SimConfig::default())
+    let sim = Simulator::start(wadesk_sim::SimConfig::default())
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

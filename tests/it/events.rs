@@ -285,7 +285,7 @@ async fn inbound_media_is_stored_and_downloadable(db: Db) {
     let ours = "919812340110";
     pair(&app, &sim, &phone, ours).await;
     // The other person uses a real whatsapp-rust client too.
-    let them = crate::sim::common::paired_client(&sim, "919812340111", "Asha").await;
+    let them = crate::support::paired_client(&sim, "919812340111", "Asha").await;
     let data: Vec<u8> = b"\x89PNG\r\n\x1a\n"
         .iter()
         .copied()

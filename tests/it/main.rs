@@ -12,5 +12,4 @@ mod process;
 mod rest;
 mod send;
 mod shutdown;
-mod sim;
 mod webhooks;

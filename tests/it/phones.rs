@@ -6,10 +6,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
-use wadesk::{
-    config::Config,
-    sim::{SimConfig, SimEvent, Simulator},
-};
+use wadesk::config::Config;
+use wadesk_sim::{SimConfig, SimEvent, Simulator};
 
 use crate::{
     db_tests,

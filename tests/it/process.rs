@@ -7,7 +7,7 @@ use std::{
 };
 
 use serde_json::json;
-use wadesk::sim::{SimConfig, Simulator};
+use wadesk_sim::{SimConfig, Simulator};
 
 use crate::{
     db_tests,
@@ -150,3 +150,37 @@ async fn sigkill_then_restart_reconnects_without_pairing(db: Db) {
 }
 
 db_tests!(sigkill_then_restart_reconnects_without_pairing);
+
+/// `wadesk sim` runs the simulator library (its own tests cover it as the
+/// `wadesk-sim` program): it prints its URLs and refuses other hosts.
+#[test]
+fn sim_command_prints_its_urls_and_stays_on_loopback() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(BIN)
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--https",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ws = lines.next().unwrap().unwrap();
+    let http = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ws.starts_with("websocket: ws://127.0.0.1:"), "{ws}");
+    assert!(http.starts_with("http:      http://127.0.0.1:"), "{http}");
+
+    let out = Command::new(BIN)
+        .args(["sim", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "non-loopback listen must be refused");
+}

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wadesk::sim::{PhoneMessage, Simulator};
+use wadesk_sim::{PhoneMessage, Simulator};
 
 use crate::{
     db_tests,

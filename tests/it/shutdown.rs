@@ -30,7 +30,7 @@ async fn grpc_health(base: &str, service: &str) -> ServingStatus {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_then_stops() {
-    let sim = wadesk::sim::Simulator::start(wadesk::sim::SimConfig::default())
+    let sim = wadesk_sim::Simulator::start(wadesk_sim::SimConfig::default())
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

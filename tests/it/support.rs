@@ -311,3 +311,96 @@ pub fn init_logs() {
         }
     });
 }
+
+/// A bare whatsapp-rust client linked to a virtual phone of the simulator: the
+/// other person in a chat with one of the gateway's phones.
+pub struct Peer {
+    handle: Option<whatsapp_rust::prelude::BotHandle>,
+    pub client: std::sync::Arc<whatsapp_rust::prelude::Client>,
+    events: tokio::sync::mpsc::UnboundedReceiver<std::sync::Arc<whatsapp_rust::prelude::Event>>,
+}
+
+impl Peer {
+    /// The first event `f` maps to `Some`; panics after `timeout`.
+    async fn wait_for<T>(
+        &mut self,
+        timeout: std::time::Duration,
+        what: &str,
+        mut f: impl FnMut(&whatsapp_rust::prelude::Event) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(ev)) => {
+                    if let Some(v) = f(&ev) {
+                        return v;
+                    }
+                }
+                Ok(None) => panic!("peer events ended while waiting for {what}"),
+                Err(_) => panic!("timed out after {timeout:?} waiting for the peer's {what}"),
+            }
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+    }
+}
+
+/// Creates the virtual phone `number`, links a fresh client to it by QR and
+/// waits until that client is Connected. Its media goes to the simulator's
+/// plain-HTTP media host.
+pub async fn paired_client(sim: &wadesk_sim::Simulator, number: &str, push_name: &str) -> Peer {
+    use std::time::Duration;
+    use whatsapp_rust::prelude::*;
+    use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+
+    sim.create_phone(number);
+    let media_host = sim.http_url().trim_start_matches("http://").to_string();
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let bot = Bot::builder()
+        .with_backend(wacore::store::InMemoryBackend::new())
+        .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(sim.ws_url()))
+        .with_http_client(wadesk::sessions::engine::ReqwestHttp::new(
+            reqwest::Client::new(),
+            vec![media_host],
+        ))
+        .with_runtime(TokioRuntime)
+        .with_version((2, 3000, 0))
+        .skip_history_sync()
+        .with_push_name(push_name)
+        .with_event_delivery(EventDelivery::Ordered { capacity: 4096 })
+        .on_event(move |ev, _client| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(ev);
+            }
+        })
+        .build()
+        .await
+        .expect("peer client builds");
+    let handle = bot.spawn();
+    let mut peer = Peer {
+        client: handle.client(),
+        handle: Some(handle),
+        events,
+    };
+    let qr = peer
+        .wait_for(Duration::from_secs(10), "QR code", |ev| match ev {
+            Event::PairingQrCode(q) => Some(q.code.clone()),
+            _ => None,
+        })
+        .await;
+    sim.scan(&qr, number)
+        .await
+        .expect("the virtual phone scans");
+    peer.wait_for(Duration::from_secs(30), "Connected", |ev| match ev {
+        Event::Connected(_) => Some(()),
+        Event::LoggedOut(l) => panic!("logged out instead of connecting: {l:?}"),
+        _ => None,
+    })
+    .await;
+    peer
+}

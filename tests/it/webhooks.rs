@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use wadesk::{config::Config, store};
 
-use wadesk::sim::{SimConfig, Simulator};
+use wadesk_sim::{SimConfig, Simulator};
 
 use crate::{
     db_tests,
@@ -843,7 +843,7 @@ async fn an_inbound_message_reaches_the_webhook(db: Db) {
         .phone_send_message(theirs, ours, location)
         .await
         .unwrap();
-    let other = crate::sim::common::paired_client(&sim, "919812340097", "Ravi").await;
+    let other = crate::support::paired_client(&sim, "919812340097", "Ravi").await;
     let picture: Vec<u8> = b"\xff\xd8\xff\xe0"
         .iter()
         .copied()

@@ -8,8 +8,8 @@ use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value as Json, json};
 
 use crate::error::grpc_code_name;
-use crate::handler::Shared;
 use crate::rules::{Binding, BodyRule};
+use crate::shared::Shared;
 use comments::Comments;
 use schema::{Schemas, reference};
 
