@@ -83,6 +83,7 @@ impl Core {
     /// Opens (and migrates) the database and loads the signing secret.
     pub async fn open(config: Config) -> anyhow::Result<Core> {
         config.validate().context("checking the configuration")?;
+        crate::sessions::engine::check_server_url(&config.whatsapp.server_url)?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let db = store::connect(&config.database_url())

@@ -20,6 +20,33 @@ use whatsapp_rust_tokio_transport::{default_tls_connector, from_websocket};
 pub const WHATSAPP_URL: &str = "wss://web.whatsapp.com/ws/chat";
 const WHATSAPP_ORIGIN: &str = "https://web.whatsapp.com";
 
+/// Whether this build may talk to the WhatsApp server at `url` (empty:
+/// WhatsApp's own). A build with the simulator (feature `sim`) has
+/// whatsapp-rust's certificate check turned off, so that it accepts the
+/// simulator's: it may only talk to a server on loopback, never to
+/// WhatsApp or anything else on the network.
+pub fn check_server_url(url: &str) -> anyhow::Result<()> {
+    if !cfg!(feature = "sim") {
+        return Ok(());
+    }
+    let target = if url.is_empty() { WHATSAPP_URL } else { url };
+    let loopback = url::Url::parse(target)
+        .ok()
+        .and_then(|u| {
+            Some(match u.host()? {
+                url::Host::Domain(name) => name == "localhost",
+                url::Host::Ipv4(ip) => ip.is_loopback(),
+                url::Host::Ipv6(ip) => ip.is_loopback(),
+            })
+        })
+        .unwrap_or(false);
+    anyhow::ensure!(
+        loopback,
+        "whatsapp.server_url: this build includes the WhatsApp simulator (feature `sim`), which turns off the check of WhatsApp's certificate chain, so it connects only to a simulator on loopback (e.g. ws://127.0.0.1:9090/ws/chat), not to {target}; for WhatsApp itself use a build without `--features sim`"
+    );
+    Ok(())
+}
+
 /// Dials the websocket with TCP_NODELAY set: the stock factory leaves it off,
 /// and small stanzas then wait ~40 ms on the peer's delayed ACK.
 pub struct NoDelayTransport {
@@ -214,5 +241,34 @@ impl HttpClient for SharedHttp {
 
     fn execute_streaming(&self, request: HttpRequest) -> anyhow::Result<StreamingHttpResponse> {
         self.0.execute_streaming(request)
+    }
+}
+
+#[cfg(all(test, feature = "sim"))]
+mod tests {
+    use super::check_server_url;
+
+    #[test]
+    fn a_simulator_build_talks_to_loopback_only() {
+        for ok in [
+            "ws://127.0.0.1:9090/ws/chat",
+            "ws://[::1]:9090/ws/chat",
+            "wss://localhost:9090/ws/chat",
+        ] {
+            check_server_url(ok).unwrap();
+        }
+        for refused in [
+            "",
+            "wss://web.whatsapp.com/ws/chat",
+            "ws://10.0.0.1:9090/ws/chat",
+            "ws://127.0.0.1.example.com/ws/chat",
+            "not a url",
+        ] {
+            let err = check_server_url(refused).unwrap_err().to_string();
+            assert!(
+                err.contains("only to a simulator on loopback"),
+                "{refused}: {err}"
+            );
+        }
     }
 }

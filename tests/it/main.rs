@@ -6,6 +6,7 @@ mod auth;
 mod bot;
 mod bulk;
 mod events;
+mod featureless;
 mod grpc;
 mod phones;
 mod process;
