@@ -22,8 +22,8 @@ use wadesk_sim::Simulator;
 
 use crate::{
     db_tests,
-    phones::{pair, start_with},
-    support::{Db, TestApp},
+    phones::{linked_phone, pair, start_with},
+    support::{Db, TestApp, eventually, make_pro},
 };
 
 /// Which wire format the fake provider speaks.
@@ -204,25 +204,6 @@ impl Provider {
     }
 }
 
-/// Polls `check` until it gives a value (or panics after 30 s).
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Texts virtual phone `number` received from `from`, oldest first.
 fn texts_from(sim: &Simulator, number: &str, from: &str) -> Vec<String> {
     sim.phone_messages(number)
@@ -230,18 +211,6 @@ fn texts_from(sim: &Simulator, number: &str, from: &str) -> Vec<String> {
         .filter(|m| m.from == from && !m.from_me)
         .filter_map(|m| m.text)
         .collect()
-}
-
-async fn make_pro(app: &TestApp, phone_id: &str) {
-    let phone = store::phones::find(&app.core.db, phone_id)
-        .await
-        .unwrap()
-        .unwrap();
-    store::phones::set_plan(&app.core.db, phone, store::entity::vocab::Plan::Pro)
-        .await
-        .unwrap();
-    // As the running server sees it once auth.cache_ms has passed.
-    app.core.sessions.phones().invalidate(phone_id);
 }
 
 /// A linked Pro phone `ours`, a person `theirs`, and a provider.
@@ -252,9 +221,7 @@ async fn linked(
     theirs: &str,
 ) -> (Simulator, TestApp, Provider, String) {
     let provider = Provider::start(kind).await;
-    let (sim, app) = start_with(db, |config| provider.configure(config)).await;
-    let phone = app.create_phone("Shop").await;
-    pair(&app, &sim, &phone, ours).await;
+    let (sim, app, phone) = linked_phone(db, ours, |config| provider.configure(config)).await;
     make_pro(&app, &phone).await;
     sim.create_phone(theirs);
     (sim, app, provider, phone)

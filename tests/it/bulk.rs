@@ -9,9 +9,9 @@ use wadesk_sim::{PhoneMessage, Simulator};
 
 use crate::{
     db_tests,
-    phones::{pair, start, start_with},
+    phones::{linked_phone, pair, start, start_with},
     process::Gateway,
-    support::{Api, Db, Remote, TestApp, send},
+    support::{Api, Db, Remote, TestApp, make_pro, send},
 };
 
 fn number(base: u64, i: u64) -> String {
@@ -87,28 +87,13 @@ async fn linked(
     count: u64,
     tweak: impl FnOnce(&mut wadesk::config::Config),
 ) -> (Simulator, TestApp, String, Vec<String>) {
-    let (sim, app) = start_with(db, tweak).await;
-    let phone = app.create_phone("Shop").await;
-    pair(&app, &sim, &phone, from).await;
+    let (sim, app, phone) = linked_phone(db, from, tweak).await;
     let base: u64 = from.parse().unwrap();
     let numbers: Vec<String> = (1..=count).map(|i| number(base, i)).collect();
     for n in &numbers {
         sim.create_phone(n);
     }
     (sim, app, phone, numbers)
-}
-
-async fn make_pro(app: &TestApp, phone: &str) {
-    let db = &app.core.db;
-    let row = wadesk::store::phones::find(db, phone)
-        .await
-        .unwrap()
-        .unwrap();
-    wadesk::store::phones::set_plan(db, row, wadesk::store::entity::vocab::Plan::Pro)
-        .await
-        .unwrap();
-    // As the running server sees it once auth.cache_ms has passed.
-    app.core.sessions.phones().invalidate(phone);
 }
 
 async fn bulk_events(app: &TestApp, phone: &str, bulk_id: &str) -> Vec<Value> {

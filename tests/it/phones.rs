@@ -96,6 +96,19 @@ async fn sim_event<T>(
     }
 }
 
+/// A gateway on the simulator (configured by `tweak`) with one phone,
+/// "Shop", linked as `number`.
+pub async fn linked_phone(
+    db: Db,
+    number: &str,
+    tweak: impl FnOnce(&mut Config),
+) -> (Simulator, TestApp, String) {
+    let (sim, app) = start_with(db, tweak).await;
+    let phone = app.create_phone("Shop").await;
+    pair(&app, &sim, &phone, number).await;
+    (sim, app, phone)
+}
+
 /// Pairs `phone_id` as virtual number `number` through the REST QR stream.
 pub async fn pair(app: &impl Api, sim: &Simulator, phone_id: &str, number: &str) -> u32 {
     sim.create_phone(number);

@@ -408,3 +408,34 @@ pub async fn paired_client(sim: &wadesk_sim::Simulator, number: &str, push_name:
     .await;
     peer
 }
+
+/// Polls `check` every 25 ms until it gives a value (or panics after 30 s,
+/// saying what never happened).
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// Puts a phone on the Pro plan, as `wadesk phone set-plan` does, and lets
+/// the running server see it at once (not after auth.cache_ms).
+pub async fn make_pro(app: &TestApp, phone_id: &str) {
+    let db = &app.core.db;
+    let phone = store::phones::find(db, phone_id).await.unwrap().unwrap();
+    store::phones::set_plan(db, phone, store::entity::vocab::Plan::Pro)
+        .await
+        .unwrap();
+    app.core.sessions.phones().invalidate(phone_id);
+}

@@ -29,7 +29,7 @@ use crate::{
     db_tests,
     phones::pair,
     process::Gateway,
-    support::{Api, Db, Remote, TestApp, send},
+    support::{Api, Db, Remote, TestApp, eventually, send},
 };
 
 /// How the receiver answers one request.
@@ -183,25 +183,6 @@ impl Receiver {
             (got.len() >= n).then_some(got)
         })
         .await
-    }
-}
-
-/// Polls `check` until it gives a value (or panics after 30 s).
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never happened: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
