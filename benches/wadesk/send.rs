@@ -65,7 +65,10 @@ async fn bare_client(
         .with_backend_arc(backend)
         // TCP_NODELAY as in the gateway: the stock factory leaves Nagle on,
         // and every request/answer then waits ~40 ms on a delayed ACK.
-        .with_transport_factory(NoDelayTransport::new(sim.ws_url()))
+        .with_transport_factory(NoDelayTransport::new(
+            sim.ws_url(),
+            tokio::sync::mpsc::unbounded_channel().0,
+        ))
         .with_http_client(NoHttp)
         .with_runtime(TokioRuntime)
         .with_version((2, 3000, 0))

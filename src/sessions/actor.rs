@@ -113,6 +113,7 @@ impl Actor {
         let mut backoff = Duration::from_millis(500);
         loop {
             let (events_tx, mut events) = mpsc::unbounded_channel();
+            let (failures_tx, mut connect_failures) = mpsc::unbounded_channel();
             let parts = ClientParts {
                 backend: Arc::new(wadesk_wastore::SeaOrmBackend::new(
                     self.shared.db.clone(),
@@ -121,6 +122,7 @@ impl Actor {
                 server_url: self.shared.server_url.clone(),
                 http: self.shared.http.clone(),
                 events: events_tx,
+                connect_failures: failures_tx,
                 inbound: super::inbound::InboundStore {
                     events: self.shared.events.clone(),
                     phone_id: self.phone_id.clone(),
@@ -235,6 +237,11 @@ impl Actor {
                             }
                         },
                     },
+                    Some(reason) = connect_failures.recv() => {
+                        if self.connect_failed(&reason).await {
+                            break true;
+                        }
+                    }
                     reason = until(self.pair_deadline) => {
                         self.expire(handle, reason).await;
                         return;
@@ -523,6 +530,27 @@ impl Actor {
             return true;
         }
         false
+    }
+
+    /// A connection attempt failed before WhatsApp answered (DNS, refused,
+    /// TLS): a `phone.connect_failed` event with the cause, counted as a
+    /// failure. Past `sessions.max_failures` in a row the phone is failed
+    /// with the last cause as its status reason, and a pairing in progress
+    /// ends with it; true then.
+    async fn connect_failed(&mut self, cause: &str) -> bool {
+        let reason = format!("cannot reach WhatsApp: {cause}");
+        self.event(EventKind::PhoneConnectFailed, json!({"reason": reason}))
+            .await;
+        if !self.count_failure(&reason).await {
+            return false;
+        }
+        let _ = self.pairing.send(PairUpdate::Failed {
+            reason: format!(
+                "gave up after {} failed connection attempts; last: {reason}",
+                self.failures
+            ),
+        });
+        true
     }
 
     async fn failed(&mut self, reason: &str) {

@@ -49,19 +49,26 @@ pub fn check_server_url(url: &str) -> anyhow::Result<()> {
 
 /// Dials the websocket with TCP_NODELAY set: the stock factory leaves it off,
 /// and small stanzas then wait ~40 ms on the peer's delayed ACK.
+/// Every attempt that fails (DNS, refused, TLS, the websocket upgrade) is
+/// also told to `failures`, for the session to say why it cannot connect
+/// (whatsapp-rust only logs it and tries again).
 pub struct NoDelayTransport {
     url: String,
+    failures: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
 impl NoDelayTransport {
-    pub fn new(url: impl Into<String>) -> Self {
-        NoDelayTransport { url: url.into() }
+    pub fn new(
+        url: impl Into<String>,
+        failures: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> Self {
+        NoDelayTransport {
+            url: url.into(),
+            failures,
+        }
     }
-}
 
-#[async_trait::async_trait]
-impl TransportFactory for NoDelayTransport {
-    async fn create_transport(
+    async fn open(
         &self,
     ) -> anyhow::Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>)> {
         let uri: http::Uri = self.url.parse().context("whatsapp.server_url")?;
@@ -92,6 +99,19 @@ impl TransportFactory for NoDelayTransport {
             .await
             .context("websocket upgrade")?;
         Ok(from_websocket(ws))
+    }
+}
+
+#[async_trait::async_trait]
+impl TransportFactory for NoDelayTransport {
+    async fn create_transport(
+        &self,
+    ) -> anyhow::Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>)> {
+        let opened = self.open().await;
+        if let Err(err) = &opened {
+            let _ = self.failures.send(format!("{err:#}"));
+        }
+        opened
     }
 }
 
@@ -196,6 +216,8 @@ pub struct ClientParts {
     pub server_url: String,
     pub http: Arc<ReqwestHttp>,
     pub events: tokio::sync::mpsc::UnboundedSender<Arc<Event>>,
+    /// Why a connection attempt failed before WhatsApp answered.
+    pub connect_failures: tokio::sync::mpsc::UnboundedSender<String>,
     /// Stores inbound messages before they are acknowledged.
     pub inbound: super::inbound::InboundStore,
 }
@@ -205,7 +227,10 @@ pub async fn build_bot(parts: ClientParts) -> anyhow::Result<Bot> {
     let events = parts.events;
     let bot = Bot::builder()
         .with_backend_arc(parts.backend)
-        .with_transport_factory(NoDelayTransport::new(parts.server_url))
+        .with_transport_factory(NoDelayTransport::new(
+            parts.server_url,
+            parts.connect_failures,
+        ))
         .with_http_client(SharedHttp(parts.http))
         .with_runtime(TokioRuntime)
         // Skip fetching the web client version from WhatsApp at every start.

@@ -499,7 +499,68 @@ async fn unscanned_qr_codes_expire_and_pairing_starts_again(db: Db) {
     sim.shutdown();
 }
 
+/// WhatsApp cannot be reached (here: nothing listens on the port): each
+/// attempt is a phone.connect_failed event with its cause, the pairing
+/// stream ends with `failed` after sessions.max_failures attempts, and the
+/// status says why.
+async fn unreachable_whatsapp_is_said_and_pairing_ends(db: Db) {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let app = TestApp::spawn_with(db, |config| {
+        config.whatsapp.server_url = format!("ws://127.0.0.1:{port}/ws/chat");
+        config.sessions.max_failures = 3;
+    })
+    .await;
+    let phone = app.create_phone("Line").await;
+    let response = app
+        .request(reqwest::Method::GET, &format!("/api/phones/{phone}/qr"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut sse = Sse::new(response);
+    let mut seen = Vec::new();
+    while let Some(event) = sse.next().await {
+        seen.push(event);
+    }
+    let last = seen.last().expect("the stream ends with an event");
+    assert_eq!(last["type"], json!("failed"), "{seen:?}");
+    assert_eq!(last["status"], json!("failed"), "{last}");
+    let reason = last["reason"].as_str().unwrap();
+    let cause = format!("connecting to 127.0.0.1:{port}");
+    assert!(
+        reason
+            .starts_with("gave up after 3 failed connection attempts; last: cannot reach WhatsApp")
+            && reason.contains(&cause),
+        "{reason}"
+    );
+    let (_, status) = app.get(&format!("/api/phones/{phone}/status")).await;
+    assert_eq!(status["status"], json!("failed"), "{status}");
+    assert!(
+        status["reason"].as_str().unwrap().contains(&cause),
+        "{status}"
+    );
+    let rows = wadesk::store::events::list_for_phone(&app.core.db, &app.account_id, &phone, 0)
+        .await
+        .unwrap();
+    let failures: Vec<serde_json::Value> = rows
+        .iter()
+        .filter(|e| e.event == "phone.connect_failed")
+        .map(|e| serde_json::from_str(&e.payload).unwrap())
+        .collect();
+    assert_eq!(failures.len(), 3, "{failures:?}");
+    assert!(
+        failures
+            .iter()
+            .all(|f| f["reason"].as_str().unwrap().contains(&cause)),
+        "{failures:?}"
+    );
+    assert_eq!(rows.last().unwrap().event, "phone.failed");
+}
+
 db_tests!(
+    unreachable_whatsapp_is_said_and_pairing_ends,
     an_outage_disconnects_and_the_supervisor_reconnects,
     unscanned_qr_codes_expire_and_pairing_starts_again,
     pairing_by_code_links_by_number,
