@@ -11,7 +11,7 @@ use crate::{
     db_tests,
     phones::{linked_phone, pair, start, start_with},
     process::Gateway,
-    support::{Api, Db, Remote, TestApp, make_pro, send},
+    support::{Api, Db, TestApp, make_pro, send},
 };
 
 fn number(base: u64, i: u64) -> String {
@@ -624,22 +624,8 @@ async fn sigkill_mid_campaign_then_it_completes(db: Db) {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let gateway = Gateway::new(&db, &sim, &dir, &[]).await;
-    let out = gateway
-        .command()
-        .args(["account", "create", "--name", "Shop"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let token = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_owned()))
-        .unwrap();
+    let api = gateway.create_account(gateway.command());
     let mut child = gateway.start().await;
-    let api = Remote {
-        base: gateway.base.clone(),
-        token,
-        http: reqwest::Client::new(),
-    };
     let (_, body) = send(
         api.request(reqwest::Method::POST, "/api/phones")
             .json(&json!({"name": "Line"})),

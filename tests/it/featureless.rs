@@ -14,7 +14,7 @@ use wadesk_sim::{SimConfig, Simulator};
 
 use crate::{
     process::Gateway,
-    support::{Api, Db, Remote, send},
+    support::{Api, Db, send},
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,25 +37,13 @@ async fn a_build_without_the_simulator_refuses_its_certificate() {
     };
     let out = command(&["sim"]).output().unwrap();
     assert!(!out.status.success(), "this build has no simulator");
-    let out = command(&["account", "create", "--name", "Shop"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let token = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_owned()))
-        .unwrap();
+    let api = gateway.create_account(command(&[]));
     let log = dir.path().join("serve.log");
     let mut child = command(&["serve"])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let api = Remote {
-        base: gateway.base.clone(),
-        token,
-        http: reqwest::Client::new(),
-    };
     let mut up = false;
     for _ in 0..200 {
         if reqwest::get(format!("{}/healthz", gateway.base))

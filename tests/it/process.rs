@@ -64,6 +64,29 @@ impl Gateway {
         command
     }
 
+    /// Creates an account with `command` (this binary's, or another's) as a
+    /// user does, and a client for the API with the token it printed.
+    pub(crate) fn create_account(&self, mut command: Command) -> Remote {
+        let out = command
+            .args(["account", "create", "--name", "Shop"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let token = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_owned()))
+            .expect("the token is printed");
+        Remote {
+            base: self.base.clone(),
+            token,
+            http: reqwest::Client::new(),
+        }
+    }
+
     pub(crate) async fn start(&self) -> Child {
         let mut child = self
             .command()
@@ -90,27 +113,9 @@ async fn sigkill_then_restart_reconnects_without_pairing(db: Db) {
     let sim = Simulator::start(SimConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let gateway = Gateway::new(&db, &sim, &dir, &[]).await;
-    let out = gateway
-        .command()
-        .args(["account", "create", "--name", "Shop"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_owned()))
-        .expect("the token is printed");
+    let api = gateway.create_account(gateway.command());
 
     let mut child = gateway.start().await;
-    let api = Remote {
-        base: gateway.base.clone(),
-        token,
-        http: reqwest::Client::new(),
-    };
     let (status, body) = send(
         api.request(reqwest::Method::POST, "/api/phones")
             .json(&json!({"name": "Line"})),

@@ -8,7 +8,7 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus}
 
 use crate::{
     process::Gateway,
-    support::{Api, Db, Remote, send},
+    support::{Api, Db, send},
 };
 
 async fn grpc_health(base: &str, service: &str) -> ServingStatus {
@@ -41,22 +41,8 @@ async fn sigterm_drains_then_stops() {
         &[("WADESK__SERVER__DRAIN_SECS", "5")],
     )
     .await;
-    let out = gateway
-        .command()
-        .args(["account", "create", "--name", "Shop"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let token = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_owned()))
-        .unwrap();
+    let api = gateway.create_account(gateway.command());
     let mut child = gateway.start().await;
-    let api = Remote {
-        base: gateway.base.clone(),
-        token,
-        http: reqwest::Client::new(),
-    };
     for service in ["", "wadesk.v1.SendService"] {
         assert_eq!(
             grpc_health(&gateway.base, service).await,

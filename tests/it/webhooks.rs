@@ -29,7 +29,7 @@ use crate::{
     db_tests,
     phones::pair,
     process::Gateway,
-    support::{Api, Db, Remote, TestApp, eventually, send},
+    support::{Api, Db, TestApp, eventually, send},
 };
 
 /// How the receiver answers one request.
@@ -667,26 +667,8 @@ async fn sigkill_during_backoff_then_delivered(db: Db) {
         ],
     )
     .await;
-    let out = gateway
-        .command()
-        .args(["account", "create", "--name", "Shop"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_owned()))
-        .expect("the token is printed");
+    let api = gateway.create_account(gateway.command());
     let mut child = Killed(gateway.start().await);
-    let api = Remote {
-        base: gateway.base.clone(),
-        token,
-        http: reqwest::Client::new(),
-    };
     let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
         let request = api.request(method, path);
         send(match body {
