@@ -171,14 +171,10 @@ impl Provider {
             Kind::OpenAi => Router::new().route("/v1/chat/completions", post(openai)),
         }
         .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let (url, task) = crate::support::serve_http(router).await;
         Provider {
             kind,
-            url: format!("http://{addr}"),
+            url,
             inner,
             task,
         }

@@ -381,10 +381,8 @@ async fn sheet_server(
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), hits)
+    let (base, _task) = crate::support::serve_http(app).await;
+    (base, hits)
 }
 
 async fn a_sheet_sends_the_right_text_to_the_right_numbers(db: Db) {

@@ -314,8 +314,6 @@ async fn serve_files() -> Files {
         response::IntoResponse,
         routing::get,
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let bytes = |b: Vec<u8>, ct: &'static str| {
         move || async move { ([(header::CONTENT_TYPE, ct)], b).into_response() }
     };
@@ -356,9 +354,7 @@ async fn serve_files() -> Files {
                     .into_response()
             }),
         );
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+    let (base, task) = crate::support::serve_http(router).await;
     Files { base, task }
 }
 

@@ -439,3 +439,16 @@ pub async fn make_pro(app: &TestApp, phone_id: &str) {
         .unwrap();
     app.core.sessions.phones().invalidate(phone_id);
 }
+
+/// Serves `router` on a free loopback port: the one HTTP server the tests
+/// stand up for what the gateway calls out to (webhook receivers, AI
+/// providers, media files, sheets). Answers its base URL and the task
+/// (abort it to stop serving).
+pub async fn serve_http(router: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (format!("http://{addr}"), task)
+}

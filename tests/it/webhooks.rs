@@ -144,13 +144,9 @@ impl Receiver {
         let router = Router::new()
             .route("/hook", post(hook))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let (base, task) = crate::support::serve_http(router).await;
         Receiver {
-            url: format!("http://{addr}/hook"),
+            url: format!("{base}/hook"),
             inner,
             task,
         }
