@@ -306,7 +306,9 @@ async fn phone(config: Config, cmd: PhoneCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `wadesk sim`'s addresses and key file.
+/// `wadesk sim`'s addresses and key file (read only by a build with the
+/// simulator).
+#[cfg_attr(not(feature = "sim"), allow(dead_code))]
 struct SimOptions {
     listen: std::net::SocketAddr,
     http: std::net::SocketAddr,

@@ -1,5 +1,5 @@
 //! Domain values checked where they enter: phone numbers as people type
-//! them, http(s) URLs, required and bounded text. Each error names the field
+//! them, http(s) URLs, coordinates, required and bounded text. Each error names the field
 //! it is about, so that every caller (API, campaigns, sheets) answers alike.
 
 use crate::error::{Error, Result};
@@ -68,6 +68,19 @@ pub fn http_url(field: &str, value: &str) -> Result<url::Url> {
         return Err(Error::invalid(field, "must be an http or https URL"));
     }
     Ok(url)
+}
+
+/// A position on Earth: both coordinates given, in range.
+pub fn coordinates(lat: Option<f64>, lng: Option<f64>) -> Result<()> {
+    let lat = lat.ok_or_else(|| Error::required("lat"))?;
+    let lng = lng.ok_or_else(|| Error::required("lng"))?;
+    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+        return Err(Error::invalid("lat", "must be between -90 and 90"));
+    }
+    if !lng.is_finite() || !(-180.0..=180.0).contains(&lng) {
+        return Err(Error::invalid("lng", "must be between -180 and 180"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

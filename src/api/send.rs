@@ -86,18 +86,6 @@ fn recipient(phone_id: &str, to: &str) -> Result<String> {
     validate::phone_number("to", to)
 }
 
-fn check_lat_lng(lat: Option<f64>, lng: Option<f64>) -> Result<()> {
-    let lat = lat.ok_or_else(|| Error::required("lat"))?;
-    let lng = lng.ok_or_else(|| Error::required("lng"))?;
-    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(Error::invalid("lat", "must be between -90 and 90"));
-    }
-    if !lng.is_finite() || !(-180.0..=180.0).contains(&lng) {
-        return Err(Error::invalid("lng", "must be between -180 and 180"));
-    }
-    Ok(())
-}
-
 /// Answers any send with the shared response fields.
 macro_rules! respond {
     ($ty:ident, $row:expr) => {{
@@ -253,7 +241,7 @@ impl SendService for SendApi {
         let caller = caller(&request)?;
         let req = request.get_ref();
         let to = recipient(&req.phone_id, &req.to)?;
-        check_lat_lng(req.lat, req.lng)?;
+        validate::coordinates(req.lat, req.lng)?;
         validate::max_len("name", &req.name, 1000)?;
         let body = Body::location(
             req.lat,

@@ -5,7 +5,7 @@
 
 use crate::{api::State, auth::AuthContext, error::Result, store::entity::phone};
 
-pub use crate::values::{http_url, max_len, normalize_number, phone_number, required};
+pub use crate::values::{coordinates, http_url, max_len, normalize_number, phone_number, required};
 
 /// The caller's phone, or 404 exactly as for a phone that does not exist.
 pub async fn owned_phone(
