@@ -334,7 +334,9 @@ fn secs_to_duration<E: serde::de::Error>(value: f64, unit: &str) -> Result<Durat
 mod seconds {
     use super::*;
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Duration, D::Error> {
         secs_to_duration(f64::deserialize(d)?, "s")
     }
 }
@@ -343,7 +345,9 @@ mod seconds {
 mod millis {
     use super::*;
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Duration, D::Error> {
         secs_to_duration(f64::deserialize(d)?, "ms")
     }
 }
@@ -352,7 +356,9 @@ mod millis {
 mod seconds_list {
     use super::*;
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<Duration>, D::Error> {
         Vec::<f64>::deserialize(d)?
             .into_iter()
             .map(|v| secs_to_duration(v, "s"))
@@ -364,7 +370,7 @@ mod seconds_list {
 mod millis_pair {
     use super::*;
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
         d: D,
     ) -> Result<(Duration, Duration), D::Error> {
         let (a, b) = <(f64, f64)>::deserialize(d)?;

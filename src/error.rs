@@ -56,7 +56,7 @@ impl From<sea_orm::DbErr> for Error {
 
 /// A unique-constraint violation (a duplicate key), classified from the
 /// database's own error rather than its message text.
-pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+pub(crate) fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     matches!(
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
@@ -65,7 +65,7 @@ pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
 
 /// How long a caller is asked to wait before retrying what WhatsApp (or
 /// another service) did not do.
-pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(5);
+pub(crate) const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Why WhatsApp did not take a message, as the sender's answer
 /// (docs/api.md, "What a send answers").
@@ -117,4 +117,4 @@ impl From<Error> for Status {
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

@@ -45,16 +45,16 @@ pub enum FetchError {
 
 /// Which addresses outbound requests may reach.
 #[derive(Debug, Clone, Default)]
-pub struct AddrPolicy {
+pub(crate) struct AddrPolicy {
     allow: Vec<IpNet>,
 }
 
 impl AddrPolicy {
-    pub fn new(allow: Vec<IpNet>) -> AddrPolicy {
+    pub(crate) fn new(allow: Vec<IpNet>) -> AddrPolicy {
         AddrPolicy { allow }
     }
 
-    pub fn permits(&self, ip: IpAddr) -> bool {
+    pub(crate) fn permits(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
             v4 => v4,
@@ -326,7 +326,7 @@ pub(crate) fn classify(url: &Url, err: reqwest::Error) -> FetchError {
 }
 
 /// A Retry-After header: seconds, or an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));

@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// One message of the phone by its WhatsApp message id, or 404.
-pub async fn find(
+pub(crate) async fn find(
     db: &DatabaseConnection,
     phone: &phone::Model,
     message_id: &str,
@@ -25,7 +25,7 @@ pub async fn find(
 }
 
 /// A page of the phone's messages, newest first.
-pub async fn list(
+pub(crate) async fn list(
     db: &DatabaseConnection,
     phone: &phone::Model,
     filter: ListFilter<'_>,

@@ -1,25 +1,28 @@
 //! wadesk: a self-hosted WhatsApp messaging gateway. REST, gRPC and
 //! gRPC-web on one port, over SeaORM storage.
 
-pub mod api;
+// Items are `pub` only where the binary, tests or benches reach them.
+#![warn(unreachable_pub)]
+
+pub(crate) mod api;
 pub mod auth;
-pub mod bot;
-pub mod bulk;
+pub(crate) mod bot;
+pub(crate) mod bulk;
 pub mod config;
-pub mod error;
+pub(crate) mod error;
 pub mod events;
-pub mod fetch;
-pub mod health;
-pub mod history;
-pub mod media;
-pub mod phones;
-pub mod plan;
-pub mod send;
+pub(crate) mod fetch;
+pub(crate) mod health;
+pub(crate) mod history;
+pub(crate) mod media;
+pub(crate) mod phones;
+pub(crate) mod plan;
+pub(crate) mod send;
 pub mod server;
 pub mod sessions;
 pub mod store;
-pub mod values;
-pub mod webhooks;
+pub(crate) mod values;
+pub(crate) mod webhooks;
 
 /// Generated from proto/wadesk/v1.
 #[allow(clippy::all)]

@@ -113,7 +113,7 @@ pub struct Sniffed {
 }
 
 /// What the content looks like, for the error message when it is refused.
-pub fn describe(bytes: &[u8]) -> String {
+pub(crate) fn describe(bytes: &[u8]) -> String {
     match infer::get(bytes) {
         Some(t) => t.mime_type().to_owned(),
         None if std::str::from_utf8(&bytes[..bytes.len().min(512)]).is_ok() => {
@@ -127,7 +127,7 @@ pub fn describe(bytes: &[u8]) -> String {
 /// (protobuf, base64): it carries everything the recipient needs to fetch
 /// and decrypt the file, so a send resumed after a restart needs neither
 /// the URL nor the file.
-pub struct Outgoing {
+pub(crate) struct Outgoing {
     pub kind: Kind,
     pub mime: String,
     pub caption: Option<String>,
@@ -135,7 +135,7 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
-    pub fn message(self, upload: UploadResponse) -> wa::Message {
+    pub(crate) fn message(self, upload: UploadResponse) -> wa::Message {
         let mimetype = Some(self.mime);
         match self.kind {
             Kind::Image => wr_media::image_message(
@@ -176,14 +176,14 @@ impl Outgoing {
 }
 
 /// Encodes a message for the outbox.
-pub fn encode(message: &wa::Message) -> String {
+pub(crate) fn encode(message: &wa::Message) -> String {
     use base64::{Engine, engine::general_purpose::STANDARD};
     use whatsapp_rust::waproto::buffa::Message as _;
     STANDARD.encode(message.encode_to_vec())
 }
 
 /// Decodes a message the outbox stored.
-pub fn decode(stored: &str) -> Result<wa::Message, String> {
+pub(crate) fn decode(stored: &str) -> Result<wa::Message, String> {
     use base64::{Engine, engine::general_purpose::STANDARD};
     use whatsapp_rust::waproto::buffa::Message as _;
     let bytes = STANDARD

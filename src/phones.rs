@@ -22,20 +22,20 @@ const MAX_NAME: usize = 100;
 
 /// The phones of every account, by handle.
 #[derive(Clone)]
-pub struct Phones {
+pub(crate) struct Phones {
     db: DatabaseConnection,
     sessions: Arc<SessionManager>,
 }
 
 impl Phones {
-    pub fn new(db: DatabaseConnection, sessions: Arc<SessionManager>) -> Phones {
+    pub(crate) fn new(db: DatabaseConnection, sessions: Arc<SessionManager>) -> Phones {
         Phones { db, sessions }
     }
 
     /// The account's phone, or 404 exactly as for a phone that does not
     /// exist. Served from the phone cache on the hot path (every send
     /// reads it); a miss reads the row by account and id.
-    pub async fn owned(&self, account_id: &str, phone_id: &str) -> Result<phone::Model> {
+    pub(crate) async fn owned(&self, account_id: &str, phone_id: &str) -> Result<phone::Model> {
         let phone_id = values::required("phone_id", phone_id)?;
         let cache = self.sessions.phones();
         let phone = match cache.get(phone_id) {
@@ -54,7 +54,7 @@ impl Phones {
 
     /// The account's phone, which must be connected to send (404 otherwise,
     /// as the API documents).
-    pub async fn connected(&self, account_id: &str, phone_id: &str) -> Result<phone::Model> {
+    pub(crate) async fn connected(&self, account_id: &str, phone_id: &str) -> Result<phone::Model> {
         let phone = self.owned(account_id, phone_id).await?;
         if phone.status != PhoneStatus::Connected {
             return Err(Error::NotFound(format!(
@@ -66,20 +66,20 @@ impl Phones {
     }
 
     /// A new phone of the account, waiting to be linked.
-    pub async fn create(&self, account_id: &str, name: &str) -> Result<phone::Model> {
+    pub(crate) async fn create(&self, account_id: &str, name: &str) -> Result<phone::Model> {
         let name = values::required("name", name)?;
         values::max_len("name", name, MAX_NAME)?;
         Ok(store::phones::create(&self.db, account_id, name).await?)
     }
 
     /// The account's phones.
-    pub async fn list(&self, account_id: &str) -> Result<Vec<phone::Model>> {
+    pub(crate) async fn list(&self, account_id: &str) -> Result<Vec<phone::Model>> {
         Ok(store::phones::list_for_account(&self.db, account_id).await?)
     }
 
     /// Asks WhatsApp for a pair code linking `phone` to `number` (a phone
     /// already linked and connected is refused).
-    pub async fn pair_code(&self, phone: &phone::Model, number: &str) -> Result<String> {
+    pub(crate) async fn pair_code(&self, phone: &phone::Model, number: &str) -> Result<String> {
         if phone.status == PhoneStatus::Connected {
             return Err(Error::invalid(
                 "phone_id",
@@ -91,7 +91,7 @@ impl Phones {
 
     /// Unlinks the phone from WhatsApp (when it was linked), deletes its
     /// keys, then its row with everything that belongs to it.
-    pub async fn delete(&self, phone: &phone::Model) -> Result<()> {
+    pub(crate) async fn delete(&self, phone: &phone::Model) -> Result<()> {
         if phone.number.is_some() {
             self.sessions.logout(phone).await?;
         } else {

@@ -20,11 +20,11 @@ use crate::{
 };
 
 /// Unique recipients a trial phone may reach, in total.
-pub const TRIAL_RECIPIENTS: u64 = 30;
+pub(crate) const TRIAL_RECIPIENTS: u64 = 30;
 
 /// Refuses (403) what the phone's plan does not allow: `recipients` that
 /// would take a trial phone past its cap.
-pub async fn admit(
+pub(crate) async fn admit(
     db: &DatabaseConnection,
     phone: &phone::Model,
     recipients: &[&str],
@@ -67,7 +67,7 @@ pub async fn admit(
 }
 
 /// Refuses (403) AI auto-reply on a trial phone.
-pub fn require_ai(phone: &phone::Model) -> Result<()> {
+pub(crate) fn require_ai(phone: &phone::Model) -> Result<()> {
     if phone.plan == Plan::Pro {
         Ok(())
     } else {

@@ -150,7 +150,6 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         ),
         bulk: core.bulk.clone(),
         tail: core.tail.clone(),
-        events: core.events.clone(),
         sender: core.sender.clone(),
         bot: bot::setup::Bots::new(
             core.db.clone(),

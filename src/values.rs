@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 
 /// The trimmed value, or "`field`: is required".
-pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
+pub(crate) fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
     let value = value.trim();
     if value.is_empty() {
         Err(Error::required(field))
@@ -15,7 +15,7 @@ pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
 }
 
 /// A length limit, in characters.
-pub fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
+pub(crate) fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
     if value.chars().count() > max {
         Err(Error::invalid(
             field,
@@ -29,7 +29,7 @@ pub fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
 /// Normalizes a phone number as people type it ("+91 98765-43210",
 /// "0091 98765 43210") to digits with country code, or None if it cannot be
 /// one (E.164: at most 15 digits, no leading zero).
-pub fn normalize_number(raw: &str) -> Option<String> {
+pub(crate) fn normalize_number(raw: &str) -> Option<String> {
     let raw = raw.trim();
     let raw = raw.strip_prefix('+').unwrap_or(raw);
     let mut digits = String::with_capacity(raw.len());
@@ -49,7 +49,7 @@ pub fn normalize_number(raw: &str) -> Option<String> {
 }
 
 /// A required phone number, normalized.
-pub fn phone_number(field: &str, value: &str) -> Result<String> {
+pub(crate) fn phone_number(field: &str, value: &str) -> Result<String> {
     let value = required(field, value)?;
     normalize_number(value).ok_or_else(|| {
         Error::invalid(
@@ -60,7 +60,7 @@ pub fn phone_number(field: &str, value: &str) -> Result<String> {
 }
 
 /// An http(s) URL.
-pub fn http_url(field: &str, value: &str) -> Result<url::Url> {
+pub(crate) fn http_url(field: &str, value: &str) -> Result<url::Url> {
     let value = required(field, value)?;
     let url = url::Url::parse(value)
         .map_err(|err| Error::invalid(field, format!("is not a valid URL: {err}")))?;
@@ -71,7 +71,7 @@ pub fn http_url(field: &str, value: &str) -> Result<url::Url> {
 }
 
 /// A position on Earth: both coordinates given, in range.
-pub fn coordinates(lat: Option<f64>, lng: Option<f64>) -> Result<()> {
+pub(crate) fn coordinates(lat: Option<f64>, lng: Option<f64>) -> Result<()> {
     let lat = lat.ok_or_else(|| Error::required("lat"))?;
     let lng = lng.ok_or_else(|| Error::required("lng"))?;
     if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {

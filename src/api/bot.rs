@@ -10,7 +10,7 @@ use crate::{
     store::bots::{PROVIDER_GEMINI, PROVIDER_OPENAI},
 };
 
-pub struct BotApi(pub State);
+pub(crate) struct BotApi(pub State);
 
 fn provider_name(provider: BotProvider) -> Option<&'static str> {
     match provider {

@@ -12,7 +12,7 @@ use crate::{
     store::bulks::NewBulk,
 };
 
-pub struct BulkApi(pub State);
+pub(crate) struct BulkApi(pub State);
 
 /// Campaign ids are ours: a malformed one cannot exist.
 fn page_token(token: &str) -> Result<Option<(i64, String)>> {

@@ -45,7 +45,7 @@ enum_into_proto!(vocab::BulkStatus => proto::BulkStatus {
     Cancelled => Cancelled,
 });
 
-pub fn timestamp(ms: i64) -> prost_types::Timestamp {
+pub(super) fn timestamp(ms: i64) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: ms.div_euclid(1000),
         nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
@@ -65,7 +65,7 @@ impl From<&phone::Model> for proto::Phone {
 }
 
 /// JSON to google.protobuf.Struct (events' data).
-pub fn json_struct(value: serde_json::Value) -> prost_types::Struct {
+pub(super) fn json_struct(value: serde_json::Value) -> prost_types::Struct {
     match json_value(value).kind {
         Some(prost_types::value::Kind::StructValue(s)) => s,
         _ => prost_types::Struct::default(),

@@ -17,12 +17,12 @@ use super::{State, validate};
 use crate::{auth::Authenticator, error::Error, media};
 
 #[derive(Clone)]
-pub struct DownloadState {
+pub(crate) struct DownloadState {
     pub api: State,
     pub auth: Authenticator,
 }
 
-pub async fn inbound_media(
+pub(crate) async fn inbound_media(
     AxumState(ctx): AxumState<DownloadState>,
     Path((phone_id, message_id)): Path<(String, String)>,
     headers: HeaderMap,

@@ -15,7 +15,7 @@ use crate::{
     store::{self, entity::vocab},
 };
 
-pub struct MessageApi(pub State);
+pub(crate) struct MessageApi(pub State);
 
 /// A message's position in ListMessages' order.
 fn encode_token(created_at: i64, id: &str) -> String {

@@ -10,7 +10,7 @@ mod message;
 mod paging;
 mod phone;
 mod send;
-pub mod validate;
+pub(crate) mod validate;
 mod webhook;
 
 use std::sync::Arc;
@@ -19,17 +19,17 @@ use sea_orm::DatabaseConnection;
 
 use crate::{config::Config, sessions::SessionManager};
 
-pub use bot::BotApi;
-pub use bulk::BulkApi;
-pub use download::{DownloadState, inbound_media};
-pub use message::MessageApi;
-pub use phone::PhoneApi;
-pub use send::SendApi;
-pub use webhook::WebhookApi;
+pub(crate) use bot::BotApi;
+pub(crate) use bulk::BulkApi;
+pub(crate) use download::{DownloadState, inbound_media};
+pub(crate) use message::MessageApi;
+pub(crate) use phone::PhoneApi;
+pub(crate) use send::SendApi;
+pub(crate) use webhook::WebhookApi;
 
 /// What every handler can reach.
 #[derive(Clone)]
-pub struct State {
+pub(crate) struct State {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub sessions: Arc<SessionManager>,
@@ -46,8 +46,6 @@ pub struct State {
     pub bulk: crate::bulk::Engine,
     /// New events for live streams.
     pub tail: crate::store::events::Tail,
-    /// Every append to the event log goes through it.
-    pub events: crate::store::events::EventLog,
     /// The one send path.
     pub sender: crate::send::Sender,
     /// Phones' bots (set up, read).

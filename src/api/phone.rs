@@ -10,7 +10,7 @@ use crate::{
     sessions::PairUpdate,
 };
 
-pub struct PhoneApi(pub State);
+pub(crate) struct PhoneApi(pub State);
 
 type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 

@@ -13,7 +13,7 @@ use crate::{
     },
 };
 
-pub struct SendApi(pub State);
+pub(crate) struct SendApi(pub State);
 
 impl SendApi {
     /// Every send once its fields are valid: the caller's connected phone,

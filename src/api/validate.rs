@@ -5,10 +5,10 @@
 
 use crate::{api::State, auth::AuthContext, error::Result, store::entity::phone};
 
-pub use crate::values::{coordinates, http_url, max_len, normalize_number, phone_number, required};
+pub(crate) use crate::values::{coordinates, http_url, max_len, phone_number, required};
 
 /// The caller's phone, or 404 exactly as for a phone that does not exist.
-pub async fn owned_phone(
+pub(crate) async fn owned_phone(
     state: &State,
     caller: &AuthContext,
     phone_id: &str,
@@ -17,7 +17,7 @@ pub async fn owned_phone(
 }
 
 /// The caller's phone, which must be connected to send (404 otherwise).
-pub async fn connected_phone(
+pub(crate) async fn connected_phone(
     state: &State,
     caller: &AuthContext,
     phone_id: &str,

@@ -10,7 +10,7 @@ use crate::{
     webhooks::hooks::Target,
 };
 
-pub struct WebhookApi(pub State);
+pub(crate) struct WebhookApi(pub State);
 
 #[tonic::async_trait]
 impl WebhookService for WebhookApi {

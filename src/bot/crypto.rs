@@ -86,7 +86,7 @@ impl KeyBox {
 
 /// What may be shown of a key: its last four characters, e.g. "...abcd"
 /// (only "..." for keys too short to show any of without giving them away).
-pub fn mask(key: &str) -> String {
+pub(crate) fn mask(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
     if chars.len() < 12 {
         return "...".into();

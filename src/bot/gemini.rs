@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::provider::{Ask, Failure, Role, endpoint, read};
 
-pub async fn generate(http: &reqwest::Client, ask: &Ask<'_>) -> Result<String, Failure> {
+pub(crate) async fn generate(http: &reqwest::Client, ask: &Ask<'_>) -> Result<String, Failure> {
     let model = ask.model.trim_start_matches("models/");
     let model: String = url::form_urlencoded::byte_serialize(model.as_bytes()).collect();
     let url = endpoint(
@@ -26,7 +26,7 @@ pub async fn generate(http: &reqwest::Client, ask: &Ask<'_>) -> Result<String, F
 }
 
 /// The request body.
-pub fn body(ask: &Ask<'_>) -> Value {
+pub(crate) fn body(ask: &Ask<'_>) -> Value {
     // The conversation starts with the person: Gemini wants a user turn
     // first (an earlier message of ours without a question is left out).
     let contents: Vec<Value> = ask

@@ -28,11 +28,11 @@
 //! errors, timeouts and broken connections are retried (`bot.retries`),
 //! refused requests never.
 
-pub mod crypto;
-pub mod gemini;
-pub mod openai;
-pub mod provider;
-pub mod setup;
+pub(crate) mod crypto;
+pub(crate) mod gemini;
+pub(crate) mod openai;
+pub(crate) mod provider;
+pub(crate) mod setup;
 
 use std::{
     collections::{HashMap, hash_map::Entry},
@@ -65,7 +65,7 @@ use crate::{
         events::{self, EventLog},
     },
 };
-pub use crypto::KeyBox;
+pub(crate) use crypto::KeyBox;
 use provider::{Ask, Failure, Role, Turn};
 
 /// The longest Retry-After a retry waits for; a longer one is a failure.
@@ -155,7 +155,7 @@ struct Ctx {
 }
 
 /// The running worker.
-pub struct Worker {
+pub(crate) struct Worker {
     cancel: CancellationToken,
     task: JoinHandle<()>,
     hints: TaskTracker,
@@ -163,7 +163,7 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the one bot worker of this process.
-    pub fn spawn(
+    pub(crate) fn spawn(
         events: EventLog,
         sender: Sender,
         sessions: Arc<SessionManager>,
@@ -197,7 +197,7 @@ impl Worker {
 
     /// Stops: questions in flight are abandoned (their messages are
     /// answered after a restart: the cursor has not passed them).
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.cancel.cancel();
         if let Err(err) = self.task.await {
             tracing::error!(error = %err, "bot worker ended badly");

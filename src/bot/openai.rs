@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::provider::{Ask, Failure, Role, endpoint, read};
 
-pub async fn generate(http: &reqwest::Client, ask: &Ask<'_>) -> Result<String, Failure> {
+pub(crate) async fn generate(http: &reqwest::Client, ask: &Ask<'_>) -> Result<String, Failure> {
     let url = endpoint(ask.base_url, "v1", "chat/completions");
     let response = http
         .post(url)
@@ -21,7 +21,7 @@ pub async fn generate(http: &reqwest::Client, ask: &Ask<'_>) -> Result<String, F
 }
 
 /// The request body.
-pub fn body(ask: &Ask<'_>) -> Value {
+pub(crate) fn body(ask: &Ask<'_>) -> Value {
     let mut messages = Vec::with_capacity(ask.turns.len() + 1);
     if !ask.system_prompt.trim().is_empty() {
         messages.push(json!({"role": "system", "content": ask.system_prompt}));

@@ -10,7 +10,7 @@ use crate::fetch::parse_retry_after;
 
 /// Who said a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// The person writing to the phone (inbound messages).
     User,
     /// The phone's side (outbound messages, the bot's earlier replies).
@@ -19,13 +19,13 @@ pub enum Role {
 
 /// One turn of a chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Turn {
+pub(crate) struct Turn {
     pub role: Role,
     pub text: String,
 }
 
 /// One question to a provider.
-pub struct Ask<'a> {
+pub(crate) struct Ask<'a> {
     pub base_url: &'a str,
     pub model: &'a str,
     pub api_key: &'a str,
@@ -37,7 +37,7 @@ pub struct Ask<'a> {
 
 /// Why a provider gave no reply.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// An HTTP answer other than 2xx.
     Http {
         status: u16,
@@ -56,7 +56,7 @@ impl Failure {
     /// Whether asking again can help and costs nothing but time: rate
     /// limits, server errors, timeouts and broken connections. Never a
     /// rejected key or request (4xx), never an answer we could not use.
-    pub fn retryable(&self) -> bool {
+    pub(crate) fn retryable(&self) -> bool {
         match self {
             Failure::Http { status, .. } => *status == 429 || *status >= 500,
             Failure::Timeout(_) | Failure::Network(_) => true,
@@ -64,7 +64,7 @@ impl Failure {
         }
     }
 
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             Failure::Http { status, .. } => Some(*status),
             _ => None,
@@ -73,7 +73,7 @@ impl Failure {
 
     /// A one-line description, with `secret` (the api key) taken out of
     /// anything the provider echoed back.
-    pub fn describe(&self, secret: &str) -> String {
+    pub(crate) fn describe(&self, secret: &str) -> String {
         let text = match self {
             Failure::Http {
                 status, message, ..
@@ -98,7 +98,7 @@ impl Failure {
 }
 
 /// `text` without `secret`, cut to a readable length.
-pub fn redact(text: &str, secret: &str) -> String {
+pub(crate) fn redact(text: &str, secret: &str) -> String {
     let text = if secret.len() >= 4 {
         text.replace(secret, "<api_key>")
     } else {
@@ -113,7 +113,7 @@ pub fn redact(text: &str, secret: &str) -> String {
 }
 
 /// The JSON of a 2xx answer, or the failure of any other.
-pub async fn read(
+pub(crate) async fn read(
     response: Result<Response, reqwest::Error>,
     timeout: Duration,
 ) -> Result<Value, Failure> {
@@ -167,7 +167,7 @@ fn error_message(status: StatusCode, body: &str) -> String {
 
 /// `base` joined with `path`, where `base` may already end with the
 /// path's version segment (`https://host/v1` + `v1/chat/completions`).
-pub fn endpoint(base: &str, version: &str, rest: &str) -> String {
+pub(crate) fn endpoint(base: &str, version: &str, rest: &str) -> String {
     let base = base.trim_end_matches('/');
     if base.ends_with(&format!("/{version}")) {
         format!("{base}/{rest}")
@@ -178,7 +178,7 @@ pub fn endpoint(base: &str, version: &str, rest: &str) -> String {
 
 /// Consecutive turns of one side become one (providers expect the sides to
 /// alternate).
-pub fn alternate(turns: Vec<Turn>) -> Vec<Turn> {
+pub(crate) fn alternate(turns: Vec<Turn>) -> Vec<Turn> {
     let mut out: Vec<Turn> = Vec::with_capacity(turns.len());
     for turn in turns {
         match out.last_mut() {

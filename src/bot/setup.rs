@@ -16,7 +16,7 @@ use crate::{
 
 /// What a SetBot asks for, checked (fields left out keep their values).
 #[derive(Debug)]
-pub struct BotChange {
+pub(crate) struct BotChange {
     pub provider: &'static str,
     pub model: Option<String>,
     pub api_key: Option<String>,
@@ -26,7 +26,7 @@ pub struct BotChange {
 
 impl BotChange {
     /// Checks each field as a request gives it, naming the bad one.
-    pub fn parse(
+    pub(crate) fn parse(
         provider: Option<&'static str>,
         api_key: Option<&str>,
         model: Option<&str>,
@@ -80,7 +80,7 @@ fn check_model(model: &str) -> Result<()> {
 
 /// The bots of every account, by handle.
 #[derive(Clone)]
-pub struct Bots {
+pub(crate) struct Bots {
     db: DatabaseConnection,
     settings: Settings,
     keys: KeyBox,
@@ -88,7 +88,12 @@ pub struct Bots {
 }
 
 impl Bots {
-    pub fn new(db: DatabaseConnection, settings: Settings, keys: KeyBox, kick: Kick) -> Bots {
+    pub(crate) fn new(
+        db: DatabaseConnection,
+        settings: Settings,
+        keys: KeyBox,
+        kick: Kick,
+    ) -> Bots {
         Bots {
             db,
             settings,
@@ -100,7 +105,7 @@ impl Bots {
     /// Sets up (or changes) the phone's bot. The first time needs an api
     /// key; a model left out keeps the old one for the same provider, else
     /// the provider's default.
-    pub async fn set(&self, phone: &phone::Model, change: BotChange) -> Result<bot::Model> {
+    pub(crate) async fn set(&self, phone: &phone::Model, change: BotChange) -> Result<bot::Model> {
         crate::plan::require_ai(phone)?;
         let existing = store::bots::find_for_phone(&self.db, &phone.account_id, &phone.id).await?;
         if existing.is_none() && change.api_key.is_none() {
@@ -137,7 +142,7 @@ impl Bots {
     }
 
     /// The phone's bot, or 404 saying how to set one.
-    pub async fn get(&self, phone: &phone::Model) -> Result<bot::Model> {
+    pub(crate) async fn get(&self, phone: &phone::Model) -> Result<bot::Model> {
         crate::plan::require_ai(phone)?;
         store::bots::find_for_phone(&self.db, &phone.account_id, &phone.id)
             .await?

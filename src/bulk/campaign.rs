@@ -48,7 +48,7 @@ pub struct RecipientView {
 }
 
 /// The statuses a recipient list can be filtered by, as the API names them.
-pub fn recipient_filter(raw: &str) -> Result<Option<RecipientFilter>> {
+pub(crate) fn recipient_filter(raw: &str) -> Result<Option<RecipientFilter>> {
     Ok(Some(match raw.trim() {
         "" => return Ok(None),
         "pending" => RecipientFilter::Pending,

@@ -11,10 +11,10 @@
 //! A phone runs its campaigns one at a time, oldest first; the gap between
 //! two messages holds across campaigns and restarts (`last_sent_at`).
 
-pub mod campaign;
-pub mod recipients;
-pub mod sheet;
-pub mod template;
+pub(crate) mod campaign;
+pub(crate) mod recipients;
+pub(crate) mod sheet;
+pub(crate) mod template;
 
 use std::{
     collections::HashMap,

@@ -33,13 +33,13 @@ pub struct Rejected {
 
 /// What a request's recipient list turned into.
 #[derive(Debug, Default)]
-pub struct Recipients {
+pub(crate) struct Recipients {
     pub accepted: Vec<NewRecipient>,
     pub rejected: Vec<Rejected>,
 }
 
 /// The campaign's message as a template, and its delay, checked.
-pub fn template(message: &str, delay: Option<u32>) -> Result<Template> {
+pub(crate) fn template(message: &str, delay: Option<u32>) -> Result<Template> {
     values::required("message", message)?;
     values::max_len("message", message, MAX_MESSAGE)?;
     if delay.is_some_and(|d| d > MAX_DELAY_MS) {
@@ -81,7 +81,11 @@ fn rejected(number: &str, reason: &'static str, detail: String, row: Option<u32>
 /// A list of numbers: at least one, at most `max`, normalized and
 /// deduplicated (request order kept), the message filled in per number when
 /// it has placeholders (only `{{number}}` is known).
-pub fn from_numbers(numbers: &[String], template: &Template, max: usize) -> Result<Recipients> {
+pub(crate) fn from_numbers(
+    numbers: &[String],
+    template: &Template,
+    max: usize,
+) -> Result<Recipients> {
     if numbers.is_empty() {
         return Err(Error::required("numbers"));
     }
@@ -135,7 +139,7 @@ pub fn from_numbers(numbers: &[String], template: &Template, max: usize) -> Resu
 
 /// A sheet's rows: numbers from the first column, placeholders from the
 /// columns by header name (and `{{number}}`); at most `max` rows.
-pub fn from_sheet(sheet: &Sheet, template: &Template, max: usize) -> Result<Recipients> {
+pub(crate) fn from_sheet(sheet: &Sheet, template: &Template, max: usize) -> Result<Recipients> {
     let mut known: Vec<&str> = sheet
         .header
         .iter()

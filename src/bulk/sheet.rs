@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// The characters of a sheet ID (the part of the sheet's URL after `/d/`).
-pub fn check_id(id: &str) -> Result<&str> {
+pub(crate) fn check_id(id: &str) -> Result<&str> {
     let id = id.trim();
     if id.is_empty() {
         return Err(Error::required("sheet_id"));
@@ -29,7 +29,7 @@ pub fn check_id(id: &str) -> Result<&str> {
 }
 
 /// The export URL of a sheet.
-pub fn export_url(base: &url::Url, id: &str) -> Result<url::Url> {
+pub(crate) fn export_url(base: &url::Url, id: &str) -> Result<url::Url> {
     let base = base.as_str().trim_end_matches('/');
     url::Url::parse(&format!("{base}/spreadsheets/d/{id}/export?format=csv"))
         .map_err(|e| Error::Internal(anyhow::anyhow!("sheets.base_url: {e}")))
@@ -45,7 +45,12 @@ fn not_shared(id: &str, why: &str) -> Error {
 }
 
 /// Downloads the sheet's CSV.
-pub async fn fetch(fetcher: &Fetcher, base: &url::Url, id: &str, limit: u64) -> Result<Vec<u8>> {
+pub(crate) async fn fetch(
+    fetcher: &Fetcher,
+    base: &url::Url,
+    id: &str,
+    limit: u64,
+) -> Result<Vec<u8>> {
     let url = export_url(base, id)?;
     let fetched = fetcher.get(&url, limit).await.map_err(|err| match err {
         FetchError::Status { status, .. } => not_shared(id, &format!("HTTP {status}")),
@@ -85,7 +90,7 @@ pub struct Sheet {
 /// Parses CSV; row 1 is a header when its first cell is not a phone
 /// number but has letters in it ("Phone", "Number", "WhatsApp"). Blank rows
 /// are dropped.
-pub fn parse(csv: &[u8]) -> Result<Sheet> {
+pub(crate) fn parse(csv: &[u8]) -> Result<Sheet> {
     let csv = csv.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(csv);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)

@@ -3,7 +3,7 @@
 
 /// A parsed template.
 #[derive(Debug, Clone)]
-pub struct Template {
+pub(crate) struct Template {
     parts: Vec<Part>,
 }
 
@@ -17,7 +17,7 @@ enum Part {
 impl Template {
     /// Splits `source` into text and placeholders; an opened `{{` without
     /// its `}}`, or an empty name, is an error saying where.
-    pub fn parse(source: &str) -> Result<Template, String> {
+    pub(crate) fn parse(source: &str) -> Result<Template, String> {
         let mut parts = Vec::new();
         let mut rest = source;
         while let Some(start) = rest.find("{{") {
@@ -48,7 +48,7 @@ impl Template {
     }
 
     /// The placeholder names, lower-cased, in order of first use.
-    pub fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
         for part in &self.parts {
             if let Part::Var(name) = part
@@ -60,12 +60,12 @@ impl Template {
         names
     }
 
-    pub fn has_placeholders(&self) -> bool {
+    pub(crate) fn has_placeholders(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, Part::Var(_)))
     }
 
     /// The first placeholder `known` does not know, as written.
-    pub fn unknown<'a>(&'a self, known: &[&str]) -> Option<&'a str> {
+    pub(crate) fn unknown<'a>(&'a self, known: &[&str]) -> Option<&'a str> {
         self.names()
             .into_iter()
             .find(|name| !known.iter().any(|k| k.eq_ignore_ascii_case(name)))
@@ -73,7 +73,7 @@ impl Template {
 
     /// The text with each placeholder replaced by `value(name)` (empty when
     /// it has none).
-    pub fn render<'a>(&self, value: impl Fn(&str) -> Option<&'a str>) -> String {
+    pub(crate) fn render<'a>(&self, value: impl Fn(&str) -> Option<&'a str>) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {

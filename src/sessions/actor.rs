@@ -28,7 +28,7 @@ use crate::store::{
     phones::StatusChange,
 };
 
-pub enum Command {
+pub(super) enum Command {
     /// Stop the client, keep the keys (shutdown, or the phone is deleted).
     Stop(oneshot::Sender<()>),
     /// Unlink from WhatsApp and delete the keys.
@@ -84,7 +84,7 @@ async fn until(deadline: Option<(tokio::time::Instant, &'static str)>) -> &'stat
     }
 }
 
-pub struct Actor {
+pub(super) struct Actor {
     /// Numbers recently found on WhatsApp (no lookup before each send).
     pub registered: super::outbox::Registered,
     pub shared: Arc<Shared>,
@@ -109,7 +109,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub async fn run(mut self) {
+    pub(super) async fn run(mut self) {
         let mut backoff = Duration::from_millis(500);
         loop {
             let (events_tx, mut events) = mpsc::unbounded_channel();
@@ -639,7 +639,7 @@ impl Actor {
 
 /// A message handed to WhatsApp (or found already handled), its status on
 /// its way to the database.
-pub struct Sent {
+pub(super) struct Sent {
     row: message::Model,
     stored: Option<oneshot::Receiver<super::statuses::Stored>>,
     failure: Option<SendFailure>,
@@ -661,7 +661,7 @@ pub enum Handed {
 
 impl Sent {
     /// The message once its new status is stored.
-    pub async fn stored(self, db: &sea_orm::DatabaseConnection) -> Handed {
+    pub(super) async fn stored(self, db: &sea_orm::DatabaseConnection) -> Handed {
         let failure = self.failure;
         let Some(stored) = self.stored else {
             return Handed::Done {

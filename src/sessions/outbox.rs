@@ -42,7 +42,7 @@ const KNOWN_FOR: Duration = Duration::from_secs(3600);
 /// Numbers this session recently found on WhatsApp: a message to one of
 /// them skips the lookup round trip before sending.
 #[derive(Default)]
-pub struct Registered(HashMap<String, Instant>);
+pub(super) struct Registered(HashMap<String, Instant>);
 
 impl Registered {
     fn knows(&mut self, peer: &str) -> bool {
@@ -66,7 +66,7 @@ impl Registered {
 
 /// Sends one message with its pre-chosen id. A number not known to be on
 /// WhatsApp is looked up first, so that "not on WhatsApp" is said plainly.
-pub async fn send(
+pub(super) async fn send(
     client: &Arc<Client>,
     registered: &mut Registered,
     row: &message::Model,

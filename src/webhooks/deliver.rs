@@ -9,11 +9,11 @@ use crate::fetch::parse_retry_after;
 use crate::fetch::{self, FetchError};
 
 /// How much of an answer's body is kept.
-pub const BODY_LIMIT: usize = 1024;
+pub(super) const BODY_LIMIT: usize = 1024;
 
 /// What an attempt got.
 #[derive(Debug, Clone, Default)]
-pub struct Answer {
+pub(super) struct Answer {
     /// 0 when there was no HTTP answer.
     pub status: u16,
     /// The start of the body, at most [`BODY_LIMIT`] bytes.
@@ -25,14 +25,14 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn delivered(&self) -> bool {
+    pub(super) fn delivered(&self) -> bool {
         (200..300).contains(&self.status)
     }
 }
 
 /// POSTs `body` to `url` with the Standard Webhooks headers, within
 /// `timeout` (connecting, sending, and reading the start of the answer).
-pub async fn post(
+pub(super) async fn post(
     client: &reqwest::Client,
     timeout: Duration,
     url: &str,

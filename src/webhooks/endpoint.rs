@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// What every webhook task shares.
-pub struct Ctx {
+pub(super) struct Ctx {
     pub db: DatabaseConnection,
     pub events: EventLog,
     pub fetcher: Fetcher,
@@ -29,7 +29,7 @@ pub struct Ctx {
 
 /// How a task ended.
 #[derive(Debug)]
-pub enum Outcome {
+pub(super) enum Outcome {
     /// Nothing more to send.
     CaughtUp,
     /// The next event waits for its retry.
@@ -42,7 +42,7 @@ pub enum Outcome {
     Failed,
 }
 
-pub async fn serve(ctx: &Ctx, webhook_id: &str, cancel: &CancellationToken) -> Outcome {
+pub(super) async fn serve(ctx: &Ctx, webhook_id: &str, cancel: &CancellationToken) -> Outcome {
     match serve_inner(ctx, webhook_id, cancel).await {
         Ok(outcome) => outcome,
         Err(err) => {

@@ -21,14 +21,14 @@ const MAX_URL: usize = 2048;
 
 /// The webhooks of every account, by handle.
 #[derive(Clone)]
-pub struct Webhooks {
+pub(crate) struct Webhooks {
     db: DatabaseConnection,
     fetcher: Fetcher,
     kick: Kick,
 }
 
 /// A URL and the events to send there, checked.
-pub struct Target {
+pub(crate) struct Target {
     pub url: url::Url,
     /// The names let through (a family such as `phone.*` expanded); empty:
     /// every event.
@@ -38,7 +38,7 @@ pub struct Target {
 impl Target {
     /// Checks `webhook_url` and `events` as a request gives them (nothing
     /// is resolved yet: see [`Webhooks::set`]).
-    pub fn parse(webhook_url: &str, events: &[String]) -> Result<Target> {
+    pub(crate) fn parse(webhook_url: &str, events: &[String]) -> Result<Target> {
         let url = values::http_url("webhook_url", webhook_url)?;
         values::max_len("webhook_url", url.as_str(), MAX_URL)?;
         let events = EventFilter::parse("events", events)?.names();
@@ -51,14 +51,14 @@ fn no_webhook(phone_id: &str) -> Error {
 }
 
 impl Webhooks {
-    pub fn new(db: DatabaseConnection, fetcher: Fetcher, kick: Kick) -> Webhooks {
+    pub(crate) fn new(db: DatabaseConnection, fetcher: Fetcher, kick: Kick) -> Webhooks {
         Webhooks { db, fetcher, kick }
     }
 
     /// Sets (or replaces) the phone's webhook; the URL must resolve to an
     /// address the fetch guard allows. Answers the webhook and its new
     /// signing secret, which is shown this once.
-    pub async fn set(
+    pub(crate) async fn set(
         &self,
         phone: &phone::Model,
         target: Target,
@@ -86,7 +86,7 @@ impl Webhooks {
     }
 
     /// The phone's webhook, or 404.
-    pub async fn get(&self, phone: &phone::Model) -> Result<webhook::Model> {
+    pub(crate) async fn get(&self, phone: &phone::Model) -> Result<webhook::Model> {
         store::webhooks::find_for_phone(&self.db, &phone.account_id, &phone.id)
             .await?
             .ok_or_else(|| no_webhook(&phone.id))
@@ -94,7 +94,7 @@ impl Webhooks {
 
     /// Deletes the phone's webhook (404 when it has none); its pending
     /// deliveries go with it.
-    pub async fn delete(&self, phone: &phone::Model) -> Result<()> {
+    pub(crate) async fn delete(&self, phone: &phone::Model) -> Result<()> {
         if !store::webhooks::delete(&self.db, &phone.account_id, &phone.id).await? {
             return Err(no_webhook(&phone.id));
         }
@@ -104,7 +104,7 @@ impl Webhooks {
 
     /// A page of the webhook's delivery attempts, newest first, before the
     /// previous page's last position; one event's only, if given.
-    pub async fn deliveries(
+    pub(crate) async fn deliveries(
         &self,
         hook: &webhook::Model,
         event_id: Option<&str>,
@@ -116,7 +116,7 @@ impl Webhooks {
 
     /// Queues one of the phone's events to be delivered again; answers its
     /// id (404 for an event of another phone or account).
-    pub async fn redeliver(&self, hook: &webhook::Model, event_id: &str) -> Result<String> {
+    pub(crate) async fn redeliver(&self, hook: &webhook::Model, event_id: &str) -> Result<String> {
         let event = store::events::find(&self.db, &hook.account_id, event_id)
             .await?
             .filter(|e| e.phone_id.as_deref() == Some(hook.phone_id.as_str()))

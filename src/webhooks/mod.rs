@@ -18,9 +18,9 @@
 
 mod deliver;
 mod endpoint;
-pub mod hooks;
-pub mod schedule;
-pub mod sign;
+pub(crate) mod hooks;
+pub(crate) mod schedule;
+pub(crate) mod sign;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -38,8 +38,8 @@ use crate::{
     fetch::Fetcher,
     store::{self, events::EventLog},
 };
-pub use hooks::Webhooks;
-pub use schedule::Settings;
+pub(crate) use hooks::Webhooks;
+pub(crate) use schedule::Settings;
 
 /// Wakes the worker up after a webhook changed or a redelivery was queued.
 #[derive(Clone, Default)]
@@ -52,14 +52,14 @@ impl Kick {
 }
 
 /// The running worker.
-pub struct Worker {
+pub(crate) struct Worker {
     cancel: CancellationToken,
     task: JoinHandle<()>,
 }
 
 impl Worker {
     /// Starts the one delivery worker of this process.
-    pub fn spawn(
+    pub(crate) fn spawn(
         events: EventLog,
         fetcher: Fetcher,
         settings: Settings,
@@ -78,7 +78,7 @@ impl Worker {
 
     /// Stops: attempts in flight are abandoned (their events go again after
     /// a restart), recording in progress finishes; waits for all of it.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.cancel.cancel();
         if let Err(err) = self.task.await {
             tracing::error!(error = %err, "webhook worker ended badly");

@@ -10,14 +10,19 @@ const PREFIX: &str = "whsec_";
 
 /// A new secret: 24 random bytes, as the spec's reference libraries make
 /// them (32 base64 characters, no padding).
-pub fn new_secret() -> String {
+pub(crate) fn new_secret() -> String {
     use rand::RngExt as _;
     let bytes: [u8; 24] = rand::rng().random();
     format!("{PREFIX}{}", STANDARD.encode(bytes))
 }
 
 /// The value of the webhook-signature header.
-pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> anyhow::Result<String> {
+pub(crate) fn signature(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> anyhow::Result<String> {
     let key = STANDARD
         .decode(secret.strip_prefix(PREFIX).unwrap_or(secret))
         .map_err(|_| anyhow::anyhow!("the stored webhook secret is not base64"))?;
