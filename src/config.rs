@@ -37,6 +37,13 @@ pub struct Server {
     /// requests are still served, before the server stops accepting.
     #[serde(rename = "drain_secs", with = "seconds")]
     pub drain: Duration,
+    /// A request head (and a new connection's first bytes) must arrive
+    /// within this; also the idle keep-alive limit of HTTP/1.1.
+    #[serde(rename = "header_timeout_secs", with = "seconds")]
+    pub header_timeout: Duration,
+    /// Open connections, in total and from one client address.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
 }
 
 #[derive(Clone, Deserialize)]
@@ -59,6 +66,9 @@ impl std::fmt::Debug for Auth {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Limits {
     pub requests_per_minute: u32,
+    /// Failed authentications one client address may make per minute
+    /// before its attempts are refused (429) for the rest of the minute.
+    pub auth_failures_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,11 +198,17 @@ impl Config {
             ("bulk.max_failures", u64::from(self.bulk.max_failures)),
             ("bot.history_turns", self.bot.history_turns),
             ("webhooks.concurrency", self.webhooks.concurrency as u64),
+            ("server.max_connections", self.server.max_connections as u64),
+            (
+                "server.max_connections_per_ip",
+                self.server.max_connections_per_ip as u64,
+            ),
         ];
         for (key, value) in counts {
             anyhow::ensure!(value > 0, "{key} must be at least 1 (it is 0)");
         }
         let durations = [
+            ("server.header_timeout_secs", self.server.header_timeout),
             ("sessions.watchdog_secs", self.sessions.watchdog),
             ("sessions.dead_after_secs", self.sessions.dead_after),
             ("sessions.max_backoff_secs", self.sessions.max_backoff),

@@ -19,9 +19,18 @@ pub enum Error {
     /// Phone (or other resource) not found, not yours, or not connected.
     #[error("{0}")]
     NotFound(String),
-    /// Over the per-token request limit.
-    #[error("rate limit exceeded: {limit} requests per minute; retry in {}s", retry_after.as_secs().max(1))]
-    RateLimited { limit: u32, retry_after: Duration },
+    /// The request contradicts one made before (an idempotency key reused
+    /// for a different request).
+    #[error("{0}")]
+    Conflict(String),
+    /// Over a limit: requests per token, or failed authentications per
+    /// client address (`what`).
+    #[error("rate limit exceeded: {limit} {what} per minute; retry in {}s", retry_after.as_secs().max(1))]
+    RateLimited {
+        what: &'static str,
+        limit: u32,
+        retry_after: Duration,
+    },
     /// WhatsApp (or another service we depend on) did not do its part; the
     /// request can be retried.
     #[error("{0}")]
@@ -93,6 +102,7 @@ impl From<Error> for Status {
             Error::Unauthenticated(msg) => Status::new(Code::Unauthenticated, msg),
             Error::PermissionDenied(msg) => Status::new(Code::PermissionDenied, msg),
             Error::NotFound(msg) => Status::new(Code::NotFound, msg),
+            Error::Conflict(msg) => Status::new(Code::AlreadyExists, msg),
             Error::RateLimited { retry_after, .. } => {
                 let mut status = Status::new(Code::ResourceExhausted, err.to_string());
                 let secs = retry_after.as_secs().max(1).to_string();

@@ -91,7 +91,8 @@ enum TokenCommand {
         #[arg(long)]
         account: String,
     },
-    /// Revokes a token by id (tk_...); it stops working at once.
+    /// Revokes a token by id (tk_...); running servers refuse it within
+    /// auth.cache_ms (1 s by default).
     Revoke { token_id: String },
 }
 
@@ -272,7 +273,10 @@ async fn token(config: Config, cmd: TokenCommand) -> anyhow::Result<()> {
             if !store::tokens::revoke(&core.db, &token_id).await? {
                 bail!("no active token {token_id}");
             }
-            println!("revoked {token_id}");
+            println!(
+                "revoked {token_id}; running servers refuse it within auth.cache_ms ({} ms)",
+                core.config.auth.cache.as_millis()
+            );
         }
     }
     Ok(())

@@ -67,8 +67,7 @@ impl Phones {
 
     /// A new phone of the account, waiting to be linked.
     pub(crate) async fn create(&self, account_id: &str, name: &str) -> Result<phone::Model> {
-        let name = values::required("name", name)?;
-        values::max_len("name", name, MAX_NAME)?;
+        let name = values::display_name("name", name, MAX_NAME)?;
         Ok(store::phones::create(&self.db, account_id, name).await?)
     }
 

@@ -72,10 +72,35 @@ pub struct Message<'a> {
     pub to: String,
     pub content: Content,
     pub source: Source,
-    pub idempotency_key: Option<String>,
+    pub idempotency: Option<Idempotency>,
     /// A campaign's recipient: the message is written together with the
     /// recipient's claim, at the campaign's chosen moment (Unix ms).
     pub campaign: Option<(&'a bulk::Model, &'a bulk_recipient::Model, i64)>,
+}
+
+/// A caller's idempotency key and what it asked for: the same key with the
+/// same request replays the first answer; with another request it is
+/// refused (as Stripe does), never silently answered with the first.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    /// A digest of the whole request (its kind and every field).
+    pub request: String,
+}
+
+impl Idempotency {
+    /// The first message sent with this key, if the request is the same.
+    fn replay(&self, first: message::Model) -> Result<Outcome> {
+        match &first.idempotency_request {
+            Some(request) if *request != self.request => Err(Error::Conflict(format!(
+                "Idempotency-Key {:?} was used for a different request (message {}); \
+                 use a new key for a new message",
+                self.key, first.wa_id
+            ))),
+            // Rows from before the digest was kept replay as they did.
+            _ => Ok(Outcome::Replayed(first)),
+        }
+    }
 }
 
 /// Sends messages; cheap to clone.
@@ -104,15 +129,16 @@ impl Sender {
             to,
             content,
             source,
-            idempotency_key: key,
+            idempotency,
             campaign,
         } = message;
         let db = &self.db;
-        if let Some(key) = &key
+        if let Some(idempotency) = &idempotency
             && let Some(first) =
-                store::messages::find_by_idempotency(db, &phone.account_id, key).await?
+                store::messages::find_by_idempotency(db, &phone.account_id, &idempotency.key)
+                    .await?
         {
-            return Ok(Outcome::Replayed(first));
+            return idempotency.replay(first);
         }
         // A campaign's recipients were admitted together when it was created
         // and count as waiting since: asking again would only cost queries.
@@ -133,7 +159,8 @@ impl Sender {
             phone_id: phone.id.clone(),
             peer: to,
             body,
-            idempotency_key: key.clone(),
+            idempotency_key: idempotency.as_ref().map(|i| i.key.clone()),
+            idempotency_request: idempotency.as_ref().map(|i| i.request.clone()),
             source,
             bulk_id: None,
             created_at: None,
@@ -152,12 +179,18 @@ impl Sender {
                 Ok(row) => row,
                 // The same key raced in from a concurrent retry: the first
                 // request (or a drain) sends that one.
-                Err(err) if key.is_some() && is_unique_violation(&err) => {
-                    let key = key.as_deref().unwrap_or_default();
-                    return match store::messages::find_by_idempotency(db, &phone.account_id, key)
-                        .await?
+                Err(err) if is_unique_violation(&err) && idempotency.is_some() => {
+                    let Some(idempotency) = idempotency else {
+                        return Err(err.into());
+                    };
+                    return match store::messages::find_by_idempotency(
+                        db,
+                        &phone.account_id,
+                        &idempotency.key,
+                    )
+                    .await?
                     {
-                        Some(first) => Ok(Outcome::Replayed(first)),
+                        Some(first) => idempotency.replay(first),
                         None => Err(err.into()),
                     };
                 }

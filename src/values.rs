@@ -26,6 +26,63 @@ pub(crate) fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
     }
 }
 
+/// A name people will read (a phone's name): required, at most `max`
+/// characters, with no control characters (NUL, newlines), no bidirectional
+/// overrides or isolates (U+202E can make "gpj.exe" read "exe.jpg"), and at
+/// least one visible character (a name of zero-width characters looks
+/// empty). The trimmed value.
+pub(crate) fn display_name<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str> {
+    let value = required(field, value)?;
+    max_len(field, value, max)?;
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            "must not contain control characters (NUL, tabs, newlines)",
+        ));
+    }
+    if value.chars().any(is_bidi_control) {
+        return Err(Error::invalid(
+            field,
+            "must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)",
+        ));
+    }
+    if value.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+        return Err(Error::invalid(
+            field,
+            "must contain a visible character, not only spaces or zero-width characters",
+        ));
+    }
+    Ok(value)
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that draw nothing: the format (Cf) characters and fillers
+/// that are not whitespace, and variation selectors and tags.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
 /// Normalizes a phone number as people type it ("+91 98765-43210",
 /// "0091 98765 43210") to digits with country code, or None if it cannot be
 /// one (E.164: at most 15 digits, no leading zero).
@@ -85,7 +142,7 @@ pub(crate) fn coordinates(lat: Option<f64>, lng: Option<f64>) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize_number;
+    use super::*;
 
     #[test]
     fn numbers_as_people_type_them() {
@@ -106,5 +163,37 @@ mod tests {
         assert_eq!(normalize_number("0987654321"), None, "no country code");
         assert_eq!(normalize_number("91987654321x"), None);
         assert_eq!(normalize_number(""), None);
+    }
+
+    /// Issue 18, defect 10: names that hide or disguise what they say.
+    #[test]
+    fn display_names_are_visible_and_plain() {
+        for ok in [
+            "Shop",
+            "  Support line  ",
+            "Ünïcödé 店",
+            "A\u{200D}B",
+            "Café 🎉",
+        ] {
+            assert!(display_name("name", ok, 100).is_ok(), "{ok:?}");
+        }
+        assert_eq!(display_name("name", "  Shop ", 100).unwrap(), "Shop");
+        for (bad, why) in [
+            ("", "required"),
+            ("Shop\u{202E}gpj.exe", "bidirectional"),
+            ("\u{2067}Shop", "bidirectional"),
+            ("Sh\0op", "control"),
+            ("Line\nTwo", "control"),
+            ("\u{200B}\u{200C}\u{2060}", "visible"),
+            ("\u{FEFF} \u{3164}", "visible"),
+            ("\u{E0041}", "visible"),
+        ] {
+            let err = display_name("name", bad, 100).unwrap_err().to_string();
+            assert!(
+                err.starts_with("name:") && err.contains(why),
+                "{bad:?}: {err}"
+            );
+        }
+        assert!(display_name("name", &"x".repeat(101), 100).is_err());
     }
 }

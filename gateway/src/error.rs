@@ -32,6 +32,7 @@ pub(crate) const UNAVAILABLE: i32 = 14;
 pub(crate) const UNAUTHENTICATED: i32 = 16;
 pub(crate) const PERMISSION_DENIED: i32 = 7;
 pub(crate) const UNKNOWN: i32 = 2;
+pub(crate) const RESOURCE_EXHAUSTED: i32 = 8;
 
 /// The name of a gRPC status code (`NOT_FOUND`); unknown numbers read as `UNKNOWN`.
 pub fn grpc_code_name(code: i32) -> &'static str {

@@ -13,7 +13,7 @@ use prost_reflect::DynamicMessage;
 use tower::Service;
 
 use crate::dispatch;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, RESOURCE_EXHAUSTED};
 use crate::request::build_request;
 use crate::rules::Binding;
 use crate::shared::{Shared, render};
@@ -132,8 +132,13 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
         while let Some(e) = source {
             if e.is::<http_body_util::LengthLimitError>() {
-                return GatewayError::invalid(format!("request body larger than {limit} bytes"))
-                    .with_http_status(StatusCode::PAYLOAD_TOO_LARGE);
+                // gRPC's own code for a message over the limit; the
+                // status says 413 (it was INVALID_ARGUMENT: issue 18).
+                return GatewayError::new(
+                    RESOURCE_EXHAUSTED,
+                    format!("request body larger than {limit} bytes"),
+                )
+                .with_http_status(StatusCode::PAYLOAD_TOO_LARGE);
             }
             source = e.source();
         }

@@ -25,9 +25,13 @@ pub(crate) struct DownloadState {
 pub(crate) async fn inbound_media(
     AxumState(ctx): AxumState<DownloadState>,
     Path((phone_id, message_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Response {
-    match serve(&ctx, &phone_id, &message_id, &headers).await {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    match serve(&ctx, &phone_id, &message_id, request.headers(), peer).await {
         Ok(response) => response,
         Err(err) => error_response(err),
     }
@@ -38,10 +42,14 @@ async fn serve(
     phone_id: &str,
     message_id: &str,
     headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<Response, Error> {
     let caller = ctx
         .auth
-        .authenticate(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()))
+        .authenticate(
+            headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()),
+            peer,
+        )
         .await?;
     let phone = validate::owned_phone(&ctx.api, &caller, phone_id).await?;
     let row = crate::history::find(&ctx.api.db, &phone, message_id).await?;

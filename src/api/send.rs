@@ -6,7 +6,7 @@ use crate::{
     error::{Error, Result},
     media::Kind,
     proto::{self, send_service_server::SendService},
-    send::{Content, Message, Outcome},
+    send::{Content, Idempotency, Message, Outcome},
     store::{
         entity::{message, vocab::Source},
         messages::Body,
@@ -18,7 +18,7 @@ pub(crate) struct SendApi(pub State);
 impl SendApi {
     /// Every send once its fields are valid: the caller's connected phone,
     /// then the one send path; its outcome becomes the answer.
-    async fn send<T>(
+    async fn send<T: prost::Message>(
         &self,
         request: &Request<T>,
         caller: &AuthContext,
@@ -35,7 +35,7 @@ impl SendApi {
                 to,
                 content,
                 source: Source::Api,
-                idempotency_key: idempotency_key(request)?,
+                idempotency: idempotency(request)?,
                 campaign: None,
             })
             .await?;
@@ -62,7 +62,31 @@ fn optional(field: &str, value: &str, max: usize) -> Result<Option<String>> {
     Ok(Some(value.trim().to_owned()).filter(|v| !v.is_empty()))
 }
 
-/// The `Idempotency-Key` header (gRPC metadata `idempotency-key`).
+/// The `Idempotency-Key` header (gRPC metadata `idempotency-key`), with a
+/// digest of the request it came with: the request message's type and its
+/// protobuf encoding (REST and gRPC callers sending the same fields get the
+/// same digest).
+fn idempotency<T: prost::Message>(request: &Request<T>) -> Result<Option<Idempotency>> {
+    use sha2::{Digest, Sha256};
+    let Some(key) = idempotency_key(request)? else {
+        return Ok(None);
+    };
+    let kind = std::any::type_name::<T>()
+        .rsplit("::")
+        .next()
+        .unwrap_or_default();
+    let mut digest = Sha256::new();
+    digest.update(kind.as_bytes());
+    digest.update([0]);
+    digest.update(request.get_ref().encode_to_vec());
+    let request = digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Some(Idempotency { key, request }))
+}
+
 fn idempotency_key<T>(request: &Request<T>) -> Result<Option<String>> {
     let Some(value) = request.metadata().get("idempotency-key") else {
         return Ok(None);
@@ -100,7 +124,7 @@ macro_rules! respond {
 
 impl SendApi {
     /// The shared path of the four media sends.
-    async fn send_media<T>(
+    async fn send_media<T: prost::Message>(
         &self,
         request: &Request<T>,
         fields: MediaFields<'_>,

@@ -75,7 +75,11 @@ where
                 .headers()
                 .get(http::header::AUTHORIZATION)
                 .map(|v| v.as_bytes());
-            match auth.authenticate(header).await {
+            let peer = request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip());
+            match auth.authenticate(header, peer).await {
                 Ok(ctx) => {
                     request.extensions_mut().insert(ctx);
                     inner.call(request).await

@@ -37,6 +37,16 @@ impl Limiter {
 
     /// Records a request for `key`, or says how long until one is allowed.
     pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.window_for(key, true)
+    }
+
+    /// Whether `key` has room, without recording anything (for a limit on
+    /// failures: asked before trying, recorded only when it fails).
+    pub fn room(&self, key: &str) -> Result<(), Duration> {
+        self.window_for(key, false)
+    }
+
+    fn window_for(&self, key: &str, record: bool) -> Result<(), Duration> {
         if self.limit == 0 {
             return Ok(());
         }
@@ -57,7 +67,9 @@ impl Limiter {
             let oldest = log.front().copied().unwrap_or(now);
             return Err(self.window.saturating_sub(now.duration_since(oldest)));
         }
-        log.push_back(now);
+        if record {
+            log.push_back(now);
+        }
         Ok(())
     }
 }
@@ -84,6 +96,16 @@ mod tests {
         assert!(limiter.check("a").is_err());
         std::thread::sleep(Duration::from_millis(40));
         assert!(limiter.check("a").is_ok());
+    }
+
+    #[test]
+    fn room_records_nothing() {
+        let limiter = Limiter::new(1, Duration::from_secs(60));
+        for _ in 0..5 {
+            assert!(limiter.room("a").is_ok());
+        }
+        assert!(limiter.check("a").is_ok());
+        assert!(limiter.room("a").is_err());
     }
 
     #[test]

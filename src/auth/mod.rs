@@ -7,7 +7,7 @@ mod limit;
 pub mod secret;
 pub mod token;
 
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use sea_orm::DatabaseConnection;
 
@@ -33,6 +33,9 @@ pub struct Authenticator {
     db: DatabaseConnection,
     keys: Arc<Keys>,
     limiter: Arc<Limiter>,
+    /// Failed authentications per client address: guessing tokens from
+    /// one address stops after `limits.auth_failures_per_minute`.
+    failures: Arc<Limiter>,
     /// Token records by id: a revocation by the CLI (another process) is
     /// seen within `auth.cache_ms`.
     tokens: Cache<token_row::Model>,
@@ -43,12 +46,14 @@ impl Authenticator {
         db: DatabaseConnection,
         keys: Arc<Keys>,
         limiter: Arc<Limiter>,
+        failures: Arc<Limiter>,
         cache_ttl: Duration,
     ) -> Self {
         Authenticator {
             db,
             keys,
             limiter,
+            failures,
             tokens: Cache::new(cache_ttl),
         }
     }
@@ -66,9 +71,38 @@ impl Authenticator {
         Ok(record)
     }
 
-    /// Checks the `authorization` header value. Messages say what is wrong
-    /// without ever echoing the token.
-    pub async fn authenticate(&self, header: Option<&[u8]>) -> Result<AuthContext, Error> {
+    /// Checks the `authorization` header value of a request from `peer`.
+    /// Messages say what is wrong without ever echoing the token. An
+    /// address over its failure limit is answered 429 before any check.
+    pub async fn authenticate(
+        &self,
+        header: Option<&[u8]>,
+        peer: Option<IpAddr>,
+    ) -> Result<AuthContext, Error> {
+        // Only a presented token is a guess; a missing one is not counted.
+        let peer = peer.filter(|_| header.is_some()).map(|ip| ip.to_string());
+        if let Some(peer) = &peer {
+            self.failures
+                .room(peer)
+                .map_err(|retry_after| Error::RateLimited {
+                    what: "failed authentications from one address",
+                    limit: self.failures.limit(),
+                    retry_after,
+                })?;
+        }
+        match self.check(header).await {
+            Err(err @ Error::Unauthenticated(_)) => {
+                if let Some(peer) = &peer {
+                    // Recorded; the answer stays 401 (the next one is 429).
+                    let _ = self.failures.check(peer);
+                }
+                Err(err)
+            }
+            other => other,
+        }
+    }
+
+    async fn check(&self, header: Option<&[u8]>) -> Result<AuthContext, Error> {
         let header = header.ok_or_else(|| {
             Error::Unauthenticated(
                 "missing bearer token: send Authorization: Bearer <token>".into(),
@@ -101,6 +135,7 @@ impl Authenticator {
         self.limiter
             .check(&record.id)
             .map_err(|retry_after| Error::RateLimited {
+                what: "requests per token",
                 limit: self.limiter.limit(),
                 retry_after,
             })?;

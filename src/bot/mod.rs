@@ -576,7 +576,7 @@ async fn try_answer(ctx: &Ctx, phone_id: &str, peer: &str) -> anyhow::Result<()>
             to: peer.to_owned(),
             content: Content::text(reply),
             source: Source::Bot,
-            idempotency_key: None,
+            idempotency: None,
             campaign: None,
         })
         .await?;

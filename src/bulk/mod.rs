@@ -338,7 +338,7 @@ impl Worker {
                     to: recipient.number.clone(),
                     content: Content::text(text),
                     source: Source::Bulk,
-                    idempotency_key: None,
+                    idempotency: None,
                     campaign: Some((&campaign, &recipient, at)),
                 })
                 .await?;

@@ -98,6 +98,8 @@ pub struct NewOutbound {
     pub peer: String,
     pub body: Body,
     pub idempotency_key: Option<String>,
+    /// The digest of the request the key came with.
+    pub idempotency_request: Option<String>,
     pub source: Source,
     pub bulk_id: Option<String>,
     /// When it was decided (default: now); a campaign's scheduled moment.
@@ -113,6 +115,7 @@ impl Default for NewOutbound {
             peer: String::new(),
             body: Body::default(),
             idempotency_key: None,
+            idempotency_request: None,
             source: Source::Api,
             bulk_id: None,
             created_at: None,
@@ -164,6 +167,7 @@ pub async fn insert_outbound<C: sea_orm::ConnectionTrait>(
         status: Set(MessageStatus::Queued),
         reason: Set(None),
         idempotency_key: Set(new.idempotency_key),
+        idempotency_request: Set(new.idempotency_request),
         created_at: Set(now),
         updated_at: Set(now),
         chat: Set(None),

@@ -10,6 +10,7 @@ pub mod bulks;
 pub mod cache;
 pub mod entity;
 pub mod events;
+pub(crate) mod files;
 pub mod messages;
 mod migration;
 pub mod phones;
@@ -31,6 +32,7 @@ pub fn now_ms() -> i64 {
 
 /// Connects and brings the schema up to date.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    files::private_sqlite(url).map_err(|err| DbErr::Custom(format!("{err:#}")))?;
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10));

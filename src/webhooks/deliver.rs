@@ -33,7 +33,7 @@ impl Answer {
 /// POSTs `body` to `url` with the Standard Webhooks headers, within
 /// `timeout` (connecting, sending, and reading the start of the answer).
 pub(super) async fn post(
-    client: &reqwest::Client,
+    fetcher: &fetch::Fetcher,
     timeout: Duration,
     url: &str,
     secret: &str,
@@ -43,7 +43,7 @@ pub(super) async fn post(
     let started = Instant::now();
     let mut answer = match tokio::time::timeout(
         timeout,
-        attempt(client, timeout, url, secret, event_id, body),
+        attempt(fetcher, timeout, url, secret, event_id, body),
     )
     .await
     {
@@ -58,7 +58,7 @@ pub(super) async fn post(
 }
 
 async fn attempt(
-    client: &reqwest::Client,
+    fetcher: &fetch::Fetcher,
     timeout: Duration,
     url: &str,
     secret: &str,
@@ -73,12 +73,18 @@ async fn attempt(
         Ok(url) => url,
         Err(err) => return failed(format!("bad URL: {err}")),
     };
+    // Checked when the webhook was set, and again at every attempt: a URL
+    // stored before a stricter rule must not be posted to either.
+    if let Err(err) = fetcher.check_url(&url) {
+        return failed(err.to_string());
+    }
     let timestamp = chrono::Utc::now().timestamp();
     let signature = match sign::signature(secret, event_id, timestamp, body.as_bytes()) {
         Ok(signature) => signature,
         Err(err) => return failed(err.to_string()),
     };
-    let sent = client
+    let sent = fetcher
+        .client_without_redirects()
         .post(url.clone())
         .timeout(timeout)
         .header("webhook-id", event_id)

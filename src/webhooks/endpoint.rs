@@ -209,7 +209,7 @@ async fn send(
     tokio::select! {
         () = cancel.cancelled() => None,
         answer = deliver::post(
-            ctx.fetcher.client_without_redirects(),
+            &ctx.fetcher,
             ctx.settings.timeout,
             &hook.url,
             &hook.secret,

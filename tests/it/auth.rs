@@ -121,7 +121,79 @@ async fn the_101st_request_in_a_minute_is_limited(db: Db) {
     app.stop().await;
 }
 
+/// Issue 18, defect 10: 120 bad tokens from one address got 120 answers of
+/// 401. Past `limits.auth_failures_per_minute` that address is answered 429
+/// (even with a good token: a guess that happens to be right must not get
+/// through), over REST, gRPC and the media route alike; other addresses are
+/// not affected.
+async fn failed_authentication_is_limited_per_address(db: Db) {
+    let app = TestApp::spawn_with(db, |c| c.limits.auth_failures_per_minute = 5).await;
+    for i in 1..=5 {
+        let (status, msg) = message_of(&app, &format!("guess-{i}")).await;
+        assert_eq!(
+            (status, msg.as_str()),
+            (401, "malformed token"),
+            "guess {i}"
+        );
+    }
+    let response = app
+        .http
+        .get(app.url("/api/phones"))
+        .bearer_auth("guess-6")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("failed authentications from one address"),
+        "{body}"
+    );
+    let (status, _) = message_of(&app, &app.token).await;
+    assert_eq!(
+        status, 429,
+        "the good token from the same address waits too"
+    );
+    let (status, _) = send(
+        app.http
+            .get(app.url("/api/phones/ph_x/messages/m_x/media"))
+            .bearer_auth(&app.token),
+    )
+    .await;
+    assert_eq!(status, 429, "the media route shares the limit");
+    let mut client = crate::grpc::phone_client(&app, &app.token).await;
+    let err = client
+        .list_phones(wadesk::proto::ListPhonesRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+
+    // Another address (loopback has all of 127/8) is not affected.
+    let elsewhere = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let (status, body) = send(
+        elsewhere
+            .get(app.url("/api/phones"))
+            .bearer_auth(&app.token),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+}
+
 db_tests!(
+    failed_authentication_is_limited_per_address,
     each_bad_token_gets_its_own_401,
     the_101st_request_in_a_minute_is_limited
 );

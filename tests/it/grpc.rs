@@ -139,6 +139,52 @@ async fn grpc_web_over_http1(db: Db) {
     app.stop().await;
 }
 
+/// Issue 18, defect 6: a request with no message at all is the caller's
+/// error (INVALID_ARGUMENT), over gRPC and gRPC-web; it was INTERNAL.
+async fn empty_request_body_is_invalid_argument(db: Db) {
+    use tower::ServiceExt;
+    let app = TestApp::spawn(db).await;
+    let h2 = Channel::from_shared(app.base.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let request = http::Request::post(app.url("/wadesk.v1.PhoneService/ListPhones"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", format!("Bearer {}", app.token))
+        .body(tonic::body::Body::empty())
+        .unwrap();
+    let response = h2.oneshot(request).await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("grpc-status"), "3", "{:?}", response.headers());
+    assert!(header("grpc-message").contains("no%20message"));
+
+    let http1 = reqwest::Client::builder().http1_only().build().unwrap();
+    let response = http1
+        .post(app.url("/wadesk.v1.PhoneService/ListPhones"))
+        .header("content-type", "application/grpc-web+proto")
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = format!("{:?}", response.headers());
+    let body = response.bytes().await.unwrap();
+    let all = format!("{headers} {}", String::from_utf8_lossy(&body));
+    assert!(
+        all.contains("\"grpc-status\": \"3\"") || all.contains("grpc-status:3"),
+        "{all}"
+    );
+    app.stop().await;
+}
+
 /// Python grpcio with stubs generated from proto/ (scripts/test installs
 /// grpcio-tools in a virtualenv and sets WADESK_TEST_PYTHON).
 async fn python_grpcio_client_lists_phones(db: Db) {
@@ -282,5 +328,6 @@ db_tests!(
     grpc_web_client_library_reads_the_event_stream,
     tonic_client_over_tcp,
     grpc_web_over_http1,
+    empty_request_body_is_invalid_argument,
     python_grpcio_client_lists_phones
 );

@@ -8,6 +8,7 @@ mod bulk;
 mod events;
 mod featureless;
 mod grpc;
+mod limits;
 mod phones;
 mod process;
 mod rest;

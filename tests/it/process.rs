@@ -189,3 +189,81 @@ fn sim_command_prints_its_urls_and_stays_on_loopback() {
         .unwrap();
     assert!(!out.status.success(), "non-loopback listen must be refused");
 }
+
+/// Issue 18, defect 3: under the usual umask (022) the data directory was
+/// 0755 and wadesk.db with its -wal and -shm 0644, while they hold the
+/// linked numbers' keys. Now 0700 and 0600, from the first start.
+#[tokio::test]
+async fn data_directory_and_database_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_env = data.display().to_string();
+    let gateway = Gateway::new(
+        &Db::Sqlite,
+        &sim,
+        &dir,
+        &[("WADESK__DATA_DIR", data_env.as_str())],
+    )
+    .await;
+    let umask = |gateway: &Gateway| {
+        let mut command = Command::new("sh");
+        command.args(["-c", "umask 022; exec \"$0\" \"$@\"", BIN]);
+        command.envs(gateway.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        command.env("RUST_LOG", "warn");
+        command
+    };
+    gateway.create_account(umask(&gateway));
+    let mut child = umask(&gateway)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..400 {
+        if http
+            .get(format!("{}/healthz", gateway.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let mode = |name: &str| {
+        std::fs::metadata(data.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the data directory");
+    for file in ["wadesk.db", "wadesk.db-wal", "wadesk.db-shm", "secret"] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    sim.shutdown();
+}
+
+/// Issue 18, defect 9: `token revoke --help` (and the README) said a
+/// revoked token "stops working at once", while a running server keeps its
+/// copy of the token's record for auth.cache_ms. The words now say so.
+#[test]
+fn token_revoke_says_when_it_takes_effect() {
+    let out = Command::new(BIN)
+        .args(["token", "revoke", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(!help.contains("at once"), "{help}");
+    assert!(help.contains("auth.cache_ms"), "{help}");
+    let readme = include_str!("../../README.md");
+    let line = readme
+        .lines()
+        .find(|l| l.contains("wadesk token revoke"))
+        .unwrap();
+    assert!(line.contains("auth.cache_ms"), "{line}");
+}

@@ -140,6 +140,43 @@ async fn idempotency_key_sends_once(db: Db) {
         1,
         "a retried request never sends a second message: {copies:?}"
     );
+
+    // Issue 18, defect 7: the same key with another request (another text,
+    // or another send path) is refused with 409, naming the key; it was
+    // answered with the first message's 200 and never sent.
+    for (path, other) in [
+        (
+            "/api/send",
+            json!({"phone_id": phone, "to": "919812340031", "message": "something else"}),
+        ),
+        (
+            "/api/send-location",
+            json!({"phone_id": phone, "to": "919812340031", "latitude": 28.6, "longitude": 77.2}),
+        ),
+    ] {
+        let (status, answer) = send(
+            app.request(reqwest::Method::POST, path)
+                .header("Idempotency-Key", "order-42")
+                .json(&other),
+        )
+        .await;
+        assert_eq!(status, 409, "{path}: {answer}");
+        assert_eq!(answer["error"]["status"], "ALREADY_EXISTS", "{answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("order-42") && message.contains("different request"),
+            "{message}"
+        );
+    }
+    // The same request still replays.
+    let (status, answer) = send(
+        app.request(reqwest::Method::POST, "/api/send")
+            .header("Idempotency-Key", "order-42")
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["message_id"], json!(ids[0]));
     app.stop().await;
     sim.shutdown();
 }

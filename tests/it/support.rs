@@ -90,6 +90,7 @@ impl TestApp {
         config.fetch.allow_ranges = vec!["127.0.0.0/8".into()];
         // Tests poll; the limiter has its own test with the limit set.
         config.limits.requests_per_minute = 0;
+        config.limits.auth_failures_per_minute = 0;
         // Never WhatsApp: a loopback port where nothing listens, unless a
         // test points it at its simulator (a simulator build refuses any
         // other server anyway).

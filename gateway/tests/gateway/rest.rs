@@ -287,7 +287,7 @@ async fn body_limit_is_413() {
     let app = app_with(&gateway().with_body_limit(64), Probe::default());
     let body = json!({"name": "x".repeat(200)}).to_string();
     let r = post(&app, "/api/things", &body).await;
-    assert_error(&r, 413, "INVALID_ARGUMENT");
+    assert_error(&r, 413, "RESOURCE_EXHAUSTED");
 }
 
 #[test]

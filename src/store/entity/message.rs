@@ -52,6 +52,9 @@ pub struct Model {
     pub source: Option<Source>,
     /// Outbound from a campaign: its id (bk_...).
     pub bulk_id: Option<String>,
+    /// Outbound with an idempotency key: the hex SHA-256 of the request it
+    /// came with (null in rows from before the column).
+    pub idempotency_request: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

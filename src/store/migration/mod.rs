@@ -10,6 +10,7 @@ mod m0005_inbound;
 mod m0006_webhooks;
 mod m0007_bulk;
 mod m0008_bot;
+mod m0009_idempotency;
 
 use sea_orm_migration::prelude::*;
 
@@ -21,6 +22,7 @@ use m0005_inbound::M0005Inbound;
 use m0006_webhooks::M0006Webhooks;
 use m0007_bulk::M0007Bulk;
 use m0008_bot::M0008Bot;
+use m0009_idempotency::M0009Idempotency;
 
 pub struct Migrator;
 
@@ -36,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0006Webhooks),
             Box::new(M0007Bulk),
             Box::new(M0008Bot),
+            Box::new(M0009Idempotency),
         ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());

@@ -3,10 +3,11 @@
 //! size cap enforced while streaming, and a guard against server-side
 //! request forgery.
 //!
-//! The guard refuses any address that is not public (loopback, private,
-//! link-local, unique-local, carrier-grade NAT, unspecified, multicast,
-//! documentation ranges) unless the operator allows its range in
-//! `fetch.allow_ranges`. It checks the addresses a name *resolves to*, in
+//! The guard refuses any address that is not global unicast (loopback,
+//! private, link-local, unique-local, carrier-grade NAT, unspecified,
+//! multicast, documentation and the other special-purpose ranges, and any
+//! IPv6 form that embeds such an IPv4 address: see [`addr`]) unless the
+//! operator allows its range in `fetch.allow_ranges`. It checks the addresses a name *resolves to*, in
 //! the resolver reqwest connects with, so a name cannot pass the check and
 //! then connect somewhere else; IP literals (which reqwest does not
 //! resolve) are checked on the first URL and on every redirect.
@@ -25,6 +26,8 @@ use reqwest::{
 };
 
 use crate::config;
+
+mod addr;
 
 /// Why a fetch did not produce a body.
 #[derive(Debug, thiserror::Error)]
@@ -54,12 +57,15 @@ impl AddrPolicy {
         AddrPolicy { allow }
     }
 
+    /// A global unicast address (see [`addr`]), or one in a range the
+    /// operator allowed (as written, or as the IPv4 address it embeds).
     pub(crate) fn permits(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-            v4 => v4,
-        };
-        is_public(ip) || self.allow.iter().any(|net| net.contains(&ip))
+        let v4 = addr::unwrap_v4(ip).map(IpAddr::V4);
+        addr::is_global(ip)
+            || self
+                .allow
+                .iter()
+                .any(|net| net.contains(&ip) || v4.is_some_and(|v4| net.contains(&v4)))
     }
 
     fn check_literal(&self, url: &Url) -> Result<(), FetchError> {
@@ -82,35 +88,6 @@ fn refused(host: &str, ip: IpAddr) -> FetchError {
         "{host} is a private, loopback or link-local address ({ip}); \
          the operator can allow its range in fetch.allow_ranges"
     ))
-}
-
-/// Whether `ip` is an ordinary public address.
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
-                || (a == 198 && (b == 18 || b == 19)) // benchmarking
-                || a >= 240)
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8)) // documentation
-        }
-    }
 }
 
 /// Resolves names with the system resolver and keeps only the addresses
@@ -176,6 +153,9 @@ impl Fetcher {
                     Err(e) => attempt.error(e),
                 }
             }))
+            // A redirect must not tell its target where it came from (the
+            // first URL may carry a token in its query).
+            .referer(false)
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .user_agent(concat!("wadesk/", env!("CARGO_PKG_VERSION")))
@@ -183,6 +163,7 @@ impl Fetcher {
         let no_redirects = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
             .redirect(redirect::Policy::none())
+            .referer(false)
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("wadesk/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -393,6 +374,51 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    /// Issue 18, defect 8: the first URL (and a token in its query) must
+    /// not reach a redirect's target in a Referer header.
+    #[tokio::test]
+    async fn redirects_carry_no_referer() {
+        use axum::{Router, http::HeaderMap, response::Redirect, routing::get};
+        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+        let app = Router::new()
+            .route("/start", get(|| async { Redirect::temporary("/end") }))
+            .route(
+                "/end",
+                get(move |headers: HeaderMap| {
+                    let referer = headers
+                        .get("referer")
+                        .map(|v| v.to_str().unwrap_or_default().to_owned());
+                    let _ = seen_tx.send(referer);
+                    async { "done" }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let fetcher = Fetcher::new(&config::Fetch {
+            allow_ranges: vec!["127.0.0.0/8".into()],
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+            max_redirects: 2,
+        })
+        .unwrap();
+        let url = format!("http://{addr}/start?token=secret").parse().unwrap();
+        let fetched = fetcher.get(&url, 100).await.unwrap();
+        assert_eq!(fetched.body, b"done");
+        assert_eq!(seen.recv().await.unwrap(), None, "a Referer was sent");
+    }
+
+    #[test]
+    fn allowed_ranges_cover_the_ipv4_inside_ipv6_forms() {
+        let loopback = AddrPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+        for ip in ["127.0.0.1", "::ffff:127.0.0.1", "::127.0.0.1"] {
+            assert!(loopback.permits(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["64:ff9b::a9fe:a9fe", "::1", "10.0.0.1"] {
+            assert!(!loopback.permits(ip.parse().unwrap()), "{ip}");
+        }
     }
 
     #[test]

@@ -13,7 +13,6 @@ use axum::{
     body::Body,
     response::{IntoResponse, Response},
     routing::get,
-    serve::ListenerExt,
 };
 use http::{HeaderName, Request, StatusCode, header};
 use sea_orm::DatabaseConnection;
@@ -21,6 +20,8 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+mod listen;
 
 use crate::{
     api::{self, State},
@@ -84,8 +85,7 @@ impl Core {
     pub async fn open(config: Config) -> anyhow::Result<Core> {
         config.validate().context("checking the configuration")?;
         crate::sessions::engine::check_server_url(&config.whatsapp.server_url)?;
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        store::files::private_dir(&config.data_dir)?;
         let db = store::connect(&config.database_url())
             .await
             .context("opening the database")?;
@@ -159,10 +159,14 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         ),
     };
     let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
+    let failures = Arc::new(Limiter::per_minute(
+        core.config.limits.auth_failures_per_minute,
+    ));
     let authenticator = Authenticator::new(
         core.db.clone(),
         core.keys.clone(),
         limiter,
+        failures,
         core.config.auth.cache,
     );
 
@@ -189,6 +193,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     let grpc = ServiceBuilder::new()
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(auth::AuthLayer::new(authenticator.clone()))
+        .map_response(missing_message_is_invalid_argument)
         .service(routes);
 
     let gateway = gateway()?;
@@ -261,6 +266,34 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     Ok(Router::new()
         .fallback_service(dispatch)
         .layer(cors(&core.config)))
+}
+
+/// A gRPC request with no message at all (an empty body) is the caller's
+/// error, not ours: tonic answers INTERNAL "Missing request message.", which
+/// becomes INVALID_ARGUMENT here (for gRPC-web too: this runs inside its
+/// translation).
+fn missing_message_is_invalid_argument<B>(mut response: http::Response<B>) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let internal = headers
+        .get("grpc-status")
+        .is_some_and(|v| v == (tonic::Code::Internal as i32).to_string().as_str());
+    let missing = headers
+        .get("grpc-message")
+        .is_some_and(|v| v == "Missing%20request%20message.");
+    if internal && missing {
+        headers.insert(
+            "grpc-status",
+            http::HeaderValue::from(tonic::Code::InvalidArgument as i32),
+        );
+        headers.insert(
+            "grpc-message",
+            http::HeaderValue::from_static(
+                "the%20request%20has%20no%20message%3A%20a%20gRPC%20request%20carries%20one%20\
+                 length-prefixed%20message%2C%20even%20an%20empty%20one",
+            ),
+        );
+    }
+    response
 }
 
 /// The full names of the gRPC services in the embedded descriptors.
@@ -372,16 +405,8 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
     let addr = listener.local_addr()?;
     let app = app(core)?;
     let shutdown = core.shutdown.clone();
-    let stop = shutdown.clone();
-    let listener = listener.tap_io(|tcp| {
-        // Small request/response exchanges must not wait on delayed ACKs.
-        let _ = tcp.set_nodelay(true);
-    });
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-    });
+    let limits = listen::Limits::from_config(&core.config.server).within_open_file_limit();
+    let task = tokio::spawn(listen::serve(listener, app, limits, shutdown.clone()));
     // Linked phones reconnect in the background with their stored keys; the
     // API answers meanwhile.
     let sessions = core.sessions.clone();
