@@ -151,7 +151,7 @@ async fn idempotency_key_sends_once(db: Db) {
         ),
         (
             "/api/send-location",
-            json!({"phone_id": phone, "to": "919812340031", "latitude": 28.6, "longitude": 77.2}),
+            json!({"phone_id": phone, "to": "919812340031", "lat": 28.6, "lng": 77.2}),
         ),
     ] {
         let (status, answer) = send(
