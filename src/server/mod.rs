@@ -101,7 +101,7 @@ impl Core {
         let tail = store::events::Tail::start(&events, shutdown.child_token(), &tasks)
             .await
             .context("reading the event log")?;
-        let health = Health::new(service_names()?).await;
+        let health = Health::new(service_names()?, db.clone()).await;
         let bulk = crate::bulk::Engine::new(
             events.clone(),
             fetcher.clone(),
@@ -214,17 +214,24 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
                 auth: authenticator,
             }),
         )
-        .route("/healthz", {
+        // Liveness: the process runs and answers.
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        // Readiness: see health.rs.
+        .route("/readyz", {
             let health = core.health.clone();
             get(move || {
-                let serving = health.serving();
+                let health = health.clone();
                 async move {
-                    if serving {
-                        (StatusCode::OK, Json(serde_json::json!({"status": "ok"})))
+                    let readiness = health.readiness().await;
+                    let status = if readiness.ready() {
+                        StatusCode::OK
                     } else {
-                        let body = serde_json::json!({"status": "draining"});
-                        (StatusCode::SERVICE_UNAVAILABLE, Json(body))
-                    }
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (status, Json(readiness))
                 }
             })
         })
@@ -357,7 +364,7 @@ impl Running {
             .await
     }
 
-    /// Stops gracefully: health checks say NOT_SERVING for `drain` (or
+    /// Stops gracefully: readiness checks say NOT_SERVING for `drain` (or
     /// until `skip` completes) while requests are still served; then the
     /// server stops accepting, lets in-flight requests finish and ends the
     /// streams (each told where to resume); the webhook, campaign and bot
@@ -415,6 +422,9 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
         Ok(_) => {}
         Err(err) => tracing::error!(error = %err, "starting linked phones"),
     }
+    core.health
+        .started(core.shutdown.child_token(), &core.tasks)
+        .await;
     // Webhook delivery picks up where the database says it stopped.
     let webhooks = webhooks::Worker::spawn(
         core.events.clone(),

@@ -56,6 +56,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
+/// Migrations this build knows that the database has not applied.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    Ok(Migrator::get_pending_migrations(db).await?.len())
+}
+
 /// A random identifier with a readable prefix, e.g. `ph_7f3k2q9x1m4d`.
 pub fn new_id(prefix: &str) -> String {
     use rand::RngExt as _;

@@ -8,6 +8,7 @@ mod bulk;
 mod events;
 mod featureless;
 mod grpc;
+mod health;
 mod limits;
 mod phones;
 mod process;

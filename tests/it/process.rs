@@ -96,7 +96,7 @@ impl Gateway {
             .expect("wadesk serve starts");
         let http = reqwest::Client::new();
         for _ in 0..400 {
-            if let Ok(r) = http.get(format!("{}/healthz", self.base)).send().await
+            if let Ok(r) = http.get(format!("{}/readyz", self.base)).send().await
                 && r.status().is_success()
             {
                 return child;
@@ -105,7 +105,7 @@ impl Gateway {
         }
         let _ = child.kill();
         let _ = child.wait();
-        panic!("wadesk serve never answered /healthz");
+        panic!("wadesk serve never answered /readyz with 200");
     }
 }
 

@@ -353,6 +353,16 @@ async fn openapi_and_health_need_no_token(db: Db) {
     }
     let (status, body) = send(app.http.get(app.url("/healthz"))).await;
     assert_eq!((status, body), (200, json!({"status": "ok"})));
+    let (status, body) = send(app.http.get(app.url("/readyz"))).await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"status": "ready", "checks": {
+                "database": "ok", "migrations": "ok", "sessions": "started", "draining": false
+            }})
+        )
+    );
     // A browser on another origin may call the API.
     let response = app
         .http

@@ -57,10 +57,11 @@ async fn sigterm_drains_then_stops() {
         .status()
         .unwrap();
     assert!(killed.success());
-    // Draining: /healthz says so, gRPC health too, and the API still works.
+    // Draining: /readyz says so, gRPC health too, while the process is
+    // alive (/healthz) and the API still works.
     let mut draining = None;
     for _ in 0..100 {
-        let r = reqwest::get(format!("{}/healthz", gateway.base))
+        let r = reqwest::get(format!("{}/readyz", gateway.base))
             .await
             .unwrap();
         if r.status() == 503 {
@@ -69,11 +70,14 @@ async fn sigterm_drains_then_stops() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(
-        draining,
-        Some(serde_json::json!({"status": "draining"})),
-        "/healthz during the drain"
-    );
+    let draining = draining.expect("/readyz says 503 during the drain");
+    assert_eq!(draining["status"], "not_ready", "{draining}");
+    assert_eq!(draining["checks"]["draining"], true, "{draining}");
+    assert_eq!(draining["checks"]["database"], "ok", "{draining}");
+    let alive = reqwest::get(format!("{}/healthz", gateway.base))
+        .await
+        .unwrap();
+    assert_eq!(alive.status(), 200, "liveness holds during the drain");
     for service in ["", "wadesk.v1.SendService"] {
         assert_eq!(
             grpc_health(&gateway.base, service).await,
