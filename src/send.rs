@@ -201,7 +201,11 @@ impl Sender {
             Some(ticket) => self.sessions.send_inserted(ticket, inserted.clone()).await,
             None => Handover::NotSent(NotSent::NoSession),
         };
-        outcome(inserted, handover)
+        let outcome = outcome(inserted, handover);
+        if let Ok(outcome) = &outcome {
+            outcome.log();
+        }
+        outcome
     }
 
     /// Hands an outbox message written earlier (a campaign's, before a
@@ -295,6 +299,25 @@ impl Sender {
             media_ref: Some(media::encode(&message)),
             ..Body::default()
         })
+    }
+}
+
+impl Outcome {
+    /// One log line per message handed over, with its phone and message ids
+    /// as fields (a JSON log can be filtered on either).
+    fn log(&self) {
+        match self {
+            Outcome::Sent(row) => {
+                tracing::debug!(phone_id = %row.phone_id, message_id = %row.wa_id, "message sent")
+            }
+            Outcome::Queued { row, why } => {
+                tracing::info!(phone_id = %row.phone_id, message_id = %row.wa_id, why = ?why, "message queued")
+            }
+            Outcome::Failed { row, failure } => {
+                tracing::warn!(phone_id = %row.phone_id, message_id = %row.wa_id, %failure, "message failed")
+            }
+            Outcome::Replayed(_) | Outcome::Skipped => {}
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 mod listen;
+mod request_id;
 
 use crate::{
     api::{self, State},
@@ -272,7 +273,8 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     });
     Ok(Router::new()
         .fallback_service(dispatch)
-        .layer(cors(&core.config)))
+        .layer(cors(&core.config))
+        .layer(axum::middleware::from_fn(request_id::layer)))
 }
 
 /// A gRPC request with no message at all (an empty body) is the caller's
@@ -335,6 +337,7 @@ fn cors(config: &Config) -> CorsLayer {
             HeaderName::from_static("grpc-message"),
             HeaderName::from_static("grpc-status-details-bin"),
             HeaderName::from_static("retry-after"),
+            request_id::HEADER,
         ])
         .max_age(Duration::from_secs(3600))
 }

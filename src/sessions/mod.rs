@@ -285,7 +285,9 @@ impl SessionManager {
             pair_deadline: None,
             registered: Default::default(),
         };
-        let task = tokio::spawn(actor.run());
+        // Every log line of the session names its phone.
+        let span = tracing::info_span!("session", phone_id = %phone.id);
+        let task = tokio::spawn(tracing::Instrument::instrument(actor.run(), span));
         sessions.insert(
             phone.id.clone(),
             Handle {

@@ -240,6 +240,7 @@ async fn gemini_answers_with_the_chat_so_far(db: Db) {
     let (ours, theirs) = ("919812340200", "919812340201");
     let (sim, app, provider, phone) = linked(db, Kind::Gemini, ours, theirs).await;
     let key = "AIzaSyTest-0123456789-key1";
+    crate::support::secret(key);
     let (status, body) = app
         .post(
             "/api/bot/set",
@@ -355,6 +356,7 @@ async fn openai_debounces_and_never_answers_itself(db: Db) {
         .await;
     assert_eq!(status, 200, "{body}");
     let key = "sk-proj-test-abcdefghijklmnop-WXYZ";
+    crate::support::secret(key);
     let (status, body) = app
         .post(
             "/api/bot/set",
@@ -439,6 +441,7 @@ async fn provider_failures_are_recorded_and_retried_only_when_safe(db: Db) {
     let (ours, theirs) = ("919812340220", "919812340221");
     let (sim, app, provider, phone) = linked(db, Kind::OpenAi, ours, theirs).await;
     let bad = "sk-bad-key-0000000000-BAD1";
+    crate::support::secret(bad);
     let (status, body) = app
         .post(
             "/api/bot/set",

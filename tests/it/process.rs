@@ -60,7 +60,9 @@ impl Gateway {
     pub(crate) fn command(&self) -> Command {
         let mut command = Command::new(BIN);
         command.envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        command.env("RUST_LOG", "warn");
+        command.env("RUST_LOG", "info");
+        // Captured for the secrets check (a test may take it instead).
+        command.stderr(crate::support::process_stderr());
         command
     }
 
@@ -80,6 +82,7 @@ impl Gateway {
             .lines()
             .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_owned()))
             .expect("the token is printed");
+        crate::support::secret(&token);
         Remote {
             base: self.base.clone(),
             token,
@@ -211,7 +214,9 @@ async fn data_directory_and_database_are_owner_only() {
         let mut command = Command::new("sh");
         command.args(["-c", "umask 022; exec \"$0\" \"$@\"", BIN]);
         command.envs(gateway.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        command.env("RUST_LOG", "warn");
+        command.env("RUST_LOG", "info");
+        // Captured for the secrets check (a test may take it instead).
+        command.stderr(crate::support::process_stderr());
         command
     };
     gateway.create_account(umask(&gateway));

@@ -328,7 +328,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     file(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 150_000)
 }
 fn mp4() -> Vec<u8> {

@@ -247,9 +247,12 @@ pub async fn issue_token(core: &Core, account_id: &str, expires_at_secs: Option<
     )
     .await
     .unwrap();
-    core.keys
+    let token = core
+        .keys
         .issue(account_id, &record.id, expires_at_secs)
-        .unwrap()
+        .unwrap();
+    secret(&token);
+    token
 }
 
 /// Sends and returns the status with the JSON body (Null when not JSON).
@@ -257,6 +260,9 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.expect("request reaches the server");
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
+    if status >= 400 {
+        captured(&text);
+    }
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
@@ -304,16 +310,74 @@ fn rand_suffix() -> String {
     format!("{n:x}")
 }
 
-/// Logs from the gateway (and whatsapp-rust) when RUST_LOG is set.
+/// Where the suite keeps what it captured for the secrets check
+/// (scripts/check-secrets, run by scripts/test after the suite): every log
+/// line of the in-process gateways (debug for wadesk), every panic message,
+/// every error body the tests received, the stderr of the gateway
+/// processes, and the secrets the tests made (tokens, webhook secrets, AI
+/// api keys), which must appear in none of them.
+pub fn capture_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("capture");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn capture_file(name: &str) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(capture_dir().join(format!("{name}-{}.log", std::process::id())))
+        .unwrap()
+}
+
+/// Records a secret a test made or was given, for the secrets check.
+pub fn secret(value: &str) {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(capture_dir().join(format!("secrets-{}.txt", std::process::id())))
+        .unwrap();
+    writeln!(file, "{value}").unwrap();
+}
+
+/// Adds text (an error body) to the capture.
+pub fn captured(text: &str) {
+    use std::io::Write as _;
+    let mut file = capture_file("answers");
+    writeln!(file, "{text}").unwrap();
+}
+
+/// The stderr of a gateway process, captured.
+pub fn process_stderr() -> std::process::Stdio {
+    capture_file("process").into()
+}
+
+/// Captures the gateway's logs (and panics) for the secrets check, and
+/// also shows them when RUST_LOG is set.
 pub fn init_logs() {
+    use tracing_subscriber::{EnvFilter, Layer as _, fmt, layer::SubscriberExt as _};
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if std::env::var_os("RUST_LOG").is_some() {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        let file = std::sync::Arc::new(capture_file("logs"));
+        let capture = fmt::layer()
+            .with_writer(file.clone())
+            .with_ansi(false)
+            .with_filter(EnvFilter::new("info,wadesk=debug,wadesk_gateway=debug"));
+        let console = std::env::var_os("RUST_LOG").is_some().then(|| {
+            fmt::layer()
                 .with_test_writer()
-                .try_init();
-        }
+                .with_filter(EnvFilter::from_default_env())
+        });
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(capture).with(console),
+        );
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            use std::io::Write as _;
+            let _ = writeln!(&*file, "panic: {info}");
+            previous(info);
+        }));
     });
 }
 
@@ -408,6 +472,14 @@ pub async fn paired_client(sim: &wadesk_sim::Simulator, number: &str, push_name:
     })
     .await;
     peer
+}
+
+/// Writes a figure the test script prints after the suite (fuzz cases
+/// tried, SSRF cases, ...): one file per name under target/tmp/counts.
+pub fn record_count(name: &str, line: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("counts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.txt")), format!("{line}\n")).unwrap();
 }
 
 /// Polls `check` every 25 ms until it gives a value (or panics after 30 s,

@@ -207,6 +207,7 @@ async fn set_ok(app: &TestApp, phone: &str, receiver: &Receiver, events: &[&str]
     assert_eq!(body["webhook"]["webhook_url"], json!(receiver.url));
     assert_eq!(body["webhook"]["enabled"], json!(true));
     let secret = body["secret"].as_str().expect("a secret").to_owned();
+    crate::support::secret(&secret);
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").expect("whsec_ prefix"))
         .expect("base64 after whsec_");
@@ -690,6 +691,7 @@ async fn sigkill_during_backoff_then_delivered(db: Db) {
     .await;
     assert_eq!(status, 200, "{body}");
     let secret = body["secret"].as_str().unwrap().to_owned();
+    crate::support::secret(&secret);
 
     // Linking the phone makes a phone.connected event; its first attempt fails.
     pair(&api, &sim, &phone, "919812340070").await;

@@ -279,7 +279,8 @@ fn error_schema() -> Json {
                 "properties": {
                     "code": { "type": "integer", "description": "The HTTP status code." },
                     "status": { "type": "string", "enum": codes, "description": "The gRPC status code name." },
-                    "message": { "type": "string" }
+                    "message": { "type": "string" },
+                    "request_id": { "type": "string", "description": "The request's id, as in its X-Request-Id answer header and the server's log lines." }
                 }
             }
         }
