@@ -28,7 +28,6 @@
 //! errors, timeouts and broken connections are retried (`bot.retries`),
 //! refused requests never.
 
-pub(crate) mod crypto;
 pub(crate) mod gemini;
 pub(crate) mod openai;
 pub(crate) mod provider;
@@ -50,6 +49,7 @@ use tokio::{
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
+pub(crate) use crate::sealed::KeyBox;
 use crate::{
     config,
     events::EventKind,
@@ -65,7 +65,6 @@ use crate::{
         events::{self, EventLog},
     },
 };
-pub(crate) use crypto::KeyBox;
 use provider::{Ask, Failure, Role, Turn};
 
 /// The longest Retry-After a retry waits for; a longer one is a failure.

@@ -4,7 +4,7 @@
 
 use sea_orm::DatabaseConnection;
 
-use super::{KeyBox, Kick, Settings, crypto};
+use super::{KeyBox, Kick, Settings};
 use crate::{
     error::{Error, Result},
     store::{
@@ -125,7 +125,7 @@ impl Bots {
             model,
             api_key_enc: change
                 .api_key
-                .map(|key| (self.keys.seal(&phone.id, &key), crypto::mask(&key))),
+                .map(|key| (self.keys.seal(&phone.id, &key), crate::sealed::mask(&key))),
             system_prompt: change
                 .system_prompt
                 .or_else(|| existing.as_ref().map(|b| b.system_prompt.clone()))

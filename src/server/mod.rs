@@ -35,6 +35,7 @@ use crate::{
         message_service_server::MessageServiceServer, phone_service_server::PhoneServiceServer,
         send_service_server::SendServiceServer, webhook_service_server::WebhookServiceServer,
     },
+    sealed::{KeyBox, Purpose},
     sessions::SessionManager,
     store, webhooks,
 };
@@ -76,7 +77,9 @@ pub struct Core {
     /// Bot settings, checked at start-up.
     pub bot_settings: bot::Settings,
     /// Encrypts the bots' api keys (derived from the server secret).
-    pub bot_keys: bot::KeyBox,
+    pub bot_keys: KeyBox,
+    /// Encrypts the webhooks' signing secrets (derived from the server secret).
+    pub webhook_keys: KeyBox,
     /// Wakes the bot worker when a bot changes.
     pub bot_kick: bot::Kick,
 }
@@ -112,9 +115,14 @@ impl Core {
             shutdown.child_token(),
         );
         let bot_settings = bot::Settings::from_config(&config.bot)?;
+        let webhook_keys = KeyBox::new(&secret, Purpose::WebhookSecret);
+        webhooks::seal_stored_secrets(&db, &webhook_keys)
+            .await
+            .context("sealing webhook secrets stored in plain text")?;
         Ok(Core {
             bot_settings,
-            bot_keys: bot::KeyBox::new(&secret),
+            bot_keys: KeyBox::new(&secret, Purpose::BotApiKey),
+            webhook_keys,
             bot_kick: bot::Kick::default(),
             keys: Arc::new(Keys::new(&secret)),
             fetcher,
@@ -148,6 +156,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
             core.db.clone(),
             core.fetcher.clone(),
             core.webhook_kick.clone(),
+            core.webhook_keys.clone(),
         ),
         bulk: core.bulk.clone(),
         tail: core.tail.clone(),
@@ -432,6 +441,7 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
     let webhooks = webhooks::Worker::spawn(
         core.events.clone(),
         core.fetcher.clone(),
+        core.webhook_keys.clone(),
         core.webhook_settings.clone(),
         core.webhook_kick.clone(),
         core.shutdown.child_token(),

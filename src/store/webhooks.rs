@@ -31,6 +31,40 @@ pub async fn find_for_phone(
         .await
 }
 
+/// Webhooks whose signing secret is stored as written before secrets were
+/// sealed (`whsec_...`): (id, phone id, secret).
+pub async fn plain_secrets(
+    db: &DatabaseConnection,
+) -> Result<Vec<(String, String, String)>, DbErr> {
+    Ok(webhook::Entity::find()
+        .filter(webhook::Column::Secret.starts_with("whsec_"))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| (w.id, w.phone_id, w.secret))
+        .collect())
+}
+
+/// Replaces a plain secret with its sealed form, only if it is still the
+/// plain one (a webhook set again meanwhile keeps its new secret).
+pub async fn seal_secret(
+    db: &DatabaseConnection,
+    id: &str,
+    plain: &str,
+    sealed: &str,
+) -> Result<(), DbErr> {
+    webhook::Entity::update_many()
+        .col_expr(
+            webhook::Column::Secret,
+            sea_orm::sea_query::Expr::value(sealed),
+        )
+        .filter(webhook::Column::Id.eq(id))
+        .filter(webhook::Column::Secret.eq(plain))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Sets a phone's webhook with a new secret. A new webhook receives the
 /// events from now on; setting an existing one (a new URL, or re-enabling a
 /// disabled one) keeps its cursor, so events not yet delivered are not

@@ -10,6 +10,7 @@ use super::{Settings, deliver};
 use crate::events::EventKind;
 use crate::{
     fetch::Fetcher,
+    sealed::KeyBox,
     store::{
         self,
         entity::{event, webhook},
@@ -24,6 +25,8 @@ pub(super) struct Ctx {
     pub db: DatabaseConnection,
     pub events: EventLog,
     pub fetcher: Fetcher,
+    /// Opens the sealed signing secrets.
+    pub keys: KeyBox,
     pub settings: Settings,
 }
 
@@ -206,13 +209,28 @@ async fn send(
     event: &event::Model,
     cancel: &CancellationToken,
 ) -> Option<deliver::Answer> {
+    // Sealed since secrets are sealed at rest; one still in plain text was
+    // written before and is sealed at the next start.
+    let secret = if KeyBox::is_sealed(&hook.secret) {
+        match ctx.keys.open(&hook.phone_id, &hook.secret) {
+            Ok(secret) => secret,
+            Err(why) => {
+                return Some(deliver::Answer {
+                    error: Some(why.to_owned()),
+                    ..deliver::Answer::default()
+                });
+            }
+        }
+    } else {
+        hook.secret.clone()
+    };
     tokio::select! {
         () = cancel.cancelled() => None,
         answer = deliver::post(
             &ctx.fetcher,
             ctx.settings.timeout,
             &hook.url,
-            &hook.secret,
+            &secret,
             &event.id,
             &event.payload,
         ) => Some(answer),

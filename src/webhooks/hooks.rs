@@ -9,6 +9,7 @@ use crate::{
     error::{Error, Result},
     events::EventFilter,
     fetch::{FetchError, Fetcher},
+    sealed::KeyBox,
     store::{
         self,
         entity::{phone, webhook, webhook_attempt},
@@ -25,6 +26,8 @@ pub(crate) struct Webhooks {
     db: DatabaseConnection,
     fetcher: Fetcher,
     kick: Kick,
+    /// Seals the signing secrets at rest.
+    keys: KeyBox,
 }
 
 /// A URL and the events to send there, checked.
@@ -51,8 +54,18 @@ fn no_webhook(phone_id: &str) -> Error {
 }
 
 impl Webhooks {
-    pub(crate) fn new(db: DatabaseConnection, fetcher: Fetcher, kick: Kick) -> Webhooks {
-        Webhooks { db, fetcher, kick }
+    pub(crate) fn new(
+        db: DatabaseConnection,
+        fetcher: Fetcher,
+        kick: Kick,
+        keys: KeyBox,
+    ) -> Webhooks {
+        Webhooks {
+            db,
+            fetcher,
+            kick,
+            keys,
+        }
     }
 
     /// Sets (or replaces) the phone's webhook; the URL must resolve to an
@@ -77,7 +90,7 @@ impl Webhooks {
             &phone.id,
             target.url.as_str(),
             &target.events,
-            &secret,
+            &self.keys.seal(&phone.id, &secret),
         )
         .await?;
         self.kick.kick();

@@ -36,9 +36,29 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     fetch::Fetcher,
+    sealed::KeyBox,
     store::{self, events::EventLog},
 };
 pub(crate) use hooks::Webhooks;
+
+/// Seals the signing secrets still stored in plain text (written before
+/// secrets were sealed at rest); run at start, before any delivery.
+pub(crate) async fn seal_stored_secrets(
+    db: &sea_orm::DatabaseConnection,
+    keys: &KeyBox,
+) -> Result<usize, sea_orm::DbErr> {
+    let plain = store::webhooks::plain_secrets(db).await?;
+    for (id, phone_id, secret) in &plain {
+        store::webhooks::seal_secret(db, id, secret, &keys.seal(phone_id, secret)).await?;
+    }
+    if !plain.is_empty() {
+        tracing::info!(
+            count = plain.len(),
+            "webhook signing secrets sealed at rest"
+        );
+    }
+    Ok(plain.len())
+}
 pub(crate) use schedule::Settings;
 
 /// Wakes the worker up after a webhook changed or a redelivery was queued.
@@ -62,6 +82,7 @@ impl Worker {
     pub(crate) fn spawn(
         events: EventLog,
         fetcher: Fetcher,
+        keys: KeyBox,
         settings: Settings,
         kick: Kick,
         cancel: CancellationToken,
@@ -70,6 +91,7 @@ impl Worker {
             db: events.db().clone(),
             events,
             fetcher,
+            keys,
             settings,
         });
         let task = tokio::spawn(run(ctx, kick, cancel.clone()));

@@ -902,7 +902,55 @@ async fn an_inbound_message_reaches_the_webhook(db: Db) {
     sim.shutdown();
 }
 
+/// Signing secrets are sealed at rest (a copy of the database gives none
+/// away); one stored in plain text by an earlier version is sealed at the
+/// next start and still signs the same way.
+async fn signing_secrets_are_sealed_at_rest(db: Db) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let app = TestApp::spawn_with(db, fast).await;
+    let receiver = Receiver::start().await;
+    let phone = app.create_phone("Shop").await;
+    let secret = set_ok(&app, &phone, &receiver, &[]).await;
+    let stored = || async {
+        store::webhooks::find_for_phone(&app.core.db, &app.account_id, &phone)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let row = stored().await;
+    let key = secret.trim_start_matches("whsec_");
+    assert!(row.secret.starts_with("v1:"), "{}", row.secret);
+    assert!(!row.secret.contains(key));
+    app.append_event(&phone, "sealed").await;
+    let hits = receiver.wait_delivered(1).await;
+    assert!(hits[0].signed_with(&secret));
+
+    // As an earlier version stored it: in plain text.
+    store::entity::webhook::Entity::update_many()
+        .col_expr(
+            store::entity::webhook::Column::Secret,
+            Expr::value(secret.clone()),
+        )
+        .filter(store::entity::webhook::Column::Id.eq(row.id.clone()))
+        .exec(&app.core.db)
+        .await
+        .unwrap();
+    let app = app.restart().await;
+    let resealed = store::webhooks::find_for_phone(&app.core.db, &app.account_id, &phone)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(resealed.secret.starts_with("v1:"), "sealed at start");
+    assert!(!resealed.secret.contains(key));
+    app.append_event(&phone, "still signed").await;
+    let hits = receiver.wait_delivered(2).await;
+    assert!(hits[1].signed_with(&secret), "the same secret signs");
+    assert!(hits[1].body.contains("still signed"));
+    app.stop().await;
+}
+
 db_tests!(
+    signing_secrets_are_sealed_at_rest,
     an_inbound_message_reaches_the_webhook,
     sigkill_during_backoff_then_delivered,
     signed_delivery_of_the_exact_payload,

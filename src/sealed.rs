@@ -1,9 +1,12 @@
-//! The providers' api keys at rest: AES-256-GCM under a key derived from the
-//! server secret (HKDF-SHA256, fixed info string), a random 96-bit nonce per
-//! encryption, and the phone id as associated data, so a stored key cannot
-//! be moved to another phone's row. Stored as `v1:` + base64(nonce ||
-//! ciphertext). Changing the server secret makes stored keys unreadable:
-//! the bot then records an error until the key is set again.
+//! Secrets the gateway must read back, at rest: the AI providers' api keys
+//! and the webhooks' signing secrets. AES-256-GCM under a key derived from
+//! the server secret (HKDF-SHA256, one info string per [`Purpose`], so a
+//! sealed api key is no webhook secret), a random 96-bit nonce per
+//! encryption, and the phone id as associated data, so a sealed value
+//! cannot be moved to another phone's row. Stored as `v1:` +
+//! base64(nonce || ciphertext). Changing the server secret makes sealed
+//! values unreadable: the bot or the webhook then records an error until
+//! the value is set again.
 
 use aes_gcm::{
     Aes256Gcm, KeyInit,
@@ -12,32 +15,69 @@ use aes_gcm::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::Sha256;
 
-const INFO: &[u8] = b"wadesk bot api_key encryption v1";
 const PREFIX: &str = "v1:";
 const NONCE_LEN: usize = 12;
 
-/// Encrypts and decrypts api keys; Debug shows nothing of the key.
+/// What a key box seals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A bot's AI provider api key.
+    BotApiKey,
+    /// A webhook's signing secret.
+    WebhookSecret,
+}
+
+impl Purpose {
+    fn info(self) -> &'static [u8] {
+        match self {
+            // The string of the first release: keys sealed then still open.
+            Purpose::BotApiKey => b"wadesk bot api_key encryption v1",
+            Purpose::WebhookSecret => b"wadesk webhook secret encryption v1",
+        }
+    }
+
+    fn unreadable(self) -> &'static str {
+        match self {
+            Purpose::BotApiKey => {
+                "the stored api_key cannot be decrypted (was the server secret changed?); set it again"
+            }
+            Purpose::WebhookSecret => {
+                "the webhook's signing secret cannot be decrypted (was the server secret changed?); set the webhook again"
+            }
+        }
+    }
+}
+
+/// Encrypts and decrypts secrets of one purpose; Debug shows nothing of the key.
 #[derive(Clone)]
 pub struct KeyBox {
     cipher: Aes256Gcm,
+    purpose: Purpose,
 }
 
 impl std::fmt::Debug for KeyBox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyBox(<hidden>)")
+        write!(f, "KeyBox({:?}, <hidden>)", self.purpose)
     }
 }
 
 impl KeyBox {
-    /// The key box of a server secret.
-    pub fn new(secret: &[u8]) -> KeyBox {
+    /// The key box of a server secret for `purpose`.
+    pub fn new(secret: &[u8], purpose: Purpose) -> KeyBox {
         let hkdf = hkdf::Hkdf::<Sha256>::new(None, secret);
         let mut key = [0u8; 32];
-        hkdf.expand(INFO, &mut key)
+        hkdf.expand(purpose.info(), &mut key)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         KeyBox {
             cipher: Aes256Gcm::new(&key.into()),
+            purpose,
         }
+    }
+
+    /// Whether `stored` is a sealed value (rather than one written before
+    /// values were sealed).
+    pub fn is_sealed(stored: &str) -> bool {
+        stored.starts_with(PREFIX)
     }
 
     /// `plain` encrypted for the row of `phone_id`.
@@ -59,17 +99,16 @@ impl KeyBox {
         format!("{PREFIX}{}", STANDARD.encode(out))
     }
 
-    /// The key sealed for `phone_id`, or why it cannot be read.
+    /// The value sealed for `phone_id`, or why it cannot be read.
     pub fn open(&self, phone_id: &str, sealed: &str) -> Result<String, &'static str> {
-        const UNREADABLE: &str =
-            "the stored api_key cannot be decrypted (was the server secret changed?); set it again";
+        let unreadable = self.purpose.unreadable();
         let bytes = sealed
             .strip_prefix(PREFIX)
             .and_then(|b| STANDARD.decode(b).ok())
             .filter(|b| b.len() > NONCE_LEN)
-            .ok_or(UNREADABLE)?;
+            .ok_or(unreadable)?;
         let (nonce, body) = bytes.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| UNREADABLE)?;
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| unreadable)?;
         let plain = self
             .cipher
             .decrypt(
@@ -79,8 +118,8 @@ impl KeyBox {
                     aad: phone_id.as_bytes(),
                 },
             )
-            .map_err(|_| UNREADABLE)?;
-        String::from_utf8(plain).map_err(|_| UNREADABLE)
+            .map_err(|_| unreadable)?;
+        String::from_utf8(plain).map_err(|_| unreadable)
     }
 }
 
@@ -101,7 +140,7 @@ mod tests {
 
     #[test]
     fn seals_per_phone_and_secret() {
-        let keys = KeyBox::new(b"server secret");
+        let keys = KeyBox::new(b"server secret", Purpose::BotApiKey);
         let sealed = keys.seal("ph_a", "sk-live-0123456789abcd");
         assert!(sealed.starts_with("v1:"));
         assert!(!sealed.contains("0123456789"));
@@ -115,7 +154,17 @@ mod tests {
             "sk-live-0123456789abcd"
         );
         assert!(keys.open("ph_b", &sealed).is_err(), "bound to its phone");
-        assert!(KeyBox::new(b"other secret").open("ph_a", &sealed).is_err());
+        assert!(
+            KeyBox::new(b"other secret", Purpose::BotApiKey)
+                .open("ph_a", &sealed)
+                .is_err()
+        );
+        assert!(
+            KeyBox::new(b"server secret", Purpose::WebhookSecret)
+                .open("ph_a", &sealed)
+                .is_err(),
+            "an api key is no webhook secret"
+        );
         assert!(keys.open("ph_a", "v1:AAAA").is_err());
         assert!(keys.open("ph_a", "plain").is_err());
     }
