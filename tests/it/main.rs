@@ -5,6 +5,7 @@ mod support;
 mod auth;
 mod bot;
 mod bulk;
+mod chaos;
 mod events;
 mod featureless;
 mod grpc;
