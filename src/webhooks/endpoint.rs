@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Settings, deliver};
 use crate::events::EventKind;
+use crate::metrics::AttemptOutcome;
 use crate::{
     fetch::Fetcher,
     store::{
@@ -25,6 +26,7 @@ pub(super) struct Ctx {
     pub events: EventLog,
     pub fetcher: Fetcher,
     pub settings: Settings,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// How a task ended.
@@ -200,13 +202,15 @@ async fn disable(
     .await
 }
 
+/// One attempt (None when the worker stops first: not counted), counted
+/// by its outcome.
 async fn send(
     ctx: &Ctx,
     hook: &webhook::Model,
     event: &event::Model,
     cancel: &CancellationToken,
 ) -> Option<deliver::Answer> {
-    tokio::select! {
+    let answer = tokio::select! {
         () = cancel.cancelled() => None,
         answer = deliver::post(
             &ctx.fetcher,
@@ -216,7 +220,16 @@ async fn send(
             &event.id,
             &event.payload,
         ) => Some(answer),
-    }
+    }?;
+    let outcome = if answer.delivered() {
+        AttemptOutcome::Delivered
+    } else if answer.status != 0 {
+        AttemptOutcome::Rejected
+    } else {
+        AttemptOutcome::NoAnswer
+    };
+    ctx.metrics.webhook_attempt(outcome, answer.duration);
+    Some(answer)
 }
 
 fn record(

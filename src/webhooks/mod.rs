@@ -64,6 +64,7 @@ impl Worker {
         fetcher: Fetcher,
         settings: Settings,
         kick: Kick,
+        metrics: crate::metrics::Metrics,
         cancel: CancellationToken,
     ) -> Worker {
         let ctx = Arc::new(endpoint::Ctx {
@@ -71,6 +72,7 @@ impl Worker {
             events,
             fetcher,
             settings,
+            metrics,
         });
         let task = tokio::spawn(run(ctx, kick, cancel.clone()));
         Worker { cancel, task }

@@ -10,6 +10,7 @@ mod featureless;
 mod grpc;
 mod health;
 mod limits;
+mod metrics;
 mod phones;
 mod process;
 mod rest;
