@@ -15,7 +15,7 @@
 //! handling; for a stream, the time until it started.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -23,7 +23,7 @@ use std::{
 };
 
 use axum::{
-    extract::{MatchedPath, Request},
+    extract::{MatchedPath, Request, State},
     middleware::Next,
     response::Response,
 };
@@ -71,13 +71,50 @@ impl Protocol {
 #[derive(Debug, Clone)]
 struct Route(Arc<str>);
 
+/// The REST gateway's routes by the name axum matches them under, each
+/// with the template its rule writes, per HTTP method.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RouteNames(Arc<HashMap<String, Vec<(Method, Arc<str>)>>>);
+
+impl RouteNames {
+    pub(crate) fn new(routes: impl IntoIterator<Item = (String, Method, String)>) -> RouteNames {
+        let mut names: HashMap<String, Vec<(Method, Arc<str>)>> = HashMap::new();
+        for (route, method, template) in routes {
+            names
+                .entry(route)
+                .or_default()
+                .push((method, Arc::from(template)));
+        }
+        RouteNames(Arc::new(names))
+    }
+
+    /// The template of `matched` for `method`; for a method no rule has
+    /// (answered 405), the route's first template; for routes outside the
+    /// gateway (/healthz, /metrics, ...), the route itself.
+    fn name(&self, matched: &str, method: &Method) -> Arc<str> {
+        match self.0.get(matched) {
+            Some(templates) => templates
+                .iter()
+                .find(|(m, _)| m == method)
+                .or(templates.first())
+                .map(|(_, t)| t.clone())
+                .unwrap_or_else(|| Arc::from(matched)),
+            None => Arc::from(matched),
+        }
+    }
+}
+
 /// Route layer of the REST router: hands the matched template to
 /// [`record_rest`] on the response.
-pub(crate) async fn tag_route(request: Request, next: Next) -> Response {
+pub(crate) async fn tag_route(
+    State(names): State<RouteNames>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| Route(Arc::from(m.as_str())));
+        .map(|m| Route(names.name(m.as_str(), request.method())));
     let mut response = next.run(request).await;
     if let Some(route) = route {
         response.extensions_mut().insert(route);
@@ -349,5 +386,21 @@ mod tests {
             "/wadesk.v1.SendService/SendText"
         );
         assert_eq!(&*methods.route("/x.Y/Z12345"), "other");
+    }
+
+    #[test]
+    fn routes_are_named_by_their_templates() {
+        let names = RouteNames::new([
+            (
+                "/a/{s1}".to_owned(),
+                Method::GET,
+                "/a/{phone_id}".to_owned(),
+            ),
+            ("/a/{s1}".to_owned(), Method::DELETE, "/a/{id}".to_owned()),
+        ]);
+        assert_eq!(&*names.name("/a/{s1}", &Method::GET), "/a/{phone_id}");
+        assert_eq!(&*names.name("/a/{s1}", &Method::DELETE), "/a/{id}");
+        assert_eq!(&*names.name("/a/{s1}", &Method::PUT), "/a/{phone_id}");
+        assert_eq!(&*names.name("/healthz", &Method::GET), "/healthz");
     }
 }

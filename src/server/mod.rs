@@ -31,7 +31,7 @@ use crate::{
     health::Health,
     metrics::{
         Metrics,
-        http::{GrpcLayer, GrpcMethods, Protocol},
+        http::{GrpcLayer, GrpcMethods, Protocol, RouteNames},
         scrape::Scrape,
     },
     proto::{
@@ -212,6 +212,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         .service(routes);
 
     let gateway = gateway()?;
+    let route_names = RouteNames::new(gateway.routes());
     let openapi = Arc::new(gateway.openapi("wadesk", env!("CARGO_PKG_VERSION")));
     let rest = gateway
         .router(grpc.clone())
@@ -259,7 +260,10 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     };
     let rest = rest
         // Every route above is counted under its template.
-        .route_layer(axum::middleware::from_fn(crate::metrics::http::tag_route))
+        .route_layer(axum::middleware::from_fn_with_state(
+            route_names,
+            crate::metrics::http::tag_route,
+        ))
         .fallback(|request: Request<Body>| async move {
             wadesk_gateway::error_response(
                 StatusCode::NOT_FOUND,

@@ -49,6 +49,15 @@ impl Scrape {
             .map_or(0.0, |s| s.value)
     }
 
+    /// Every sample of `name`, for failure messages.
+    fn dump(&self, name: &str) -> String {
+        self.samples
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| format!("{:?} {}\n", s.labels, s.value))
+            .collect()
+    }
+
     fn has(&self, name: &str) -> bool {
         self.samples.iter().any(|s| s.name == name)
     }
@@ -299,7 +308,9 @@ async fn traffic_is_counted(db: Db) {
         before.value("wadesk_db_pool_max_connections", &[]),
         pool_max
     );
-    assert!(before.value("wadesk_db_pool_connections", &[("state", "idle")]) >= 1.0);
+    let open = before.value("wadesk_db_pool_connections", &[("state", "idle")])
+        + before.value("wadesk_db_pool_connections", &[("state", "in_use")]);
+    assert!((1.0..=pool_max).contains(&open), "{open} connections open");
     let send_labels = [
         ("protocol", "rest"),
         ("method", "POST"),
@@ -393,7 +404,9 @@ async fn traffic_is_counted(db: Db) {
                 ("code", "404")
             ]
         ),
-        1.0
+        1.0,
+        "{}",
+        after.dump("wadesk_requests_total")
     );
     assert_eq!(
         after.value(
