@@ -74,11 +74,14 @@ struct Route(Arc<str>);
 /// The REST gateway's routes by the name axum matches them under, each
 /// with the template its rule writes, per HTTP method.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct RouteNames(Arc<HashMap<String, Vec<(Method, Arc<str>)>>>);
+pub(crate) struct RouteNames(Arc<HashMap<String, Templates>>);
+
+/// A route's templates by HTTP method.
+type Templates = Vec<(Method, Arc<str>)>;
 
 impl RouteNames {
     pub(crate) fn new(routes: impl IntoIterator<Item = (String, Method, String)>) -> RouteNames {
-        let mut names: HashMap<String, Vec<(Method, Arc<str>)>> = HashMap::new();
+        let mut names: HashMap<String, Templates> = HashMap::new();
         for (route, method, template) in routes {
             names
                 .entry(route)

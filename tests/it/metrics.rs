@@ -115,7 +115,7 @@ fn parse(text: &str) -> Scrape {
         }
         assert!(!line.trim().is_empty(), "an empty line in the scrape");
         let end = line
-            .find(|c: char| c == '{' || c == ' ')
+            .find(['{', ' '])
             .unwrap_or_else(|| panic!("no value: {line}"));
         let name = &line[..end];
         assert!(name_ok(name), "bad sample name: {line}");
