@@ -89,13 +89,16 @@ pub async fn read(db: &DatabaseConnection, per_phone: bool) -> Result<Stats, DbE
         .map(|row| row.try_get::<i64>("", "n"))
         .transpose()?
         .unwrap_or(0);
-    // Per campaign still to run, on the (bulk_id, status) index.
+    // Per campaign still to run, on the (bulk_id, status) index: CROSS
+    // JOIN makes SQLite read the campaigns first, not every recipient ever
+    // written (PostgreSQL plans it as an inner join).
     let waiting: Vec<(String, i64)> = db
         .query_all_raw(Statement::from_string(
             backend,
             r#"SELECT b."status" AS status, COUNT(*) AS n
-               FROM "bulk_recipients" r JOIN "bulks" b ON b."id" = r."bulk_id"
-               WHERE r."status" = 'pending' AND b."status" IN ('queued', 'running', 'paused')
+               FROM "bulks" b CROSS JOIN "bulk_recipients" r
+               WHERE r."bulk_id" = b."id" AND r."status" = 'pending'
+                 AND b."status" IN ('queued', 'running', 'paused')
                GROUP BY b."status""#,
         ))
         .await?

@@ -347,6 +347,20 @@ async fn traffic_is_counted(db: Db) {
         .await
         .unwrap();
     assert_eq!(app.get("/api/phones").await.0, 200);
+    // gRPC-web over HTTP/1.1: one empty ListPhonesRequest frame.
+    let web = app
+        .http
+        .post(app.url("/wadesk.v1.PhoneService/ListPhones"))
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .bearer_auth(&app.token)
+        .body(vec![0u8, 0, 0, 0, 0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(web.status(), 200);
+    let body = web.bytes().await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("grpc-status:0"));
 
     // Every event so far reaches the receiver; the lag goes back to 0.
     let after = scrape_until(&app, "the webhook caught up and was counted", |s| {
@@ -421,17 +435,22 @@ async fn traffic_is_counted(db: Db) {
         1.0
     );
     let list = "/wadesk.v1.PhoneService/ListPhones";
-    for (code, want) in [("UNAUTHENTICATED", 1.0), ("OK", 1.0)] {
+    for (protocol, code) in [
+        ("grpc", "UNAUTHENTICATED"),
+        ("grpc", "OK"),
+        ("grpc-web", "OK"),
+    ] {
         let labels = [
-            ("protocol", "grpc"),
+            ("protocol", protocol),
             ("method", "POST"),
             ("route", list),
             ("code", code),
         ];
         assert_eq!(
             after.value("wadesk_requests_total", &labels),
-            want,
-            "{code}"
+            1.0,
+            "{protocol} {code}: {}",
+            after.dump("wadesk_requests_total")
         );
     }
     assert_eq!(
