@@ -27,6 +27,7 @@ pub struct Config {
     pub bulk: Bulk,
     pub sheets: Sheets,
     pub bot: Bot,
+    pub metrics: Metrics,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +45,53 @@ pub struct Server {
     /// Open connections, in total and from one client address.
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+}
+
+/// `GET /metrics` (`[metrics]`).
+#[derive(Clone, Deserialize)]
+pub struct Metrics {
+    pub enabled: bool,
+    /// When set, a scrape must send `Authorization: Bearer <token>`.
+    #[serde(deserialize_with = "optional_string")]
+    pub token: Option<String>,
+    /// Phone and webhook ids as labels.
+    pub per_phone: bool,
+    /// A separate address to serve /metrics on (then not on the main port).
+    #[serde(deserialize_with = "optional_addr")]
+    pub listen: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for Metrics {
+    /// Never print the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("enabled", &self.enabled)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("per_phone", &self.per_phone)
+            .field("listen", &self.listen)
+            .finish()
+    }
+}
+
+/// The shortest `metrics.token` accepted: it guards what the gateway
+/// tells about its phones, so it must not be guessable.
+pub const MIN_METRICS_TOKEN: usize = 16;
+
+/// An empty string (the default) is no value.
+fn optional_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = String::deserialize(d)?;
+    Ok((!s.is_empty()).then_some(s))
+}
+
+/// An empty string (the default) is no address.
+fn optional_addr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse()
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("{s:?} is not an address:port ({e})")))
 }
 
 #[derive(Clone, Deserialize)]
@@ -221,6 +269,14 @@ impl Config {
         for (key, value) in durations {
             anyhow::ensure!(!value.is_zero(), "{key} must be more than 0 (it is 0)");
         }
+        if let Some(token) = &self.metrics.token {
+            anyhow::ensure!(
+                token.len() >= MIN_METRICS_TOKEN,
+                "metrics.token must be at least {MIN_METRICS_TOKEN} characters (it is {}); \
+                 generate one, e.g. with `openssl rand -hex 32`",
+                token.len()
+            );
+        }
         anyhow::ensure!(
             !self.webhooks.retry_schedule.is_empty(),
             "webhooks.retry_schedule_secs: needs at least one pause"
@@ -278,6 +334,45 @@ mod tests {
         config.bulk.max_failures = 0;
         let err = config.validate().unwrap_err().to_string();
         assert!(err.starts_with("bulk.max_failures"), "{err}");
+        let mut config = Config::for_data_dir("/tmp/none");
+        config.metrics.token = Some("short".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("metrics.token must be at least 16"),
+            "{err}"
+        );
+        assert!(!err.contains("short"), "the token is not repeated: {err}");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's own error type
+    fn metrics_settings() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None).map_err(|e| *e)?;
+            assert!(config.metrics.enabled && config.metrics.per_phone);
+            assert_eq!(config.metrics.token, None);
+            assert_eq!(config.metrics.listen, None);
+            jail.create_file(
+                "wadesk.toml",
+                "[metrics]\ntoken = \"0123456789abcdef0123\"\nper_phone = false\nlisten = \"127.0.0.1:9100\"\n",
+            )?;
+            let config = Config::load(None).map_err(|e| *e)?;
+            assert_eq!(
+                config.metrics.token.as_deref(),
+                Some("0123456789abcdef0123")
+            );
+            assert!(!config.metrics.per_phone);
+            assert_eq!(
+                config.metrics.listen,
+                Some("127.0.0.1:9100".parse().unwrap())
+            );
+            let printed = format!("{config:?}");
+            assert!(!printed.contains("0123456789abcdef0123"), "{printed}");
+            jail.set_env("WADESK__METRICS__LISTEN", "nowhere");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.to_lowercase().contains("metrics.listen"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

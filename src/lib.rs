@@ -15,6 +15,7 @@ pub(crate) mod fetch;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod media;
+pub mod metrics;
 pub(crate) mod phones;
 pub(crate) mod plan;
 pub(crate) mod sealed;

@@ -4,7 +4,7 @@
 //! outbox, and the phone's session is handed it. What became of it is an
 //! [`Outcome`], typed, for the caller to answer or act on.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use sea_orm::DatabaseConnection;
 
@@ -12,6 +12,7 @@ use crate::{
     error::{Error, Result, is_unique_violation},
     fetch::{FetchError, Fetcher},
     media::{self, Kind},
+    metrics::{Metrics, SendOutcome},
     plan,
     sessions::{Handed, Handover, NotSent, SendFailure, SessionManager},
     store::{
@@ -109,21 +110,49 @@ pub struct Sender {
     db: DatabaseConnection,
     sessions: Arc<SessionManager>,
     fetcher: Fetcher,
+    metrics: Metrics,
 }
 
 impl Sender {
-    pub fn new(db: DatabaseConnection, sessions: Arc<SessionManager>, fetcher: Fetcher) -> Sender {
+    pub fn new(
+        db: DatabaseConnection,
+        sessions: Arc<SessionManager>,
+        fetcher: Fetcher,
+        metrics: Metrics,
+    ) -> Sender {
         Sender {
             db,
             sessions,
             fetcher,
+            metrics,
         }
     }
 
     /// Admits, stores and hands over one message. An error means nothing
     /// was stored (or, for [`Error::Internal`], that what was stored is
     /// unknown); every other outcome is an [`Outcome`].
+    ///
+    /// Its time, from the call to the message stored and handed over (or
+    /// queued), is the send latency metric; a replay or a skipped
+    /// campaign recipient sends nothing and is not timed.
     pub async fn send(&self, message: Message<'_>) -> Result<Outcome> {
+        let started = Instant::now();
+        let source = message.source;
+        let result = self.store_and_hand_over(message).await;
+        let outcome = match &result {
+            Ok(Outcome::Sent(_)) => Some(SendOutcome::Sent),
+            Ok(Outcome::Queued { .. }) => Some(SendOutcome::Queued),
+            Ok(Outcome::Failed { .. }) => Some(SendOutcome::Failed),
+            Ok(Outcome::Replayed(_) | Outcome::Skipped) => None,
+            Err(_) => Some(SendOutcome::Refused),
+        };
+        if let Some(outcome) = outcome {
+            self.metrics.send(source, outcome, started.elapsed());
+        }
+        result
+    }
+
+    async fn store_and_hand_over(&self, message: Message<'_>) -> Result<Outcome> {
         let Message {
             phone,
             to,
@@ -197,6 +226,8 @@ impl Sender {
                 Err(err) => return Err(err.into()),
             },
         };
+        self.metrics
+            .message(inserted.kind, inserted.source, MessageStatus::Queued);
         let handover = match ticket {
             Some(ticket) => self.sessions.send_inserted(ticket, inserted.clone()).await,
             None => Handover::NotSent(NotSent::NoSession),

@@ -110,6 +110,18 @@ impl Gateway {
             .collect()
     }
 
+    /// Each binding's route as the router registers it (what axum's
+    /// `MatchedPath` reports, variables named by position), with its HTTP
+    /// method and its path template as the rule writes it: to name a
+    /// matched request by the template its reader knows
+    /// (`/api/phones/{phone_id}`, not `/api/phones/{s2}`).
+    pub fn routes(&self) -> Vec<(String, http::Method, String)> {
+        self.shared
+            .in_declaration_order()
+            .map(|b| (b.template.route(), b.http_method.clone(), b.path.clone()))
+            .collect()
+    }
+
     /// REST router. `grpc` is the in-process gRPC service (tonic Routes wrapped in layers).
     /// It answers only the paths of the bindings (a known path with a wrong method gets a
     /// JSON 405); add a fallback with [`error_response`] for unknown paths.

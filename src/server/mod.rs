@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use http::{HeaderName, Request, StatusCode, header};
+use http::{HeaderName, Request, StatusCode};
 use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -30,6 +30,11 @@ use crate::{
     bot,
     config::Config,
     health::Health,
+    metrics::{
+        Metrics,
+        http::{GrpcLayer, GrpcMethods, Protocol, RouteNames},
+        scrape::Scrape,
+    },
     proto::{
         bot_service_server::BotServiceServer, bulk_service_server::BulkServiceServer,
         message_service_server::MessageServiceServer, phone_service_server::PhoneServiceServer,
@@ -82,6 +87,8 @@ pub struct Core {
     pub webhook_keys: KeyBox,
     /// Wakes the bot worker when a bot changes.
     pub bot_kick: bot::Kick,
+    /// This process's metrics (its own registry: see [`crate::metrics`]).
+    pub metrics: Metrics,
 }
 
 impl Core {
@@ -99,8 +106,14 @@ impl Core {
         let bulk_settings = crate::bulk::Settings::from_config(&config.bulk, &config.sheets)?;
         let events = store::events::EventLog::new(db.clone());
         let tasks = TaskTracker::new();
-        let sessions = SessionManager::new(events.clone(), &config, tasks.clone());
-        let sender = crate::send::Sender::new(db.clone(), sessions.clone(), fetcher.clone());
+        let metrics = Metrics::new(config.metrics.per_phone);
+        let sessions = SessionManager::new(events.clone(), &config, tasks.clone(), &metrics);
+        let sender = crate::send::Sender::new(
+            db.clone(),
+            sessions.clone(),
+            fetcher.clone(),
+            metrics.clone(),
+        );
         let shutdown = CancellationToken::new();
         let tail = store::events::Tail::start(&events, shutdown.child_token(), &tasks)
             .await
@@ -136,6 +149,7 @@ impl Core {
             tail,
             events,
             sender,
+            metrics,
             config: Arc::new(config),
             db,
         })
@@ -202,11 +216,13 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         .prepare();
     let grpc = ServiceBuilder::new()
         .layer(tonic_web::GrpcWebLayer::new())
+        .layer(GrpcLayer::new(core.metrics.clone(), grpc_methods()?))
         .layer(auth::AuthLayer::new(authenticator.clone()))
         .map_response(missing_message_is_invalid_argument)
         .service(routes);
 
     let gateway = gateway()?;
+    let route_names = RouteNames::new(gateway.routes());
     let openapi = Arc::new(gateway.openapi("wadesk", env!("CARGO_PKG_VERSION")));
     let rest = gateway
         .router(grpc.clone())
@@ -244,7 +260,20 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
                     (status, Json(readiness))
                 }
             })
-        })
+        });
+    let rest = match metrics_on_main_port(core) {
+        Some(scrape) => rest.route(
+            "/metrics",
+            get(crate::metrics::scrape::handle).with_state(scrape),
+        ),
+        None => rest,
+    };
+    let rest = rest
+        // Every route above is counted under its template.
+        .route_layer(axum::middleware::from_fn_with_state(
+            route_names,
+            crate::metrics::http::tag_route,
+        ))
         .fallback(|request: Request<Body>| async move {
             wadesk_gateway::error_response(
                 StatusCode::NOT_FOUND,
@@ -257,23 +286,27 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
             )
         });
 
-    let dispatch = tower::service_fn(move |request: Request<Body>| {
+    let metrics = core.metrics.clone();
+    let dispatch = tower::service_fn(move |mut request: Request<Body>| {
         let grpc = grpc.clone();
         let rest = rest.clone();
+        let metrics = metrics.clone();
         async move {
-            let is_grpc = request
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|ct| ct.starts_with("application/grpc"));
-            let response: Response = if is_grpc {
+            // gRPC calls are counted inside (see metrics::http), REST here.
+            let protocol = Protocol::of(request.headers());
+            request.extensions_mut().insert(protocol);
+            let response: Response = if protocol == Protocol::Rest {
+                let started = std::time::Instant::now();
+                let method = request.method().clone();
+                let response = match rest.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                crate::metrics::http::record_rest(&metrics, &method, &response, started);
+                response
+            } else {
                 match grpc.oneshot(request).await {
                     Ok(response) => response.into_response(),
-                    Err(never) => match never {},
-                }
-            } else {
-                match rest.oneshot(request).await {
-                    Ok(response) => response,
                     Err(never) => match never {},
                 }
             };
@@ -312,6 +345,63 @@ fn missing_message_is_invalid_argument<B>(mut response: http::Response<B>) -> ht
         );
     }
     response
+}
+
+/// The scrape state when /metrics is served on the main port: enabled and
+/// without an address of its own.
+fn metrics_on_main_port(core: &Core) -> Option<Scrape> {
+    let config = &core.config.metrics;
+    (config.enabled && config.listen.is_none()).then(|| scrape(core))
+}
+
+fn scrape(core: &Core) -> Scrape {
+    Scrape::new(
+        core.metrics.clone(),
+        core.db.clone(),
+        core.tail.clone(),
+        core.config.metrics.token.as_deref(),
+    )
+}
+
+/// The router of `metrics.listen`: /metrics alone.
+fn metrics_app(core: &Core) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(crate::metrics::scrape::handle).with_state(scrape(core)),
+        )
+        .fallback(|| async {
+            wadesk_gateway::error_response(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "this address serves GET /metrics only",
+            )
+        })
+}
+
+/// The gRPC method paths served: the embedded services', health's and
+/// reflection's (the request counter's bounded route labels).
+fn grpc_methods() -> anyhow::Result<GrpcMethods> {
+    let pool = prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET)
+        .context("decoding the embedded descriptors")?;
+    let mut paths: Vec<String> = pool
+        .services()
+        .flat_map(|s| {
+            s.methods()
+                .map(|m| format!("/{}/{}", s.full_name(), m.name()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    paths.extend(
+        [
+            "/grpc.health.v1.Health/Check",
+            "/grpc.health.v1.Health/Watch",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ]
+        .map(String::from),
+    );
+    Ok(GrpcMethods::new(paths))
 }
 
 /// The full names of the gRPC services in the embedded descriptors.
@@ -359,8 +449,12 @@ const TASKS_GRACE: Duration = Duration::from_secs(30);
 /// A server running in the background.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where /metrics is served when `metrics.listen` gives it an address
+    /// of its own (None: on `addr`, or not at all).
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
+    metrics_task: Option<JoinHandle<std::io::Result<()>>>,
     sessions: Arc<SessionManager>,
     webhooks: webhooks::Worker,
     bulk: crate::bulk::Engine,
@@ -400,6 +494,9 @@ impl Running {
         }
         self.shutdown.cancel();
         self.task.await??;
+        if let Some(task) = self.metrics_task {
+            task.await??;
+        }
         // Campaign workers and the bot stop before the sessions they send
         // through.
         tokio::join!(self.webhooks.stop(), self.bulk.stop(), self.bot.stop());
@@ -425,6 +522,25 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
     let app = app(core)?;
     let shutdown = core.shutdown.clone();
     let limits = listen::Limits::from_config(&core.config.server).within_open_file_limit();
+    // Bound before the main listener starts, so a taken port fails the
+    // start with nothing left running.
+    let (metrics_addr, metrics_task) = match core.config.metrics.listen {
+        Some(at) if core.config.metrics.enabled => {
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding metrics.listen {at}"))?;
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "serving /metrics");
+            let task = tokio::spawn(listen::serve(
+                listener,
+                metrics_app(core),
+                limits,
+                shutdown.clone(),
+            ));
+            (Some(addr), Some(task))
+        }
+        _ => (None, None),
+    };
     let task = tokio::spawn(listen::serve(listener, app, limits, shutdown.clone()));
     // Linked phones reconnect in the background with their stored keys; the
     // API answers meanwhile.
@@ -444,6 +560,7 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
         core.webhook_keys.clone(),
         core.webhook_settings.clone(),
         core.webhook_kick.clone(),
+        core.metrics.clone(),
         core.shutdown.child_token(),
     );
     // Campaigns continue where they stopped.
@@ -464,8 +581,10 @@ pub async fn spawn(core: &Core, listener: TcpListener) -> anyhow::Result<Running
     );
     Ok(Running {
         addr,
+        metrics_addr,
         shutdown,
         task,
+        metrics_task,
         sessions,
         webhooks,
         bulk: core.bulk.clone(),

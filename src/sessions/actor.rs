@@ -95,6 +95,8 @@ pub(super) struct Actor {
     pub last_qr: Arc<std::sync::Mutex<Option<PairUpdate>>>,
     pub client: watch::Sender<Option<Arc<Client>>>,
     pub connected: bool,
+    /// A connection of this session was lost (the next one is a reconnect).
+    pub lost: bool,
     pub failures: u32,
     /// Set before the actor writes a final status, so the manager never
     /// hands a new pairing request to a session that is on its way out.
@@ -124,6 +126,7 @@ impl Actor {
                 events: events_tx,
                 connect_failures: failures_tx,
                 inbound: super::inbound::InboundStore {
+                    metrics: self.shared.metrics.clone(),
                     events: self.shared.events.clone(),
                     phone_id: self.phone_id.clone(),
                     account_id: self.account_id.clone(),
@@ -260,6 +263,10 @@ impl Actor {
             if ended {
                 return;
             }
+            if self.connected {
+                // Its next connection is a reconnect.
+                self.lost = true;
+            }
             // The client stopped on its own: start a new one after a pause.
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(self.shared.settings.max_backoff);
@@ -332,6 +339,9 @@ impl Actor {
             }
             Event::Connected(_) => {
                 self.connected = true;
+                if std::mem::take(&mut self.lost) {
+                    self.shared.metrics.reconnected(&self.phone_id);
+                }
                 self.connected_since
                     .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
                 self.failures = 0;
@@ -374,6 +384,7 @@ impl Actor {
             }
             Event::Disconnected(disconnected) => {
                 if std::mem::take(&mut self.connected) {
+                    self.lost = true;
                     let reason = format!("disconnected: {}", disconnected.reason);
                     self.transition(
                         StatusChange::new(PhoneStatus::Disconnected).reason(&reason),

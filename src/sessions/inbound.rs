@@ -23,7 +23,7 @@ use crate::{
     media,
     store::{
         self,
-        entity::vocab::MessageKind,
+        entity::vocab::{MessageKind, MessageStatus},
         events::{EventLog, NewEvent},
         messages::{Body, NewInbound},
         now_ms,
@@ -32,6 +32,7 @@ use crate::{
 
 /// The durability hook of one phone's session.
 pub struct InboundStore {
+    pub metrics: crate::metrics::Metrics,
     pub events: EventLog,
     pub phone_id: String,
     pub account_id: String,
@@ -86,9 +87,12 @@ impl InboundDurabilityHook for InboundStore {
             })
             .await;
         match stored {
-            Ok(n) => {
-                if n > 0 {
-                    tracing::debug!(phone_id = %self.phone_id, stored = n, "inbound messages stored");
+            Ok(kinds) => {
+                if !kinds.is_empty() {
+                    tracing::debug!(phone_id = %self.phone_id, stored = kinds.len(), "inbound messages stored");
+                }
+                for kind in kinds {
+                    self.metrics.message(kind, None, MessageStatus::Received);
                 }
                 Ok(())
             }
@@ -101,18 +105,19 @@ impl InboundDurabilityHook for InboundStore {
     }
 }
 
-/// Writes the new messages of a batch and their events; returns how many
-/// were new.
+/// Writes the new messages of a batch and their events; returns the kinds
+/// of those that were new.
 async fn commit(
     txn: &DatabaseTransaction,
     account_id: &str,
     phone_id: &str,
     batch: Vec<Parsed>,
-) -> Result<usize, sea_orm::DbErr> {
-    let mut stored = 0;
+) -> Result<Vec<MessageKind>, sea_orm::DbErr> {
+    let mut stored = Vec::new();
     let received = now_ms();
     for (i, p) in batch.into_iter().enumerate() {
         let payload = payload(&p);
+        let kind = p.kind;
         let (lat, lng, location_name) = match p.location {
             Some((lat, lng, name)) => (Some(lat), Some(lng), name),
             None => (None, None, None),
@@ -156,7 +161,7 @@ async fn commit(
             },
         )
         .await?;
-        stored += 1;
+        stored.push(kind);
     }
     Ok(stored)
 }

@@ -95,6 +95,8 @@ pub struct Shared {
     /// Background work of the sessions (answers on their way, the status
     /// writer), awaited at shutdown.
     pub tasks: TaskTracker,
+    /// Reconnects, received messages and status changes are counted here.
+    pub metrics: crate::metrics::Metrics,
 }
 
 struct Handle {
@@ -189,7 +191,12 @@ impl SessionManager {
 
     /// The sessions of this process; their background work runs on
     /// `tasks` (awaited at shutdown).
-    pub fn new(events: EventLog, config: &Config, tasks: TaskTracker) -> Arc<SessionManager> {
+    pub fn new(
+        events: EventLog,
+        config: &Config,
+        tasks: TaskTracker,
+        metrics: &crate::metrics::Metrics,
+    ) -> Arc<SessionManager> {
         let db = events.db().clone();
         let server_url = if config.whatsapp.server_url.is_empty() {
             engine::WHATSAPP_URL.to_owned()
@@ -202,7 +209,8 @@ impl SessionManager {
             .unwrap_or_default();
         Arc::new(SessionManager {
             shared: Arc::new(Shared {
-                statuses: statuses::Statuses::start(events.clone(), &tasks),
+                statuses: statuses::Statuses::start(events.clone(), &tasks, metrics),
+                metrics: metrics.clone(),
                 tasks,
                 db,
                 events,
@@ -281,6 +289,7 @@ impl SessionManager {
             last_qr: last_qr.clone(),
             client: client_tx,
             connected: false,
+            lost: false,
             failures: 0,
             pair_deadline: None,
             registered: Default::default(),

@@ -12,6 +12,7 @@
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
+use crate::metrics::Metrics;
 use crate::store::{
     self,
     entity::{message, vocab::MessageStatus},
@@ -43,9 +44,9 @@ pub struct Statuses {
 impl Statuses {
     /// Starts the writer on `tasks`; it ends after [`close`](Self::close)
     /// (or once every handle is dropped), with all queued changes written.
-    pub fn start(log: EventLog, tasks: &TaskTracker) -> Statuses {
+    pub fn start(log: EventLog, tasks: &TaskTracker, metrics: &Metrics) -> Statuses {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tasks.spawn(run(log, queue));
+        tasks.spawn(run(log, queue, metrics.clone()));
         Statuses { jobs }
     }
 
@@ -93,7 +94,7 @@ fn change(target: Target, status: MessageStatus, reason: Option<String>) -> Chan
     }
 }
 
-async fn run(log: EventLog, mut queue: mpsc::UnboundedReceiver<Job>) {
+async fn run(log: EventLog, mut queue: mpsc::UnboundedReceiver<Job>, metrics: Metrics) {
     let mut batch = Vec::new();
     let mut closing = false;
     while !closing && let Some(job) = queue.recv().await {
@@ -108,13 +109,13 @@ async fn run(log: EventLog, mut queue: mpsc::UnboundedReceiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit(&log, std::mem::take(&mut batch)).await;
+        commit(&log, &metrics, std::mem::take(&mut batch)).await;
     }
 }
 
 /// Writes one batch in one transaction; if that fails, each change alone,
 /// so one bad change does not sink the others.
-async fn commit(log: &EventLog, batch: Vec<Job>) {
+async fn commit(log: &EventLog, metrics: &Metrics, batch: Vec<Job>) {
     let mut changes = Vec::with_capacity(batch.len());
     let mut answers = Vec::with_capacity(batch.len());
     let mut flushed = Vec::new();
@@ -159,6 +160,10 @@ async fn commit(log: &EventLog, batch: Vec<Job>) {
         }
     };
     for (answer, row) in answers.into_iter().zip(rows) {
+        // Counted once committed, and only when the message moved.
+        if let Ok(Some(row)) = &row {
+            metrics.message(row.kind, row.source, row.status);
+        }
         if let Some(answer) = answer {
             let _ = answer.send(row);
         }

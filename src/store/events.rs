@@ -292,6 +292,12 @@ impl Tail {
         &self.db
     }
 
+    /// Live streams following the log now (each holds one receiver for
+    /// its whole life, catching up or live).
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     /// Events published from now on: every event committed after this
     /// returns reaches the receiver (unless it falls behind by more than the
     /// tail's buffer; then it sees `Lagged` and reads the log itself).

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Settings, deliver};
 use crate::events::EventKind;
+use crate::metrics::AttemptOutcome;
 use crate::{
     fetch::Fetcher,
     sealed::KeyBox,
@@ -28,6 +29,7 @@ pub(super) struct Ctx {
     /// Opens the sealed signing secrets.
     pub keys: KeyBox,
     pub settings: Settings,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// How a task ended.
@@ -203,6 +205,8 @@ async fn disable(
     .await
 }
 
+/// One attempt (None when the worker stops first: not counted), counted
+/// by its outcome.
 async fn send(
     ctx: &Ctx,
     hook: &webhook::Model,
@@ -224,7 +228,7 @@ async fn send(
     } else {
         hook.secret.clone()
     };
-    tokio::select! {
+    let answer = tokio::select! {
         () = cancel.cancelled() => None,
         answer = deliver::post(
             &ctx.fetcher,
@@ -234,7 +238,16 @@ async fn send(
             &event.id,
             &event.payload,
         ) => Some(answer),
-    }
+    }?;
+    let outcome = if answer.delivered() {
+        AttemptOutcome::Delivered
+    } else if answer.status != 0 {
+        AttemptOutcome::Rejected
+    } else {
+        AttemptOutcome::NoAnswer
+    };
+    ctx.metrics.webhook_attempt(outcome, answer.duration);
+    Some(answer)
 }
 
 fn record(

@@ -85,6 +85,7 @@ impl Worker {
         keys: KeyBox,
         settings: Settings,
         kick: Kick,
+        metrics: crate::metrics::Metrics,
         cancel: CancellationToken,
     ) -> Worker {
         let ctx = Arc::new(endpoint::Ctx {
@@ -93,6 +94,7 @@ impl Worker {
             fetcher,
             keys,
             settings,
+            metrics,
         });
         let task = tokio::spawn(run(ctx, kick, cancel.clone()));
         Worker { cancel, task }

@@ -11,6 +11,7 @@ mod featureless;
 mod grpc;
 mod health;
 mod limits;
+mod metrics;
 mod phones;
 mod process;
 mod request_id;

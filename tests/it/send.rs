@@ -662,7 +662,11 @@ async fn status_changes_land_in_order_and_never_move_back(db: Db) {
     let app = TestApp::spawn(db).await;
     let phone = app.create_phone("Writer").await;
     // A writer of its own (not the server's), ended by dropping it.
-    let writer = Statuses::start(app.core.events.clone(), &Default::default());
+    let writer = Statuses::start(
+        app.core.events.clone(),
+        &Default::default(),
+        &app.core.metrics,
+    );
     let mut rows = Vec::new();
     for i in 0..50 {
         let new = NewOutbound {

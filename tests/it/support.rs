@@ -67,6 +67,8 @@ macro_rules! db_tests {
 pub struct TestApp {
     pub config: Config,
     pub addr: SocketAddr,
+    /// Where /metrics is served when `metrics.listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub base: String,
     pub token: String,
     pub account_id: String,
@@ -108,6 +110,7 @@ impl TestApp {
         TestApp {
             config,
             addr,
+            metrics_addr: running.metrics_addr,
             base: format!("http://{addr}"),
             token,
             account_id: account.id,
@@ -183,6 +186,7 @@ impl TestApp {
             .await
             .expect("server restarts");
         self.addr = running.addr;
+        self.metrics_addr = running.metrics_addr;
         self.base = format!("http://{}", running.addr);
         self.core = core;
         self.running = Some(running);

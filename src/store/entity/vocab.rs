@@ -135,6 +135,17 @@ pub enum Source {
     Bot,
 }
 
+impl Source {
+    /// The stored (and documented) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Bulk => "bulk",
+            Source::Bot => "bot",
+        }
+    }
+}
+
 /// Where a phone's link to WhatsApp stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
@@ -268,7 +279,14 @@ macro_rules! display_as_stored {
     };
 }
 
-display_as_stored!(MessageStatus, MessageKind, PhoneStatus, Plan, BulkStatus);
+display_as_stored!(
+    MessageStatus,
+    MessageKind,
+    PhoneStatus,
+    Plan,
+    BulkStatus,
+    Source
+);
 
 #[cfg(test)]
 mod tests {
@@ -301,6 +319,9 @@ mod tests {
         }
         for plan in Plan::iter() {
             assert_eq!(plan.to_value(), plan.as_str());
+        }
+        for source in Source::iter() {
+            assert_eq!(source.to_value(), source.as_str());
         }
     }
 }
