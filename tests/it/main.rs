@@ -9,6 +9,7 @@ mod events;
 mod featureless;
 mod grpc;
 mod health;
+mod input_limits;
 mod limits;
 mod phones;
 mod process;
