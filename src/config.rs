@@ -45,6 +45,20 @@ pub struct Server {
     /// Open connections, in total and from one client address.
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+    /// Largest request body: a REST body or one gRPC message (413 /
+    /// RESOURCE_EXHAUSTED past it).
+    pub max_body_bytes: usize,
+    /// Longest request path and query (414 past it).
+    pub max_uri_bytes: usize,
+    /// Header fields of one request, and their bytes in all (431 past
+    /// either).
+    pub max_headers: usize,
+    pub max_header_bytes: usize,
+    /// Deepest nesting of arrays and objects in a REST JSON body (400).
+    pub max_json_depth: usize,
+    /// Most items of one array in a REST JSON body, or values of one
+    /// repeated query parameter (400 naming the field).
+    pub max_list_items: usize,
 }
 
 /// `GET /metrics` (`[metrics]`).
@@ -251,6 +265,15 @@ impl Config {
                 "server.max_connections_per_ip",
                 self.server.max_connections_per_ip as u64,
             ),
+            ("server.max_body_bytes", self.server.max_body_bytes as u64),
+            ("server.max_uri_bytes", self.server.max_uri_bytes as u64),
+            ("server.max_headers", self.server.max_headers as u64),
+            (
+                "server.max_header_bytes",
+                self.server.max_header_bytes as u64,
+            ),
+            ("server.max_json_depth", self.server.max_json_depth as u64),
+            ("server.max_list_items", self.server.max_list_items as u64),
         ];
         for (key, value) in counts {
             anyhow::ensure!(value > 0, "{key} must be at least 1 (it is 0)");
@@ -277,6 +300,12 @@ impl Config {
                 token.len()
             );
         }
+        anyhow::ensure!(
+            self.bulk.max_numbers <= self.server.max_list_items,
+            "bulk.max_numbers ({}) must not exceed server.max_list_items ({}): a REST campaign's numbers are one list",
+            self.bulk.max_numbers,
+            self.server.max_list_items
+        );
         anyhow::ensure!(
             !self.webhooks.retry_schedule.is_empty(),
             "webhooks.retry_schedule_secs: needs at least one pause"

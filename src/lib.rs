@@ -12,6 +12,8 @@ pub mod config;
 pub(crate) mod error;
 pub mod events;
 pub(crate) mod fetch;
+#[cfg(test)]
+mod fuzz;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod media;

@@ -86,8 +86,23 @@ where
 {
     let (mut parts, body) = request.into_parts();
     let (binding, values) = shared.route(&parts.method, parts.uri.path())?;
-    let body = read_body(body, shared.config.body_limit).await?;
-    let mut message = build_request(&shared.names, &binding, &values, parts.uri.query(), &body)?;
+    let limit = shared.config.body_limit;
+    // A declared length over the limit is refused before a byte of the body
+    // is read (nor a `100 Continue` sent for it).
+    if let Some(declared) = content_length(&parts.headers)
+        && declared > limit as u64
+    {
+        return Err(too_large(limit));
+    }
+    let body = read_body(body, limit).await?;
+    let mut message = build_request(
+        &shared.names,
+        &binding,
+        &values,
+        parts.uri.query(),
+        &body,
+        shared.config.json,
+    )?;
     if binding.method.is_server_streaming() {
         resume_from_last_event_id(&shared, &binding, &parts.headers, &mut message)?;
     }
@@ -127,18 +142,34 @@ where
     Ok(response)
 }
 
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// gRPC's own code for a message over the limit; the status says 413 (it
+/// was INVALID_ARGUMENT: issue 18).
+fn too_large(limit: usize) -> GatewayError {
+    GatewayError::new(
+        RESOURCE_EXHAUSTED,
+        format!("request body larger than {limit} bytes"),
+    )
+    .with_http_status(StatusCode::PAYLOAD_TOO_LARGE)
+}
+
+/// Reads the body up to `limit`: a chunked body is cut off as soon as it
+/// passes the limit, not read to its end.
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     axum::body::to_bytes(body, limit).await.map_err(|err| {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
         while let Some(e) = source {
             if e.is::<http_body_util::LengthLimitError>() {
-                // gRPC's own code for a message over the limit; the
-                // status says 413 (it was INVALID_ARGUMENT: issue 18).
-                return GatewayError::new(
-                    RESOURCE_EXHAUSTED,
-                    format!("request body larger than {limit} bytes"),
-                )
-                .with_http_status(StatusCode::PAYLOAD_TOO_LARGE);
+                return too_large(limit);
             }
             source = e.source();
         }

@@ -22,8 +22,11 @@
 
 mod dispatch;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod handler;
 mod json;
+mod limits;
 mod openapi;
 mod request;
 mod rules;
@@ -88,6 +91,21 @@ impl Gateway {
         self
     }
 
+    /// Deepest nesting of arrays and objects in a JSON body (default 32);
+    /// deeper bodies get 400 before they are parsed.
+    pub fn with_max_json_depth(mut self, levels: usize) -> Self {
+        self.config_mut().json.max_depth = levels;
+        self
+    }
+
+    /// Most items of one JSON array (a repeated field), entries of one
+    /// object, or values of one repeated query parameter (default 100,000);
+    /// more get 400 naming the field.
+    pub fn with_max_list_items(mut self, items: usize) -> Self {
+        self.config_mut().json.max_items = items;
+        self
+    }
+
     /// Interval of SSE keep-alive comments (default 15 s).
     pub fn with_keep_alive(mut self, interval: Duration) -> Self {
         self.config_mut().keep_alive = interval;
@@ -139,9 +157,10 @@ impl Gateway {
     {
         let mut routes: Vec<String> = Vec::new();
         for binding in &self.shared.bindings {
-            let route = binding.template.route();
-            if !routes.contains(&route) {
-                routes.push(route);
+            for route in binding.template.routes() {
+                if !routes.contains(&route) {
+                    routes.push(route);
+                }
             }
         }
         let shared = Arc::new(self.shared.clone());

@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 
 use crate::error::GatewayError;
 use crate::json::{Names, kind_from_json, merge_object, value_from_json};
+use crate::limits::{self, JsonLimits};
 use crate::rules::{Binding, BodyRule};
 use crate::template::percent_decode;
 
@@ -17,11 +18,12 @@ pub(crate) fn build_request(
     path_values: &[String],
     query: Option<&str>,
     body: &[u8],
+    limits: JsonLimits,
 ) -> Result<DynamicMessage, GatewayError> {
     let mut msg = DynamicMessage::new(binding.method.input());
-    merge_body(names, binding, &mut msg, body)?;
+    merge_body(names, binding, &mut msg, body, limits)?;
     if let Some(query) = query {
-        merge_query(names, binding, &mut msg, query)?;
+        merge_query(names, binding, &mut msg, query, limits.max_items)?;
     }
     for (chain, raw) in binding.path_fields.iter().zip(path_values) {
         let dotted = dotted(chain);
@@ -37,13 +39,15 @@ fn dotted(chain: &[FieldDescriptor]) -> String {
     chain.iter().map(|f| f.name()).collect::<Vec<_>>().join(".")
 }
 
-fn parse_json(body: &[u8]) -> Result<Option<Json>, GatewayError> {
+fn parse_json(body: &[u8], limits: JsonLimits) -> Result<Option<Json>, GatewayError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(body)
-        .map(Some)
-        .map_err(|e| GatewayError::invalid(format!("malformed JSON: {e}")))
+    limits::check_depth(body, limits.max_depth).map_err(GatewayError::invalid)?;
+    let json: Json = serde_json::from_slice(body)
+        .map_err(|e| GatewayError::invalid(format!("malformed JSON: {e}")))?;
+    limits::check_items(&json, limits.max_items).map_err(GatewayError::invalid)?;
+    Ok(Some(json))
 }
 
 fn merge_body(
@@ -51,8 +55,9 @@ fn merge_body(
     binding: &Binding,
     msg: &mut DynamicMessage,
     body: &[u8],
+    limits: JsonLimits,
 ) -> Result<(), GatewayError> {
-    let Some(json) = parse_json(body)? else {
+    let Some(json) = parse_json(body, limits)? else {
         return Ok(());
     };
     match &binding.body {
@@ -82,6 +87,7 @@ fn merge_query(
     binding: &Binding,
     msg: &mut DynamicMessage,
     query: &str,
+    max_items: usize,
 ) -> Result<(), GatewayError> {
     let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -93,6 +99,11 @@ fn merge_query(
         };
         let (k, v) = (decode(k)?, decode(v)?);
         match grouped.iter_mut().find(|(key, _)| *key == k) {
+            Some((_, values)) if values.len() >= max_items => {
+                return Err(GatewayError::invalid(format!(
+                    "query parameter `{k}`: at most {max_items} values"
+                )));
+            }
             Some((_, values)) => values.push(v),
             None => grouped.push((k, vec![v])),
         }

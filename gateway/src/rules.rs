@@ -290,6 +290,7 @@ fn read_one(
 pub(crate) fn check_conflicts(bindings: &[Binding]) -> Result<(), RuleError> {
     let mut router = matchit::Router::new();
     let mut seen: Vec<(&Method, String, &Binding)> = Vec::new();
+    let mut inserted: Vec<String> = Vec::new();
     for b in bindings {
         let route = b.template.route();
         if let Some((_, _, first)) = seen
@@ -302,14 +303,17 @@ pub(crate) fn check_conflicts(bindings: &[Binding]) -> Result<(), RuleError> {
                 rule: b.rule_name(),
             });
         }
-        if !seen.iter().any(|(_, r, _)| *r == route)
-            && let Err(err) = router.insert(route.clone(), ())
-        {
-            return Err(RuleError::Invalid {
-                method: b.method.full_name().to_string(),
-                rule: b.rule_name(),
-                problem: format!("path clashes with another rule: {err}"),
-            });
+        for extra in b.template.routes() {
+            if !inserted.contains(&extra)
+                && let Err(err) = router.insert(extra.clone(), ())
+            {
+                return Err(RuleError::Invalid {
+                    method: b.method.full_name().to_string(),
+                    rule: b.rule_name(),
+                    problem: format!("path clashes with another rule: {err}"),
+                });
+            }
+            inserted.push(extra);
         }
         seen.push((&b.http_method, route, b));
     }

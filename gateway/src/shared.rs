@@ -12,11 +12,13 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::{self, GatewayError};
 use crate::json::{Names, field_of, message_to_json};
+use crate::limits::JsonLimits;
 use crate::rules::Binding;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Config {
     pub body_limit: usize,
+    pub json: JsonLimits,
     pub keep_alive: Duration,
     pub first_message_wait: Duration,
 }
@@ -25,6 +27,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             body_limit: 4 * 1024 * 1024,
+            json: JsonLimits::default(),
             keep_alive: Duration::from_secs(15),
             first_message_wait: Duration::from_millis(200),
         }

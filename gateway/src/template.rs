@@ -135,6 +135,27 @@ impl Template {
         out
     }
 
+    /// Every route that must reach this template: [`route`](Self::route),
+    /// and for a trailing `**`, which also matches no segment at all, the
+    /// path before it with and without its slash (a catch-all route needs
+    /// one segment or more).
+    pub fn routes(&self) -> Vec<String> {
+        let mut routes = vec![self.route()];
+        if let Some((Segment::Rest, before)) = self.segments.split_last() {
+            let prefix = Template {
+                segments: before.to_vec(),
+                variables: Vec::new(),
+                verb: None,
+            }
+            .route();
+            if prefix != "/" {
+                routes.push(format!("{prefix}/"));
+            }
+            routes.push(prefix);
+        }
+        routes
+    }
+
     /// The OpenAPI path: every variable becomes one `{dotted.name}` parameter.
     pub fn openapi_path(&self) -> String {
         let mut out = String::new();
@@ -317,6 +338,15 @@ mod tests {
 
         let t = Template::parse("/files/{path=**}").unwrap();
         assert_eq!(t.matches("/files/a/b/c").unwrap(), vec!["a/b/c"]);
+        // Found by fuzz::template: `**` matches no segment too, which the
+        // catch-all route alone never routed (a 404).
+        assert_eq!(t.matches("/files").unwrap(), vec![""]);
+        assert_eq!(t.matches("/files/").unwrap(), vec![""]);
+        assert_eq!(t.routes(), ["/files/{*s1}", "/files/", "/files"]);
+        assert_eq!(
+            Template::parse("/{p=**}").unwrap().routes(),
+            ["/{*s0}", "/"]
+        );
     }
 
     #[test]

@@ -224,6 +224,17 @@ mod tests {
         list.iter().map(|s| s.to_string()).collect()
     }
 
+    /// Found by the fuzzing: a column named with a non-ASCII capital
+    /// ("Éxito") could not be used as a placeholder.
+    #[test]
+    fn sheet_columns_with_non_ascii_capitals_fill_placeholders() {
+        let sheet =
+            super::super::sheet::parse("Phone,Éxito\n919876543210,sí\n".as_bytes()).unwrap();
+        let t = template("Hola {{Éxito}}", None).unwrap();
+        let got = from_sheet(&sheet, &t, 10).unwrap();
+        assert_eq!(got.accepted[0].text.as_deref(), Some("Hola sí"));
+    }
+
     #[test]
     fn numbers_are_normalized_deduplicated_and_personalized() {
         let t = template("Hi {{ Number }}", None).unwrap();

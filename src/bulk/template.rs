@@ -64,11 +64,15 @@ impl Template {
         self.parts.iter().any(|p| matches!(p, Part::Var(_)))
     }
 
-    /// The first placeholder `known` does not know, as written.
+    /// The first placeholder `known` does not know (lower-cased). Known
+    /// names are lower-cased the way placeholders are: an ASCII-only
+    /// comparison called `{{Éxito}}` unknown next to a column "Éxito"
+    /// (found by the fuzzing).
     pub(crate) fn unknown<'a>(&'a self, known: &[&str]) -> Option<&'a str> {
+        let known: Vec<String> = known.iter().map(|k| k.trim().to_lowercase()).collect();
         self.names()
             .into_iter()
-            .find(|name| !known.iter().any(|k| k.eq_ignore_ascii_case(name)))
+            .find(|name| !known.iter().any(|k| k == name))
     }
 
     /// The text with each placeholder replaced by `value(name)` (empty when
@@ -114,5 +118,24 @@ mod tests {
                 .contains("character 4")
         );
         assert!(Template::parse("Hi {{ }}").is_err());
+    }
+
+    /// Found by fuzz::placeholders_fill_by_name_and_unknown_ones_are_named
+    /// (proptest-regressions/fuzz.txt): `{{É}}` with a column "É" was called
+    /// unknown, so a sheet campaign with a non-ASCII capital in a column
+    /// name was refused.
+    #[test]
+    fn non_ascii_names_are_known_whatever_their_case() {
+        let t = Template::parse("{{É}} {{ÄRGER}} {{straße}}").unwrap();
+        assert_eq!(t.unknown(&["É", "Ärger", "Straße"]), None);
+        assert_eq!(t.unknown(&["É", "Ärger"]), Some("straße"));
+        assert_eq!(
+            t.render(|n| Some(match n {
+                "é" => "1",
+                "ärger" => "2",
+                _ => "3",
+            })),
+            "1 2 3"
+        );
     }
 }

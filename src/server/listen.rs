@@ -32,6 +32,7 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use super::input::HeadLimits;
 use crate::config;
 
 /// The connection limits (from `[server]`).
@@ -43,6 +44,8 @@ pub(crate) struct Limits {
     pub header_timeout: Duration,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+    /// The request head limits; hyper's own are set past them.
+    pub head: HeadLimits,
 }
 
 impl Limits {
@@ -51,6 +54,7 @@ impl Limits {
             header_timeout: server.header_timeout,
             max_connections: server.max_connections,
             max_connections_per_ip: server.max_connections_per_ip,
+            head: HeadLimits::from_config(server),
         }
     }
 }
@@ -137,7 +141,7 @@ pub(crate) async fn serve(
         let stop = stop.clone();
         tokio::spawn(async move {
             let _permits = (total_permit, ip_permit);
-            connection(stream, peer, app, limits.header_timeout, watcher, stop).await;
+            connection(stream, peer, app, limits, watcher, stop).await;
         });
     }
     drop(listener);
@@ -159,10 +163,11 @@ async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
-    header_timeout: Duration,
+    limits: Limits,
     watcher: Watcher,
     stop: CancellationToken,
 ) {
+    let header_timeout = limits.header_timeout;
     let http2 = tokio::select! {
         sniffed = tokio::time::timeout(header_timeout, speaks_http2(&stream)) => match sniffed {
             Ok(Ok(Some(http2))) => http2,
@@ -186,13 +191,16 @@ async fn connection(
             .timer(TokioTimer::new())
             // A peer that stops answering pings is gone.
             .keep_alive_interval(Some(Duration::from_secs(30)))
-            .keep_alive_timeout(Duration::from_secs(20));
+            .keep_alive_timeout(Duration::from_secs(20))
+            .max_header_list_size(limits.head.h2_max_header_list_size());
         watcher.watch(builder.serve_connection(io, service)).await
     } else {
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(Some(header_timeout));
+            .header_read_timeout(Some(header_timeout))
+            .max_headers(limits.head.hyper_max_headers())
+            .max_buf_size(limits.head.hyper_max_buf_size());
         watcher.watch(builder.serve_connection(io, service)).await
     };
     if let Err(err) = result {

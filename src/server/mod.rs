@@ -21,6 +21,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
+mod input;
 mod listen;
 mod request_id;
 
@@ -204,24 +205,39 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .context("building gRPC reflection (v1alpha)")?;
-    let routes = tonic::service::Routes::new(SendServiceServer::new(api::SendApi(state.clone())))
-        .add_service(BulkServiceServer::new(api::BulkApi(state.clone())))
-        .add_service(PhoneServiceServer::new(api::PhoneApi(state.clone())))
-        .add_service(WebhookServiceServer::new(api::WebhookApi(state.clone())))
-        .add_service(BotServiceServer::new(api::BotApi(state.clone())))
-        .add_service(MessageServiceServer::new(api::MessageApi(state.clone())))
-        .add_service(core.health.grpc())
-        .add_service(reflection)
-        .add_service(reflection_v1alpha)
-        .prepare();
+    // One gRPC message is held to the REST body limit.
+    let max = core.config.server.max_body_bytes;
+    let routes = tonic::service::Routes::new(
+        SendServiceServer::new(api::SendApi(state.clone())).max_decoding_message_size(max),
+    )
+    .add_service(BulkServiceServer::new(api::BulkApi(state.clone())).max_decoding_message_size(max))
+    .add_service(
+        PhoneServiceServer::new(api::PhoneApi(state.clone())).max_decoding_message_size(max),
+    )
+    .add_service(
+        WebhookServiceServer::new(api::WebhookApi(state.clone())).max_decoding_message_size(max),
+    )
+    .add_service(BotServiceServer::new(api::BotApi(state.clone())).max_decoding_message_size(max))
+    .add_service(
+        MessageServiceServer::new(api::MessageApi(state.clone())).max_decoding_message_size(max),
+    )
+    .add_service(core.health.grpc())
+    .add_service(reflection)
+    .add_service(reflection_v1alpha)
+    .prepare();
     let grpc = ServiceBuilder::new()
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(GrpcLayer::new(core.metrics.clone(), grpc_methods()?))
         .layer(auth::AuthLayer::new(authenticator.clone()))
         .map_response(missing_message_is_invalid_argument)
+        .map_response(oversized_message_is_resource_exhausted)
         .service(routes);
 
-    let gateway = gateway()?;
+    let server = &core.config.server;
+    let gateway = gateway()?
+        .with_body_limit(server.max_body_bytes)
+        .with_max_json_depth(server.max_json_depth)
+        .with_max_list_items(server.max_list_items);
     let route_names = RouteNames::new(gateway.routes());
     let openapi = Arc::new(gateway.openapi("wadesk", env!("CARGO_PKG_VERSION")));
     let rest = gateway
@@ -315,6 +331,10 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     });
     Ok(Router::new()
         .fallback_service(dispatch)
+        .layer(axum::middleware::from_fn_with_state(
+            input::HeadLimits::from_config(server),
+            input::limit_heads,
+        ))
         .layer(cors(&core.config))
         .layer(axum::middleware::from_fn(request_id::layer)))
 }
@@ -402,6 +422,29 @@ fn grpc_methods() -> anyhow::Result<GrpcMethods> {
         .map(String::from),
     );
     Ok(GrpcMethods::new(paths))
+}
+
+/// A message over `server.max_body_bytes`: tonic answers OUT_OF_RANGE,
+/// gRPC's own servers and our REST side RESOURCE_EXHAUSTED (the message,
+/// which gives both sizes, is kept).
+fn oversized_message_is_resource_exhausted<B>(
+    mut response: http::Response<B>,
+) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let out_of_range = headers
+        .get("grpc-status")
+        .is_some_and(|v| v == (tonic::Code::OutOfRange as i32).to_string().as_str());
+    let too_large = headers.get("grpc-message").is_some_and(|v| {
+        v.as_bytes()
+            .starts_with(b"Error,%20decoded%20message%20length%20too%20large")
+    });
+    if out_of_range && too_large {
+        headers.insert(
+            "grpc-status",
+            http::HeaderValue::from(tonic::Code::ResourceExhausted as i32),
+        );
+    }
+    response
 }
 
 /// The full names of the gRPC services in the embedded descriptors.

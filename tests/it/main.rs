@@ -10,6 +10,7 @@ mod events;
 mod featureless;
 mod grpc;
 mod health;
+mod input_limits;
 mod limits;
 mod metrics;
 mod phones;

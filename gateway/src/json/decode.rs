@@ -274,3 +274,26 @@ fn int<T: TryFrom<i128>>(json: &Json, path: &str) -> Result<T, String> {
     };
     T::try_from(wide).map_err(|_| format!("field `{path}`: {wide} is out of range"))
 }
+
+#[cfg(test)]
+mod tests {
+    /// Found by fuzz::json (gateway/proptest-regressions/fuzz/json.txt): a
+    /// `lng` of 2.4825133689361503e-262 read back one bit off, because
+    /// serde_json's default float parser is not exact; its float_roundtrip
+    /// feature is.
+    #[test]
+    fn doubles_read_back_exactly() {
+        for text in [
+            "2.4825133689361503e-262",
+            "12.971598711",
+            "-33.86882",
+            "1e-310",
+            "179.99999999999997",
+        ] {
+            let json: serde_json::Value = serde_json::from_str(text).unwrap();
+            let want: f64 = text.parse().unwrap();
+            let got = super::float(&json, "lng").unwrap();
+            assert_eq!(got.to_bits(), want.to_bits(), "{text}: {got}");
+        }
+    }
+}

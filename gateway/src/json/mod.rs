@@ -30,7 +30,7 @@ fn is_special_wkt(full_name: &str) -> bool {
 }
 
 /// Wrapper types (`google.protobuf.Int64Value` ...): JSON is the bare inner value.
-fn is_wrapper(full_name: &str) -> bool {
+pub(crate) fn is_wrapper(full_name: &str) -> bool {
     matches!(
         full_name,
         "google.protobuf.DoubleValue"
