@@ -17,6 +17,7 @@ pub(crate) mod history;
 pub(crate) mod media;
 pub(crate) mod phones;
 pub(crate) mod plan;
+pub(crate) mod rules;
 pub(crate) mod send;
 pub mod server;
 pub mod sessions;

@@ -22,6 +22,9 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 mod listen;
+mod openapi;
+
+pub use openapi::openapi_document;
 
 use crate::{
     api::{self, State},
@@ -197,7 +200,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         .service(routes);
 
     let gateway = gateway()?;
-    let openapi = Arc::new(gateway.openapi("wadesk", env!("CARGO_PKG_VERSION")));
+    let openapi = Arc::new(openapi_document(core.config.bulk.max_numbers)?);
     let rest = gateway
         .router(grpc.clone())
         .route(

@@ -7,6 +7,7 @@ mod bot;
 mod bulk;
 mod events;
 mod featureless;
+mod fuzz_api;
 mod grpc;
 mod health;
 mod limits;
