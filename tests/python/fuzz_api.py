@@ -2,8 +2,9 @@
 
 Run by tests/it/fuzz_api.rs inside a network namespace that has only
 loopback (so a URL the fuzzer invents, e.g. a webhook on some host name,
-can never be looked up or reached off the machine). Starts `wadesk serve`
-with the environment it was given, waits until it is ready, creates a phone
+can never be looked up or reached off the machine). Starts `wadesk sim`
+and `wadesk serve` (with the environment it was given, pointed at that
+simulator), waits until it is ready, creates a phone
 so that generated requests can name a real one, and runs `schemathesis run`
 on every operation: examples, coverage, fuzzing and stateful phases, with a
 fixed seed and bounded examples. Prints schemathesis's own summary (with a
@@ -71,7 +72,16 @@ def figures(report_path):
 def main():
     binary, report_dir, token = sys.argv[1:4]
     base = "http://" + os.environ["WADESK__SERVER__LISTEN"]
-    server = subprocess.Popen([binary, "serve"], stdout=subprocess.DEVNULL)
+    # The simulator runs in this namespace too, so pairing reaches it.
+    sim = subprocess.Popen(
+        [binary, "sim", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    ws = sim.stdout.readline().split("websocket:", 1)[1].strip()
+    env = dict(os.environ, WADESK__WHATSAPP__SERVER_URL=ws)
+    server = subprocess.Popen([binary, "serve"], stdout=subprocess.DEVNULL, env=env)
     try:
         wait_ready(base, server)
         status, body = request("POST", f"{base}/api/phones", token, {"name": "Fuzz line"})
@@ -85,7 +95,7 @@ def main():
             "--checks", "not_a_server_error,response_schema_conformance,"
             "status_code_conformance,content_type_conformance",
             "--phases", "examples,coverage,fuzzing,stateful",
-            "--max-examples", os.environ.get("FUZZ_MAX_EXAMPLES", "25"),
+            "--max-examples", os.environ.get("FUZZ_MAX_EXAMPLES", "20"),
             "--seed", os.environ.get("FUZZ_SEED", "18"),
             "--request-timeout", "2",
             "--workers", "1",
@@ -103,11 +113,12 @@ def main():
         )
         return run.returncode
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for process in (server, sim):
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 if __name__ == "__main__":

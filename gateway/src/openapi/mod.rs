@@ -5,7 +5,7 @@ mod comments;
 mod links;
 mod schema;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value as Json, json};
@@ -147,6 +147,7 @@ pub(crate) fn document(
 ) -> Json {
     let comments = Comments::new(pool);
     let mut schemas = Schemas::new(&shared.names, &comments, rules);
+    schemas.closed = closed_inputs(shared);
     let mut paths = Map::new();
     let mut tags: Vec<Json> = Vec::new();
     for binding in shared.in_declaration_order() {
@@ -456,6 +457,31 @@ fn sse_event_schema(
             }
         ]
     })
+}
+
+/// Request messages the decoder holds to their fields (an unknown key is a 400), and
+/// that no response uses: their schemas say `additionalProperties: false`.
+fn closed_inputs(shared: &Shared) -> HashSet<String> {
+    let mut in_responses = HashSet::new();
+    let mut stack: Vec<MessageDescriptor> = shared
+        .in_declaration_order()
+        .map(|b| b.method.output())
+        .collect();
+    while let Some(message) = stack.pop() {
+        if !in_responses.insert(message.full_name().to_string()) {
+            continue;
+        }
+        for field in message.fields() {
+            if let Kind::Message(inner) = field.kind() {
+                stack.push(inner);
+            }
+        }
+    }
+    shared
+        .in_declaration_order()
+        .map(|b| b.method.input().full_name().to_string())
+        .filter(|name| !in_responses.contains(name))
+        .collect()
 }
 
 fn error_schema() -> Json {

@@ -14,6 +14,8 @@ pub(crate) struct Schemas<'a> {
     pub names: &'a Names,
     pub comments: &'a Comments,
     rules: &'a FieldRules,
+    /// Messages whose schemas refuse unknown properties.
+    pub closed: HashSet<String>,
     pub components: BTreeMap<String, Json>,
     seen: HashSet<String>,
     queue: Vec<Pending>,
@@ -34,6 +36,7 @@ impl<'a> Schemas<'a> {
             names,
             comments,
             rules,
+            closed: HashSet::new(),
             components: BTreeMap::new(),
             seen: HashSet::new(),
             queue: Vec::new(),
@@ -91,6 +94,9 @@ impl<'a> Schemas<'a> {
             properties.insert(field.name().to_string(), self.field_schema(&field));
         }
         let mut schema = json!({ "type": "object", "properties": properties });
+        if self.closed.contains(desc.full_name()) {
+            schema["additionalProperties"] = json!(false);
+        }
         if let Some(rules) = self.rules.get(desc.full_name()) {
             merge(&mut schema, rules);
             // A field bound to the path is not in this body: drop it from `required`.

@@ -254,6 +254,9 @@ fn field_rules_are_merged_into_schemas() {
     let put = &doc["paths"]["/api/things/{thing_id}"]["put"]["requestBody"]["content"]
         ["application/json"]["schema"];
     assert_eq!(put["required"], json!(["thing"]));
+    // The decoder refuses unknown keys in a request message; Thing is a response too.
+    assert_eq!(put["additionalProperties"], json!(false));
+    assert!(thing.get("additionalProperties").is_none());
     // Without rules, none of it.
     assert!(doc_without_rules_has_no_max());
 }
