@@ -14,7 +14,9 @@ pub fn openapi_document(max_numbers: usize) -> anyhow::Result<Json> {
         &crate::rules::table(max_numbers),
     );
     doc["components"]["responses"]["Conflict"] = json!({
-        "description": "The Idempotency-Key was used before with a different request.",
+        "description": "The request contradicts an earlier one: an Idempotency-Key used \
+            before with a different request, or a pairing code asked for while the last one \
+            is still valid.",
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
     });
     let paths = doc["paths"]
@@ -24,6 +26,10 @@ pub fn openapi_document(max_numbers: usize) -> anyhow::Result<Json> {
         for operation in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
             if operation["tags"] == json!(["SendService"]) {
                 idempotent(operation);
+            }
+            // A pairing code asked for while the last one is still valid.
+            if operation["operationId"] == "RequestPairCode" {
+                operation["responses"]["409"] = error("Conflict");
             }
         }
     }

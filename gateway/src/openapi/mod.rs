@@ -62,8 +62,8 @@ const ERRORS: [(u16, &str, &str, Applies); 10] = [
     (
         503,
         "Unavailable",
-        "The server is shutting down or cannot reach its database; try again (on another \
-         instance).",
+        "Unavailable for now (the server is shutting down, or a service it needs, such as \
+         WhatsApp, did not answer); try again, after `Retry-After` seconds when given.",
         Applies::All,
     ),
 ];
