@@ -72,7 +72,10 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         ("SendLocationRequest", &["phone_id", "to", "lat", "lng"]),
     ];
     for (message, required) in sends {
-        rules.add(format!("wadesk.v1.{message}"), json!({"required": required}));
+        rules.add(
+            format!("wadesk.v1.{message}"),
+            json!({"required": required}),
+        );
         rules.add(format!("wadesk.v1.{message}.phone_id"), required_id.clone());
         rules.add(format!("wadesk.v1.{message}.to"), phone.clone());
         if required.contains(&"url") {
@@ -103,7 +106,10 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         json!({"maxLength": LOCATION_NAME_MAX}),
     );
 
-    rules.add("wadesk.v1.CreatePhoneRequest", json!({"required": ["name"]}));
+    rules.add(
+        "wadesk.v1.CreatePhoneRequest",
+        json!({"required": ["name"]}),
+    );
     rules.add(
         "wadesk.v1.CreatePhoneRequest.name",
         json!({
@@ -129,13 +135,19 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
     let events = json!({"items": {"pattern": event_names_pattern()}});
     rules.add("wadesk.v1.SubscribeRequest.events", events.clone());
 
-    for (message, source) in [("BulkSendRequest", "numbers"), ("BulkSendSheetRequest", "sheet_id")] {
+    for (message, source) in [
+        ("BulkSendRequest", "numbers"),
+        ("BulkSendSheetRequest", "sheet_id"),
+    ] {
         rules.add(
             format!("wadesk.v1.{message}"),
             json!({"required": ["phone_id", source, "message"]}),
         );
         rules.add(format!("wadesk.v1.{message}.phone_id"), required_id.clone());
-        rules.add(format!("wadesk.v1.{message}.message"), not_blank(MESSAGE_MAX));
+        rules.add(
+            format!("wadesk.v1.{message}.message"),
+            not_blank(MESSAGE_MAX),
+        );
         rules.add(
             format!("wadesk.v1.{message}.delay"),
             json!({"maximum": DELAY_MAX_MS}),
@@ -164,7 +176,10 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         "wadesk.v1.RedeliverEventRequest",
         json!({"required": ["phone_id", "event_id"]}),
     );
-    rules.add("wadesk.v1.RedeliverEventRequest.event_id", required_id.clone());
+    rules.add(
+        "wadesk.v1.RedeliverEventRequest.event_id",
+        required_id.clone(),
+    );
 
     rules.add(
         "wadesk.v1.SetBotRequest",
@@ -237,8 +252,8 @@ mod tests {
         assert_eq!(bulk["numbers"]["maxItems"], 100_000);
         assert_eq!(bulk["delay"]["maximum"], DELAY_MAX_MS);
         // The pair-code body leaves out the path's phone_id, in `required` too.
-        let pair = &doc["paths"]["/api/phones/{phone_id}/pair-code"]["post"]["requestBody"]
-            ["content"]["application/json"]["schema"];
+        let pair = &doc["paths"]["/api/phones/{phone_id}/pair-code"]["post"]["requestBody"]["content"]
+            ["application/json"]["schema"];
         assert_eq!(pair["required"], json!(["number"]));
         // A query parameter.
         let events = doc["paths"]["/api/events"]["get"]["parameters"]
@@ -249,7 +264,12 @@ mod tests {
             .unwrap()["schema"]["items"]["pattern"]
             .clone();
         let events = regex_lite(events.as_str().unwrap());
-        for ok in ["message.received", "phone.*", "*", "message.status, phone.*"] {
+        for ok in [
+            "message.received",
+            "phone.*",
+            "*",
+            "message.status, phone.*",
+        ] {
             assert!(events(ok), "{ok}");
         }
         assert!(!events("nope"));
@@ -259,8 +279,8 @@ mod tests {
     /// fails here instead of quietly leaving the document.
     #[test]
     fn every_rule_names_a_field_or_message() {
-        let pool = prost_reflect::DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET)
-            .unwrap();
+        let pool =
+            prost_reflect::DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET).unwrap();
         let table = table(1);
         for name in table.names() {
             let (parent, field) = name.rsplit_once('.').unwrap();
@@ -284,9 +304,18 @@ mod tests {
             "12345678",
         ] {
             assert!(matches(number), "{number}");
-            assert!(crate::values::normalize_number(number).is_some(), "{number}");
+            assert!(
+                crate::values::normalize_number(number).is_some(),
+                "{number}"
+            );
         }
-        for number in ["1234567", "0987654321", "1234567890123456", "+0091987654321", "91x"] {
+        for number in [
+            "1234567",
+            "0987654321",
+            "1234567890123456",
+            "+0091987654321",
+            "91x",
+        ] {
             assert!(!matches(number), "{number}");
         }
     }

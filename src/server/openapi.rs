@@ -23,7 +23,11 @@ pub fn openapi_document(max_numbers: usize) -> anyhow::Result<Json> {
         .as_object_mut()
         .context("the gateway's document has paths")?;
     for item in paths.values_mut() {
-        for operation in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+        for operation in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
             if operation["tags"] == json!(["SendService"]) {
                 idempotent(operation);
             }

@@ -25,7 +25,12 @@ const ERRORS: [(u16, &str, &str, Applies); 10] = [
         Applies::All,
     ),
     (401, "Unauthorized", "No or bad API token.", Applies::All),
-    (403, "Forbidden", "Not available on this plan.", Applies::All),
+    (
+        403,
+        "Forbidden",
+        "Not available on this plan.",
+        Applies::All,
+    ),
     (
         404,
         "NotFound",
@@ -58,7 +63,12 @@ const ERRORS: [(u16, &str, &str, Applies); 10] = [
          layer, without a body).",
         Applies::All,
     ),
-    (500, "InternalError", "Server error; try again.", Applies::All),
+    (
+        500,
+        "InternalError",
+        "Server error; try again.",
+        Applies::All,
+    ),
     (
         503,
         "Unavailable",
@@ -431,9 +441,11 @@ fn sse_event_schema(
             "retry": { "type": "integer", "minimum": 0 }
         }
     });
-    let id_field = message
-        .as_ref()
-        .and_then(|m| schemas.names.flagged_field(m, crate::json::FieldFlag::SseEventId));
+    let id_field = message.as_ref().and_then(|m| {
+        schemas
+            .names
+            .flagged_field(m, crate::json::FieldFlag::SseEventId)
+    });
     if let Some(field) = id_field {
         message_event["properties"]["id"] = json!({
             "type": "string",

@@ -217,12 +217,27 @@ fn limit_and_availability_errors_are_declared() {
 fn field_rules_are_merged_into_schemas() {
     let mut rules = wadesk_gateway::FieldRules::default();
     rules
-        .add("gwtest.v1.Thing.name", json!({"minLength": 1, "maxLength": 100}))
+        .add(
+            "gwtest.v1.Thing.name",
+            json!({"minLength": 1, "maxLength": 100}),
+        )
         .add("gwtest.v1.Thing", json!({"required": ["thing_id", "name"]}))
-        .add("gwtest.v1.GetThingRequest.thing_id", json!({"pattern": "^th_"}))
-        .add("gwtest.v1.GetThingRequest.tags", json!({"maxItems": 3, "items": {"maxLength": 9}}))
-        .add("gwtest.v1.WatchRequest.count", json!({"minimum": 0, "maximum": 50}))
-        .add("gwtest.v1.UpdateThingRequest", json!({"required": ["thing_id", "thing"]}));
+        .add(
+            "gwtest.v1.GetThingRequest.thing_id",
+            json!({"pattern": "^th_"}),
+        )
+        .add(
+            "gwtest.v1.GetThingRequest.tags",
+            json!({"maxItems": 3, "items": {"maxLength": 9}}),
+        )
+        .add(
+            "gwtest.v1.WatchRequest.count",
+            json!({"minimum": 0, "maximum": 50}),
+        )
+        .add(
+            "gwtest.v1.UpdateThingRequest",
+            json!({"required": ["thing_id", "thing"]}),
+        );
     let doc = crate::gateway().openapi_with_rules("gwtest", "1.2.3", &rules);
     let thing = &doc["components"]["schemas"]["gwtest.v1.Thing"];
     assert_eq!(thing["properties"]["name"]["maxLength"], 100);
@@ -251,8 +266,8 @@ fn field_rules_are_merged_into_schemas() {
             .any(|p| p["name"] == "count" && p["schema"]["maximum"] == 50)
     );
     // PUT's body is UpdateThingRequest without the path's thing_id.
-    let put = &doc["paths"]["/api/things/{thing_id}"]["put"]["requestBody"]["content"]
-        ["application/json"]["schema"];
+    let put = &doc["paths"]["/api/things/{thing_id}"]["put"]["requestBody"]["content"]["application/json"]
+        ["schema"];
     assert_eq!(put["required"], json!(["thing"]));
     // The decoder refuses unknown keys in a request message; Thing is a response too.
     assert_eq!(put["additionalProperties"], json!(false));
