@@ -5,9 +5,11 @@
 //! field or message, so generated clients and fuzzers know them.
 //!
 //! A pattern here may be narrower than the check behind it (e.g. the phone
-//! number pattern takes no spaces around a leading `+`), never wider: what
-//! the document allows, the server accepts, unless a phone, message or
-//! campaign it names does not exist (404) or the plan forbids it (403).
+//! number pattern takes no spaces around a leading `+`). What a pattern
+//! cannot say is still checked by the server and answered 400 naming the
+//! field: a URL's host must resolve to an address the fetch guard allows, a
+//! name may not be made only of invisible characters from above the first
+//! Unicode plane, a campaign message's placeholders must be known.
 
 use serde_json::json;
 use wadesk_gateway::FieldRules;

@@ -358,7 +358,9 @@ async fn pairing_by_code_links_by_number(db: Db) {
     let status = app.wait_status(&phone, "connected", 30).await;
     assert_eq!(status["phone_id"], json!(phone));
     let (_, list) = app.get("/api/phones").await;
-    assert_eq!(list["phones"][0]["number"], json!("919812340005"));
+    // Oldest first: the phone with the unknown number comes before it.
+    assert_eq!(list["phones"][1]["phone_id"], json!(phone));
+    assert_eq!(list["phones"][1]["number"], json!("919812340005"));
     app.stop().await;
     sim.shutdown();
 }

@@ -164,7 +164,7 @@ request-timeout = 1
             "--phases", "examples,coverage,fuzzing,stateful",
             "--max-examples", os.environ.get("FUZZ_MAX_EXAMPLES", "20"),
             "--seed", os.environ.get("FUZZ_SEED", "18"),
-            "--request-timeout", "10",
+            "--request-timeout", "30",
             "--suppress-health-check", "too_slow",
             "--workers", "1",
             "--generation-database", "none",
