@@ -277,6 +277,32 @@ mod tests {
         assert!(!events("nope"));
     }
 
+    /// Issue 18, defect 5: the media download was missing, and so were the
+    /// health checks.
+    #[test]
+    fn routes_beside_the_gateway_are_documented() {
+        let doc = doc();
+        let media = &doc["paths"]["/api/phones/{phone_id}/messages/{message_id}/media"]["get"];
+        assert_eq!(
+            media["responses"]["200"]["content"]["*/*"]["schema"]["format"],
+            "binary"
+        );
+        for status in ["401", "404"] {
+            assert!(media["responses"][status].is_object(), "{status}");
+        }
+        assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([]));
+        assert!(doc["paths"]["/readyz"]["get"]["responses"]["503"].is_object());
+        let send = &doc["paths"]["/api/send"]["post"];
+        assert!(send["responses"]["409"].is_object());
+        assert!(
+            send["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+        );
+    }
+
     /// Every rule names a field or message of the protos: a renamed field
     /// fails here instead of quietly leaving the document.
     #[test]
