@@ -20,6 +20,7 @@ pub(crate) mod media;
 pub mod metrics;
 pub(crate) mod phones;
 pub(crate) mod plan;
+pub(crate) mod rules;
 pub(crate) mod sealed;
 pub(crate) mod send;
 pub mod server;

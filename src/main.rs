@@ -138,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => {
-            let doc = server::gateway()?.openapi("wadesk", env!("CARGO_PKG_VERSION"));
+            let doc = server::openapi_document(config.bulk.max_numbers)?;
             println!("{}", serde_json::to_string_pretty(&doc)?);
             Ok(())
         }

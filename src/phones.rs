@@ -17,8 +17,7 @@ use crate::{
     values,
 };
 
-/// Longest phone name, in characters.
-const MAX_NAME: usize = 100;
+const MAX_NAME: usize = crate::rules::PHONE_NAME_MAX;
 
 /// The phones of every account, by handle.
 #[derive(Clone)]

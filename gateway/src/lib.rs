@@ -44,6 +44,7 @@ use bytes::Bytes;
 use prost_reflect::DescriptorPool;
 
 pub use error::{error_body, error_response, grpc_code_name, http_status_for_grpc};
+pub use openapi::FieldRules;
 pub use rules::{BindingInfo, RuleError};
 
 use shared::{Config, Shared};
@@ -180,6 +181,18 @@ impl Gateway {
 
     /// OpenAPI 3.1 document generated from the same descriptors.
     pub fn openapi(&self, title: &str, version: &str) -> serde_json::Value {
-        openapi::document(&self.pool, &self.shared, title, version)
+        self.openapi_with_rules(title, version, &FieldRules::default())
+    }
+
+    /// The OpenAPI document with the service's validation rules (lengths, ranges,
+    /// patterns, required fields) merged into the schemas of the fields and messages
+    /// they are keyed by: see [`FieldRules`].
+    pub fn openapi_with_rules(
+        &self,
+        title: &str,
+        version: &str,
+        rules: &FieldRules,
+    ) -> serde_json::Value {
+        openapi::document(&self.pool, &self.shared, title, version, rules)
     }
 }

@@ -6,6 +6,7 @@ use crate::{
     error::{Error, Result},
     media::Kind,
     proto::{self, send_service_server::SendService},
+    rules,
     send::{Content, Idempotency, Message, Outcome},
     store::{
         entity::{message, vocab::Source},
@@ -95,7 +96,7 @@ fn idempotency_key<T>(request: &Request<T>) -> Result<Option<String>> {
         .to_str()
         .map_err(|_| Error::invalid("Idempotency-Key", "must be printable ASCII"))?
         .trim();
-    if key.is_empty() || key.len() > 255 {
+    if key.is_empty() || key.len() > rules::IDEMPOTENCY_KEY_MAX {
         return Err(Error::invalid(
             "Idempotency-Key",
             "must be 1 to 255 characters",
@@ -136,8 +137,8 @@ impl SendApi {
             .fetcher
             .check_url(&url)
             .map_err(|e| Error::invalid("url", e.to_string()))?;
-        let caption = optional("caption", fields.caption, 1024)?;
-        let file_name = optional("filename", fields.file_name, 255)?;
+        let caption = optional("caption", fields.caption, rules::CAPTION_MAX)?;
+        let file_name = optional("filename", fields.file_name, rules::FILENAME_MAX)?;
         if let Some(name) = &file_name
             && (name.contains('/') || name.contains('\\') || name.chars().any(char::is_control))
         {
@@ -177,7 +178,7 @@ impl SendService for SendApi {
         let req = request.get_ref();
         let to = recipient(&req.phone_id, &req.to)?;
         validate::required("message", &req.message)?;
-        validate::max_len("message", &req.message, 65_536)?;
+        validate::max_len("message", &req.message, rules::MESSAGE_MAX)?;
         let body = Body::text(req.message.clone());
         let sent = self
             .send(
@@ -266,7 +267,7 @@ impl SendService for SendApi {
         let req = request.get_ref();
         let to = recipient(&req.phone_id, &req.to)?;
         validate::coordinates(req.lat, req.lng)?;
-        validate::max_len("name", &req.name, 1000)?;
+        validate::max_len("name", &req.name, rules::LOCATION_NAME_MAX)?;
         let body = Body::location(
             req.lat,
             req.lng,

@@ -40,7 +40,7 @@ impl BotChange {
             return Err(Error::invalid("api_key", "must not be empty"));
         }
         if let Some(key) = api_key {
-            values::max_len("api_key", key, 1000)?;
+            values::max_len("api_key", key, crate::rules::API_KEY_MAX)?;
             if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err(Error::invalid("api_key", "must not contain spaces"));
             }
@@ -50,7 +50,7 @@ impl BotChange {
             check_model(model)?;
         }
         if let Some(prompt) = system_prompt {
-            values::max_len("system_prompt", prompt, 20_000)?;
+            values::max_len("system_prompt", prompt, crate::rules::SYSTEM_PROMPT_MAX)?;
         }
         Ok(BotChange {
             provider,
@@ -65,7 +65,7 @@ impl BotChange {
 /// A model ID as providers spell them (`gemini-2.5-flash`, `gpt-4o-mini`,
 /// `ft:gpt-4o-mini:org::id`): printable, no spaces.
 fn check_model(model: &str) -> Result<()> {
-    values::max_len("model", model, 200)?;
+    values::max_len("model", model, crate::rules::MODEL_MAX)?;
     if model
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#'))

@@ -11,10 +11,8 @@ use crate::{
     values,
 };
 
-/// Longest campaign message, in characters.
-const MAX_MESSAGE: usize = 65_536;
-/// Longest gap a campaign may ask for, in milliseconds (one hour).
-const MAX_DELAY_MS: u32 = 3_600_000;
+const MAX_MESSAGE: usize = crate::rules::MESSAGE_MAX;
+const MAX_DELAY_MS: u32 = crate::rules::DELAY_MAX_MS;
 
 const INVALID_NUMBER: &str =
     "not a phone number: use the country code and 8 to 15 digits, e.g. 919876543210";

@@ -15,7 +15,7 @@ pub(crate) fn check_id(id: &str) -> Result<&str> {
     if id.is_empty() {
         return Err(Error::required("sheet_id"));
     }
-    if id.len() > 128
+    if id.len() > crate::rules::SHEET_ID_MAX
         || !id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')

@@ -23,7 +23,10 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 mod input;
 mod listen;
+mod openapi;
 mod request_id;
+
+pub use openapi::openapi_document;
 
 use crate::{
     api::{self, State},
@@ -239,7 +242,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         .with_max_json_depth(server.max_json_depth)
         .with_max_list_items(server.max_list_items);
     let route_names = RouteNames::new(gateway.routes());
-    let openapi = Arc::new(gateway.openapi("wadesk", env!("CARGO_PKG_VERSION")));
+    let openapi = Arc::new(openapi_document(core.config.bulk.max_numbers)?);
     let rest = gateway
         .router(grpc.clone())
         .route(

@@ -45,7 +45,7 @@ pub(super) enum Command {
     /// Link by phone number: the code to type on the phone.
     PairCode {
         number: String,
-        reply: oneshot::Sender<anyhow::Result<String>>,
+        reply: oneshot::Sender<Result<String, crate::error::Error>>,
     },
 }
 
@@ -212,7 +212,7 @@ impl Actor {
                             let result = client
                                 .pair_with_code(options)
                                 .await
-                                .map_err(|e| anyhow::anyhow!("{e}"));
+                                .map_err(pair_code_error);
                             if result.is_ok() {
                                 // The code, not the QR rotation, now bounds the attempt.
                                 self.pair_deadline = Some((
@@ -700,5 +700,27 @@ impl Sent {
             )),
             Err(_) => Handed::NotStored("the status writer stopped".into()),
         }
+    }
+}
+
+/// The caller's errors (both were 500s, found by the schemathesis run of
+/// issue 18): a pairing code asked for while the last one is still valid
+/// (409), and a number WhatsApp does not know (400 naming `number`).
+/// Anything else is ours.
+fn pair_code_error(err: whatsapp_rust::pair_code::PairError) -> crate::error::Error {
+    use whatsapp_rust::{IqError, pair_code::PairError, wacore::pair_code::PairCodeError};
+    match err {
+        PairError::RequestFailed(IqError::ServerError { code: 404, .. }) => {
+            crate::error::Error::invalid("number", "is not a WhatsApp number")
+        }
+        PairError::PairCode(PairCodeError::CodeAlreadyOutstanding { remaining }) => {
+            crate::error::Error::Conflict(format!(
+                "a pairing code for this phone is still valid for {} s: enter that one, or ask again once it expires",
+                remaining.as_secs()
+            ))
+        }
+        other => crate::error::Error::Internal(
+            anyhow::anyhow!("{other}").context("requesting a pairing code"),
+        ),
     }
 }

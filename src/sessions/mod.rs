@@ -343,7 +343,6 @@ impl SessionManager {
         answer
             .await
             .map_err(|_| Error::Internal(anyhow::anyhow!("session of {} stopped", phone.id)))?
-            .map_err(|err| Error::Internal(err.context("requesting a pairing code")))
     }
 
     /// Unlinks the phone and deletes its keys. A phone with no running

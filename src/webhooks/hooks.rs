@@ -17,8 +17,7 @@ use crate::{
     values,
 };
 
-/// Longest webhook URL, in characters.
-const MAX_URL: usize = 2048;
+const MAX_URL: usize = crate::rules::WEBHOOK_URL_MAX;
 
 /// The webhooks of every account, by handle.
 #[derive(Clone)]

@@ -8,6 +8,7 @@ mod bulk;
 mod chaos;
 mod events;
 mod featureless;
+mod fuzz_api;
 mod grpc;
 mod health;
 mod input_limits;

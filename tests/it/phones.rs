@@ -304,6 +304,23 @@ async fn logout_and_delete_through_the_api(db: Db) {
 
 async fn pairing_by_code_links_by_number(db: Db) {
     let (sim, app) = start(db).await;
+    // A number WhatsApp does not know is the caller's error (found by the
+    // schemathesis run, issue 18: it was 500 INTERNAL).
+    let unknown = app.create_phone("Unknown number").await;
+    let (status, body) = app
+        .post(
+            &format!("/api/phones/{unknown}/pair-code"),
+            json!({"number": "919812349999"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("number:"),
+        "{body}"
+    );
     let phone = app.create_phone("By code").await;
     sim.create_phone("919812340005");
     let (status, body) = app
@@ -319,12 +336,31 @@ async fn pairing_by_code_links_by_number(db: Db) {
         8,
         "{code}"
     );
+    // Asking again while that code is valid is the caller's conflict (found
+    // by the schemathesis run, issue 18: it was 500 INTERNAL).
+    let (status, again) = app
+        .post(
+            &format!("/api/phones/{phone}/pair-code"),
+            json!({"number": "919812340005"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(again["error"]["status"], json!("ALREADY_EXISTS"));
+    assert!(
+        again["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("still valid"),
+        "{again}"
+    );
     sim.enter_pair_code("919812340005", &code)
         .expect("the virtual phone accepts the code");
     let status = app.wait_status(&phone, "connected", 30).await;
     assert_eq!(status["phone_id"], json!(phone));
     let (_, list) = app.get("/api/phones").await;
-    assert_eq!(list["phones"][0]["number"], json!("919812340005"));
+    // Oldest first: the phone with the unknown number comes before it.
+    assert_eq!(list["phones"][1]["phone_id"], json!(phone));
+    assert_eq!(list["phones"][1]["number"], json!("919812340005"));
     app.stop().await;
     sim.shutdown();
 }

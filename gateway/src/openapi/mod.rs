@@ -2,7 +2,10 @@
 //! serves, so the document cannot drift from the behaviour.
 
 mod comments;
+mod links;
 mod schema;
+
+use std::collections::{BTreeMap, HashSet};
 
 use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value as Json, json};
@@ -13,30 +16,148 @@ use crate::shared::Shared;
 use comments::Comments;
 use schema::{Schemas, reference};
 
-/// Error responses every operation documents: (status, component name, description).
-const ERRORS: [(u16, &str, &str); 6] = [
+/// Error responses the document declares: (status, component name, description, where).
+const ERRORS: [(u16, &str, &str, Applies); 10] = [
     (
         400,
         "BadRequest",
         "Bad request: a missing, malformed or invalid parameter.",
+        Applies::All,
     ),
-    (401, "Unauthorized", "No or bad API token."),
-    (403, "Forbidden", "Not available on this plan."),
-    (404, "NotFound", "Not found, not yours, or not connected."),
+    (401, "Unauthorized", "No or bad API token.", Applies::All),
+    (
+        403,
+        "Forbidden",
+        "Not available on this plan.",
+        Applies::All,
+    ),
+    (
+        404,
+        "NotFound",
+        "Not found, not yours, or not connected.",
+        Applies::All,
+    ),
+    (
+        405,
+        "MethodNotAllowed",
+        "The path exists but not with this method; the `Allow` header lists the methods \
+         it has. Answered only to methods this document does not list for the path.",
+        Applies::Nowhere,
+    ),
+    (
+        413,
+        "PayloadTooLarge",
+        "The request body is larger than the server accepts (4 MiB by default).",
+        Applies::WithBody,
+    ),
     (
         429,
         "TooManyRequests",
         "Rate limited; retry after the `Retry-After` seconds.",
+        Applies::All,
     ),
-    (500, "InternalError", "Server error; try again."),
+    (
+        431,
+        "HeadersTooLarge",
+        "The request's headers are larger than the server accepts (answered by the HTTP \
+         layer, without a body).",
+        Applies::All,
+    ),
+    (
+        500,
+        "InternalError",
+        "Server error; try again.",
+        Applies::All,
+    ),
+    (
+        503,
+        "Unavailable",
+        "Unavailable for now (the server is shutting down, or a service it needs, such as \
+         WhatsApp, did not answer); try again, after `Retry-After` seconds when given.",
+        Applies::All,
+    ),
 ];
+
+/// Which operations an error response is declared on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Applies {
+    All,
+    /// Operations with a request body.
+    WithBody,
+    /// Only in `components/responses` (e.g. 405: never for a documented method).
+    Nowhere,
+}
+
+/// Statuses answered without a body.
+const NO_BODY: [u16; 1] = [431];
 
 /// Depth to which message fields are flattened into `a.b` query parameters.
 const QUERY_DEPTH: usize = 3;
 
-pub(crate) fn document(pool: &DescriptorPool, shared: &Shared, title: &str, version: &str) -> Json {
+/// JSON Schema keywords merged into the generated schemas, keyed by protobuf full name:
+/// a field's (`pkg.Message.field`) into that field's schema wherever it appears (a body
+/// property, a query or path parameter), a message's (`pkg.Message`) into the message's
+/// object schema (e.g. `required`; names of fields that a path binds are dropped from it
+/// in that operation's body). Objects merge key by key, so `{"items": {"pattern": "…"}}`
+/// reaches a list's items; other values replace what was generated.
+///
+/// The service keeps one table of the rules it enforces and hands it here, so the
+/// document states what the server checks.
+#[derive(Debug, Clone, Default)]
+pub struct FieldRules(BTreeMap<String, Map<String, Json>>);
+
+impl FieldRules {
+    /// Adds `keywords` (a JSON object) for the field or message `full_name`, merged
+    /// into what an earlier call added for it.
+    pub fn add(&mut self, full_name: impl Into<String>, keywords: Json) -> &mut Self {
+        let Json::Object(keywords) = keywords else {
+            panic!("FieldRules::add takes a JSON object of schema keywords");
+        };
+        let entry = self.0.entry(full_name.into()).or_default();
+        let mut merged = Json::Object(std::mem::take(entry));
+        merge(&mut merged, &keywords);
+        if let Json::Object(map) = merged {
+            *entry = map;
+        }
+        self
+    }
+
+    /// The keywords for a field or message full name.
+    pub fn get(&self, full_name: &str) -> Option<&Map<String, Json>> {
+        self.0.get(full_name)
+    }
+
+    /// Every full name that has rules.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+/// Merges `keywords` into the object `target`: objects key by key, anything else replaced.
+pub(crate) fn merge(target: &mut Json, keywords: &Map<String, Json>) {
+    let Some(object) = target.as_object_mut() else {
+        return;
+    };
+    for (key, value) in keywords {
+        match (object.get_mut(key), value) {
+            (Some(existing @ Json::Object(_)), Json::Object(inner)) => merge(existing, inner),
+            _ => {
+                object.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+pub(crate) fn document(
+    pool: &DescriptorPool,
+    shared: &Shared,
+    title: &str,
+    version: &str,
+    rules: &FieldRules,
+) -> Json {
     let comments = Comments::new(pool);
-    let mut schemas = Schemas::new(&shared.names, &comments);
+    let mut schemas = Schemas::new(&shared.names, &comments, rules);
+    schemas.closed = closed_inputs(shared);
     let mut paths = Map::new();
     let mut tags: Vec<Json> = Vec::new();
     for binding in shared.in_declaration_order() {
@@ -54,6 +175,21 @@ pub(crate) fn document(pool: &DescriptorPool, shared: &Shared, title: &str, vers
             .or_insert_with(|| json!({}));
         item[binding.http_method.as_str().to_ascii_lowercase()] = operation;
     }
+    let bindings: Vec<&Binding> = shared.in_declaration_order().map(|b| b.as_ref()).collect();
+    for source in &bindings {
+        let links = links::links(source, &bindings);
+        if links.is_empty() {
+            continue;
+        }
+        let method = source.http_method.as_str().to_ascii_lowercase();
+        if let Some(ok) = paths
+            .get_mut(&source.template.openapi_path())
+            .and_then(|item| item.get_mut(&method))
+            .and_then(|op| op["responses"].get_mut("200"))
+        {
+            ok["links"] = Json::Object(links);
+        }
+    }
     schemas.drain();
     let mut components = Map::new();
     for (name, schema) in std::mem::take(&mut schemas.components) {
@@ -69,11 +205,19 @@ pub(crate) fn document(pool: &DescriptorPool, shared: &Shared, title: &str, vers
         }),
     );
     let mut responses = Map::new();
-    for (status, name, description) in ERRORS {
-        let mut response = json!({
-            "description": description,
-            "content": { "application/json": { "schema": reference("Error") } }
-        });
+    for (status, name, description, _) in ERRORS {
+        let mut response = json!({ "description": description });
+        if !NO_BODY.contains(&status) {
+            response["content"] = json!({ "application/json": { "schema": reference("Error") } });
+        }
+        if status == 405 {
+            response["headers"] = json!({
+                "Allow": {
+                    "description": "The methods the path has.",
+                    "schema": { "type": "string" }
+                }
+            });
+        }
         if status == 429 {
             response["headers"] = json!({
                 "Retry-After": {
@@ -121,11 +265,13 @@ fn operation(binding: &Binding, schemas: &mut Schemas<'_>) -> Json {
     let mut parameters = Vec::new();
     for (var, chain) in binding.template.variables.iter().zip(&binding.path_fields) {
         let Some(leaf) = chain.last() else { continue };
+        let mut schema = schemas.kind_schema(&leaf.kind());
+        schemas.apply_field_rules(leaf, &mut schema);
         let mut param = json!({
             "name": var.field_path.join("."),
             "in": "path",
             "required": true,
-            "schema": schemas.kind_schema(&leaf.kind()),
+            "schema": schema,
         });
         if let Some(text) = schemas.comment_of_field(leaf) {
             param["description"] = json!(text);
@@ -156,6 +302,7 @@ fn operation(binding: &Binding, schemas: &mut Schemas<'_>) -> Json {
         }
         BodyRule::Field(field) => Some(schemas.field_schema(field)),
     };
+    let has_body = body_schema.is_some();
     if let Some(schema) = body_schema {
         op["requestBody"] = json!({
             "required": true,
@@ -164,7 +311,15 @@ fn operation(binding: &Binding, schemas: &mut Schemas<'_>) -> Json {
     }
     let mut responses = Map::new();
     responses.insert("200".into(), success_response(binding, schemas));
-    for (status, name, _) in ERRORS {
+    for (status, name, _, applies) in ERRORS {
+        let declared = match applies {
+            Applies::All => true,
+            Applies::WithBody => has_body,
+            Applies::Nowhere => false,
+        };
+        if !declared {
+            continue;
+        }
         responses.insert(
             status.to_string(),
             json!({ "$ref": format!("#/components/responses/{name}") }),
@@ -187,13 +342,11 @@ fn success_response(binding: &Binding, schemas: &mut Schemas<'_>) -> Json {
         let what = message.as_ref().map_or("value", |m| m.name());
         return json!({
             "description": format!(
-                "Server-Sent Events: each `data:` line is one JSON {what} (schema in \
-                 `x-sse-data`); a stream that fails ends with `event: error` whose data is an \
-                 Error body. Keep-alive comments arrive while the stream is idle."
+                "Server-Sent Events. Each message is an unnamed event whose `data` is one JSON \
+                 {what}; a stream that fails ends with an `error` event whose data is an Error \
+                 body. Comment lines keep the connection alive while the stream is idle."
             ),
-            "content": {
-                "text/event-stream": { "schema": { "type": "string" }, "x-sse-data": schema }
-            }
+            "content": { "text/event-stream": { "schema": sse_event_schema(schema, &message, schemas) } }
         });
     }
     let with_success = match (&binding.response_body, &message) {
@@ -264,6 +417,83 @@ fn bound(binding: &Binding, name: &str) -> bool {
     });
     let in_body = matches!(&binding.body, BodyRule::Field(f) if f.name() == name);
     in_path || in_body
+}
+
+/// One Server-Sent Event as parsed by a client (OpenAPI 3.1 has the media type's schema
+/// describe each event; 3.2's `itemSchema` says the same): `event` is absent (the
+/// default, `message`) for a stream message and `error` for the final error; `data` is
+/// JSON text, described with `contentMediaType` and `contentSchema`.
+fn sse_event_schema(
+    data: Json,
+    message: &Option<MessageDescriptor>,
+    schemas: &mut Schemas<'_>,
+) -> Json {
+    let mut message_event = json!({
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "event": { "type": "string", "const": "message" },
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": data
+            },
+            "retry": { "type": "integer", "minimum": 0 }
+        }
+    });
+    let id_field = message.as_ref().and_then(|m| {
+        schemas
+            .names
+            .flagged_field(m, crate::json::FieldFlag::SseEventId)
+    });
+    if let Some(field) = id_field {
+        message_event["properties"]["id"] = json!({
+            "type": "string",
+            "description": format!("The message's `{}`.", field.name())
+        });
+    }
+    json!({
+        "oneOf": [
+            message_event,
+            {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": { "type": "string", "const": "error" },
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": reference("Error")
+                    }
+                }
+            }
+        ]
+    })
+}
+
+/// Request messages the decoder holds to their fields (an unknown key is a 400), and
+/// that no response uses: their schemas say `additionalProperties: false`.
+fn closed_inputs(shared: &Shared) -> HashSet<String> {
+    let mut in_responses = HashSet::new();
+    let mut stack: Vec<MessageDescriptor> = shared
+        .in_declaration_order()
+        .map(|b| b.method.output())
+        .collect();
+    while let Some(message) = stack.pop() {
+        if !in_responses.insert(message.full_name().to_string()) {
+            continue;
+        }
+        for field in message.fields() {
+            if let Kind::Message(inner) = field.kind() {
+                stack.push(inner);
+            }
+        }
+    }
+    shared
+        .in_declaration_order()
+        .map(|b| b.method.input().full_name().to_string())
+        .filter(|name| !in_responses.contains(name))
+        .collect()
 }
 
 fn error_schema() -> Json {

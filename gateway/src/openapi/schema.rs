@@ -7,11 +7,15 @@ use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Value as Json, json};
 
 use super::comments::Comments;
+use super::{FieldRules, merge};
 use crate::json::{Names, fields_in_order};
 
 pub(crate) struct Schemas<'a> {
     pub names: &'a Names,
     pub comments: &'a Comments,
+    rules: &'a FieldRules,
+    /// Messages whose schemas refuse unknown properties.
+    pub closed: HashSet<String>,
     pub components: BTreeMap<String, Json>,
     seen: HashSet<String>,
     queue: Vec<Pending>,
@@ -27,10 +31,12 @@ pub(crate) fn reference(full_name: &str) -> Json {
 }
 
 impl<'a> Schemas<'a> {
-    pub fn new(names: &'a Names, comments: &'a Comments) -> Self {
+    pub fn new(names: &'a Names, comments: &'a Comments, rules: &'a FieldRules) -> Self {
         Schemas {
             names,
             comments,
+            rules,
+            closed: HashSet::new(),
             components: BTreeMap::new(),
             seen: HashSet::new(),
             queue: Vec::new(),
@@ -88,6 +94,19 @@ impl<'a> Schemas<'a> {
             properties.insert(field.name().to_string(), self.field_schema(&field));
         }
         let mut schema = json!({ "type": "object", "properties": properties });
+        if self.closed.contains(desc.full_name()) {
+            schema["additionalProperties"] = json!(false);
+        }
+        if let Some(rules) = self.rules.get(desc.full_name()) {
+            merge(&mut schema, rules);
+            // A field bound to the path is not in this body: drop it from `required`.
+            if let Some(Json::Array(required)) = schema.get_mut("required") {
+                required.retain(|name| name.as_str().is_some_and(|n| !skip.iter().any(|s| s == n)));
+                if required.is_empty() {
+                    schema.as_object_mut().map(|o| o.remove("required"));
+                }
+            }
+        }
         if let Some(text) = self.comments.get(desc.parent_file().name(), desc.path()) {
             schema["description"] = json!(text);
         }
@@ -113,10 +132,18 @@ impl<'a> Schemas<'a> {
                 base
             }
         };
+        self.apply_field_rules(field, &mut schema);
         if let Some(text) = self.comment_of_field(field) {
             schema["description"] = json!(text);
         }
         schema
+    }
+
+    /// Merges the rules kept for `field` into its schema.
+    pub fn apply_field_rules(&self, field: &FieldDescriptor, schema: &mut Json) {
+        if let Some(rules) = self.rules.get(field.full_name()) {
+            merge(schema, rules);
+        }
     }
 
     pub fn kind_schema(&mut self, kind: &Kind) -> Json {

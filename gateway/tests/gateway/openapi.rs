@@ -100,9 +100,21 @@ fn paths_operations_and_parameters() {
         "#/components/schemas/gwtest.v1.Pong"
     );
     let watch = &doc["paths"]["/api/watch/{topic}"]["get"]["responses"]["200"]["content"];
+    // Issue 18, defect 5: each event was declared a string. It is an event whose data
+    // is a JSON Event (or, last, an error event whose data is an Error body).
+    let event = &watch["text/event-stream"]["schema"]["oneOf"];
     assert_eq!(
-        watch["text/event-stream"]["x-sse-data"]["$ref"],
-        "#/components/schemas/gwtest.v1.Event"
+        event[0]["properties"]["data"],
+        json!({
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/gwtest.v1.Event"}
+        })
+    );
+    assert_eq!(event[1]["properties"]["event"]["const"], "error");
+    assert_eq!(
+        event[1]["properties"]["data"]["contentSchema"]["$ref"],
+        "#/components/schemas/Error"
     );
     assert!(watch.get("application/json").is_none());
     assert!(
@@ -173,6 +185,101 @@ fn schemas_enums_and_security() {
     let tags = doc["tags"].as_array().unwrap();
     assert!(tags.iter().any(|t| t["name"] == "BulkService"
         && t["description"] == "Bulk jobs: a literal path next to a variable one."));
+}
+
+/// Issue 18, defect 5: 413, 431 and 503 were not declared, nor 405 anywhere.
+#[test]
+fn limit_and_availability_errors_are_declared() {
+    let doc = doc();
+    let create = &doc["paths"]["/api/things"]["post"]["responses"];
+    for (status, name) in [
+        ("413", "PayloadTooLarge"),
+        ("431", "HeadersTooLarge"),
+        ("503", "Unavailable"),
+    ] {
+        assert_eq!(
+            create[status]["$ref"],
+            format!("#/components/responses/{name}"),
+            "{status}"
+        );
+    }
+    let get = &doc["paths"]["/api/things/{thing_id}"]["get"]["responses"];
+    assert!(get.get("413").is_none(), "no body, no 413");
+    assert!(get.get("503").is_some());
+    let responses = &doc["components"]["responses"];
+    assert!(responses["MethodNotAllowed"]["headers"]["Allow"].is_object());
+    assert!(responses["HeadersTooLarge"].get("content").is_none());
+}
+
+/// Rules the service enforces reach the field and message schemas, the parameters,
+/// and a body that leaves out a path field.
+#[test]
+fn field_rules_are_merged_into_schemas() {
+    let mut rules = wadesk_gateway::FieldRules::default();
+    rules
+        .add(
+            "gwtest.v1.Thing.name",
+            json!({"minLength": 1, "maxLength": 100}),
+        )
+        .add("gwtest.v1.Thing", json!({"required": ["thing_id", "name"]}))
+        .add(
+            "gwtest.v1.GetThingRequest.thing_id",
+            json!({"pattern": "^th_"}),
+        )
+        .add(
+            "gwtest.v1.GetThingRequest.tags",
+            json!({"maxItems": 3, "items": {"maxLength": 9}}),
+        )
+        .add(
+            "gwtest.v1.WatchRequest.count",
+            json!({"minimum": 0, "maximum": 50}),
+        )
+        .add(
+            "gwtest.v1.UpdateThingRequest",
+            json!({"required": ["thing_id", "thing"]}),
+        );
+    let doc = crate::gateway().openapi_with_rules("gwtest", "1.2.3", &rules);
+    let thing = &doc["components"]["schemas"]["gwtest.v1.Thing"];
+    assert_eq!(thing["properties"]["name"]["maxLength"], 100);
+    assert_eq!(thing["properties"]["name"]["minLength"], 1);
+    assert_eq!(thing["properties"]["name"]["description"], "Display name.");
+    assert_eq!(thing["required"], json!(["thing_id", "name"]));
+    let get = &doc["paths"]["/api/things/{thing_id}"]["get"]["parameters"];
+    let param = |name: &str| {
+        get.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["schema"]
+            .clone()
+    };
+    assert_eq!(param("thing_id")["pattern"], "^th_");
+    assert_eq!(param("tags")["maxItems"], 3);
+    assert_eq!(param("tags")["items"]["maxLength"], 9);
+    assert_eq!(param("tags")["items"]["type"], "string");
+    let watch = &doc["paths"]["/api/watch/{topic}"]["get"]["parameters"];
+    assert!(
+        watch
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "count" && p["schema"]["maximum"] == 50)
+    );
+    // PUT's body is UpdateThingRequest without the path's thing_id.
+    let put = &doc["paths"]["/api/things/{thing_id}"]["put"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(put["required"], json!(["thing"]));
+    // The decoder refuses unknown keys in a request message; Thing is a response too.
+    assert_eq!(put["additionalProperties"], json!(false));
+    assert!(thing.get("additionalProperties").is_none());
+    // Without rules, none of it.
+    assert!(doc_without_rules_has_no_max());
+}
+
+fn doc_without_rules_has_no_max() -> bool {
+    doc()["components"]["schemas"]["gwtest.v1.Thing"]["properties"]["name"]
+        .get("maxLength")
+        .is_none()
 }
 
 /// Writes the document where `GATEWAY_OPENAPI_OUT` points, for an external validator.
