@@ -123,6 +123,7 @@ fn media_download() -> Json {
                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
             },
             "429": error("TooManyRequests"),
+            "414": error("UriTooLong"),
             "431": error("HeadersTooLarge"),
             "500": error("InternalError"),
             "503": error("Unavailable")
@@ -145,6 +146,7 @@ fn healthz() -> Json {
                     "properties": { "status": { "type": "string", "const": "ok" } }
                 } } }
             },
+            "414": error("UriTooLong"),
             "431": error("HeadersTooLarge")
         }
     })
@@ -182,6 +184,7 @@ fn readyz() -> Json {
                 "description": "Not ready; `checks` says which check fails.",
                 "content": { "application/json": { "schema": readiness } }
             },
+            "414": error("UriTooLong"),
             "431": error("HeadersTooLarge")
         }
     })

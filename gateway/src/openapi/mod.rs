@@ -17,7 +17,7 @@ use comments::Comments;
 use schema::{Schemas, reference};
 
 /// Error responses the document declares: (status, component name, description, where).
-const ERRORS: [(u16, &str, &str, Applies); 10] = [
+const ERRORS: [(u16, &str, &str, Applies); 11] = [
     (
         400,
         "BadRequest",
@@ -51,6 +51,12 @@ const ERRORS: [(u16, &str, &str, Applies); 10] = [
         Applies::WithBody,
     ),
     (
+        414,
+        "UriTooLong",
+        "The path and query are longer than the server accepts (8192 bytes by default).",
+        Applies::All,
+    ),
+    (
         429,
         "TooManyRequests",
         "Rate limited; retry after the `Retry-After` seconds.",
@@ -59,8 +65,9 @@ const ERRORS: [(u16, &str, &str, Applies); 10] = [
     (
         431,
         "HeadersTooLarge",
-        "The request's headers are larger than the server accepts (answered by the HTTP \
-         layer, without a body).",
+        "The request has more or larger headers than the server accepts (100 fields and \
+         16 KiB by default): the error names the largest header. Past twice those limits \
+         the HTTP layer answers 431 itself, without a body.",
         Applies::All,
     ),
     (
@@ -87,9 +94,6 @@ enum Applies {
     /// Only in `components/responses` (e.g. 405: never for a documented method).
     Nowhere,
 }
-
-/// Statuses answered without a body.
-const NO_BODY: [u16; 1] = [431];
 
 /// Depth to which message fields are flattened into `a.b` query parameters.
 const QUERY_DEPTH: usize = 3;
@@ -207,9 +211,7 @@ pub(crate) fn document(
     let mut responses = Map::new();
     for (status, name, description, _) in ERRORS {
         let mut response = json!({ "description": description });
-        if !NO_BODY.contains(&status) {
-            response["content"] = json!({ "application/json": { "schema": reference("Error") } });
-        }
+        response["content"] = json!({ "application/json": { "schema": reference("Error") } });
         if status == 405 {
             response["headers"] = json!({
                 "Allow": {

@@ -187,13 +187,15 @@ fn schemas_enums_and_security() {
         && t["description"] == "Bulk jobs: a literal path next to a variable one."));
 }
 
-/// Issue 18, defect 5: 413, 431 and 503 were not declared, nor 405 anywhere.
+/// Issue 18, defect 5: 413, 431 and 503 were not declared, nor 405 anywhere (and
+/// the input limits added 414).
 #[test]
 fn limit_and_availability_errors_are_declared() {
     let doc = doc();
     let create = &doc["paths"]["/api/things"]["post"]["responses"];
     for (status, name) in [
         ("413", "PayloadTooLarge"),
+        ("414", "UriTooLong"),
         ("431", "HeadersTooLarge"),
         ("503", "Unavailable"),
     ] {
@@ -208,7 +210,8 @@ fn limit_and_availability_errors_are_declared() {
     assert!(get.get("503").is_some());
     let responses = &doc["components"]["responses"];
     assert!(responses["MethodNotAllowed"]["headers"]["Allow"].is_object());
-    assert!(responses["HeadersTooLarge"].get("content").is_none());
+    // The gateway's own 431 names the largest header in the JSON error.
+    assert!(responses["HeadersTooLarge"]["content"]["application/json"].is_object());
 }
 
 /// Rules the service enforces reach the field and message schemas, the parameters,
