@@ -168,95 +168,79 @@ async fn hooks() -> Hooks {
     }
 }
 
-/// Sends texts over REST until told to stop, each with its own
-/// Idempotency-Key, retried with that key until it is answered 200 (or
-/// refused for good); returns the texts answered 200.
-async fn rest_sender(
-    api: Remote,
-    phone: String,
-    peers: Vec<String>,
-    stop: Arc<AtomicBool>,
-) -> Vec<(String, String)> {
-    let mut accepted = Vec::new();
-    let mut n = 0;
-    while !stop.load(Ordering::SeqCst) {
-        n += 1;
-        let to = peers[n % peers.len()].clone();
-        let text = format!("rest-{n}");
-        let key = format!("chaos-rest-{n}");
-        loop {
-            let request = api
-                .request(reqwest::Method::POST, "/api/send")
-                .header("idempotency-key", &key)
-                .timeout(Duration::from_secs(20))
-                .json(&json!({"phone_id": phone, "to": to, "message": text}));
-            match request.send().await {
-                Ok(response) if response.status() == 200 => {
-                    accepted.push((to.clone(), text.clone()));
-                    break;
-                }
-                // Down, restarting, stopped or the database away: the
-                // same request again, with the same key.
-                _ if !stop.load(Ordering::SeqCst) => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                _ => break,
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    accepted
+/// How a sender reaches the gateway.
+enum Transport {
+    Rest(Remote),
+    /// Base URL and token; the key goes in `idempotency-key` metadata.
+    Grpc(String, String),
 }
 
-/// The same over gRPC (the key in `idempotency-key` metadata).
-async fn grpc_sender(
-    base: String,
-    token: String,
-    phone: String,
-    peers: Vec<String>,
-    stop: Arc<AtomicBool>,
-) -> Vec<(String, String)> {
-    let mut accepted = Vec::new();
-    let mut n = 0;
-    while !stop.load(Ordering::SeqCst) {
-        n += 1;
-        let to = peers[(n + 1) % peers.len()].clone();
-        let text = format!("grpc-{n}");
-        let key = format!("chaos-grpc-{n}");
-        loop {
-            let sent = async {
-                let channel = Channel::from_shared(base.clone())
+impl Transport {
+    /// One try of one send under `key`: answered 200 (OK) or not.
+    async fn send(&self, phone: &str, to: &str, text: &str, key: &str) -> bool {
+        match self {
+            Transport::Rest(api) => api
+                .request(reqwest::Method::POST, "/api/send")
+                .header("idempotency-key", key)
+                .timeout(Duration::from_secs(20))
+                .json(&json!({"phone_id": phone, "to": to, "message": text}))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200),
+            Transport::Grpc(base, token) => {
+                let Ok(channel) = Channel::from_shared(base.clone())
                     .unwrap()
                     .connect_timeout(Duration::from_secs(2))
                     .timeout(Duration::from_secs(20))
                     .connect()
                     .await
-                    .map_err(|e| e.to_string())?;
-                let mut client = SendServiceClient::new(channel);
+                else {
+                    return false;
+                };
                 let mut request = tonic::Request::new(proto::SendTextRequest {
-                    phone_id: phone.clone(),
-                    to: to.clone(),
-                    message: text.clone(),
+                    phone_id: phone.to_owned(),
+                    to: to.to_owned(),
+                    message: text.to_owned(),
                 });
-                request
-                    .metadata_mut()
-                    .insert("authorization", format!("Bearer {token}").parse().unwrap());
-                request
-                    .metadata_mut()
-                    .insert("idempotency-key", key.parse().unwrap());
-                client.send_text(request).await.map_err(|e| e.to_string())
+                let metadata = request.metadata_mut();
+                metadata.insert("authorization", format!("Bearer {token}").parse().unwrap());
+                metadata.insert("idempotency-key", key.parse().unwrap());
+                SendServiceClient::new(channel)
+                    .send_text(request)
+                    .await
+                    .is_ok()
             }
-            .await;
-            match sent {
-                Ok(_) => {
-                    accepted.push((to.clone(), text.clone()));
-                    break;
-                }
-                _ if !stop.load(Ordering::SeqCst) => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                _ => break,
+        }
+    }
+}
+
+/// Sends texts `{name}-{n}` until told to stop, each with its own
+/// idempotency key, retried with that key until it is answered 200 (down,
+/// restarting, stopped or the database away: the same request again);
+/// returns the (recipient, text) pairs answered 200.
+async fn sender(
+    name: &'static str,
+    transport: Transport,
+    phone: String,
+    peers: Vec<String>,
+    stop: Arc<AtomicBool>,
+) -> Vec<(String, String)> {
+    let mut accepted = Vec::new();
+    let mut n = 0;
+    while !stop.load(Ordering::SeqCst) {
+        n += 1;
+        let to = peers[(n + name.len()) % peers.len()].clone();
+        let text = format!("{name}-{n}");
+        let key = format!("chaos-{name}-{n}");
+        loop {
+            if transport.send(&phone, &to, &text, &key).await {
+                accepted.push((to.clone(), text.clone()));
+                break;
             }
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -416,19 +400,20 @@ async fn two_minutes_of_kills_with_exact_accounting() {
     let bulk_id = body["bulk_id"].as_str().unwrap().to_owned();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let rest = tokio::spawn(rest_sender(
-        Remote {
+    let rest = tokio::spawn(sender(
+        "rest",
+        Transport::Rest(Remote {
             base: api.base.clone(),
             token: api.token.clone(),
             http: reqwest::Client::new(),
-        },
+        }),
         phone.clone(),
         peers.clone(),
         stop.clone(),
     ));
-    let grpc = tokio::spawn(grpc_sender(
-        api.base.clone(),
-        api.token.clone(),
+    let grpc = tokio::spawn(sender(
+        "grpc",
+        Transport::Grpc(api.base.clone(), api.token.clone()),
         phone.clone(),
         peers.clone(),
         stop.clone(),
