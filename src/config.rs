@@ -28,6 +28,7 @@ pub struct Config {
     pub sheets: Sheets,
     pub bot: Bot,
     pub metrics: Metrics,
+    pub accounts: Accounts,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,6 +124,22 @@ impl std::fmt::Debug for Auth {
             .field("cache", &self.cache)
             .finish()
     }
+}
+
+/// Console sign-in and sign-up (`[accounts]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Accounts {
+    /// Whether anyone who reaches the console may create an account.
+    pub signup: bool,
+    /// How long a console sign-in lasts.
+    #[serde(rename = "session_secs", with = "seconds")]
+    pub session: Duration,
+    /// Failed sign-ins per email, and from one client address, per minute
+    /// (429 with Retry-After past it); 0: no limit.
+    pub sign_in_failures_per_minute: u32,
+    /// Always mark the session cookie `Secure` (besides when a proxy says
+    /// the browser used HTTPS).
+    pub secure_cookie: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -288,6 +305,7 @@ impl Config {
             ("fetch.connect_timeout_secs", self.fetch.connect_timeout),
             ("webhooks.timeout_secs", self.webhooks.timeout),
             ("bot.timeout_secs", self.bot.timeout),
+            ("accounts.session_secs", self.accounts.session),
         ];
         for (key, value) in durations {
             anyhow::ensure!(!value.is_zero(), "{key} must be more than 0 (it is 0)");

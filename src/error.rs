@@ -127,4 +127,25 @@ impl From<Error> for Status {
     }
 }
 
+/// The REST answer of an error for a plain HTTP route beside the
+/// transcoded API (media downloads, console sign-in): the gateway's JSON
+/// error body, its status, and Retry-After where the error has one.
+pub(crate) fn rest_response(err: Error) -> axum::response::Response {
+    let status = Status::from(err);
+    let code = status.code() as i32;
+    let (http, name) = (
+        wadesk_gateway::http_status_for_grpc(code),
+        wadesk_gateway::grpc_code_name(code),
+    );
+    let mut response = wadesk_gateway::error_response(http, name, status.message());
+    if let Some(secs) = status.metadata().get("retry-after")
+        && let Ok(value) = http::HeaderValue::from_bytes(secs.as_bytes())
+    {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, value);
+    }
+    response
+}
+
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

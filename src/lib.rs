@@ -4,6 +4,7 @@
 // Items are `pub` only where the binary, tests or benches reach them.
 #![warn(unreachable_pub)]
 
+pub mod accounts;
 pub(crate) mod api;
 pub mod auth;
 pub(crate) mod bot;

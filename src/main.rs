@@ -67,10 +67,33 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AccountCommand {
-    /// Creates an account and prints its id and a first API token (shown once).
+    /// Creates an account and prints its id and a first API token (shown
+    /// once). With --email it can sign in to the console: the password is
+    /// asked for on the terminal, or read from standard input.
     Create {
         #[arg(long)]
         name: String,
+        /// The email it signs in to the console with.
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from the first line of standard input instead
+        /// of asking on the terminal.
+        #[arg(long, requires = "email")]
+        password_stdin: bool,
+    },
+    /// Sets (or resets) an account's console password, and its email.
+    /// Console sessions stay signed in until they expire or sign out.
+    SetPassword {
+        /// Account ID (acc_...).
+        #[arg(long)]
+        account: String,
+        /// A new sign-in email (default: keep the current one, which the
+        /// account must then have).
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -220,16 +243,73 @@ async fn stop_signal() -> anyhow::Result<()> {
 async fn account(config: Config, cmd: AccountCommand) -> anyhow::Result<()> {
     let core = Core::open(config).await?;
     match cmd {
-        AccountCommand::Create { name } => {
-            let account = store::accounts::create(&core.db, &name).await?;
+        AccountCommand::Create {
+            name,
+            email,
+            password_stdin,
+        } => {
+            let account = match email {
+                Some(email) => {
+                    let password = read_password(password_stdin)?;
+                    wadesk::accounts::create_with_login(&core.db, &name, &email, &password).await?
+                }
+                None => store::accounts::create(&core.db, &name).await?,
+            };
             let record = store::tokens::create(&core.db, &account.id, "initial", None).await?;
             let token = core.keys.issue(&account.id, &record.id, None)?;
             println!("account: {}", account.id);
             println!("token:   {token}");
             println!("(the token is shown only now; keep it secret)");
+            if let Some(email) = &account.email {
+                println!(
+                    "console: sign in at http://{} as {email}",
+                    core.config.server.listen
+                );
+            }
+        }
+        AccountCommand::SetPassword {
+            account,
+            email,
+            password_stdin,
+        } => {
+            let Some(record) = store::accounts::find(&core.db, &account).await? else {
+                bail!("no account {account}");
+            };
+            if email.is_none() && record.email.is_none() {
+                bail!("account {account} has no email yet: give one with --email");
+            }
+            let password = read_password(password_stdin)?;
+            wadesk::accounts::set_login(&core.db, &account, email.as_deref(), &password).await?;
+            println!("password set for account {account}");
         }
     }
     Ok(())
+}
+
+/// The new password: the first line of standard input, or asked twice on
+/// the terminal (not echoed).
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    use std::io::{BufRead as _, IsTerminal as _};
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        if password.is_empty() {
+            bail!("--password-stdin: standard input had no password on its first line");
+        }
+        return Ok(password);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no terminal to ask for the password: pass it on standard input with --password-stdin"
+        );
+    }
+    let password = rpassword::prompt_password("Password (10 characters or more): ")?;
+    let again = rpassword::prompt_password("Password again: ")?;
+    if password != again {
+        bail!("the two passwords differ");
+    }
+    Ok(password)
 }
 
 async fn token(config: Config, cmd: TokenCommand) -> anyhow::Result<()> {

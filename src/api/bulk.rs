@@ -26,6 +26,17 @@ fn page_token(token: &str) -> Result<Option<(i64, String)>> {
     .map(Some)
 }
 
+/// The caller's campaign, within its token's phone scope.
+async fn owned_bulk(
+    engine: &crate::bulk::Engine,
+    caller: &crate::auth::AuthContext,
+    bulk_id: &str,
+) -> crate::error::Result<crate::store::entity::bulk::Model> {
+    let row = engine.owned(&caller.account_id, bulk_id).await?;
+    caller.reach(&row.phone_id)?;
+    Ok(row)
+}
+
 #[tonic::async_trait]
 impl BulkService for BulkApi {
     async fn bulk_send(
@@ -97,9 +108,7 @@ impl BulkService for BulkApi {
     ) -> Result<Response<proto::GetBulkResponse>, Status> {
         let caller = caller(&request)?;
         let engine = &self.0.bulk;
-        let row = engine
-            .owned(&caller.account_id, &request.get_ref().bulk_id)
-            .await?;
+        let row = owned_bulk(engine, caller, &request.get_ref().bulk_id).await?;
         Ok(Response::new(proto::GetBulkResponse {
             bulk: Some(engine.view(row).await?.into()),
         }))
@@ -112,6 +121,7 @@ impl BulkService for BulkApi {
         let caller = caller(&request)?;
         let req = request.get_ref();
         let phone_id = if req.phone_id.is_empty() {
+            caller.all_phones("phone_id")?;
             None
         } else {
             Some(
@@ -156,9 +166,7 @@ impl BulkService for BulkApi {
     ) -> Result<Response<proto::PauseBulkResponse>, Status> {
         let caller = caller(&request)?;
         let engine = &self.0.bulk;
-        let row = engine
-            .owned(&caller.account_id, &request.get_ref().bulk_id)
-            .await?;
+        let row = owned_bulk(engine, caller, &request.get_ref().bulk_id).await?;
         Ok(Response::new(proto::PauseBulkResponse {
             bulk: Some(engine.pause(row).await?.into()),
         }))
@@ -170,9 +178,7 @@ impl BulkService for BulkApi {
     ) -> Result<Response<proto::ResumeBulkResponse>, Status> {
         let caller = caller(&request)?;
         let engine = &self.0.bulk;
-        let row = engine
-            .owned(&caller.account_id, &request.get_ref().bulk_id)
-            .await?;
+        let row = owned_bulk(engine, caller, &request.get_ref().bulk_id).await?;
         Ok(Response::new(proto::ResumeBulkResponse {
             bulk: Some(engine.resume(row).await?.into()),
         }))
@@ -184,9 +190,7 @@ impl BulkService for BulkApi {
     ) -> Result<Response<proto::CancelBulkResponse>, Status> {
         let caller = caller(&request)?;
         let engine = &self.0.bulk;
-        let row = engine
-            .owned(&caller.account_id, &request.get_ref().bulk_id)
-            .await?;
+        let row = owned_bulk(engine, caller, &request.get_ref().bulk_id).await?;
         Ok(Response::new(proto::CancelBulkResponse {
             bulk: Some(engine.cancel(row).await?.into()),
         }))
@@ -199,7 +203,7 @@ impl BulkService for BulkApi {
         let caller = caller(&request)?;
         let req = request.get_ref();
         let engine = &self.0.bulk;
-        let row = engine.owned(&caller.account_id, &req.bulk_id).await?;
+        let row = owned_bulk(engine, caller, &req.bulk_id).await?;
         let filter = campaign::recipient_filter(&req.status)?;
         let size = super::paging::size(req.page_size);
         let after = if req.page_token.is_empty() {

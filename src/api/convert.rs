@@ -286,3 +286,32 @@ impl From<store::entity::event::Model> for proto::SubscribeResponse {
         }
     }
 }
+
+enum_into_proto!(vocab::TokenRights => proto::TokenRights { Full => Full, Send => Send, Read => Read });
+
+impl From<&store::entity::account::Model> for proto::Account {
+    fn from(a: &store::entity::account::Model) -> Self {
+        proto::Account {
+            account_id: a.id.clone(),
+            name: a.name.clone(),
+            email: a.email.clone(),
+            created_at: Some(timestamp(a.created_at)),
+            has_password: a.password_hash.is_some(),
+        }
+    }
+}
+
+impl From<&store::entity::token::Model> for proto::Token {
+    fn from(t: &store::entity::token::Model) -> Self {
+        proto::Token {
+            token_id: t.id.clone(),
+            name: t.name.clone(),
+            created_at: Some(timestamp(t.created_at)),
+            last_used_at: t.last_used_at.map(timestamp),
+            expires_at: t.expires_at.map(timestamp),
+            revoked_at: t.revoked_at.map(timestamp),
+            rights: proto::TokenRights::from(t.rights) as i32,
+            phone_ids: store::tokens::phone_scope(t).unwrap_or_default(),
+        }
+    }
+}

@@ -33,7 +33,7 @@ pub(crate) async fn inbound_media(
         .map(|info| info.0.ip());
     match serve(&ctx, &phone_id, &message_id, request.headers(), peer).await {
         Ok(response) => response,
-        Err(err) => error_response(err),
+        Err(err) => crate::error::rest_response(err),
     }
 }
 
@@ -44,13 +44,7 @@ async fn serve(
     headers: &HeaderMap,
     peer: Option<std::net::IpAddr>,
 ) -> Result<Response, Error> {
-    let caller = ctx
-        .auth
-        .authenticate(
-            headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()),
-            peer,
-        )
-        .await?;
+    let caller = ctx.auth.authenticate(headers, peer).await?;
     let phone = validate::owned_phone(&ctx.api, &caller, phone_id).await?;
     let row = crate::history::find(&ctx.api.db, &phone, message_id).await?;
     let stored = row
@@ -128,21 +122,4 @@ fn downloadable(m: &wa::Message) -> Option<&dyn Downloadable> {
     } else {
         None
     }
-}
-
-/// The same JSON error body the transcoded API answers with.
-fn error_response(err: Error) -> Response {
-    let status = tonic::Status::from(err);
-    let code = status.code() as i32;
-    let (http, name) = (
-        wadesk_gateway::http_status_for_grpc(code),
-        wadesk_gateway::grpc_code_name(code),
-    );
-    let mut response = wadesk_gateway::error_response(http, name, status.message());
-    if let Some(secs) = status.metadata().get("retry-after")
-        && let Ok(value) = HeaderValue::from_bytes(secs.as_bytes())
-    {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
 }

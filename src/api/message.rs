@@ -106,7 +106,10 @@ impl MessageService for MessageApi {
         let cursor = i64::try_from(req.cursor)
             .map_err(|_| Error::invalid("cursor", "is larger than any cursor"))?;
         let phone_id = match req.phone_id.trim() {
-            "" => None,
+            "" => {
+                caller.all_phones("phone_id")?;
+                None
+            }
             id => Some(validate::owned_phone(&self.0, caller, id).await?.id),
         };
         let filter = store::events::Filter {

@@ -2,6 +2,7 @@
 //! validates, resolves the caller, calls the domain and maps back; REST
 //! reaches the same handlers through the gateway.
 
+mod account;
 mod bot;
 mod bulk;
 mod convert;
@@ -19,6 +20,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{config::Config, sessions::SessionManager};
 
+pub(crate) use account::AccountApi;
 pub(crate) use bot::BotApi;
 pub(crate) use bulk::BulkApi;
 pub(crate) use download::{DownloadState, inbound_media};
@@ -50,4 +52,8 @@ pub(crate) struct State {
     pub sender: crate::send::Sender,
     /// Phones' bots (set up, read).
     pub bot: crate::bot::setup::Bots,
+    /// Accounts, console sign-in and API tokens.
+    pub accounts: crate::accounts::Accounts,
+    /// Who is calling (its token cache is cleared on a revocation).
+    pub auth: crate::auth::Authenticator,
 }

@@ -21,6 +21,12 @@ impl PhoneService for PhoneApi {
         request: Request<proto::CreatePhoneRequest>,
     ) -> Result<Response<proto::CreatePhoneResponse>, Status> {
         let caller = caller(&request)?;
+        if caller.phones.is_some() {
+            return Err(crate::error::Error::PermissionDenied(
+                "this token is limited to some phones: creating a phone takes a token without a phone scope".into(),
+            )
+            .into());
+        }
         let phone = self
             .0
             .phones
@@ -38,7 +44,11 @@ impl PhoneService for PhoneApi {
         let caller = caller(&request)?;
         let phones = self.0.phones.list(&caller.account_id).await?;
         Ok(Response::new(proto::ListPhonesResponse {
-            phones: phones.iter().map(Into::into).collect(),
+            phones: phones
+                .iter()
+                .filter(|p| caller.covers(&p.id))
+                .map(Into::into)
+                .collect(),
         }))
     }
 

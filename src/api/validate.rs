@@ -13,6 +13,7 @@ pub(crate) async fn owned_phone(
     caller: &AuthContext,
     phone_id: &str,
 ) -> Result<phone::Model> {
+    caller.reach(phone_id)?;
     state.phones.owned(&caller.account_id, phone_id).await
 }
 
@@ -22,5 +23,6 @@ pub(crate) async fn connected_phone(
     caller: &AuthContext,
     phone_id: &str,
 ) -> Result<phone::Model> {
+    caller.reach(phone_id)?;
     state.phones.connected(&caller.account_id, phone_id).await
 }

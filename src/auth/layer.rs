@@ -71,15 +71,16 @@ where
             if is_public(request.uri().path()) {
                 return inner.call(request).await;
             }
-            let header = request
-                .headers()
-                .get(http::header::AUTHORIZATION)
-                .map(|v| v.as_bytes());
             let peer = request
                 .extensions()
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|info| info.0.ip());
-            match auth.authenticate(header, peer).await {
+            let need = super::scope::need(request.uri().path());
+            match auth
+                .authenticate(request.headers(), peer)
+                .await
+                .and_then(|ctx| ctx.allow(need).map(|()| ctx))
+            {
                 Ok(ctx) => {
                     request.extensions_mut().insert(ctx);
                     inner.call(request).await

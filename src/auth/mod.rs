@@ -4,15 +4,24 @@
 
 mod layer;
 mod limit;
+pub mod password;
+pub mod scope;
 pub mod secret;
+pub mod session;
 pub mod token;
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use sea_orm::DatabaseConnection;
 
 pub use layer::AuthLayer;
 pub use limit::Limiter;
+pub use scope::AuthContext;
 pub use token::Keys;
 
 use crate::{
@@ -20,12 +29,8 @@ use crate::{
     store::{self, cache::Cache, entity::token as token_row},
 };
 
-/// Who is calling: put into every authenticated request's extensions.
-#[derive(Debug, Clone)]
-pub struct AuthContext {
-    pub account_id: String,
-    pub token_id: String,
-}
+/// How often a token's `last_used_at` is written, at most.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// Resolves a bearer token to an account and applies the rate limit.
 #[derive(Clone)]
@@ -39,6 +44,8 @@ pub struct Authenticator {
     /// Token records by id: a revocation by the CLI (another process) is
     /// seen within `auth.cache_ms`.
     tokens: Cache<token_row::Model>,
+    /// When each token's use was last written (see [`TOUCH_EVERY`]).
+    touched: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl Authenticator {
@@ -55,7 +62,38 @@ impl Authenticator {
             limiter,
             failures,
             tokens: Cache::new(cache_ttl),
+            touched: Arc::default(),
         }
+    }
+
+    /// Forgets what was read of a token (after a revocation here).
+    pub fn forget(&self, token_id: &str) {
+        self.tokens.invalidate(token_id);
+    }
+
+    /// Writes the token's use, at most once a minute, off the request.
+    fn touch(&self, token_id: &str) {
+        let now = Instant::now();
+        {
+            let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+            if touched
+                .get(token_id)
+                .is_some_and(|at| now.duration_since(*at) < TOUCH_EVERY)
+            {
+                return;
+            }
+            if touched.len() > 100_000 {
+                touched.retain(|_, at| now.duration_since(*at) < TOUCH_EVERY);
+            }
+            touched.insert(token_id.to_owned(), now);
+        }
+        let db = self.db.clone();
+        let id = token_id.to_owned();
+        tokio::spawn(async move {
+            if let Err(err) = store::tokens::touch(&db, &id, store::now_ms()).await {
+                tracing::warn!(token_id = %id, error = %err, "recording a token's use failed");
+            }
+        });
     }
 
     /// The token's record, from the cache or the database.
@@ -71,10 +109,45 @@ impl Authenticator {
         Ok(record)
     }
 
-    /// Checks the `authorization` header value of a request from `peer`.
-    /// Messages say what is wrong without ever echoing the token. An
-    /// address over its failure limit is answered 429 before any check.
+    /// Authenticates a request from `peer` by its bearer token or, without
+    /// one, by the console's session cookie. Messages say what is wrong
+    /// without ever echoing the token. An address over its failure limit is
+    /// answered 429 before any check.
     pub async fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<AuthContext, Error> {
+        let header = headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        if header.is_none()
+            && let Some(secret) = session::cookie(headers)
+        {
+            return self.session(&secret).await;
+        }
+        self.bearer(header, peer).await
+    }
+
+    /// A console session: its cookie secret's hash must name a session
+    /// that has not expired. Sessions have full rights over the account.
+    async fn session(&self, secret: &str) -> Result<AuthContext, Error> {
+        let record = store::sessions::find_valid(&self.db, &session::hash(secret))
+            .await?
+            .ok_or_else(|| {
+                Error::Unauthenticated("session expired or signed out: sign in again".into())
+            })?;
+        self.limiter
+            .check(&record.id)
+            .map_err(|retry_after| Error::RateLimited {
+                what: "requests per session",
+                limit: self.limiter.limit(),
+                retry_after,
+            })?;
+        Ok(AuthContext::session(record.account_id, record.id))
+    }
+
+    async fn bearer(
         &self,
         header: Option<&[u8]>,
         peer: Option<IpAddr>,
@@ -139,10 +212,8 @@ impl Authenticator {
                 limit: self.limiter.limit(),
                 retry_after,
             })?;
-        Ok(AuthContext {
-            account_id: record.account_id,
-            token_id: record.id,
-        })
+        self.touch(&record.id);
+        Ok(AuthContext::token(&record))
     }
 }
 

@@ -21,11 +21,13 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
+mod console;
 mod input;
 mod listen;
 mod openapi;
 mod request_id;
 
+pub use console::CONTENT_SECURITY_POLICY;
 pub use openapi::openapi_document;
 
 use crate::{
@@ -40,9 +42,10 @@ use crate::{
         scrape::Scrape,
     },
     proto::{
-        bot_service_server::BotServiceServer, bulk_service_server::BulkServiceServer,
-        message_service_server::MessageServiceServer, phone_service_server::PhoneServiceServer,
-        send_service_server::SendServiceServer, webhook_service_server::WebhookServiceServer,
+        account_service_server::AccountServiceServer, bot_service_server::BotServiceServer,
+        bulk_service_server::BulkServiceServer, message_service_server::MessageServiceServer,
+        phone_service_server::PhoneServiceServer, send_service_server::SendServiceServer,
+        webhook_service_server::WebhookServiceServer,
     },
     sealed::{KeyBox, Purpose},
     sessions::SessionManager,
@@ -162,7 +165,25 @@ impl Core {
 
 /// The whole HTTP application: REST, gRPC and gRPC-web.
 pub fn app(core: &Core) -> anyhow::Result<Router> {
+    let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
+    let failures = Arc::new(Limiter::per_minute(
+        core.config.limits.auth_failures_per_minute,
+    ));
+    let authenticator = Authenticator::new(
+        core.db.clone(),
+        core.keys.clone(),
+        limiter,
+        failures,
+        core.config.auth.cache,
+    );
+    let accounts = crate::accounts::Accounts::new(
+        core.db.clone(),
+        core.keys.clone(),
+        core.config.accounts.clone(),
+    );
     let state = State {
+        accounts: accounts.clone(),
+        auth: authenticator.clone(),
         db: core.db.clone(),
         config: core.config.clone(),
         sessions: core.sessions.clone(),
@@ -186,17 +207,6 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
             core.bot_kick.clone(),
         ),
     };
-    let limiter = Arc::new(Limiter::per_minute(core.config.limits.requests_per_minute));
-    let failures = Arc::new(Limiter::per_minute(
-        core.config.limits.auth_failures_per_minute,
-    ));
-    let authenticator = Authenticator::new(
-        core.db.clone(),
-        core.keys.clone(),
-        limiter,
-        failures,
-        core.config.auth.cache,
-    );
 
     // Both reflection versions: grpcurl speaks v1, Python's official
     // grpcio-reflection client only v1alpha.
@@ -223,6 +233,9 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     .add_service(BotServiceServer::new(api::BotApi(state.clone())).max_decoding_message_size(max))
     .add_service(
         MessageServiceServer::new(api::MessageApi(state.clone())).max_decoding_message_size(max),
+    )
+    .add_service(
+        AccountServiceServer::new(api::AccountApi(state.clone())).max_decoding_message_size(max),
     )
     .add_service(core.health.grpc())
     .add_service(reflection)
@@ -288,6 +301,10 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         None => rest,
     };
     let rest = rest
+        .merge(console::routes(
+            accounts,
+            core.config.accounts.secure_cookie,
+        ))
         // Every route above is counted under its template.
         .route_layer(axum::middleware::from_fn_with_state(
             route_names,
@@ -338,6 +355,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
             input::HeadLimits::from_config(server),
             input::limit_heads,
         ))
+        .layer(axum::middleware::from_fn(console::csrf))
         .layer(cors(&core.config))
         .layer(axum::middleware::from_fn(request_id::layer)))
 }

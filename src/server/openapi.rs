@@ -41,11 +41,19 @@ pub fn openapi_document(max_numbers: usize) -> anyhow::Result<Json> {
         "/api/phones/{phone_id}/messages/{message_id}/media".into(),
         json!({ "get": media_download() }),
     );
+    for (path, item) in console_sign_in() {
+        paths.insert(path.into(), item);
+    }
     paths.insert("/healthz".into(), json!({ "get": healthz() }));
     paths.insert("/readyz".into(), json!({ "get": readyz() }));
     let tags = doc["tags"]
         .as_array_mut()
         .context("the gateway's document has tags")?;
+    tags.push(json!({
+        "name": "Console",
+        "description": "The web console's sign-in: a session cookie instead of a token \
+            (docs/api.md, \"Console sign-in\")."
+    }));
     tags.push(json!({
         "name": "Health",
         "description": "Liveness and readiness checks for orchestrators; no token."
@@ -188,4 +196,143 @@ fn readyz() -> Json {
             "431": error("HeadersTooLarge")
         }
     })
+}
+
+/// The console's sign-in routes (`super::console`): JSON beside the API,
+/// no token; they set or clear the session cookie.
+fn console_sign_in() -> Vec<(&'static str, Json)> {
+    let string = |description: &str| json!({ "type": "string", "description": description });
+    let account = json!({
+        "type": "object",
+        "required": ["success", "account"],
+        "properties": {
+            "success": { "type": "boolean", "const": true },
+            "account": {
+                "type": "object",
+                "required": ["account_id", "name"],
+                "properties": {
+                    "account_id": string("Account ID (acc_...)."),
+                    "name": string("The account's name."),
+                    "email": { "type": ["string", "null"], "description": "The sign-in email." }
+                }
+            }
+        }
+    });
+    let signed_in = json!({
+        "description": "Signed in: the body names the account and `Set-Cookie` carries \
+            the session (`wadesk_session`, HttpOnly, SameSite=Strict).",
+        "headers": { "Set-Cookie": { "schema": { "type": "string" } } },
+        "content": { "application/json": { "schema": account } }
+    });
+    let body = |required: &[&str], properties: Json| {
+        json!({
+            "required": true,
+            "content": { "application/json": { "schema": {
+                "type": "object",
+                "required": required,
+                "properties": properties
+            } } }
+        })
+    };
+    let common = |mut responses: Json| {
+        for (code, name) in [
+            ("400", "BadRequest"),
+            ("413", "PayloadTooLarge"),
+            ("414", "UriTooLong"),
+            ("431", "HeadersTooLarge"),
+            ("500", "InternalError"),
+        ] {
+            responses[code] = error(name);
+        }
+        responses
+    };
+    let described = |description: &str| {
+        json!({
+            "description": description,
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+        })
+    };
+    vec![
+        (
+            "/api/account/sign-in",
+            json!({ "post": {
+                "operationId": "SignIn",
+                "tags": ["Console"],
+                "summary": "Signs in to the console with an email and a password",
+                "security": [],
+                "requestBody": body(&["email", "password"], json!({
+                    "email": string("The account's email (any case)."),
+                    "password": string("The account's password.")
+                })),
+                "responses": common(json!({
+                    "200": signed_in.clone(),
+                    "401": described("Wrong email or password (the same answer for both)."),
+                    "429": described("Too many failed sign-ins for this email or from this \
+                        address; Retry-After says when to try again.")
+                }))
+            } }),
+        ),
+        (
+            "/api/account/sign-up",
+            json!({
+                "get": {
+                    "operationId": "SignUpEnabled",
+                    "tags": ["Console"],
+                    "summary": "Whether self sign-up is on",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "`enabled` is `accounts.signup`.",
+                            "content": { "application/json": { "schema": {
+                                "type": "object",
+                                "required": ["success", "enabled"],
+                                "properties": {
+                                    "success": { "type": "boolean", "const": true },
+                                    "enabled": { "type": "boolean" }
+                                }
+                            } } }
+                        },
+                        "414": error("UriTooLong"),
+                        "431": error("HeadersTooLarge")
+                    }
+                },
+                "post": {
+                    "operationId": "SignUp",
+                    "tags": ["Console"],
+                    "summary": "Creates an account and signs in (when sign-up is on)",
+                    "security": [],
+                    "requestBody": body(&["name", "email", "password"], json!({
+                        "name": string("The account's name."),
+                        "email": string("The sign-in email."),
+                        "password": string("10 to 1024 characters.")
+                    })),
+                    "responses": common(json!({
+                        "200": signed_in,
+                        "403": described("Sign-up is off on this server."),
+                        "409": described("An account with this email exists.")
+                    }))
+                }
+            }),
+        ),
+        (
+            "/api/account/sign-out",
+            json!({ "post": {
+                "operationId": "SignOut",
+                "tags": ["Console"],
+                "summary": "Ends the console session and clears its cookie",
+                "security": [],
+                "responses": common(json!({
+                    "200": {
+                        "description": "Signed out (also when there was no session).",
+                        "content": { "application/json": { "schema": {
+                            "type": "object",
+                            "required": ["success"],
+                            "properties": { "success": { "type": "boolean", "const": true } }
+                        } } }
+                    },
+                    "403": described("The session cookie came without this server's Origin.")
+                }))
+            } }),
+        ),
+    ]
 }

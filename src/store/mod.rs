@@ -14,6 +14,7 @@ pub(crate) mod files;
 pub mod messages;
 mod migration;
 pub mod phones;
+pub mod sessions;
 pub mod stats;
 pub mod tokens;
 pub mod webhooks;

@@ -2,10 +2,12 @@
 
 mod support;
 
+mod accounts;
 mod auth;
 mod bot;
 mod bulk;
 mod chaos;
+mod console;
 mod events;
 mod featureless;
 mod fuzz_api;

@@ -52,7 +52,7 @@ fn other_fields(method: &str) -> Option<Value> {
         "GetBulk" | "ListBulks" | "PauseBulk" | "ResumeBulk" | "CancelBulk"
         | "ListBulkRecipients" | "GetMessage" | "ListMessages" | "Subscribe" | "GetPhone"
         | "GetPhoneStatus" | "PairPhone" | "LogoutPhone" | "DeletePhone" | "GetWebhook"
-        | "DeleteWebhook" | "ListDeliveries" | "RedeliverEvent" | "GetBot" => {
+        | "DeleteWebhook" | "ListDeliveries" | "RedeliverEvent" | "GetBot" | "RevokeToken" => {
             json!({})
         }
         _ => return None,
@@ -123,6 +123,14 @@ async fn owned(
             ),
             ("bulk_id", bulk["bulk_id"].as_str().unwrap().to_owned()),
             ("event_id", event.id),
+            (
+                "token_id",
+                wadesk::store::tokens::list_for_account(&app.core.db, account_id)
+                    .await
+                    .unwrap()[0]
+                    .id
+                    .clone(),
+            ),
         ]),
     }
 }

@@ -8,6 +8,10 @@ pub struct Model {
     pub id: String,
     pub name: String,
     pub created_at: i64,
+    /// What the account signs in to the console with, in lower case.
+    pub email: Option<String>,
+    /// An argon2id PHC string; never logged, never returned.
+    pub password_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@ pub mod account;
 pub mod bot;
 pub mod bulk;
 pub mod bulk_recipient;
+pub mod console_session;
 pub mod event;
 pub mod message;
 pub mod phone;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+pub use super::vocab::TokenRights;
+
 /// An API token's record. The JWT itself is never stored: only its id, so
 /// revocation takes effect at once and a database leak yields no tokens.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,6 +14,12 @@ pub struct Model {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// What the token may do.
+    pub rights: TokenRights,
+    /// The phones it may reach, a JSON array of ids; NULL means all.
+    pub phone_ids: Option<String>,
+    /// Written at most once a minute per token.
+    pub last_used_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -325,3 +325,15 @@ mod tests {
         }
     }
 }
+
+/// What an API token may do: everything, read and send, or read only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum TokenRights {
+    #[sea_orm(string_value = "full")]
+    Full,
+    #[sea_orm(string_value = "send")]
+    Send,
+    #[sea_orm(string_value = "read")]
+    Read,
+}

@@ -11,6 +11,7 @@ mod m0006_webhooks;
 mod m0007_bulk;
 mod m0008_bot;
 mod m0009_idempotency;
+mod m0010_console;
 
 use sea_orm_migration::prelude::*;
 
@@ -23,6 +24,7 @@ use m0006_webhooks::M0006Webhooks;
 use m0007_bulk::M0007Bulk;
 use m0008_bot::M0008Bot;
 use m0009_idempotency::M0009Idempotency;
+use m0010_console::M0010Console;
 
 pub struct Migrator;
 
@@ -39,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0007Bulk),
             Box::new(M0008Bot),
             Box::new(M0009Idempotency),
+            Box::new(M0010Console),
         ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());
