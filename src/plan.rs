@@ -38,11 +38,7 @@ pub(crate) async fn admit(
     {
         return Ok(());
     }
-    let mut used: HashSet<String> = store::messages::reached(db, &phone.id)
-        .await?
-        .into_iter()
-        .collect();
-    used.extend(store::bulks::waiting_numbers(db, &phone.id).await?);
+    let used = used_recipients(db, phone).await?;
     let new: HashSet<&str> = recipients
         .iter()
         .copied()
@@ -64,6 +60,30 @@ pub(crate) async fn admit(
             total - TRIAL_RECIPIENTS
         ),
     }))
+}
+
+/// A trial phone's recipients as the cap counts them, with the cap; None
+/// on Pro phones.
+pub(crate) async fn trial_usage(
+    db: &DatabaseConnection,
+    phone: &phone::Model,
+) -> Result<Option<(u64, u64)>> {
+    if phone.plan == Plan::Pro {
+        return Ok(None);
+    }
+    let used = used_recipients(db, phone).await?;
+    Ok(Some((used.len() as u64, TRIAL_RECIPIENTS)))
+}
+
+/// Every number the cap counts for `phone`: sent to, or waiting in its
+/// unfinished campaigns.
+async fn used_recipients(db: &DatabaseConnection, phone: &phone::Model) -> Result<HashSet<String>> {
+    let mut used: HashSet<String> = store::messages::reached(db, &phone.id)
+        .await?
+        .into_iter()
+        .collect();
+    used.extend(store::bulks::waiting_numbers(db, &phone.id).await?);
+    Ok(used)
 }
 
 /// Refuses (403) AI auto-reply on a trial phone.

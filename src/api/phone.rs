@@ -58,9 +58,13 @@ impl PhoneService for PhoneApi {
     ) -> Result<Response<proto::GetPhoneResponse>, Status> {
         let caller = caller(&request)?;
         let phone = validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
+        let usage = crate::plan::trial_usage(&self.0.db, &phone).await?;
+        let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
         Ok(Response::new(proto::GetPhoneResponse {
             phone: Some((&phone).into()),
             created_at: Some(convert::timestamp(phone.created_at)),
+            trial_recipients_used: usage.map(|(used, _)| count(used)),
+            trial_recipients_limit: usage.map(|(_, limit)| count(limit)),
         }))
     }
 

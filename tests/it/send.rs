@@ -199,6 +199,10 @@ async fn trial_cap_and_unknown_numbers(db: Db) {
         let (status, body) = send_to(i).await;
         assert_eq!(status, 200, "recipient {i}: {body}");
     }
+    // GetPhone shows the usage the cap counts.
+    let (_, shown) = app.get(&format!("/api/phones/{phone}")).await;
+    assert_eq!(shown["trial_recipients_used"], json!(30), "{shown}");
+    assert_eq!(shown["trial_recipients_limit"], json!(30), "{shown}");
     let (status, body) = send_to(31).await;
     assert_eq!(status, 403, "{body}");
     assert!(
@@ -238,6 +242,8 @@ async fn trial_cap_and_unknown_numbers(db: Db) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(status, 200, "Pro phones have no cap: {body}");
+    let (_, shown) = app.get(&format!("/api/phones/{phone}")).await;
+    assert!(shown["trial_recipients_used"].is_null(), "{shown}");
     let (status, body) = app
         .post(
             "/api/send",
