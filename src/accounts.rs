@@ -322,5 +322,7 @@ async fn set_login_checked(
     if !store::accounts::set_login(db, account_id, email.as_deref(), hash).await? {
         return Err(Error::NotFound(format!("account {account_id} not found")));
     }
+    // A reset password is often a compromised one: its sessions end.
+    store::sessions::delete_for_account(db, account_id).await?;
     Ok(())
 }

@@ -82,7 +82,7 @@ enum AccountCommand {
         password_stdin: bool,
     },
     /// Sets (or resets) an account's console password, and its email.
-    /// Console sessions stay signed in until they expire or sign out.
+    /// Every console session of the account is signed out.
     SetPassword {
         /// Account ID (acc_...).
         #[arg(long)]

@@ -272,3 +272,140 @@ fn token_revoke_says_when_it_takes_effect() {
         .unwrap();
     assert!(line.contains("auth.cache_ms"), "{line}");
 }
+
+/// `account create --email` reads the password from standard input (or
+/// asks on a terminal, never from an argument), refuses a bad one without
+/// writing anything, and `account set-password` changes it; the password
+/// never appears in the output.
+#[test]
+fn account_passwords_from_the_cli() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("WADESK__DATA_DIR", dir.path())
+            .env("WADESK__WHATSAPP__SERVER_URL", "ws://127.0.0.1:9/ws/chat")
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), all)
+    };
+    let password = "cli password 0123";
+    crate::support::secret(password);
+    crate::support::secret("another password 1");
+    // No terminal and no --password-stdin: refused, nothing written.
+    let (ok, out) = run(
+        &[
+            "account",
+            "create",
+            "--name",
+            "Shop",
+            "--email",
+            "a@example.com",
+        ],
+        None,
+    );
+    assert!(!ok && out.contains("--password-stdin"), "{out}");
+    let (ok, out) = run(
+        &[
+            "account",
+            "create",
+            "--name",
+            "Shop",
+            "--email",
+            "a@example.com",
+            "--password-stdin",
+        ],
+        Some("short\n"),
+    );
+    assert!(!ok && out.contains("at least 10 characters"), "{out}");
+    let (ok, out) = run(
+        &[
+            "account",
+            "create",
+            "--name",
+            "Shop",
+            "--email",
+            "not-an-email",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    assert!(!ok && out.contains("email"), "{out}");
+    let (ok, out) = run(
+        &[
+            "account",
+            "create",
+            "--name",
+            "Shop",
+            "--email",
+            "A@Example.com",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    assert!(ok, "{out}");
+    assert!(!out.contains(password), "{out}");
+    assert!(
+        out.contains("sign in at http://") && out.contains("a@example.com"),
+        "{out}"
+    );
+    let account = out
+        .lines()
+        .find_map(|l| l.strip_prefix("account: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    crate::support::captured(&out);
+    // The refused attempts wrote no account: the email is taken only once.
+    let (ok, out) = run(
+        &[
+            "account",
+            "create",
+            "--name",
+            "Again",
+            "--email",
+            "a@example.com",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    assert!(!ok && out.contains(&account), "{out}");
+    let (ok, out) = run(
+        &[
+            "account",
+            "set-password",
+            "--account",
+            &account,
+            "--password-stdin",
+        ],
+        Some("another password 1\n"),
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = run(
+        &[
+            "account",
+            "set-password",
+            "--account",
+            "acc_nobody",
+            "--password-stdin",
+        ],
+        Some("another password 1\n"),
+    );
+    assert!(!ok && out.contains("no account acc_nobody"), "{out}");
+}
