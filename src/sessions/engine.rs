@@ -1,7 +1,13 @@
 //! The pieces a whatsapp-rust client needs from us: a transport with
 //! TCP_NODELAY, an async HTTP client over our reqwest pool, and the builder.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU32, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use tokio::net::TcpStream;
@@ -98,7 +104,93 @@ impl NoDelayTransport {
             .connect_on(stream)
             .await
             .context("websocket upgrade")?;
-        Ok(from_websocket(ws))
+        let (transport, events) = from_websocket(ws);
+        Ok(Handshake::watch(
+            transport,
+            events,
+            format!("{host}:{port}"),
+            self.failures.clone(),
+        ))
+    }
+}
+
+/// Watches a connection's Noise handshake from outside: whatsapp-rust
+/// reports a failed handshake (the server's certificate chain refused, no
+/// answer in time) only to its log, then closes the transport and tries
+/// again. A client that closes its transport having sent nothing but its
+/// hello has failed the handshake: that is told to `failures` like a
+/// refused connection, with whether the server answered at all.
+struct Handshake {
+    inner: Arc<dyn Transport>,
+    /// Frames the client sent: the hello is the first, the handshake's
+    /// finish the second.
+    sent: AtomicU32,
+    /// Frames the server sent (counted by the forwarding task).
+    received: Arc<AtomicU32>,
+    reported: AtomicBool,
+    server: String,
+    failures: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl Handshake {
+    fn watch(
+        inner: Arc<dyn Transport>,
+        events: async_channel::Receiver<TransportEvent>,
+        server: String,
+        failures: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> (Arc<dyn Transport>, async_channel::Receiver<TransportEvent>) {
+        let received = Arc::new(AtomicU32::new(0));
+        let (tx, rx) = async_channel::bounded(events.capacity().unwrap_or(64).max(1));
+        let counter = received.clone();
+        tokio::spawn(async move {
+            while let Ok(event) = events.recv().await {
+                if matches!(event, TransportEvent::DataReceived(_)) {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                if tx.send(event).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let watched = Handshake {
+            inner,
+            sent: AtomicU32::new(0),
+            received,
+            reported: AtomicBool::new(false),
+            server,
+            failures,
+        };
+        (Arc::new(watched), rx)
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for Handshake {
+    async fn send(&self, data: bytes::Bytes) -> Result<(), anyhow::Error> {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.inner.send(data).await
+    }
+
+    async fn disconnect(&self) {
+        if self.sent.load(Ordering::Relaxed) <= 1 && !self.reported.swap(true, Ordering::Relaxed) {
+            let cause = if self.received.load(Ordering::Relaxed) == 0 {
+                format!(
+                    "WhatsApp's handshake with {} failed: the server accepted the connection but never answered the client's hello",
+                    self.server
+                )
+            } else {
+                format!(
+                    "WhatsApp's handshake with {} failed: the client refused the server's answer (its certificate chain is not signed by WhatsApp, or it does not speak WhatsApp's protocol)",
+                    self.server
+                )
+            };
+            let _ = self.failures.send(cause);
+        }
+        self.inner.disconnect().await
+    }
+
+    fn resource_report(&self) -> Option<whatsapp_rust::wacore::stats::TransportResourceReport> {
+        self.inner.resource_report()
     }
 }
 

@@ -11,6 +11,16 @@ use crate::{
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// A REST error body's message.
+fn message(body: &Value) -> &str {
+    body["error"]["message"].as_str().unwrap_or_default()
+}
+
+/// The error body's message says `what`.
+fn says(body: &Value, what: &str) {
+    assert!(message(body).contains(what), "{what:?} in {body}");
+}
+
 /// The test account gets an email and a password.
 async fn with_login(app: &TestApp, email: &str) {
     secret(PASSWORD);
@@ -124,13 +134,7 @@ async fn tokens_are_managed_over_the_api(db: Db) {
     assert!(body["revoked_at"].is_string(), "{body}");
     let (status, body) = send(app.http.get(app.url("/api/phones")).bearer_auth(&token)).await;
     assert_eq!(status, 401, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("revoked"),
-        "{body}"
-    );
+    says(&body, "revoked");
 
     // Bad input names its field.
     for (request, field) in [
@@ -144,10 +148,7 @@ async fn tokens_are_managed_over_the_api(db: Db) {
     ] {
         let (status, body) = app.post("/api/tokens", request.clone()).await;
         assert_eq!(status, 400, "{request}: {body}");
-        assert!(
-            body["error"]["message"].as_str().unwrap().contains(field),
-            "{request}: {body}"
-        );
+        says(&body, field);
     }
 
     // Another account's token is not found, and stays valid.
@@ -201,8 +202,7 @@ async fn scoped_tokens_stay_in_their_scope(db: Db) {
     assert_eq!(status, 200);
     let (status, body) = call(&read, Method::POST, "/api/send", Some(text.clone())).await;
     assert_eq!(status, 403, "{body}");
-    let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("read rights"), "{body}");
+    says(&body, "read rights");
     // Send rights: a send gets past authorisation (the phone is not
     // connected: 404), a deletion does not.
     let (status, body) = call(&sender, Method::POST, "/api/send", Some(text.clone())).await;
@@ -215,13 +215,7 @@ async fn scoped_tokens_stay_in_their_scope(db: Db) {
     )
     .await;
     assert_eq!(status, 403, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("send rights"),
-        "{body}"
-    );
+    says(&body, "send rights");
     // Neither manages tokens.
     for token in [&read, &sender, &shop_only] {
         let (status, body) = call(token, Method::GET, "/api/tokens", None).await;
@@ -254,13 +248,7 @@ async fn scoped_tokens_stay_in_their_scope(db: Db) {
     )
     .await;
     assert_eq!(status, 403, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("outside its scope"),
-        "{body}"
-    );
+    says(&body, "outside its scope");
     let (status, body) = call(
         &shop_only,
         Method::POST,
@@ -354,13 +342,7 @@ async fn console_sign_in_uses_a_session_cookie(db: Db) {
     assert_eq!(status, 403, "{body}");
     let (status, body) = send(create(Some("http://evil.example"))).await;
     assert_eq!(status, 403, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("evil.example"),
-        "{body}"
-    );
+    says(&body, "evil.example");
     let (status, body) = send(create(Some(&origin))).await;
     assert_eq!(status, 200, "{body}");
     // gRPC-web with the cookie and a foreign Origin: refused too.
@@ -412,13 +394,7 @@ async fn console_sign_in_uses_a_session_cookie(db: Db) {
     };
     let (status, body) = send(change("wrong current")).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("current_password:"),
-        "{body}"
-    );
+    assert!(message(&body).starts_with("current_password:"), "{body}");
     let (status, body) = send(change(PASSWORD)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["sessions_signed_out"], json!(2));
@@ -481,13 +457,7 @@ async fn sign_up_is_off_unless_enabled(db: Db) {
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("password:"),
-        "{body}"
-    );
+    assert!(message(&body).starts_with("password:"), "{body}");
     let response = app
         .http
         .post(app.url("/api/account/sign-up"))

@@ -87,10 +87,43 @@ async fn a_build_without_the_simulator_refuses_its_certificate() {
         sim.online_devices().is_empty(),
         "nothing logged in to the simulator"
     );
-    let (_, status) =
-        send(api.request(reqwest::Method::GET, &format!("/api/phones/{phone}/status"))).await;
+    // The handshake failure is not only in the log: the phone's status
+    // carries it as its reason, and the pairing stream tells it.
+    let mut status = json!(null);
+    for _ in 0..200 {
+        status = send(api.request(reqwest::Method::GET, &format!("/api/phones/{phone}/status")))
+            .await
+            .1;
+        if status["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("handshake"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_ne!(status["status"], "connected", "{status}");
-    drop(pairing);
+    let reason = status["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("WhatsApp's handshake with 127.0.0.1:")
+            && reason.contains("certificate chain is not signed by WhatsApp"),
+        "the status says why: {status}"
+    );
+    let mut stream = pairing.bytes_stream();
+    let mut seen = String::new();
+    let told = tokio::time::timeout(Duration::from_secs(30), async {
+        use futures::StreamExt as _;
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("certificate chain is not signed by WhatsApp") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(told, "the pairing stream tells the cause: {seen}");
     child.kill().unwrap();
     child.wait().unwrap();
     sim.shutdown();
