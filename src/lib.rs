@@ -10,6 +10,7 @@ pub mod auth;
 pub(crate) mod bot;
 pub(crate) mod bulk;
 pub mod config;
+pub(crate) mod context;
 pub(crate) mod error;
 pub mod events;
 pub(crate) mod fetch;

@@ -39,6 +39,10 @@ pub(crate) const SYSTEM_PROMPT_MAX: usize = 20_000;
 /// A bot's model ID (characters).
 pub(crate) const MODEL_MAX: usize = 200;
 
+/// A message id as a caller gives it back (`reply_to`): WhatsApp's ids are
+/// far shorter.
+pub(crate) const MESSAGE_ID_MAX: usize = 128;
+
 /// The Idempotency-Key header of a send (printable ASCII).
 pub(crate) const IDEMPOTENCY_KEY_MAX: usize = 255;
 
@@ -83,6 +87,16 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         if required.contains(&"url") {
             rules.add(format!("wadesk.v1.{message}.url"), url.clone());
         }
+        rules.add(
+            format!("wadesk.v1.{message}.reply_to"),
+            json!({"maxLength": MESSAGE_ID_MAX}),
+        );
+    }
+    for message in ["SendTextRequest", "SendImageRequest", "SendVideoRequest"] {
+        rules.add(
+            format!("wadesk.v1.{message}.mentions"),
+            json!({"items": phone.clone()}),
+        );
     }
     rules.add("wadesk.v1.SendTextRequest.message", not_blank(MESSAGE_MAX));
     for message in ["SendImageRequest", "SendVideoRequest"] {
@@ -108,6 +122,29 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         json!({"maxLength": LOCATION_NAME_MAX}),
     );
 
+    rules.add(
+        "wadesk.v1.CreateTokenRequest",
+        json!({"required": ["name"]}),
+    );
+    rules.add(
+        "wadesk.v1.CreateTokenRequest.name",
+        not_blank(crate::accounts::NAME_MAX),
+    );
+    rules.add(
+        "wadesk.v1.CreateTokenRequest.expires_in_seconds",
+        json!({"maximum": crate::accounts::MAX_EXPIRY_SECS}),
+    );
+    rules.add(
+        "wadesk.v1.ChangePasswordRequest",
+        json!({"required": ["new_password"]}),
+    );
+    rules.add(
+        "wadesk.v1.ChangePasswordRequest.new_password",
+        json!({
+            "minLength": crate::auth::password::MIN_LEN,
+            "maxLength": crate::auth::password::MAX_LEN,
+        }),
+    );
     rules.add(
         "wadesk.v1.CreatePhoneRequest",
         json!({"required": ["name"]}),

@@ -77,6 +77,8 @@ pub struct Message<'a> {
     /// A campaign's recipient: the message is written together with the
     /// recipient's claim, at the campaign's chosen moment (Unix ms).
     pub campaign: Option<(&'a bulk::Model, &'a bulk_recipient::Model, i64)>,
+    /// The message it replies to and the numbers it mentions.
+    pub context: crate::context::Context,
 }
 
 /// A caller's idempotency key and what it asked for: the same key with the
@@ -160,6 +162,7 @@ impl Sender {
             source,
             idempotency,
             campaign,
+            context,
         } = message;
         let db = &self.db;
         if let Some(idempotency) = &idempotency
@@ -174,7 +177,9 @@ impl Sender {
         if campaign.is_none() {
             plan::admit(db, phone, &[to.as_str()]).await?;
         }
-        let body = match content {
+        // The quoted message is checked before any upload.
+        let context = self.context(phone, &to, &context).await?;
+        let mut body = match content {
             Content::Ready(body) => *body,
             Content::Media {
                 kind,
@@ -183,6 +188,11 @@ impl Sender {
                 file_name,
             } => self.upload(phone, kind, &url, caption, file_name).await?,
         };
+        if let Some((reply_to, mentions, info)) = context {
+            body.reply_to = reply_to;
+            body.mentions = mentions;
+            body.context = Some(info);
+        }
         let mut outbound = NewOutbound {
             account_id: phone.account_id.clone(),
             phone_id: phone.id.clone(),
@@ -237,6 +247,39 @@ impl Sender {
             outcome.log();
         }
         outcome
+    }
+
+    /// A reply's quoted message (a stored message of the chat, 400 naming
+    /// `reply_to` otherwise) and the mentions, as stored with the message:
+    /// the quoted id, the mentions as JSON, the encoded ContextInfo.
+    async fn context(
+        &self,
+        phone: &phone::Model,
+        to: &str,
+        context: &crate::context::Context,
+    ) -> Result<Option<(Option<String>, Option<String>, String)>> {
+        if context.is_empty() {
+            return Ok(None);
+        }
+        let quoted = match &context.reply_to {
+            Some(id) => Some(crate::context::check_quoted(
+                store::messages::find_by_wa_id(&self.db, &phone.id, id).await?,
+                id,
+                to,
+            )?),
+            None => None,
+        };
+        let info =
+            crate::context::build(quoted.as_ref(), phone.number.as_deref(), &context.mentions);
+        let mentions = (!context.mentions.is_empty())
+            .then(|| serde_json::to_string(&context.mentions))
+            .transpose()
+            .map_err(|e| Error::Internal(e.into()))?;
+        Ok(Some((
+            quoted.map(|q| q.wa_id),
+            mentions,
+            crate::context::encode(&info),
+        )))
     }
 
     /// Hands an outbox message written earlier (a campaign's, before a

@@ -295,6 +295,7 @@ pub async fn run() -> anyhow::Result<()> {
                     phone_id,
                     to: RECIPIENT.to_owned(),
                     message: format!("grpc {i}"),
+                    ..Default::default()
                 })
                 .await?;
             Ok(())

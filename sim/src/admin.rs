@@ -5,7 +5,8 @@
 //! - `GET    /admin/phones/{number}`                 the phone and its linked devices
 //! - `POST   /admin/phones/{number}/scan`            body: QR text; links the client showing it
 //! - `POST   /admin/phones/{number}/pair-code`       body: the 8-character code a client shows
-//! - `POST   /admin/phones/{number}/send`            `{"to", "text"}` or `{"to", "location": {...}}`
+//! - `POST   /admin/phones/{number}/send`            `{"to", "text"}` or `{"to", "location": {...}}`,
+//!   with `reply_to` (a message id; `reply_to_from`: its author, default `to`) and `mentions`
 //! - `GET    /admin/phones/{number}/messages`        what the phone received
 //! - `GET    /admin/phones/{number}/sent`            what it sent, with delivery state
 //! - `POST   /admin/phones/{number}/read`            `{"ids": [...]}` (or a bare JSON array)
@@ -108,6 +109,13 @@ struct SendBody {
     to: String,
     text: Option<String>,
     location: Option<Location>,
+    /// Reply to this message id (of the chat with `to`).
+    reply_to: Option<String>,
+    /// Who wrote the quoted message (a number; default: `to`).
+    reply_to_from: Option<String>,
+    /// Numbers to mention.
+    #[serde(default)]
+    mentions: Vec<String>,
 }
 
 async fn send(
@@ -142,6 +150,28 @@ async fn send(
             );
         }
     };
+    let mut msg = msg;
+    if body.reply_to.is_some() || !body.mentions.is_empty() {
+        use wacore::proto_helpers::MessageExt as _;
+        let jid = |n: &str| {
+            let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+            format!("{digits}@s.whatsapp.net")
+        };
+        let quoted_from = body.reply_to_from.as_deref().unwrap_or(&to);
+        msg.set_context_info(wa::ContextInfo {
+            stanza_id: body.reply_to.clone(),
+            participant: body.reply_to.as_ref().map(|_| jid(quoted_from)),
+            quoted_message: match &body.reply_to {
+                Some(_) => buffa::MessageField::some(wa::Message {
+                    conversation: Some(String::new()),
+                    ..Default::default()
+                }),
+                None => buffa::MessageField::none(),
+            },
+            mentioned_jid: body.mentions.iter().map(|n| jid(n)).collect(),
+            ..Default::default()
+        });
+    }
     match phone_send::send(&shared, &number, &to, msg).await {
         Ok(id) => axum::Json(json!({ "id": id })).into_response(),
         Err(e) => err(StatusCode::BAD_REQUEST, format!("{e:#}")),

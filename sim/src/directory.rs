@@ -93,6 +93,13 @@ pub struct PhoneMessage {
     pub timestamp: u64,
     /// When this phone received it (Unix ms, the simulator's clock).
     pub received_at_ms: u64,
+    /// A reply: the id of the message it quotes, who wrote that (number)
+    /// and the quoted text or caption as the quote shows it.
+    pub quoted_id: Option<String>,
+    pub quoted_from: Option<String>,
+    pub quoted_text: Option<String>,
+    /// Numbers it mentions.
+    pub mentions: Vec<String>,
 }
 
 /// What the virtual phone sent and how far it got.

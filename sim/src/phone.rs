@@ -302,5 +302,39 @@ fn describe(msg: &wa::Message) -> PhoneMessage {
             l.name.clone(),
         ));
     }
+    if let Some(info) = context_info(m) {
+        let number = |jid: &str| jid.split(['@', ':']).next().unwrap_or_default().to_owned();
+        out.quoted_id = info.stanza_id.clone();
+        out.quoted_from = info.participant.as_deref().map(number);
+        out.quoted_text = info.quoted_message.as_option().and_then(|q| {
+            q.text_content()
+                .map(str::to_owned)
+                .or_else(|| q.get_caption().map(str::to_owned))
+                .or_else(|| {
+                    q.location_message
+                        .as_option()
+                        .map(|l| l.name.clone().unwrap_or_else(|| "location".into()))
+                })
+        });
+        out.mentions = info.mentioned_jid.iter().map(|j| number(j)).collect();
+    }
     out
+}
+
+/// The context (reply, mentions) of whichever part of `m` carries one.
+fn context_info(m: &wa::Message) -> Option<&wa::ContextInfo> {
+    macro_rules! first {
+        ($($field:ident),+) => {
+            None$(.or_else(|| m.$field.as_option().and_then(|x| x.context_info.as_option())))+
+        };
+    }
+    first!(
+        extended_text_message,
+        image_message,
+        video_message,
+        audio_message,
+        document_message,
+        sticker_message,
+        location_message
+    )
 }

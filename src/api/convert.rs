@@ -122,6 +122,12 @@ impl From<(&phone::Model, message::Model)> for proto::Message {
             timestamp: row.sent_at.unwrap_or(row.created_at) / 1000,
             bulk_id: row.bulk_id,
             sent_by_bot: row.source == Some(vocab::Source::Bot),
+            reply_to: row.reply_to.clone(),
+            mentions: row
+                .mentions
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok())
+                .unwrap_or_default(),
         }
     }
 }

@@ -26,6 +26,7 @@ impl SendApi {
         phone_id: &str,
         to: String,
         content: Content,
+        context: crate::context::Context,
     ) -> Result<message::Model> {
         let phone = validate::connected_phone(&self.0, caller, phone_id).await?;
         let outcome = self
@@ -38,6 +39,7 @@ impl SendApi {
                 source: Source::Api,
                 idempotency: idempotency(request)?,
                 campaign: None,
+                context,
             })
             .await?;
         match outcome {
@@ -105,6 +107,24 @@ fn idempotency_key<T>(request: &Request<T>) -> Result<Option<String>> {
     Ok(Some(key.to_owned()))
 }
 
+/// `reply_to` and `mentions` as a send takes them: the id trimmed (empty:
+/// no reply), each number checked.
+fn context(reply_to: &str, mentions: &[String]) -> Result<crate::context::Context> {
+    let reply_to = reply_to.trim();
+    validate::max_len("reply_to", reply_to, rules::MESSAGE_ID_MAX)?;
+    let mut numbers: Vec<String> = Vec::with_capacity(mentions.len());
+    for mention in mentions {
+        let number = validate::phone_number("mentions", mention)?;
+        if !numbers.contains(&number) {
+            numbers.push(number);
+        }
+    }
+    Ok(crate::context::Context {
+        reply_to: Some(reply_to.to_owned()).filter(|r| !r.is_empty()),
+        mentions: numbers,
+    })
+}
+
 /// The fields every send shares; the normalized recipient.
 fn recipient(phone_id: &str, to: &str) -> Result<String> {
     validate::required("phone_id", phone_id)?;
@@ -147,13 +167,14 @@ impl SendApi {
                 "must be a plain file name, without slashes or control characters",
             ));
         }
+        let context = context(fields.reply_to, fields.mentions)?;
         let content = Content::Media {
             kind: fields.kind,
             url,
             caption,
             file_name,
         };
-        self.send(request, caller, fields.phone_id, to, content)
+        self.send(request, caller, fields.phone_id, to, content, context)
             .await
     }
 }
@@ -166,6 +187,8 @@ struct MediaFields<'a> {
     url: &'a str,
     caption: &'a str,
     file_name: &'a str,
+    reply_to: &'a str,
+    mentions: &'a [String],
 }
 
 #[tonic::async_trait]
@@ -180,6 +203,7 @@ impl SendService for SendApi {
         validate::required("message", &req.message)?;
         validate::max_len("message", &req.message, rules::MESSAGE_MAX)?;
         let body = Body::text(req.message.clone());
+        let context = context(&req.reply_to, &req.mentions)?;
         let sent = self
             .send(
                 &request,
@@ -187,6 +211,7 @@ impl SendService for SendApi {
                 &req.phone_id,
                 to,
                 Content::Ready(Box::new(body)),
+                context,
             )
             .await?;
         respond!(SendTextResponse, sent)
@@ -204,6 +229,8 @@ impl SendService for SendApi {
             url: &req.url,
             caption: &req.caption,
             file_name: "",
+            reply_to: &req.reply_to,
+            mentions: &req.mentions,
         };
         respond!(SendImageResponse, self.send_media(&request, fields).await?)
     }
@@ -220,6 +247,8 @@ impl SendService for SendApi {
             url: &req.url,
             caption: &req.caption,
             file_name: "",
+            reply_to: &req.reply_to,
+            mentions: &req.mentions,
         };
         respond!(SendVideoResponse, self.send_media(&request, fields).await?)
     }
@@ -236,6 +265,8 @@ impl SendService for SendApi {
             url: &req.url,
             caption: "",
             file_name: &req.filename,
+            reply_to: &req.reply_to,
+            mentions: &[],
         };
         respond!(
             SendDocumentResponse,
@@ -255,6 +286,8 @@ impl SendService for SendApi {
             url: &req.url,
             caption: "",
             file_name: "",
+            reply_to: &req.reply_to,
+            mentions: &[],
         };
         respond!(SendAudioResponse, self.send_media(&request, fields).await?)
     }
@@ -273,6 +306,7 @@ impl SendService for SendApi {
             req.lng,
             Some(req.name.clone()).filter(|n| !n.is_empty()),
         );
+        let context = context(&req.reply_to, &[])?;
         let sent = self
             .send(
                 &request,
@@ -280,6 +314,7 @@ impl SendService for SendApi {
                 &req.phone_id,
                 to,
                 Content::Ready(Box::new(body)),
+                context,
             )
             .await?;
         respond!(SendLocationResponse, sent)

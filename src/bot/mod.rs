@@ -577,6 +577,7 @@ async fn try_answer(ctx: &Ctx, phone_id: &str, peer: &str) -> anyhow::Result<()>
             source: Source::Bot,
             idempotency: None,
             campaign: None,
+            context: Default::default(),
         })
         .await?;
     store::bots::replied(db, phone_id, store::now_ms()).await?;

@@ -340,6 +340,7 @@ impl Worker {
                     source: Source::Bulk,
                     idempotency: None,
                     campaign: Some((&campaign, &recipient, at)),
+                    context: Default::default(),
                 })
                 .await?;
             if matches!(outcome, Outcome::Skipped) {

@@ -60,6 +60,10 @@ pub struct Parsed {
     pub media_ref: Option<String>,
     pub location: Option<(f64, f64, Option<String>)>,
     pub timestamp_ms: i64,
+    /// The message this one replies to (its WhatsApp id).
+    pub reply_to: Option<String>,
+    /// Numbers it mentions.
+    pub mentions: Vec<String>,
 }
 
 #[async_trait::async_trait]
@@ -139,6 +143,10 @@ async fn commit(
                 media_size: p.media_size,
                 media_sha256: p.media_sha256,
                 media_ref: p.media_ref,
+                reply_to: p.reply_to,
+                mentions: (!p.mentions.is_empty())
+                    .then(|| serde_json::to_string(&p.mentions).unwrap_or_default()),
+                context: None,
             },
             chat: p.chat,
             sender_lid: p.sender_lid,
@@ -185,6 +193,12 @@ pub fn payload(p: &Parsed) -> serde_json::Value {
     if let Some((lat, lng, name)) = &p.location {
         message["location"] = json!({"lat": lat, "lng": lng, "name": name});
     }
+    if let Some(reply_to) = &p.reply_to {
+        message["reply_to"] = json!(reply_to);
+    }
+    if !p.mentions.is_empty() {
+        message["mentions"] = json!(p.mentions);
+    }
     json!({
         "from": p.from,
         "message": message,
@@ -208,6 +222,10 @@ pub fn parse(item: &InboundMessage) -> Option<Parsed> {
     let m = item.message.get_base_message();
     let (kind, mut p) = describe(m)?;
     p.kind = kind;
+    if let Some(info) = crate::context::of(m) {
+        p.reply_to = info.stanza_id.clone().filter(|id| !id.is_empty());
+        p.mentions = crate::context::mentioned(info);
+    }
     p.wa_id = info.id.to_string();
     p.from = source.sender.user.to_string();
     p.chat = (source.chat.server == Server::Group).then(|| source.chat.user.to_string());

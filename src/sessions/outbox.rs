@@ -85,7 +85,11 @@ pub(super) async fn send(
         }
         registered.found(&row.peer);
     }
-    let message = build(row).map_err(SendFailure::Unbuildable)?;
+    let mut message = build(row).map_err(SendFailure::Unbuildable)?;
+    if let Some(stored) = &row.context {
+        let info = crate::context::decode(stored).map_err(SendFailure::Unbuildable)?;
+        crate::context::attach(&mut message, info);
+    }
     let options = SendOptions::default().with_message_id(row.wa_id.clone());
     client
         .send_message_with_options(jid, message, options)

@@ -32,6 +32,12 @@ pub struct Body {
     /// The uploaded (outbound) or received (inbound) media message, to
     /// send or download the file.
     pub media_ref: Option<String>,
+    /// The WhatsApp id of the quoted message (a reply).
+    pub reply_to: Option<String>,
+    /// Mentioned numbers, a JSON array.
+    pub mentions: Option<String>,
+    /// Outbound: the WhatsApp ContextInfo to send with it (encoded).
+    pub context: Option<String>,
 }
 
 impl Default for Body {
@@ -49,6 +55,9 @@ impl Default for Body {
             media_size: None,
             media_sha256: None,
             media_ref: None,
+            reply_to: None,
+            mentions: None,
+            context: None,
         }
     }
 }
@@ -85,6 +94,9 @@ impl Body {
             media_size: Set(self.media_size),
             media_sha256: Set(self.media_sha256),
             media_ref: Set(self.media_ref),
+            reply_to: Set(self.reply_to),
+            mentions: Set(self.mentions),
+            context: Set(self.context),
             ..Default::default()
         }
     }

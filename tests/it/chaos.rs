@@ -201,6 +201,7 @@ impl Transport {
                     phone_id: phone.to_owned(),
                     to: to.to_owned(),
                     message: text.to_owned(),
+                    ..Default::default()
                 });
                 let metadata = request.metadata_mut();
                 metadata.insert("authorization", format!("Bearer {token}").parse().unwrap());

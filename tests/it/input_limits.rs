@@ -168,6 +168,7 @@ async fn a_grpc_message_over_the_limit_is_resource_exhausted() {
         phone_id: "ph_x".into(),
         to: "919876543210".into(),
         message: "x".repeat(20 * 1024),
+        ..Default::default()
     });
     request.metadata_mut().insert(
         "authorization",

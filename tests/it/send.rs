@@ -746,7 +746,142 @@ async fn status_changes_land_in_order_and_never_move_back(db: Db) {
     app.stop().await;
 }
 
+/// Replies and mentions both ways, as the other side's phone decrypted
+/// them: a reply from a virtual phone reaches the gateway with the quoted
+/// id and mentions; the gateway's replies (text and location, quoting an
+/// inbound and an outbound message) show as quotes on the virtual phone.
+async fn replies_and_mentions_both_ways(db: Db) {
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812340050";
+    let peer = "919812340051";
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(peer);
+    sim.create_phone("919812340052");
+
+    let (status, first) = app
+        .post(
+            "/api/send",
+            json!({"phone_id": phone, "to": peer, "message": "Your order shipped"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let first_id = first["message_id"].as_str().unwrap().to_owned();
+    received(&sim, peer, |m| m.id == first_id).await;
+
+    // The customer answers it, mentioning the shop's number.
+    let (status, body) = send(
+        app.http
+            .post(format!("{}/admin/phones/{peer}/send", sim.http_url()))
+            .json(&json!({
+                "to": own, "text": "@919812340050 when does it arrive?",
+                "reply_to": first_id, "reply_to_from": own, "mentions": [own],
+            })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let inbound_id = body["id"].as_str().unwrap().to_owned();
+    let inbound = loop {
+        let (_, list) = app
+            .get(&format!("/api/phones/{phone}/messages?direction=inbound"))
+            .await;
+        if let Some(m) = list["messages"].as_array().and_then(|m| m.first()).cloned() {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(inbound["message_id"], json!(inbound_id));
+    assert_eq!(inbound["reply_to"], json!(first_id), "{inbound}");
+    assert_eq!(inbound["mentions"], json!([own]), "{inbound}");
+
+    // The shop replies to the customer's message, mentioning them.
+    let (status, reply) = app
+        .post(
+            "/api/send",
+            json!({"phone_id": phone, "to": peer, "message": "@919812340051 tomorrow",
+                   "reply_to": inbound_id, "mentions": ["+91 98123 40051"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let reply_id = reply["message_id"].as_str().unwrap().to_owned();
+    let got = received(&sim, peer, |m| m.id == reply_id).await;
+    assert_eq!(got.text.as_deref(), Some("@919812340051 tomorrow"));
+    assert_eq!(
+        got.quoted_id.as_deref(),
+        Some(inbound_id.as_str()),
+        "{got:?}"
+    );
+    assert_eq!(got.quoted_from.as_deref(), Some(peer), "{got:?}");
+    assert_eq!(
+        got.quoted_text.as_deref(),
+        Some("@919812340050 when does it arrive?"),
+        "{got:?}"
+    );
+    assert_eq!(got.mentions, [peer]);
+    let (_, shown) = app
+        .get(&format!("/api/phones/{phone}/messages/{reply_id}"))
+        .await;
+    assert_eq!(shown["message"]["reply_to"], json!(inbound_id), "{shown}");
+    assert_eq!(shown["message"]["mentions"], json!([peer]), "{shown}");
+
+    // A location quoting the shop's own first message.
+    let (status, pin) = app
+        .post(
+            "/api/send-location",
+            json!({"phone_id": phone, "to": peer, "lat": 28.61, "lng": 77.2,
+                   "name": "Warehouse", "reply_to": first_id}),
+        )
+        .await;
+    assert_eq!(status, 200, "{pin}");
+    let pin_id = pin["message_id"].as_str().unwrap().to_owned();
+    let got = received(&sim, peer, |m| m.id == pin_id).await;
+    assert_eq!(got.kind, "location");
+    assert_eq!(got.quoted_id.as_deref(), Some(first_id.as_str()));
+    assert_eq!(got.quoted_from.as_deref(), Some(own), "our own message");
+    assert_eq!(got.quoted_text.as_deref(), Some("Your order shipped"));
+
+    // A reply to a message that is not there, or of another chat, and a
+    // bad mention are refused naming the field, and nothing is sent.
+    let before = sim.phone_messages(peer).len();
+    for (request, field) in [
+        (
+            json!({"to": peer, "message": "x", "reply_to": "3EB0NOPE"}),
+            "reply_to",
+        ),
+        (
+            json!({"to": "919812340052", "message": "x", "reply_to": first_id}),
+            "reply_to",
+        ),
+        (
+            json!({"to": peer, "message": "x", "mentions": ["12"]}),
+            "mentions",
+        ),
+    ] {
+        let mut request = request;
+        request["phone_id"] = json!(phone);
+        let (status, body) = app.post("/api/send", request.clone()).await;
+        assert_eq!(status, 400, "{request}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{request}: {body}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        sim.phone_messages(peer).len(),
+        before,
+        "nothing more arrived"
+    );
+    assert!(sim.phone_messages("919812340052").is_empty());
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    replies_and_mentions_both_ways,
     status_changes_land_in_order_and_never_move_back,
     every_media_kind_arrives_intact,
     bad_sends_are_refused_and_nothing_is_stored,

@@ -55,6 +55,15 @@ pub struct Model {
     /// Outbound with an idempotency key: the hex SHA-256 of the request it
     /// came with (null in rows from before the column).
     pub idempotency_request: Option<String>,
+    /// The WhatsApp id of the message this one quotes (a reply).
+    pub reply_to: Option<String>,
+    /// The numbers it mentions, a JSON array of digits.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub mentions: Option<String>,
+    /// Outbound replies and mentions: WhatsApp's ContextInfo, built when
+    /// the request was accepted (protobuf, base64; see media::encode_context).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub context: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

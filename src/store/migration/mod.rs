@@ -12,6 +12,7 @@ mod m0007_bulk;
 mod m0008_bot;
 mod m0009_idempotency;
 mod m0010_console;
+mod m0011_replies;
 
 use sea_orm_migration::prelude::*;
 
@@ -25,6 +26,7 @@ use m0007_bulk::M0007Bulk;
 use m0008_bot::M0008Bot;
 use m0009_idempotency::M0009Idempotency;
 use m0010_console::M0010Console;
+use m0011_replies::M0011Replies;
 
 pub struct Migrator;
 
@@ -42,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0008Bot),
             Box::new(M0009Idempotency),
             Box::new(M0010Console),
+            Box::new(M0011Replies),
         ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());

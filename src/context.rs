@@ -1,0 +1,211 @@
+//! Replies and mentions: WhatsApp's `ContextInfo`, which a message carries
+//! in its text or media part. Outbound, it is built when a send is accepted
+//! (the quoted message is read then, so the outbox needs no lookup) and
+//! stored with the message; inbound, the quoted id and the mentioned
+//! numbers are read from it.
+
+use whatsapp_rust::waproto::{buffa::MessageField, whatsapp as wa};
+
+use crate::{
+    error::{Error, Result},
+    store::entity::{
+        message,
+        vocab::{Direction, MessageKind},
+    },
+};
+
+/// What a send says besides its content: the message it answers and the
+/// numbers it mentions (both already checked as values).
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The `message_id` (WhatsApp id) of a stored message of the chat.
+    pub reply_to: Option<String>,
+    /// Numbers, digits with country code.
+    pub mentions: Vec<String>,
+}
+
+impl Context {
+    pub fn is_empty(&self) -> bool {
+        self.reply_to.is_none() && self.mentions.is_empty()
+    }
+}
+
+fn jid(number: &str) -> String {
+    format!("{number}@s.whatsapp.net")
+}
+
+/// The ContextInfo of a send: `quoted` is the stored message it answers
+/// (checked to be of the same chat), `own_number` the sending phone's.
+pub(crate) fn build(
+    quoted: Option<&message::Model>,
+    own_number: Option<&str>,
+    mentions: &[String],
+) -> wa::ContextInfo {
+    let mut info = wa::ContextInfo {
+        mentioned_jid: mentions.iter().map(|n| jid(n)).collect(),
+        ..Default::default()
+    };
+    if let Some(quoted) = quoted {
+        info.stanza_id = Some(quoted.wa_id.clone());
+        // Who wrote the quoted message: the other party, or this phone.
+        let author = match quoted.direction {
+            Direction::Inbound => Some(quoted.peer.as_str()),
+            Direction::Outbound => own_number,
+        };
+        info.participant = author.map(jid);
+        info.quoted_message = MessageField::some(quoted_content(quoted));
+    }
+    info
+}
+
+/// What a quote shows of a stored message: its text, caption or place.
+fn quoted_content(row: &message::Model) -> wa::Message {
+    match row.kind {
+        MessageKind::Location => wa::Message {
+            location_message: MessageField::some(wa::message::LocationMessage {
+                degrees_latitude: row.lat,
+                degrees_longitude: row.lng,
+                name: row.location_name.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        // The media message itself when it is kept (a quote then shows its
+        // thumbnail), else its caption as text.
+        _ => row
+            .media_ref
+            .as_deref()
+            .and_then(|stored| crate::media::decode(stored).ok())
+            .map(|media| {
+                use wacore::proto_helpers::MessageExt as _;
+                *media.prepare_for_quote()
+            })
+            .unwrap_or_else(|| wa::Message {
+                conversation: row.text.clone().or_else(|| row.caption.clone()),
+                ..Default::default()
+            }),
+    }
+}
+
+/// Puts `info` on the part of `message` that carries it (whatsapp-rust's
+/// own rule: a plain text becomes an extended text, as WhatsApp Web does).
+pub(crate) fn attach(message: &mut wa::Message, info: wa::ContextInfo) {
+    use wacore::proto_helpers::MessageExt as _;
+    message.set_context_info(info);
+}
+
+/// The ContextInfo a received message carries, if any.
+pub(crate) fn of(message: &wa::Message) -> Option<&wa::ContextInfo> {
+    [
+        message
+            .extended_text_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+        message
+            .image_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+        message
+            .video_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+        message
+            .audio_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+        message
+            .document_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+        message
+            .sticker_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+        message
+            .location_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+}
+
+/// The numbers a ContextInfo mentions (the user part of each jid).
+pub(crate) fn mentioned(info: &wa::ContextInfo) -> Vec<String> {
+    info.mentioned_jid
+        .iter()
+        .filter_map(|j| j.split('@').next())
+        .map(|user| user.split(':').next().unwrap_or(user).to_owned())
+        .filter(|user| !user.is_empty())
+        .collect()
+}
+
+pub(crate) fn encode(info: &wa::ContextInfo) -> String {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use whatsapp_rust::waproto::buffa::Message as _;
+    STANDARD.encode(info.encode_to_vec())
+}
+
+pub(crate) fn decode(stored: &str) -> std::result::Result<wa::ContextInfo, String> {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use whatsapp_rust::waproto::buffa::Message as _;
+    let bytes = STANDARD
+        .decode(stored)
+        .map_err(|e| format!("stored message context: {e}"))?;
+    wa::ContextInfo::decode_from_slice(&bytes).map_err(|e| format!("stored message context: {e}"))
+}
+
+/// The quoted message, which must be a stored message of the same chat
+/// (400 naming `reply_to` otherwise: its id is the caller's to fix).
+pub(crate) fn check_quoted(
+    quoted: Option<message::Model>,
+    reply_to: &str,
+    to: &str,
+) -> Result<message::Model> {
+    match quoted {
+        Some(row) if row.peer == to && row.chat.is_none() => Ok(row),
+        Some(_) => Err(Error::invalid(
+            "reply_to",
+            format!("message {reply_to} is not in the chat with {to}"),
+        )),
+        None => Err(Error::invalid(
+            "reply_to",
+            format!("no message {reply_to} on this phone"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_reply_becomes_an_extended_text_that_survives_storage() {
+        let mut message = wa::Message {
+            conversation: Some("hi @919876543210".into()),
+            ..Default::default()
+        };
+        let info = wa::ContextInfo {
+            stanza_id: Some("3EB0AA".into()),
+            participant: Some(jid("919800000001")),
+            mentioned_jid: vec![jid("919876543210")],
+            ..Default::default()
+        };
+        let stored = decode(&encode(&info)).unwrap();
+        attach(&mut message, stored);
+        assert!(message.conversation.is_none());
+        let found = of(&message).expect("context on the extended text");
+        assert_eq!(found.stanza_id.as_deref(), Some("3EB0AA"));
+        assert_eq!(mentioned(found), ["919876543210"]);
+        assert_eq!(
+            message
+                .extended_text_message
+                .as_option()
+                .unwrap()
+                .text
+                .as_deref(),
+            Some("hi @919876543210")
+        );
+    }
+}
