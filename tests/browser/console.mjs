@@ -1,0 +1,493 @@
+// The web console in a real browser (playwright-core + Debian's chromium),
+// against a running gateway and WhatsApp simulator. Configured by env vars:
+//
+//   WADESK_URL      gateway base URL, e.g. http://127.0.0.1:8080
+//   SIM_ADMIN       simulator admin base URL, e.g. http://127.0.0.1:9090
+//   EMAIL, PASSWORD an account that can sign in to the console
+//   SHOTS           directory for screenshots (created)
+//   VIRTUAL_NUMBER  number of the virtual phone that scans the QR code
+//   PEER_NUMBER     a second virtual phone to message with
+//   WEBHOOK_URL     a loopback webhook receiver
+//   BULK_NUMBERS    comma-separated numbers for the campaign
+//   CHROMIUM        browser binary (default /usr/bin/chromium)
+//
+// Prints one line per passed step and "N passed, 0 failed" at the end; on the
+// first failure it saves failure.png, prints the reason and exits 1.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) {
+    console.error(`console test: set ${name}`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const BASE = need("WADESK_URL").replace(/\/$/, "");
+const SIM = need("SIM_ADMIN").replace(/\/$/, "");
+const EMAIL = need("EMAIL");
+const PASSWORD = need("PASSWORD");
+const SHOTS = need("SHOTS");
+const VIRTUAL = need("VIRTUAL_NUMBER");
+const PEER = need("PEER_NUMBER");
+const WEBHOOK_URL = need("WEBHOOK_URL");
+const BULK = need("BULK_NUMBERS").split(",").map((s) => s.trim()).filter(Boolean);
+const ORIGIN = new URL(BASE).origin;
+const T = 30_000;
+
+mkdirSync(SHOTS, { recursive: true });
+
+let passed = 0;
+function pass(what) {
+  passed += 1;
+  console.log(`ok ${passed} - ${what}`);
+}
+
+class Failure extends Error {}
+function check(cond, message) {
+  if (!cond) throw new Failure(message);
+}
+
+async function waitFor(what, fn, timeout = T, every = 500) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, every));
+  }
+  throw new Failure(`timed out after ${timeout / 1000} s waiting for ${what}${last ? ` (last error: ${last.message ?? last})` : ""}`);
+}
+
+async function sim(method, path, body, raw = false) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.body = raw ? body : JSON.stringify(body);
+    init.headers["content-type"] = raw ? "text/plain" : "application/json";
+  }
+  const res = await fetch(`${SIM}${path}`, init);
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { status: res.status, json, text };
+}
+
+async function createVirtual(number) {
+  const r = await sim("POST", `/admin/phones/${number}`);
+  check(r.status < 300 || r.status === 409, `simulator: creating virtual phone ${number} answered ${r.status} ${r.text}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1, locale: "en-GB", timezoneId: "UTC" });
+const page = await context.newPage();
+page.setDefaultTimeout(T);
+
+// Nothing but the gateway may be contacted, and the page must run clean under its CSP.
+const outside = [];
+const problems = [];
+await context.route("**/*", (route) => {
+  const u = route.request().url();
+  if (u.startsWith(`${ORIGIN}/`) || u.startsWith("data:") || u.startsWith("blob:")) return route.continue();
+  outside.push(u);
+  return route.abort();
+});
+page.on("pageerror", (e) => problems.push(`uncaught error: ${e.message}`));
+page.on("console", (m) => {
+  if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+});
+
+/** A screenshot into SHOTS (toasts cleared); `tall` grows the window to the whole page first. */
+async function shot(name, p = page, tall = false) {
+  await p.evaluate(() => document.querySelector(".toasts")?.replaceChildren());
+  const size = p.viewportSize();
+  if (tall && size) {
+    const height = await p.evaluate(() => document.documentElement.scrollHeight);
+    await p.setViewportSize({ width: size.width, height: Math.min(Math.max(height, size.height), 2400) });
+    await p.evaluate(() => window.scrollTo(0, 0));
+    await p.waitForTimeout(150);
+  }
+  await p.screenshot({ path: join(SHOTS, name) });
+  if (tall && size) await p.setViewportSize(size);
+}
+
+async function go(hash) {
+  await page.goto(`${BASE}/${hash}`);
+}
+
+async function nav(label) {
+  const toggle = page.locator(".nav-toggle");
+  if (await toggle.isVisible()) await toggle.click();
+  await page.locator(`#nav a[data-nav="${label}"]`).click();
+}
+
+/** Marks the document; `stillSameDocument` proves no reload happened since. */
+async function markDocument() {
+  await page.evaluate(() => {
+    window.__wadeskMark = 1;
+  });
+}
+async function stillSameDocument(what) {
+  const same = await page.evaluate(() => window.__wadeskMark === 1);
+  check(same, `${what}: the page was reloaded`);
+}
+
+/** The text of the first element `loc` matches, "" when there is none (never waits for one). */
+async function textOf(loc) {
+  try {
+    return (await loc.count()) ? (await loc.first().innerText({ timeout: 1000 })).trim() : "";
+  } catch {
+    return "";
+  }
+}
+
+/** What the page says went wrong: the banner, else the first field error. */
+async function pageError() {
+  const b = await bannerText();
+  if (b) return b;
+  return textOf(page.locator(".field-error:not(:empty)"));
+}
+
+async function bannerText() {
+  return (await textOf(page.locator("#banner .banner"))).replace(/\s+/g, " ");
+}
+
+let phoneId = "";
+let token = "";
+let sentId = "";
+
+const scenarios = [
+  [
+    "sign in",
+    async () => {
+      await go("#/phones");
+      await page.locator("form.auth-form").waitFor();
+      check(/#\/sign-in/.test(page.url()), `an unsigned visit to #/phones should show sign-in, URL is ${page.url()}`);
+      await page.fill('input[name="email"]', EMAIL);
+      await page.fill('input[name="password"]', `${PASSWORD}-wrong`);
+      await page.click('form.auth-form button[type="submit"]');
+      const err = page.locator("#auth-error");
+      await waitFor("the sign-in error", async () => (await err.innerText()).trim().length > 0);
+      const msg = (await err.innerText()).trim();
+      check(!(await page.locator("#account-name").count()), "a wrong password signed in");
+      pass(`wrong password refused: "${msg}"`);
+      await shot("01-sign-in.png");
+      await page.fill('input[name="password"]', PASSWORD);
+      await page.click('form.auth-form button[type="submit"]');
+      await page.locator("#account-name").waitFor();
+      await waitFor("the phones page after sign-in", async () => /#\/phones/.test(page.url()));
+      pass(`signed in as ${(await page.locator("#account-name").innerText()).trim()}, back on #/phones`);
+    },
+  ],
+  [
+    "add a phone and link it by QR",
+    async () => {
+      await page.locator('a:has-text("Add a phone")').first().click();
+      await page.fill('input[name="name"]', "Shop");
+      await page.click('form button[type="submit"]');
+      const canvas = page.locator('#qr-canvas[data-qr="shown"]');
+      await canvas.waitFor({ timeout: 45_000 });
+      phoneId = decodeURIComponent(new URL(page.url()).hash.split("/")[2] ?? "");
+      check(phoneId.startsWith("ph_"), `no phone id in ${page.url()}`);
+      const box = await canvas.boundingBox();
+      check(box && box.width >= 264, `the QR code is ${box?.width} px wide, want at least 264`);
+      pass(`phone Shop (${phoneId}) created; QR code shown, ${Math.round(box.width)} px`);
+      await shot("02-add-phone-qr.png");
+      await createVirtual(VIRTUAL);
+      await markDocument();
+      let scanned = false;
+      let lastAnswer = "";
+      for (let attempt = 0; attempt < 4 && !scanned; attempt++) {
+        const png = PNG.sync.read(await canvas.screenshot());
+        const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+        check(code && code.data, "the QR code on the page could not be decoded");
+        let r = await sim("POST", `/admin/phones/${VIRTUAL}/scan`, code.data, true);
+        if (r.status >= 300) r = await sim("POST", `/admin/phones/${VIRTUAL}/scan`, { qr: code.data });
+        lastAnswer = `${r.status} ${r.text}`;
+        scanned = r.status < 300;
+        if (!scanned) await page.waitForTimeout(1500);
+      }
+      check(scanned, `the simulator refused the scan: ${lastAnswer}`);
+      pass(`virtual phone ${VIRTUAL} scanned the decoded QR code`);
+      await page.locator('#pair[data-pair-state="connected"]').waitFor({ timeout: 45_000 });
+      check((await page.locator("#pair h2").innerText()).includes("Connected"), "no Connected heading");
+      await stillSameDocument("pairing");
+      pass("the page shows Connected by itself");
+      await shot("02b-connected.png");
+    },
+  ],
+  [
+    "phones list",
+    async () => {
+      await nav("phones");
+      const row = page.locator(`.phone-row[data-phone-id="${phoneId}"]`);
+      await row.waitFor();
+      await waitFor("Shop connected", async () => (await row.getAttribute("data-status")) === "connected");
+      const text = await row.innerText();
+      check(text.includes("Shop"), `the row does not name Shop: ${text}`);
+      check(text.replace(/\D/g, "").includes(VIRTUAL), `the row does not show ${VIRTUAL}: ${text}`);
+      const usage = row.locator(".usage[data-used]");
+      await usage.waitFor({ timeout: 10_000 }).catch(() => undefined);
+      const used = (await usage.count()) ? ` (trial: ${(await usage.innerText()).trim()})` : "";
+      pass(`Phones lists Shop as connected with +${VIRTUAL}${used}`);
+      await shot("03-phones.png");
+      await row.locator(".phone-name a").click();
+      await page.locator(".details").first().waitFor();
+      await shot("03b-phone.png");
+      pass("the phone page shows its connection");
+    },
+  ],
+  [
+    "send a text; it is read",
+    async () => {
+      await createVirtual(PEER);
+      await nav("send");
+      await page.locator('form[data-kind="text"]').waitFor();
+      const text = `Hello from the console ${Date.now()}`;
+      await page.fill('input[name="to"]', PEER);
+      await page.fill('textarea[name="message"]', text);
+      await page.click('form[data-kind="text"] button[type="submit"]');
+      const result = page.locator("#send-results .result").first();
+      await waitFor("the send result", async () => (await result.count()) > 0 || (await pageError()), T);
+      if (!(await result.count())) throw new Failure(`the send failed: ${await pageError()}`);
+      sentId = (await result.getAttribute("data-message-id")) ?? "";
+      pass(`text sent, message id ${sentId}`);
+      await shot("04-send.png");
+      const got = await waitFor(`the text at ${PEER}`, async () => {
+        const r = await sim("GET", `/admin/phones/${PEER}/messages`);
+        return Array.isArray(r.json) && r.json.find((m) => m.text === text);
+      });
+      pass(`virtual phone ${PEER} received it (id ${got.id})`);
+      await nav("messages");
+      const row = page.locator(`.msg[data-message-id="${sentId}"]`);
+      await row.waitFor();
+      await markDocument();
+      const r = await sim("POST", `/admin/phones/${PEER}/read`, { ids: [got.id] });
+      check(r.status < 300, `simulator read answered ${r.status} ${r.text}`);
+      await waitFor("the read ticks", async () => (await row.getAttribute("data-status")) === "read" && (await row.locator('.ticks[data-status="read"]').count()) === 1);
+      await stillSameDocument("read receipt");
+      pass("its ticks turned read in Messages without a reload");
+    },
+  ],
+  [
+    "an inbound message appears live",
+    async () => {
+      const text = `Hi from the peer ${Date.now()}`;
+      await markDocument();
+      const r = await sim("POST", `/admin/phones/${PEER}/send`, { to: VIRTUAL, text });
+      check(r.status < 300, `simulator send answered ${r.status} ${r.text}`);
+      await page.locator(".msg.in", { hasText: text }).waitFor();
+      await stillSameDocument("inbound message");
+      pass("the peer's message appeared in Messages live");
+      await shot("05-messages.png");
+    },
+  ],
+  [
+    "webhook",
+    async () => {
+      await nav("webhook");
+      await page.locator("#webhook-form").waitFor();
+      await page.fill('input[name="webhook_url"]', WEBHOOK_URL);
+      await page.click('#webhook-form button[type="submit"]');
+      const secret = page.locator("#webhook-secret-value");
+      await waitFor("the signing secret", async () => (await secret.count()) || (await pageError()));
+      if (!(await secret.count())) throw new Failure(`setting the webhook failed: ${await pageError()}`);
+      const value = await secret.inputValue();
+      check(value.startsWith("whsec_"), `the secret shown is ${value}`);
+      check((await page.locator("#webhook-secret").innerText()).includes("not be shown again"), "no warning that the secret is shown once");
+      pass("webhook set; the secret is shown once with a warning");
+      const r = await sim("POST", `/admin/phones/${PEER}/send`, { to: VIRTUAL, text: `Webhook ping ${Date.now()}` });
+      check(r.status < 300, `simulator send answered ${r.status} ${r.text}`);
+      const rows = page.locator("#deliveries-table tbody tr");
+      await waitFor("a delivery in the list", async () => {
+        if (await rows.count()) return true;
+        await page.locator('.card-title:has-text("Recent deliveries") button').click();
+        return false;
+      }, 45_000, 3000);
+      pass(`a delivery is listed (answer ${await rows.first().getAttribute("data-code")})`);
+      await shot("06-webhook.png", page, true);
+    },
+  ],
+  [
+    "bulk campaign",
+    async () => {
+      for (const n of BULK) await createVirtual(n);
+      await nav("bulk");
+      await page.locator("#bulk-form").waitFor();
+      await page.fill('textarea[name="numbers"]', BULK.join("\n"));
+      await page.fill('textarea[name="message"]', "Bulk hello {{number}}");
+      await page.fill('input[name="delay"]', "0");
+      await page.click('#bulk-form button[type="submit"]');
+      const delayError = page.locator('#bulk-form [data-field="delay"] .field-error');
+      await waitFor("the campaign page", async () => /#\/bulk\/[^/]+\/bk_/.test(page.url()) || (await textOf(delayError)) || (await bannerText()));
+      if (!/\/bk_/.test(page.url()) && (await textOf(delayError))) {
+        console.log(`   (delay 0 refused: ${await textOf(delayError)}; using 1000 ms)`);
+        await page.fill('input[name="delay"]', "1000");
+        await page.click('#bulk-form button[type="submit"]');
+      }
+      await waitFor("the campaign page", async () => /\/bk_/.test(page.url()) || (await bannerText()));
+      if (!/\/bk_/.test(page.url())) throw new Failure(`starting the campaign failed: ${await pageError()}`);
+      pass(`campaign started to ${BULK.length} numbers`);
+      const bar = page.locator("#bulk-progress-card .progress");
+      await waitFor(`${BULK.length}/${BULK.length}`, async () => (await bar.getAttribute("data-done")) === String(BULK.length) && (await bar.getAttribute("data-total")) === String(BULK.length), 120_000, 1000);
+      const count = (await page.locator("#bulk-count").innerText()).replace(/\s/g, "");
+      check(count === `${BULK.length}/${BULK.length}`, `the count reads ${count}`);
+      pass(`the progress bar reached ${BULK.length}/${BULK.length} (${await bar.getAttribute("data-sent")} sent)`);
+      await page.locator(`#recipients tr[data-status]`).first().waitFor();
+      await shot("07-bulk.png", page, true);
+    },
+  ],
+  [
+    "API token",
+    async () => {
+      await nav("settings");
+      await page.locator("#token-form").waitFor();
+      await page.fill('#token-form input[name="name"]', "Browser test");
+      await page.click('#token-form button[type="submit"]');
+      const secret = page.locator("#token-secret");
+      await secret.waitFor();
+      token = await secret.inputValue();
+      check(token.length >= 16, `the token shown is "${token}"`);
+      pass("token created and shown once");
+      await shot("08-settings-tokens.png", page, true);
+      const ok = await fetch(`${BASE}/api/phones`, { headers: { Authorization: `Bearer ${token}` } });
+      const body = await ok.text();
+      check(ok.status === 200, `GET /api/phones with the token answered ${ok.status} ${body}`);
+      check(JSON.parse(body).phones?.some((p) => p.name === "Shop"), `GET /api/phones does not list Shop: ${body}`);
+      pass("GET /api/phones with it: 200, lists Shop");
+      const newest = page.locator('#tokens-table tbody tr[data-state="active"]', { hasText: "Browser test" }).last();
+      const tokenId = await newest.getAttribute("data-token-id");
+      const row = page.locator(`#tokens-table tbody tr[data-token-id="${tokenId}"]`);
+      await row.locator('button:has-text("Revoke")').click();
+      await page.locator('dialog[open] button:has-text("Revoke token")').click();
+      await waitFor("the token revoked", async () => (await row.getAttribute("data-state")) === "revoked");
+      pass("revoked in the page");
+      const after = await fetch(`${BASE}/api/phones`, { headers: { Authorization: `Bearer ${token}` } });
+      check(after.status === 401, `GET /api/phones with the revoked token answered ${after.status}`);
+      pass("the same request now: 401");
+    },
+  ],
+  [
+    "security",
+    async () => {
+      const where = await page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie, location.href]));
+      check(!where.includes(token), "the token is in web storage, a cookie or the URL");
+      pass("the token is in no storage, cookie or URL");
+      const cookies = await context.cookies(BASE);
+      check(cookies.length > 0, "the browser has no session cookie");
+      check(cookies.every((c) => !c.value.includes(token)), "a cookie holds the token");
+      const session = cookies.find((c) => c.httpOnly);
+      check(session, "no HttpOnly session cookie");
+      const cookie = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+      const evil = await fetch(`${BASE}/api/phones`, {
+        method: "POST",
+        headers: { Cookie: cookie, Origin: "http://evil.example", "Content-Type": "application/json" },
+        body: JSON.stringify({ name: "Evil" }),
+      });
+      check(evil.status === 403, `a cross-origin POST with the session cookie answered ${evil.status}`);
+      pass("a cross-origin POST with the session cookie: 403");
+      const root = await fetch(`${BASE}/`);
+      const csp = root.headers.get("content-security-policy") ?? "";
+      check(csp, "GET / has no Content-Security-Policy");
+      const sources = csp.split(";").flatMap((d) => d.trim().split(/\s+/).slice(1));
+      const foreign = sources.filter((s) => !/^('self'|'none'|data:|blob:|'unsafe-[a-z-]+'|'nonce-.*'|'sha\d+-.*')$/.test(s));
+      check(!foreign.length, `the CSP names outside sources: ${foreign.join(" ")}`);
+      pass(`GET / sends a CSP with no outside origin (${csp})`);
+      check(!outside.length, `the console contacted other hosts: ${outside.join(", ")}`);
+      check(!problems.length, problems.join("; "));
+      pass("no request left the gateway's origin; no CSP violation or uncaught error");
+    },
+  ],
+  [
+    "pages for the docs",
+    async () => {
+      await nav("bot");
+      await page.locator("#bot-unavailable, #bot-form").first().waitFor();
+      await shot("11-bot.png");
+      await nav("api");
+      await page.locator("details.op").first().waitFor();
+      const total = await page.locator("details.op").count();
+      await page.fill("#api-filter", "send");
+      await page.waitForTimeout(200);
+      const visible = await page.locator("details.op:visible").count();
+      check(visible > 0 && visible < total, `filtering the API reference for "send" shows ${visible} of ${total} operations`);
+      const sendText = page.locator('details.op[data-operation="SendText"]');
+      const open = (await sendText.count()) ? sendText : page.locator("details.op:visible").first();
+      await open.locator(":scope > summary").click();
+      await open.evaluate((el) => (el.closest("section") ?? el).scrollIntoView({ block: "start" }));
+      await shot("12-api-reference.png");
+      pass(`API reference rendered (${total} operations); filter "send" shows ${visible}`);
+      const mobile = await context.newPage();
+      await mobile.setViewportSize({ width: 390, height: 844 });
+      await mobile.goto(`${BASE}/#/phones`);
+      await mobile.locator(`.phone-row[data-phone-id="${phoneId}"]`).waitFor();
+      const overflow = await mobile.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 1, `the phones page is ${overflow} px wider than a 390 px screen`);
+      await shot("13-mobile-phones.png", mobile);
+      await mobile.locator(".nav-toggle").click();
+      await mobile.locator("#nav").waitFor();
+      await shot("13b-mobile-nav.png", mobile);
+      await mobile.close();
+      pass("the phones page fits a 390 px screen; the menu opens");
+    },
+  ],
+  [
+    "sign out",
+    async () => {
+      await page.click("#sign-out");
+      await page.locator("form.auth-form").waitFor();
+      pass("signed out");
+      for (const r of ["#/phones", "#/phones/new", `#/phones/${phoneId}`, "#/send", "#/messages", "#/bulk", "#/webhook", "#/bot", "#/settings", "#/api"]) {
+        await go(r);
+        await page.locator("form.auth-form").waitFor();
+        check(!(await page.locator("#account-name").count()), `${r} shows the console after sign-out`);
+      }
+      pass("every page route shows the sign-in page");
+      await shot("10-signed-out.png");
+    },
+  ],
+];
+
+let code = 0;
+try {
+  for (const [name, run] of scenarios) {
+    try {
+      await run();
+    } catch (e) {
+      e.scenario = name;
+      throw e;
+    }
+  }
+  console.log(`${passed} passed, 0 failed`);
+} catch (e) {
+  code = 1;
+  try {
+    await shot("failure.png");
+  } catch {
+    /* the browser may be gone */
+  }
+  const banner = await bannerText().catch(() => "");
+  console.error(`FAIL in "${e.scenario ?? "setup"}": ${e instanceof Failure ? e.message : e.stack ?? e}`);
+  if (banner) console.error(`  banner on the page: ${banner}`);
+  console.error(`  page: ${page.url()}; screenshot ${join(SHOTS, "failure.png")}`);
+  console.log(`${passed} passed, 1 failed`);
+} finally {
+  await browser.close();
+}
+process.exit(code);
