@@ -41,7 +41,7 @@ event_kinds! {
     PhoneQrExpired = "phone.qr_expired": "Pairing ended without a scan or code; the phone can be paired again.",
     PhoneConnected = "phone.connected": "The phone is online; queued messages go out.",
     PhoneDisconnected = "phone.disconnected": "The connection dropped; the session reconnects by itself.",
-    PhoneConnectFailed = "phone.connect_failed": "A connection attempt failed: WhatsApp could not be reached (DNS, refused, TLS) or refused it; `reason` says why. After `sessions.max_failures` in a row the phone is `failed` with that reason and a pairing stream ends with it.",
+    PhoneConnectFailed = "phone.connect_failed": "A connection attempt failed: WhatsApp could not be reached (DNS, refused, TLS, the websocket upgrade), its Noise handshake failed (`WhatsApp's handshake with host:port failed: ...`: no answer to the hello, or a certificate chain WhatsApp did not sign), or it refused the connection; `reason` says why. After `sessions.max_failures` in a row the phone is `failed` with that reason and a pairing stream ends with it.",
     PhoneLoggedOut = "phone.logged_out": "The phone was unlinked (from the phone or through the API); its keys are deleted.",
     PhoneBanned = "phone.banned": "WhatsApp banned the number (until `ban_expires_at` when temporary).",
     PhoneFailed = "phone.failed": "The session gave up after repeated failures.",
