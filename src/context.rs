@@ -87,6 +87,44 @@ fn quoted_content(row: &message::Model) -> wa::Message {
     }
 }
 
+/// The message a reaction is for: a stored message of the phone's
+/// one-to-one chats, not itself a reaction (400 naming `message_id`).
+pub(crate) async fn reaction_target(
+    db: &sea_orm::DatabaseConnection,
+    phone: &crate::store::entity::phone::Model,
+    id: &str,
+) -> Result<message::Model> {
+    crate::store::messages::find_by_wa_id(db, &phone.id, id)
+        .await?
+        .filter(|row| row.chat.is_none() && row.kind != MessageKind::Reaction)
+        .ok_or_else(|| {
+            Error::invalid(
+                "message_id",
+                format!("no message {id} in this phone's chats"),
+            )
+        })
+}
+
+/// A reaction to `target` (a stored message of a one-to-one chat) as the
+/// outbox sends it: the WhatsApp message is built now, with the key of the
+/// message reacted to, and kept like an uploaded media message.
+pub(crate) fn reaction(target: &message::Model, emoji: &str) -> crate::store::messages::Body {
+    let key = wa::MessageKey {
+        remote_jid: Some(jid(&target.peer)),
+        from_me: Some(target.direction == Direction::Outbound),
+        id: Some(target.wa_id.clone()),
+        ..Default::default()
+    };
+    let message = wacore::proto_helpers::build_reaction_message(key, emoji, crate::store::now_ms());
+    crate::store::messages::Body {
+        kind: MessageKind::Reaction,
+        text: Some(emoji.to_owned()),
+        reply_to: Some(target.wa_id.clone()),
+        media_ref: Some(crate::media::encode(&message)),
+        ..Default::default()
+    }
+}
+
 /// Puts `info` on the part of `message` that carries it (whatsapp-rust's
 /// own rule: a plain text becomes an extended text, as WhatsApp Web does).
 pub(crate) fn attach(message: &mut wa::Message, info: wa::ContextInfo) {

@@ -14,6 +14,23 @@ pub(crate) fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
     }
 }
 
+/// A reaction: one emoji (a few code points: skin tones and families join
+/// several), or empty to take a reaction back. Letters, digits, spaces and
+/// control characters are refused.
+pub(crate) fn emoji(field: &str, value: &str) -> Result<String> {
+    let value = value.trim();
+    let plain = value
+        .chars()
+        .any(|c| c.is_ascii_alphanumeric() || c.is_whitespace() || c.is_control());
+    if plain || value.chars().count() > 16 {
+        return Err(Error::invalid(
+            field,
+            "must be one emoji (e.g. \"\u{1f44d}\"), or empty to remove the reaction",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 /// A length limit, in characters.
 pub(crate) fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
     if value.chars().count() > max {

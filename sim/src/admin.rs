@@ -6,7 +6,8 @@
 //! - `POST   /admin/phones/{number}/scan`            body: QR text; links the client showing it
 //! - `POST   /admin/phones/{number}/pair-code`       body: the 8-character code a client shows
 //! - `POST   /admin/phones/{number}/send`            `{"to", "text"}` or `{"to", "location": {...}}`,
-//!   with `reply_to` (a message id; `reply_to_from`: its author, default `to`) and `mentions`
+//!   with `reply_to` (a message id; `reply_to_from`: its author, default `to`) and `mentions`;
+//!   or `{"to", "react_to", "emoji", "react_from_me"}` for a reaction
 //! - `GET    /admin/phones/{number}/messages`        what the phone received
 //! - `GET    /admin/phones/{number}/sent`            what it sent, with delivery state
 //! - `POST   /admin/phones/{number}/read`            `{"ids": [...]}` (or a bare JSON array)
@@ -116,6 +117,13 @@ struct SendBody {
     /// Numbers to mention.
     #[serde(default)]
     mentions: Vec<String>,
+    /// React to this message id of the chat with `to` (with `emoji`;
+    /// `react_from_me`: the message was this phone's own).
+    react_to: Option<String>,
+    #[serde(default)]
+    emoji: String,
+    #[serde(default)]
+    react_from_me: bool,
 }
 
 async fn send(
@@ -129,6 +137,20 @@ async fn send(
     }
     let to: String = body.to.chars().filter(char::is_ascii_digit).collect();
     let msg = match (body.text, body.location) {
+        (None, None) if body.react_to.is_some() => wa::Message {
+            reaction_message: buffa::MessageField::some(wa::message::ReactionMessage {
+                key: buffa::MessageField::some(wa::MessageKey {
+                    remote_jid: Some(format!("{to}@s.whatsapp.net")),
+                    from_me: Some(body.react_from_me),
+                    id: body.react_to.clone(),
+                    ..Default::default()
+                }),
+                text: Some(body.emoji.clone()),
+                sender_timestamp_ms: Some(crate::nodes::unix_now_ms() as i64),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
         (Some(text), None) => wa::Message {
             conversation: Some(text),
             ..Default::default()

@@ -100,6 +100,8 @@ pub struct PhoneMessage {
     pub quoted_text: Option<String>,
     /// Numbers it mentions.
     pub mentions: Vec<String>,
+    /// A reaction: the id of the message reacted to (`text` is the emoji).
+    pub reacted_to: Option<String>,
 }
 
 /// What the virtual phone sent and how far it got.

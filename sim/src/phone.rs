@@ -294,6 +294,10 @@ fn describe(msg: &wa::Message) -> PhoneMessage {
     } else if let Some(s) = m.sticker_message.as_option() {
         out.kind = "sticker".into();
         out.media_sha256 = s.file_sha256.as_deref().map(hex);
+    } else if let Some(r) = m.reaction_message.as_option() {
+        out.kind = "reaction".into();
+        out.text = Some(r.text.clone().unwrap_or_default());
+        out.reacted_to = r.key.as_option().and_then(|k| k.id.clone());
     } else if let Some(l) = m.location_message.as_option() {
         out.kind = "location".into();
         out.location = Some((

@@ -292,6 +292,37 @@ impl SendService for SendApi {
         respond!(SendAudioResponse, self.send_media(&request, fields).await?)
     }
 
+    async fn react_to_message(
+        &self,
+        request: Request<proto::ReactToMessageRequest>,
+    ) -> Result<Response<proto::ReactToMessageResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        validate::required("phone_id", &req.phone_id)?;
+        let target_id = validate::required("message_id", &req.message_id)?;
+        validate::max_len("message_id", target_id, rules::MESSAGE_ID_MAX)?;
+        let emoji = crate::values::emoji("emoji", &req.emoji)?;
+        let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
+        let target = crate::context::reaction_target(&self.0.db, &phone, target_id).await?;
+        let body = crate::context::reaction(&target, &emoji);
+        let row = self
+            .send(
+                &request,
+                caller,
+                &req.phone_id,
+                target.peer.clone(),
+                Content::Ready(Box::new(body)),
+                Default::default(),
+            )
+            .await?;
+        Ok(Response::new(proto::ReactToMessageResponse {
+            message_id: row.wa_id,
+            to: row.peer,
+            status: proto::MessageStatus::from(row.status) as i32,
+            reacted_to: target.wa_id,
+        }))
+    }
+
     async fn send_location(
         &self,
         request: Request<proto::SendLocationRequest>,

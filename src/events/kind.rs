@@ -36,6 +36,7 @@ macro_rules! event_kinds {
 
 event_kinds! {
     MessageReceived = "message.received": "A person sent one of your phones a message (stored before WhatsApp is acknowledged).",
+    MessageReaction = "message.reaction": "Someone reacted to a message of one of your phones' chats: `emoji` (empty: they took their reaction back) and the message reacted to, `reacted_to`.",
     MessageStatus = "message.status": "An outbound message moved: sent, delivered, read or failed (with its reason).",
     PhoneQr = "phone.qr": "A new QR code is showing for a phone being linked.",
     PhoneQrExpired = "phone.qr_expired": "Pairing ended without a scan or code; the phone can be paired again.",

@@ -164,7 +164,11 @@ async fn commit(
             NewEvent {
                 account_id,
                 phone_id: Some(phone_id),
-                kind: EventKind::MessageReceived,
+                kind: if kind == MessageKind::Reaction {
+                    EventKind::MessageReaction
+                } else {
+                    EventKind::MessageReceived
+                },
                 payload,
             },
         )
@@ -176,6 +180,21 @@ async fn commit(
 
 /// The webhook body: the reference's fields, then ours beside them.
 pub fn payload(p: &Parsed) -> serde_json::Value {
+    if p.kind == MessageKind::Reaction {
+        return json!({
+            "from": p.from,
+            "message": {
+                "id": p.wa_id,
+                "type": "reaction",
+                "emoji": p.text,
+                "reacted_to": p.reply_to,
+                "timestamp": p.timestamp_ms / 1000,
+            },
+            "push_name": p.push_name,
+            "lid": p.sender_lid,
+            "group": p.chat,
+        });
+    }
     let mut message = json!({
         "id": p.wa_id,
         "type": p.kind.as_str(),
@@ -222,7 +241,7 @@ pub fn parse(item: &InboundMessage) -> Option<Parsed> {
     let m = item.message.get_base_message();
     let (kind, mut p) = describe(m)?;
     p.kind = kind;
-    if let Some(info) = crate::context::of(m) {
+    if let Some(info) = crate::context::of(m).filter(|_| kind != MessageKind::Reaction) {
         p.reply_to = info.stanza_id.clone().filter(|id| !id.is_empty());
         p.mentions = crate::context::mentioned(info);
     }
@@ -307,7 +326,8 @@ fn describe(m: &wa::Message) -> Option<(MessageKind, Parsed)> {
     } else if m.contacts_array_message.is_set() {
         MessageKind::Contact
     } else if let Some(x) = m.reaction_message.as_option() {
-        p.text = x.text.clone();
+        p.text = Some(x.text.clone().unwrap_or_default());
+        p.reply_to = x.key.as_option().and_then(|k| k.id.clone());
         MessageKind::Reaction
     } else if m.protocol_message.is_set()
         || m.sender_key_distribution_message.is_set()

@@ -113,6 +113,12 @@ fn build(row: &message::Model) -> Result<wa::Message, String> {
             }),
             ..Default::default()
         }),
+        // Built when the request was accepted (context::reaction).
+        MessageKind::Reaction => media::decode(
+            row.media_ref
+                .as_deref()
+                .ok_or("reaction without its message")?,
+        ),
         kind if media::Kind::from_kind(kind).is_some() => media::decode(
             row.media_ref
                 .as_deref()

@@ -880,7 +880,107 @@ async fn replies_and_mentions_both_ways(db: Db) {
     sim.shutdown();
 }
 
+/// Reactions both ways: the gateway's reaction reaches the virtual phone
+/// (emoji and the message it is on, as that phone decrypted it) and can be
+/// taken back; a virtual phone's reaction is stored and is a
+/// `message.reaction` event; bad reactions name their field.
+async fn reactions_both_ways(db: Db) {
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812340060";
+    let peer = "919812340061";
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(peer);
+    let (status, sent) = app
+        .post(
+            "/api/send",
+            json!({"phone_id": phone, "to": peer, "message": "Order #12 is ready"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let sent_id = sent["message_id"].as_str().unwrap().to_owned();
+    received(&sim, peer, |m| m.id == sent_id).await;
+
+    let react = async |id: &str, emoji: &str| {
+        app.post(
+            &format!("/api/phones/{phone}/messages/{id}/react"),
+            json!({"emoji": emoji}),
+        )
+        .await
+    };
+    let (status, body) = react(&sent_id, "\u{1f44d}").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reacted_to"], json!(sent_id));
+    assert_eq!(body["to"], json!(peer));
+    let reaction_id = body["message_id"].as_str().unwrap().to_owned();
+    let got = received(&sim, peer, |m| m.id == reaction_id).await;
+    assert_eq!(got.kind, "reaction");
+    assert_eq!(got.text.as_deref(), Some("\u{1f44d}"));
+    assert_eq!(got.reacted_to.as_deref(), Some(sent_id.as_str()));
+    // Taken back: an empty emoji.
+    let (status, body) = react(&sent_id, "").await;
+    assert_eq!(status, 200, "{body}");
+    let removal = body["message_id"].as_str().unwrap().to_owned();
+    let got = received(&sim, peer, |m| m.id == removal).await;
+    assert_eq!(got.text.as_deref(), Some(""));
+
+    // The customer reacts to the shop's message.
+    let (status, body) = send(
+        app.http
+            .post(format!("{}/admin/phones/{peer}/send", sim.http_url()))
+            .json(&json!({"to": own, "react_to": sent_id, "emoji": "\u{2764}\u{fe0f}"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let their = body["id"].as_str().unwrap().to_owned();
+    let event = loop {
+        let rows = wadesk::store::events::list_for_phone(&app.core.db, &app.account_id, &phone, 0)
+            .await
+            .unwrap();
+        if let Some(e) = rows.into_iter().find(|e| e.event == "message.reaction") {
+            break e;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let payload: Value = serde_json::from_str(&event.payload).unwrap();
+    assert_eq!(payload["from"], json!(peer), "{payload}");
+    assert_eq!(payload["message"]["id"], json!(their), "{payload}");
+    assert_eq!(
+        payload["message"]["emoji"],
+        json!("\u{2764}\u{fe0f}"),
+        "{payload}"
+    );
+    assert_eq!(
+        payload["message"]["reacted_to"],
+        json!(sent_id),
+        "{payload}"
+    );
+
+    // Bad reactions name their field; nothing is sent.
+    let before = sim.phone_messages(peer).len();
+    for (id, emoji, field) in [
+        ("3EB0NOTHERE", "\u{1f44d}", "message_id"),
+        (sent_id.as_str(), "ok", "emoji"),
+        (sent_id.as_str(), "\u{1f44d} \u{1f44d}", "emoji"),
+    ] {
+        let (status, body) = react(id, emoji).await;
+        assert_eq!(status, 400, "{id} {emoji}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{body}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(sim.phone_messages(peer).len(), before);
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    reactions_both_ways,
     replies_and_mentions_both_ways,
     status_changes_land_in_order_and_never_move_back,
     every_media_kind_arrives_intact,

@@ -31,6 +31,11 @@ use crate::support::{Db, Remote, TestApp, issue_token, record_count, send};
 /// answers an empty list (and so must another account's).
 const FILTERS: &[(&str, &str)] = &[("ListDeliveries", "event_id")];
 
+/// Ids a request refers to rather than the resource it addresses: an
+/// unknown one is the caller's bad input, 400 naming the field (and so must
+/// another account's be).
+const REFERENCES: &[(&str, &str)] = &[("ReactToMessage", "message_id")];
+
 /// Ids that are not resources of an account.
 const NOT_RESOURCES: &[&str] = &["sheet_id"];
 
@@ -44,6 +49,7 @@ fn other_fields(method: &str) -> Option<Value> {
         "SendText" => json!({"to": to, "message": "Hi"}),
         "SendImage" | "SendVideo" | "SendDocument" | "SendAudio" => json!({"to": to, "url": media}),
         "SendLocation" => json!({"to": to, "lat": 28.6, "lng": 77.2}),
+        "ReactToMessage" => json!({"emoji": "\u{1f44d}"}),
         "BulkSend" => json!({"numbers": [to], "message": "Hi"}),
         "BulkSendSheet" => json!({"sheet_id": "Sheet_1", "message": "Hi"}),
         "SetWebhook" => json!({"webhook_url": "http://127.0.0.1:9/hook", "events": []}),
@@ -443,7 +449,18 @@ async fn matrix(db: Db) {
                         answers[0], answers[1],
                         "{what} answers as an unknown id does"
                     );
-                    if !filter {
+                    if REFERENCES.contains(&(method.name(), field.as_str())) {
+                        assert_eq!(
+                            answers[0].status, "INVALID_ARGUMENT",
+                            "{what}: {:?}",
+                            answers[0]
+                        );
+                        assert!(
+                            answers[0].message.contains(field.as_str()),
+                            "{what}: {:?}",
+                            answers[0]
+                        );
+                    } else if !filter {
                         assert_eq!(answers[0].status, "NOT_FOUND", "{what}: {:?}", answers[0]);
                     }
                 }
