@@ -87,6 +87,75 @@ fn quoted_content(row: &message::Model) -> wa::Message {
     }
 }
 
+/// How long after sending WhatsApp lets a text be edited.
+pub(crate) const EDIT_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// The message an edit or a deletion for everyone is for: one this phone
+/// sent (400 naming `message_id` with the reason otherwise). An edit needs
+/// a text message within [`EDIT_WINDOW_MS`] of sending.
+pub(crate) async fn own_target(
+    db: &sea_orm::DatabaseConnection,
+    phone: &crate::store::entity::phone::Model,
+    id: &str,
+    edit: bool,
+) -> Result<message::Model> {
+    let row = crate::store::messages::find_by_wa_id(db, &phone.id, id)
+        .await?
+        .filter(|row| row.chat.is_none())
+        .ok_or_else(|| {
+            Error::invalid(
+                "message_id",
+                format!("no message {id} in this phone's chats"),
+            )
+        })?;
+    let why = if row.direction != Direction::Outbound {
+        Some("is not one this phone sent: only your own messages can be edited or deleted for everyone".to_owned())
+    } else if row.revoked_at.is_some() {
+        Some("was deleted for everyone already".to_owned())
+    } else if matches!(
+        row.kind,
+        MessageKind::Reaction | MessageKind::Edit | MessageKind::Revoke
+    ) {
+        Some(format!("is a {}, not a message", row.kind.as_str()))
+    } else if edit && row.kind != MessageKind::Text {
+        Some(format!(
+            "is a {} message: only text messages can be edited",
+            row.kind.as_str()
+        ))
+    } else if edit && crate::store::now_ms() - row.created_at > EDIT_WINDOW_MS {
+        Some(format!(
+            "was sent {} minutes ago: WhatsApp allows edits for 15 minutes",
+            (crate::store::now_ms() - row.created_at) / 60_000
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::invalid("message_id", format!("message {id} {why}"))),
+        None => Ok(row),
+    }
+}
+
+/// An edit of `target` as the outbox sends it (its new text; `reply_to`
+/// names the message edited).
+pub(crate) fn edit(target: &message::Model, text: &str) -> crate::store::messages::Body {
+    crate::store::messages::Body {
+        kind: MessageKind::Edit,
+        text: Some(text.to_owned()),
+        reply_to: Some(target.wa_id.clone()),
+        ..Default::default()
+    }
+}
+
+/// A deletion for everyone of `target`, as the outbox sends it.
+pub(crate) fn revoke(target: &message::Model) -> crate::store::messages::Body {
+    crate::store::messages::Body {
+        kind: MessageKind::Revoke,
+        reply_to: Some(target.wa_id.clone()),
+        ..Default::default()
+    }
+}
+
 /// The message a reaction is for: a stored message of the phone's
 /// one-to-one chats, not itself a reaction (400 naming `message_id`).
 pub(crate) async fn reaction_target(
@@ -96,7 +165,13 @@ pub(crate) async fn reaction_target(
 ) -> Result<message::Model> {
     crate::store::messages::find_by_wa_id(db, &phone.id, id)
         .await?
-        .filter(|row| row.chat.is_none() && row.kind != MessageKind::Reaction)
+        .filter(|row| {
+            row.chat.is_none()
+                && !matches!(
+                    row.kind,
+                    MessageKind::Reaction | MessageKind::Edit | MessageKind::Revoke
+                )
+        })
         .ok_or_else(|| {
             Error::invalid(
                 "message_id",

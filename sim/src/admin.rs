@@ -7,7 +7,8 @@
 //! - `POST   /admin/phones/{number}/pair-code`       body: the 8-character code a client shows
 //! - `POST   /admin/phones/{number}/send`            `{"to", "text"}` or `{"to", "location": {...}}`,
 //!   with `reply_to` (a message id; `reply_to_from`: its author, default `to`) and `mentions`;
-//!   or `{"to", "react_to", "emoji", "react_from_me"}` for a reaction
+//!   or `{"to", "react_to", "emoji", "react_from_me"}` for a reaction, `{"to", "edit_of", "text"}`
+//!   for an edit of its own message, `{"to", "revoke"}` to delete one for everyone
 //! - `GET    /admin/phones/{number}/messages`        what the phone received
 //! - `GET    /admin/phones/{number}/sent`            what it sent, with delivery state
 //! - `POST   /admin/phones/{number}/read`            `{"ids": [...]}` (or a bare JSON array)
@@ -124,6 +125,10 @@ struct SendBody {
     emoji: String,
     #[serde(default)]
     react_from_me: bool,
+    /// Edit this phone's earlier message (to `to`) to `text`.
+    edit_of: Option<String>,
+    /// Delete this phone's earlier message (to `to`) for everyone.
+    revoke: Option<String>,
 }
 
 async fn send(
@@ -136,7 +141,37 @@ async fn send(
         return err(StatusCode::NOT_FOUND, "no such virtual phone");
     }
     let to: String = body.to.chars().filter(char::is_ascii_digit).collect();
+    let key = |id: &String| {
+        buffa::MessageField::some(wa::MessageKey {
+            remote_jid: Some(format!("{to}@s.whatsapp.net")),
+            from_me: Some(true),
+            id: Some(id.clone()),
+            ..Default::default()
+        })
+    };
+    let change = match (&body.edit_of, &body.revoke) {
+        (Some(id), None) => Some(wa::message::ProtocolMessage {
+            key: key(id),
+            r#type: Some(wa::message::protocol_message::Type::MESSAGE_EDIT),
+            edited_message: buffa::MessageField::some(wa::Message {
+                conversation: body.text.clone(),
+                ..Default::default()
+            }),
+            timestamp_ms: Some(crate::nodes::unix_now_ms() as i64),
+            ..Default::default()
+        }),
+        (None, Some(id)) => Some(wa::message::ProtocolMessage {
+            key: key(id),
+            r#type: Some(wa::message::protocol_message::Type::REVOKE),
+            ..Default::default()
+        }),
+        _ => None,
+    };
     let msg = match (body.text, body.location) {
+        _ if change.is_some() => wa::Message {
+            protocol_message: buffa::MessageField::from(change),
+            ..Default::default()
+        },
         (None, None) if body.react_to.is_some() => wa::Message {
             reaction_message: buffa::MessageField::some(wa::message::ReactionMessage {
                 key: buffa::MessageField::some(wa::MessageKey {

@@ -102,6 +102,10 @@ pub struct PhoneMessage {
     pub mentions: Vec<String>,
     /// A reaction: the id of the message reacted to (`text` is the emoji).
     pub reacted_to: Option<String>,
+    /// Its texts before each edit the sender made (`text` is the newest).
+    pub earlier_texts: Vec<String>,
+    /// The sender deleted it for everyone: its content is gone.
+    pub revoked: bool,
 }
 
 /// What the virtual phone sent and how far it got.

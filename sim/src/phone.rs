@@ -129,6 +129,45 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
         ),
         _ => (msg.clone(), from.user.to_string()),
     };
+    if let Some(pm) = inner.protocol_message.as_option()
+        && let Some(target) = pm.key.as_option().and_then(|k| k.id.clone())
+        && let Some(kind) = pm.r#type
+    {
+        use wa::message::protocol_message::Type;
+        let edited = match kind {
+            Type::MESSAGE_EDIT => Some(
+                pm.edited_message
+                    .as_option()
+                    .and_then(|e| e.get_base_message().text_content().map(str::to_owned)),
+            ),
+            Type::REVOKE => None,
+            _ => return Ok(()),
+        };
+        // The change applies to the sender's own message, as a phone shows it.
+        let mut st = shared.state();
+        if let Some(p) = st.dir.phone_mut(number)
+            && let Some(rec) = p
+                .primary
+                .received
+                .iter_mut()
+                .find(|r| r.id == target && r.from == from.user.as_str())
+        {
+            match edited {
+                Some(text) => {
+                    rec.earlier_texts.extend(rec.text.take());
+                    rec.text = text;
+                }
+                None => {
+                    rec.revoked = true;
+                    rec.text = None;
+                    rec.caption = None;
+                    rec.location = None;
+                    rec.earlier_texts.clear();
+                }
+            }
+        }
+        return Ok(());
+    }
     if inner.protocol_message.is_set() && inner.text_content().is_none() {
         return Ok(()); // protocol traffic (key requests, etc.), nothing to record
     }

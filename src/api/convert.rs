@@ -38,7 +38,7 @@ enum_into_proto!(vocab::Direction => proto::Direction { Inbound => Inbound, Outb
 enum_into_proto!(vocab::MessageKind => proto::MessageType {
     Text => Text, Image => Image, Video => Video, Document => Document, Audio => Audio,
     Location => Location, Sticker => Sticker, Contact => Contact, Reaction => Reaction,
-    Other => Other,
+    Edit => Edit, Revoke => Revoke, Other => Other,
 });
 enum_into_proto!(vocab::BulkStatus => proto::BulkStatus {
     Queued => Queued, Running => Running, Paused => Paused, Completed => Completed,
@@ -123,6 +123,13 @@ impl From<(&phone::Model, message::Model)> for proto::Message {
             bulk_id: row.bulk_id,
             sent_by_bot: row.source == Some(vocab::Source::Bot),
             reply_to: row.reply_to.clone(),
+            edited_at: row.edited_at.map(timestamp),
+            earlier_texts: row
+                .earlier_texts
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default(),
+            revoked_at: row.revoked_at.map(timestamp),
             mentions: row
                 .mentions
                 .as_deref()

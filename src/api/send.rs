@@ -323,6 +323,68 @@ impl SendService for SendApi {
         }))
     }
 
+    async fn edit_message(
+        &self,
+        request: Request<proto::EditMessageRequest>,
+    ) -> Result<Response<proto::EditMessageResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        validate::required("phone_id", &req.phone_id)?;
+        let target_id = validate::required("message_id", &req.message_id)?;
+        validate::max_len("message_id", target_id, rules::MESSAGE_ID_MAX)?;
+        let text = validate::required("text", &req.text)?;
+        validate::max_len("text", text, rules::MESSAGE_MAX)?;
+        let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
+        let target = crate::context::own_target(&self.0.db, &phone, target_id, true).await?;
+        let body = crate::context::edit(&target, text);
+        let row = self
+            .send(
+                &request,
+                caller,
+                &req.phone_id,
+                target.peer.clone(),
+                Content::Ready(Box::new(body)),
+                Default::default(),
+            )
+            .await?;
+        Ok(Response::new(proto::EditMessageResponse {
+            message_id: row.wa_id,
+            to: row.peer,
+            status: proto::MessageStatus::from(row.status) as i32,
+            edited: target.wa_id,
+        }))
+    }
+
+    async fn revoke_message(
+        &self,
+        request: Request<proto::RevokeMessageRequest>,
+    ) -> Result<Response<proto::RevokeMessageResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        validate::required("phone_id", &req.phone_id)?;
+        let target_id = validate::required("message_id", &req.message_id)?;
+        validate::max_len("message_id", target_id, rules::MESSAGE_ID_MAX)?;
+        let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
+        let target = crate::context::own_target(&self.0.db, &phone, target_id, false).await?;
+        let body = crate::context::revoke(&target);
+        let row = self
+            .send(
+                &request,
+                caller,
+                &req.phone_id,
+                target.peer.clone(),
+                Content::Ready(Box::new(body)),
+                Default::default(),
+            )
+            .await?;
+        Ok(Response::new(proto::RevokeMessageResponse {
+            message_id: row.wa_id,
+            to: row.peer,
+            status: proto::MessageStatus::from(row.status) as i32,
+            revoked: target.wa_id,
+        }))
+    }
+
     async fn send_location(
         &self,
         request: Request<proto::SendLocationRequest>,

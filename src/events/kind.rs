@@ -37,6 +37,8 @@ macro_rules! event_kinds {
 event_kinds! {
     MessageReceived = "message.received": "A person sent one of your phones a message (stored before WhatsApp is acknowledged).",
     MessageReaction = "message.reaction": "Someone reacted to a message of one of your phones' chats: `emoji` (empty: they took their reaction back) and the message reacted to, `reacted_to`.",
+    MessageEdited = "message.edited": "Someone edited a message they sent one of your phones: `message.id` is the message, `text` its new text (the stored message has it; its earlier texts are kept).",
+    MessageRevoked = "message.revoked": "Someone deleted a message they sent one of your phones for everyone: `message.id` is the message; the stored message loses its content.",
     MessageStatus = "message.status": "An outbound message moved: sent, delivered, read or failed (with its reason).",
     PhoneQr = "phone.qr": "A new QR code is showing for a phone being linked.",
     PhoneQrExpired = "phone.qr_expired": "Pairing ended without a scan or code; the phone can be paired again.",

@@ -486,6 +486,9 @@ impl Actor {
             };
         }
         let outcome = super::outbox::send(client, &mut self.registered, &row).await;
+        if outcome.is_ok() {
+            self.apply_change(&row).await;
+        }
         let (status, failure) = match outcome {
             Ok(()) => (MessageStatus::Sent, None),
             Err(failure) => (MessageStatus::Failed, Some(failure)),
@@ -497,6 +500,34 @@ impl Actor {
             row,
             stored: Some(stored),
             failure,
+        }
+    }
+
+    /// An edit or a deletion for everyone that went out changes the stored
+    /// message it names (a failure is logged: the change was sent).
+    async fn apply_change(&self, row: &message::Model) {
+        let (Some(target), at) = (row.reply_to.as_deref(), now_ms()) else {
+            return;
+        };
+        let db = &self.shared.db;
+        let applied = match row.kind {
+            crate::store::entity::vocab::MessageKind::Edit => {
+                store::messages::apply_edit(
+                    db,
+                    &self.phone_id,
+                    target,
+                    row.text.as_deref().unwrap_or_default(),
+                    at,
+                )
+                .await
+            }
+            crate::store::entity::vocab::MessageKind::Revoke => {
+                store::messages::apply_revoke(db, &self.phone_id, target, at).await
+            }
+            _ => return,
+        };
+        if let Err(err) = applied {
+            tracing::error!(phone_id = %self.phone_id, message_id = %target, error = %err, "recording an edit or deletion that was sent");
         }
     }
 

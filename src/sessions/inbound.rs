@@ -122,6 +122,14 @@ async fn commit(
     for (i, p) in batch.into_iter().enumerate() {
         let payload = payload(&p);
         let kind = p.kind;
+        // What an edit or a deletion changes: the original's id and new text.
+        let change = matches!(kind, MessageKind::Edit | MessageKind::Revoke)
+            .then(|| {
+                p.reply_to
+                    .clone()
+                    .map(|t| (t, p.text.clone().unwrap_or_default()))
+            })
+            .flatten();
         let (lat, lng, location_name) = match p.location {
             Some((lat, lng, name)) => (Some(lat), Some(lng), name),
             None => (None, None, None),
@@ -159,15 +167,26 @@ async fn commit(
         if !store::messages::insert_inbound(txn, new).await? {
             continue;
         }
+        if let Some((target, text)) = &change {
+            match kind {
+                MessageKind::Edit => {
+                    store::messages::apply_edit(txn, phone_id, target, text, received).await?;
+                }
+                _ => {
+                    store::messages::apply_revoke(txn, phone_id, target, received).await?;
+                }
+            }
+        }
         store::events::insert(
             txn,
             NewEvent {
                 account_id,
                 phone_id: Some(phone_id),
-                kind: if kind == MessageKind::Reaction {
-                    EventKind::MessageReaction
-                } else {
-                    EventKind::MessageReceived
+                kind: match kind {
+                    MessageKind::Reaction => EventKind::MessageReaction,
+                    MessageKind::Edit => EventKind::MessageEdited,
+                    MessageKind::Revoke => EventKind::MessageRevoked,
+                    _ => EventKind::MessageReceived,
                 },
                 payload,
             },
@@ -180,6 +199,24 @@ async fn commit(
 
 /// The webhook body: the reference's fields, then ours beside them.
 pub fn payload(p: &Parsed) -> serde_json::Value {
+    if matches!(p.kind, MessageKind::Edit | MessageKind::Revoke) {
+        let mut message = json!({
+            "id": p.reply_to,
+            "type": p.kind.as_str(),
+            "change_id": p.wa_id,
+            "timestamp": p.timestamp_ms / 1000,
+        });
+        if p.kind == MessageKind::Edit {
+            message["text"] = json!(p.text);
+        }
+        return json!({
+            "from": p.from,
+            "message": message,
+            "push_name": p.push_name,
+            "lid": p.sender_lid,
+            "group": p.chat,
+        });
+    }
     if p.kind == MessageKind::Reaction {
         return json!({
             "from": p.from,
@@ -241,7 +278,12 @@ pub fn parse(item: &InboundMessage) -> Option<Parsed> {
     let m = item.message.get_base_message();
     let (kind, mut p) = describe(m)?;
     p.kind = kind;
-    if let Some(info) = crate::context::of(m).filter(|_| kind != MessageKind::Reaction) {
+    if let Some(info) = crate::context::of(m).filter(|_| {
+        !matches!(
+            kind,
+            MessageKind::Reaction | MessageKind::Edit | MessageKind::Revoke
+        )
+    }) {
         p.reply_to = info.stanza_id.clone().filter(|id| !id.is_empty());
         p.mentions = crate::context::mentioned(info);
     }
@@ -274,6 +316,26 @@ async fn resolve_sender(client: &Client, item: &InboundMessage, p: &mut Parsed) 
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An edit (with its new text) or a deletion for everyone, and the id of
+/// the message it changes.
+fn change(m: &wa::Message) -> Option<(MessageKind, String, Option<String>)> {
+    use wa::message::protocol_message::Type;
+    use wacore::proto_helpers::MessageExt as _;
+    let pm = m.protocol_message.as_option()?;
+    let target = pm.key.as_option()?.id.clone()?;
+    match pm.r#type? {
+        Type::MESSAGE_EDIT => {
+            let text = pm
+                .edited_message
+                .as_option()
+                .and_then(|e| e.get_base_message().text_content().map(str::to_owned));
+            Some((MessageKind::Edit, target, text))
+        }
+        Type::REVOKE => Some((MessageKind::Revoke, target, None)),
+        _ => None,
+    }
 }
 
 /// Type and content of a message.
@@ -329,6 +391,10 @@ fn describe(m: &wa::Message) -> Option<(MessageKind, Parsed)> {
         p.text = Some(x.text.clone().unwrap_or_default());
         p.reply_to = x.key.as_option().and_then(|k| k.id.clone());
         MessageKind::Reaction
+    } else if let Some((kind, target, text)) = change(m) {
+        p.reply_to = Some(target);
+        p.text = text;
+        kind
     } else if m.protocol_message.is_set()
         || m.sender_key_distribution_message.is_set()
         || m.message_context_info.is_set() && *m == only_context(m)

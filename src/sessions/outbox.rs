@@ -85,6 +85,9 @@ pub(super) async fn send(
         }
         registered.found(&row.peer);
     }
+    if let Some(sent) = send_change(client, jid.clone(), row).await {
+        return sent;
+    }
     let mut message = build(row).map_err(SendFailure::Unbuildable)?;
     if let Some(stored) = &row.context {
         let info = crate::context::decode(stored).map_err(SendFailure::Unbuildable)?;
@@ -96,6 +99,38 @@ pub(super) async fn send(
         .await
         .map(|_| ())
         .map_err(|e| SendFailure::Transport(e.to_string()))
+}
+
+/// Edits and deletions for everyone go through whatsapp-rust's own paths
+/// (they carry the stanza's `edit` attribute); None for other messages.
+async fn send_change(
+    client: &Arc<Client>,
+    jid: Jid,
+    row: &message::Model,
+) -> Option<Result<(), SendFailure>> {
+    let target = row.reply_to.clone().unwrap_or_default();
+    let sent = match row.kind {
+        MessageKind::Edit => {
+            let text = wa::Message {
+                conversation: row.text.clone(),
+                ..Default::default()
+            };
+            // The edit's own id, chosen before sending like any message's.
+            let mut options = whatsapp_rust::EditOptions::default();
+            options.stanza_id = Some(row.wa_id.clone());
+            client
+                .edit_message_with_options(jid, target, text, options)
+                .await
+                .map(|_| ())
+        }
+        MessageKind::Revoke => {
+            client
+                .revoke_message(jid, target, whatsapp_rust::RevokeType::Sender)
+                .await
+        }
+        _ => return None,
+    };
+    Some(sent.map_err(|e| SendFailure::Transport(e.to_string())))
 }
 
 fn build(row: &message::Model) -> Result<wa::Message, String> {

@@ -255,6 +255,70 @@ pub async fn find_by_idempotency(
         .await
 }
 
+/// Applies an edit to the phone's message `wa_id`: the new text, the old
+/// one kept in `earlier_texts`. False when there is no such message.
+pub async fn apply_edit<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    phone_id: &str,
+    wa_id: &str,
+    text: &str,
+    at: i64,
+) -> Result<bool, DbErr> {
+    let Some(row) = message::Entity::find()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::WaId.eq(wa_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(false);
+    };
+    if row.text.as_deref() == Some(text) {
+        return Ok(true);
+    }
+    let mut earlier: Vec<String> = row
+        .earlier_texts
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    earlier.extend(row.text.clone());
+    let earlier = serde_json::to_string(&earlier).map_err(|e| DbErr::Custom(e.to_string()))?;
+    message::Entity::update_many()
+        .col_expr(message::Column::Text, text.into())
+        .col_expr(message::Column::EarlierTexts, earlier.into())
+        .col_expr(message::Column::EditedAt, at.into())
+        .filter(message::Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
+    Ok(true)
+}
+
+/// Marks the phone's message `wa_id` deleted for everyone and removes its
+/// content (text, caption, place, media, earlier texts). False when there
+/// is no such message.
+pub async fn apply_revoke<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    phone_id: &str,
+    wa_id: &str,
+    at: i64,
+) -> Result<bool, DbErr> {
+    let none_text: Option<String> = None;
+    let none_f64: Option<f64> = None;
+    let result = message::Entity::update_many()
+        .col_expr(message::Column::RevokedAt, at.into())
+        .col_expr(message::Column::Text, none_text.clone().into())
+        .col_expr(message::Column::Caption, none_text.clone().into())
+        .col_expr(message::Column::EarlierTexts, none_text.clone().into())
+        .col_expr(message::Column::MediaRef, none_text.clone().into())
+        .col_expr(message::Column::LocationName, none_text.into())
+        .col_expr(message::Column::Lat, none_f64.into())
+        .col_expr(message::Column::Lng, none_f64.into())
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::WaId.eq(wa_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
 pub async fn find_by_wa_id(
     db: &DatabaseConnection,
     phone_id: &str,

@@ -979,7 +979,207 @@ async fn reactions_both_ways(db: Db) {
     sim.shutdown();
 }
 
+/// Waits for the phone's event named `name` whose payload `pick` accepts.
+async fn event_named(
+    app: &TestApp,
+    phone: &str,
+    name: &str,
+    pick: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..400 {
+        let rows = wadesk::store::events::list_for_phone(&app.core.db, &app.account_id, phone, 0)
+            .await
+            .unwrap();
+        if let Some(payload) = rows
+            .into_iter()
+            .filter(|e| e.event == name)
+            .map(|e| serde_json::from_str::<Value>(&e.payload).unwrap())
+            .find(|p| pick(p))
+        {
+            return payload;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no {name} event");
+}
+
+/// Polls virtual phone `number`'s copy of message `id` until `done`.
+async fn phone_copy(
+    sim: &Simulator,
+    number: &str,
+    id: &str,
+    done: impl Fn(&PhoneMessage) -> bool,
+) -> PhoneMessage {
+    for _ in 0..400 {
+        if let Some(m) = sim
+            .phone_messages(number)
+            .into_iter()
+            .find(|m| m.id == id && done(m))
+        {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "{number}'s copy of {id} never changed: {:?}",
+        sim.phone_messages(number)
+    );
+}
+
+/// Edits and deletions for everyone both ways: the virtual phone shows the
+/// gateway's edit and loses the deleted message; a contact's edit and
+/// deletion change the stored message and are events; what may not be
+/// edited or deleted is refused naming `message_id` with the reason.
+async fn edits_and_deletions_both_ways(db: Db) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812340070";
+    let peer = "919812340071";
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(peer);
+    let text = async |message: &str| {
+        let (status, body) = app
+            .post(
+                "/api/send",
+                json!({"phone_id": phone, "to": peer, "message": message}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["message_id"].as_str().unwrap().to_owned()
+    };
+    let action = async |id: &str, what: &str, body: Value| {
+        app.post(&format!("/api/phones/{phone}/messages/{id}/{what}"), body)
+            .await
+    };
+    let price = text("Price is 100").await;
+    received(&sim, peer, |m| m.id == price).await;
+
+    let (status, body) = action(&price, "edit", json!({"text": "Price is 90"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["edited"], json!(price));
+    let copy = phone_copy(&sim, peer, &price, |m| {
+        m.text.as_deref() == Some("Price is 90")
+    })
+    .await;
+    assert_eq!(copy.earlier_texts, ["Price is 100"]);
+    let (_, shown) = app
+        .get(&format!("/api/phones/{phone}/messages/{price}"))
+        .await;
+    assert_eq!(shown["message"]["text"], json!("Price is 90"), "{shown}");
+    assert_eq!(
+        shown["message"]["earlier_texts"],
+        json!(["Price is 100"]),
+        "{shown}"
+    );
+    assert!(shown["message"]["edited_at"].is_string(), "{shown}");
+
+    let (status, body) = action(&price, "revoke", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let copy = phone_copy(&sim, peer, &price, |m| m.revoked).await;
+    assert_eq!(copy.text, None);
+    let (_, shown) = app
+        .get(&format!("/api/phones/{phone}/messages/{price}"))
+        .await;
+    assert!(shown["message"]["revoked_at"].is_string(), "{shown}");
+    assert!(shown["message"]["text"].is_null(), "{shown}");
+
+    // The contact edits, then deletes, a message of theirs.
+    let sim_send = async |body: Value| {
+        let (status, answer) = send(
+            app.http
+                .post(format!("{}/admin/phones/{peer}/send", sim.http_url()))
+                .json(&body),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        answer["id"].as_str().unwrap().to_owned()
+    };
+    let hello = sim_send(json!({"to": own, "text": "Helo"})).await;
+    event_named(&app, &phone, "message.received", |p| {
+        p["message"]["id"] == json!(hello)
+    })
+    .await;
+    sim_send(json!({"to": own, "edit_of": hello, "text": "Hello"})).await;
+    let edited = event_named(&app, &phone, "message.edited", |p| {
+        p["message"]["id"] == json!(hello)
+    })
+    .await;
+    assert_eq!(edited["message"]["text"], json!("Hello"), "{edited}");
+    assert_eq!(edited["from"], json!(peer), "{edited}");
+    let (_, shown) = app
+        .get(&format!("/api/phones/{phone}/messages/{hello}"))
+        .await;
+    assert_eq!(shown["message"]["text"], json!("Hello"), "{shown}");
+    assert_eq!(
+        shown["message"]["earlier_texts"],
+        json!(["Helo"]),
+        "{shown}"
+    );
+    sim_send(json!({"to": own, "revoke": hello})).await;
+    event_named(&app, &phone, "message.revoked", |p| {
+        p["message"]["id"] == json!(hello)
+    })
+    .await;
+    let (_, shown) = app
+        .get(&format!("/api/phones/{phone}/messages/{hello}"))
+        .await;
+    assert!(shown["message"]["revoked_at"].is_string(), "{shown}");
+    assert!(shown["message"]["text"].is_null(), "{shown}");
+
+    // What may not be changed, and why.
+    let (status, pin) = app
+        .post(
+            "/api/send-location",
+            json!({"phone_id": phone, "to": peer, "lat": 1.5, "lng": 2.5}),
+        )
+        .await;
+    assert_eq!(status, 200, "{pin}");
+    let pin = pin["message_id"].as_str().unwrap().to_owned();
+    let old = text("Old news").await;
+    wadesk::store::entity::message::Entity::update_many()
+        .col_expr(
+            wadesk::store::entity::message::Column::CreatedAt,
+            (wadesk::store::now_ms() - 20 * 60 * 1000).into(),
+        )
+        .filter(wadesk::store::entity::message::Column::WaId.eq(old.as_str()))
+        .exec(&app.core.db)
+        .await
+        .unwrap();
+    let before = sim.phone_messages(peer).len();
+    for (id, what, why) in [
+        (hello.as_str(), "edit", "not one this phone sent"),
+        (hello.as_str(), "revoke", "not one this phone sent"),
+        (price.as_str(), "edit", "deleted for everyone already"),
+        (pin.as_str(), "edit", "only text messages can be edited"),
+        (old.as_str(), "edit", "WhatsApp allows edits for 15 minutes"),
+        ("3EB0NOTHERE", "revoke", "no message"),
+    ] {
+        let request = if what == "edit" {
+            json!({"text": "x"})
+        } else {
+            json!({})
+        };
+        let (status, body) = action(id, what, request).await;
+        assert_eq!(status, 400, "{what} {id}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("message_id:") && message.contains(why),
+            "{what} {id}: {body}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        sim.phone_messages(peer).len(),
+        before,
+        "nothing more was sent"
+    );
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    edits_and_deletions_both_ways,
     reactions_both_ways,
     replies_and_mentions_both_ways,
     status_changes_land_in_order_and_never_move_back,

@@ -34,7 +34,11 @@ const FILTERS: &[(&str, &str)] = &[("ListDeliveries", "event_id")];
 /// Ids a request refers to rather than the resource it addresses: an
 /// unknown one is the caller's bad input, 400 naming the field (and so must
 /// another account's be).
-const REFERENCES: &[(&str, &str)] = &[("ReactToMessage", "message_id")];
+const REFERENCES: &[(&str, &str)] = &[
+    ("ReactToMessage", "message_id"),
+    ("EditMessage", "message_id"),
+    ("RevokeMessage", "message_id"),
+];
 
 /// Ids that are not resources of an account.
 const NOT_RESOURCES: &[&str] = &["sheet_id"];
@@ -50,6 +54,8 @@ fn other_fields(method: &str) -> Option<Value> {
         "SendImage" | "SendVideo" | "SendDocument" | "SendAudio" => json!({"to": to, "url": media}),
         "SendLocation" => json!({"to": to, "lat": 28.6, "lng": 77.2}),
         "ReactToMessage" => json!({"emoji": "\u{1f44d}"}),
+        "EditMessage" => json!({"text": "Corrected"}),
+        "RevokeMessage" => json!({}),
         "BulkSend" => json!({"numbers": [to], "message": "Hi"}),
         "BulkSendSheet" => json!({"sheet_id": "Sheet_1", "message": "Hi"}),
         "SetWebhook" => json!({"webhook_url": "http://127.0.0.1:9/hook", "events": []}),

@@ -64,6 +64,13 @@ pub struct Model {
     /// the request was accepted (protobuf, base64; see media::encode_context).
     #[sea_orm(column_type = "Text", nullable)]
     pub context: Option<String>,
+    /// When it was last edited (ms).
+    pub edited_at: Option<i64>,
+    /// Its texts before each edit, oldest first (a JSON array).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub earlier_texts: Option<String>,
+    /// When it was deleted for everyone (ms); its content is then removed.
+    pub revoked_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

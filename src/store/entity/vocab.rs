@@ -98,6 +98,12 @@ pub enum MessageKind {
     Contact,
     #[sea_orm(string_value = "reaction")]
     Reaction,
+    /// A correction of an earlier text (its new text; `reply_to` names it).
+    #[sea_orm(string_value = "edit")]
+    Edit,
+    /// "Delete for everyone" of an earlier message (`reply_to` names it).
+    #[sea_orm(string_value = "revoke")]
+    Revoke,
     /// A message type the gateway does not describe.
     #[default]
     #[sea_orm(string_value = "other")]
@@ -117,6 +123,8 @@ impl MessageKind {
             MessageKind::Sticker => "sticker",
             MessageKind::Contact => "contact",
             MessageKind::Reaction => "reaction",
+            MessageKind::Edit => "edit",
+            MessageKind::Revoke => "revoke",
             MessageKind::Other => "other",
         }
     }

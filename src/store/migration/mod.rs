@@ -13,6 +13,7 @@ mod m0008_bot;
 mod m0009_idempotency;
 mod m0010_console;
 mod m0011_replies;
+mod m0012_edits;
 
 use sea_orm_migration::prelude::*;
 
@@ -27,6 +28,7 @@ use m0008_bot::M0008Bot;
 use m0009_idempotency::M0009Idempotency;
 use m0010_console::M0010Console;
 use m0011_replies::M0011Replies;
+use m0012_edits::M0012Edits;
 
 pub struct Migrator;
 
@@ -45,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0009Idempotency),
             Box::new(M0010Console),
             Box::new(M0011Replies),
+            Box::new(M0012Edits),
         ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());
