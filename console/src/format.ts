@@ -70,6 +70,8 @@ export const MESSAGE_TYPE: Record<MessageType, string> = {
   [MessageType.CONTACT]: "Contact",
   [MessageType.REACTION]: "Reaction",
   [MessageType.OTHER]: "Other",
+  [MessageType.EDIT]: "Edit",
+  [MessageType.REVOKE]: "Deletion",
 };
 
 export const BULK_STATUS: Record<BulkStatus, [string, Tone]> = {

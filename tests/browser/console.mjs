@@ -171,6 +171,7 @@ async function bannerText() {
 let phoneId = "";
 let token = "";
 let sentId = "";
+let peerMsgId = "";
 
 const scenarios = [
   [
@@ -292,10 +293,66 @@ const scenarios = [
       await markDocument();
       const r = await sim("POST", `/admin/phones/${PEER}/send`, { to: VIRTUAL, text });
       check(r.status < 300, `simulator send answered ${r.status} ${r.text}`);
-      await page.locator(".msg.in", { hasText: text }).waitFor();
+      const row = page.locator(".msg.in", { hasText: text });
+      await row.waitFor();
       await stillSameDocument("inbound message");
+      peerMsgId = (await row.getAttribute("data-message-id")) ?? "";
+      check(!r.json?.id || r.json.id === peerMsgId, `the page shows the peer's message as ${peerMsgId}, the simulator sent ${r.json?.id}`);
       pass("the peer's message appeared in Messages live");
       await shot("05-messages.png");
+    },
+  ],
+  [
+    "reactions and a reply",
+    async () => {
+      const peerMsg = page.locator(`.msg[data-message-id="${peerMsgId}"]`);
+      await peerMsg.locator("button.msg-react").click();
+      const pop = peerMsg.locator(".react-pop");
+      await pop.waitFor();
+      check((await pop.locator("button[data-emoji]").count()) === 7, "the reaction popover does not offer 6 emojis and Remove");
+      await pop.locator('button[data-emoji="👍"]').click();
+      const mine = peerMsg.locator('.reaction[data-from="you"][data-emoji="👍"]');
+      const popError = pop.locator(".react-error:not(:empty)");
+      await waitFor("the 👍 chip", async () => (await mine.count()) > 0 || (await popError.count()) > 0);
+      if (!(await mine.count())) throw new Failure(`reacting failed: ${await textOf(popError)}`);
+      pass("reacted 👍 to the peer's message from its React popover; the chip shows under it");
+      const got = await waitFor(`the 👍 reaction at ${PEER}`, async () => {
+        const r = await sim("GET", `/admin/phones/${PEER}/messages`);
+        return Array.isArray(r.json) && r.json.find((m) => m.kind === "reaction" && m.text === "👍" && m.reacted_to === peerMsgId);
+      });
+      pass(`virtual phone ${PEER} received the 👍 reaction to ${peerMsgId} (id ${got.id})`);
+
+      await markDocument();
+      const r = await sim("POST", `/admin/phones/${PEER}/send`, { to: VIRTUAL, react_to: sentId, emoji: "❤️" });
+      check(r.status < 300, `simulator reaction answered ${r.status} ${r.text}`);
+      await page.locator(`.msg[data-message-id="${sentId}"] .reaction[data-emoji="❤️"][data-from="${PEER}"]`).waitFor();
+      await stillSameDocument("the peer's reaction");
+      pass("the peer's ❤️ appeared under the console's own text without a reload");
+
+      await peerMsg.locator("a.msg-reply").click();
+      await page.locator('form[data-kind="text"]').waitFor();
+      const to = await page.inputValue('input[name="to"]');
+      const replyTo = await page.inputValue('input[name="reply_to"]');
+      check(to.replace(/\D/g, "") === PEER && replyTo === peerMsgId, `Reply opened Send with to "${to}" and reply_to "${replyTo}"`);
+      await page.fill('textarea[name="message"]', "Thanks!");
+      await page.click('form[data-kind="text"] button[type="submit"]');
+      const result = page.locator("#send-results .result").first();
+      await waitFor("the reply's send result", async () => (await result.count()) > 0 || (await pageError()));
+      if (!(await result.count())) throw new Failure(`the reply failed: ${await pageError()}`);
+      const replyId = (await result.getAttribute("data-message-id")) ?? "";
+      pass(`Reply opened Send pre-filled (to +${PEER}, reply_to ${peerMsgId}); "Thanks!" sent as ${replyId}`);
+      const reply = await waitFor(`the reply at ${PEER}`, async () => {
+        const res = await sim("GET", `/admin/phones/${PEER}/messages`);
+        return Array.isArray(res.json) && res.json.find((m) => m.id === replyId);
+      });
+      check(reply.quoted_id === peerMsgId, `the simulator shows the reply quoting ${reply.quoted_id}, not ${peerMsgId}`);
+      pass(`virtual phone ${PEER} received it as a reply quoting ${peerMsgId}`);
+
+      await nav("messages");
+      await page.locator(`.msg[data-message-id="${replyId}"] .quote[data-quote="${peerMsgId}"]`).waitFor();
+      await page.locator(`.msg[data-message-id="${sentId}"] .reaction[data-emoji="❤️"]`).waitFor();
+      await shot("05b-reactions.png");
+      pass("Messages shows the reply quoting the peer's message, and the reactions under theirs");
     },
   ],
   [

@@ -10,7 +10,7 @@ import { PairEventType, type GetPhoneResponse, type GetPhoneStatusResponse, type
 import { every, listen, type PageCtx } from "../page";
 import { drawQr } from "../qr";
 import { href, navigate } from "../router";
-import { dropPhone, events, loadPhones, noteUsage, phonesChanged, putPhone, refreshPhone, usageChanged, usageOf, type Usage } from "../state";
+import { dropPhone, events, loadPhones, noteUsage, phonesChanged, putPhone, refreshPhone, rememberPhone, usageChanged, usageOf, type Usage } from "../state";
 import {
   badge,
   btn,
@@ -203,6 +203,7 @@ export async function linkPhonePage(ctx: PageCtx, phoneId: string): Promise<void
   }
   if (!phone) return;
   putPhone(phone);
+  rememberPhone(phone.phoneId);
   const p = phone;
   const stage = h("div", { class: "pair", id: "pair", "aria-live": "polite" });
 
@@ -499,6 +500,7 @@ export async function phonePage(ctx: PageCtx, phoneId: string): Promise<void> {
     return;
   }
   noteUsage(phone);
+  if (phone.phone) rememberPhone(phoneId);
   const body = h("div");
   replace(ctx.main, body);
 
