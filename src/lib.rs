@@ -9,6 +9,7 @@ pub(crate) mod api;
 pub mod auth;
 pub(crate) mod bot;
 pub(crate) mod bulk;
+pub(crate) mod chats;
 pub mod config;
 pub(crate) mod context;
 pub(crate) mod error;

@@ -39,6 +39,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener
         .route("/admin/phones/{number}/send", post(send))
         .route("/admin/phones/{number}/messages", get(messages))
         .route("/admin/phones/{number}/sent", get(sent))
+        .route("/admin/phones/{number}/chat-states", get(chat_states))
         .route("/admin/phones/{number}/read", post(read))
         .route("/admin/phones/{number}/offline", post(offline))
         .route("/admin/phones/{number}/online", post(online))
@@ -239,6 +240,14 @@ async fn messages(State(shared): State<Arc<Shared>>, Path(number): Path<String>)
     let st = shared.state();
     match st.dir.phone(&number) {
         Some(p) => axum::Json(p.primary.received.clone()).into_response(),
+        None => err(StatusCode::NOT_FOUND, "no such virtual phone"),
+    }
+}
+
+async fn chat_states(State(shared): State<Arc<Shared>>, Path(number): Path<String>) -> Response {
+    let st = shared.state();
+    match st.dir.phone(&number) {
+        Some(p) => axum::Json(p.primary.chat_states.clone()).into_response(),
         None => err(StatusCode::NOT_FOUND, "no such virtual phone"),
     }
 }

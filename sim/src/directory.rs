@@ -108,6 +108,16 @@ pub struct PhoneMessage {
     pub revoked: bool,
 }
 
+/// A chat state ("typing...") a virtual phone was shown.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ChatStateSeen {
+    /// Who is typing (a number).
+    pub from: String,
+    /// `composing`, `recording` or `paused`.
+    pub state: String,
+    pub at_ms: u64,
+}
+
 /// What the virtual phone sent and how far it got.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SentStatus {
@@ -124,6 +134,8 @@ pub struct PrimaryRuntime {
     pub online: bool,
     pub received: Vec<PhoneMessage>,
     pub sent: Vec<SentStatus>,
+    /// Chat states other numbers sent it, oldest first.
+    pub chat_states: Vec<ChatStateSeen>,
 }
 
 /// Public view of a virtual phone.

@@ -51,7 +51,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use wacore_libsignal::protocol::{KeyPair, PrivateKey};
 
-pub use directory::{DeviceInfo, PhoneInfo, PhoneMessage, SentStatus};
+pub use directory::{ChatStateSeen, DeviceInfo, PhoneInfo, PhoneMessage, SentStatus};
 pub use handshake::Pattern;
 pub use pairing::PairedDevice;
 pub use state::SimEvent;
@@ -242,6 +242,16 @@ impl Simulator {
             .dir
             .phone(number)
             .map(|p| p.primary.received.clone())
+            .unwrap_or_default()
+    }
+
+    /// The chat states ("typing...") other numbers showed the virtual phone.
+    pub fn phone_chat_states(&self, number: &str) -> Vec<directory::ChatStateSeen> {
+        self.shared
+            .state()
+            .dir
+            .phone(number)
+            .map(|p| p.primary.chat_states.clone())
             .unwrap_or_default()
     }
 

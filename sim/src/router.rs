@@ -103,6 +103,38 @@ pub(crate) fn on_message(shared: &Shared, conn: u64, node: Node) {
     }
 }
 
+/// A client sends a `<chatstate>` ("typing..."): the addressed virtual phone
+/// records it, as a phone shows it; other addressees are not simulated.
+pub(crate) fn on_chatstate(shared: &Shared, conn: u64, node: Node) {
+    let mut st = shared.state();
+    let Some((number, _)) = st.logged_in_as(conn) else {
+        return;
+    };
+    let to = attr(&node, "to").unwrap_or_default();
+    let Some(target) = parse_jid(&to)
+        .and_then(|j| st.dir.resolve(&j))
+        .map(|p| p.number.clone())
+    else {
+        return;
+    };
+    let Some(child) = children(&node).first() else {
+        return;
+    };
+    let state = match (child.tag.as_ref(), attr(child, "media").as_deref()) {
+        ("composing", Some("audio")) => "recording",
+        ("composing", _) => "composing",
+        ("paused", _) => "paused",
+        _ => return,
+    };
+    if let Some(p) = st.dir.phone_mut(&target) {
+        p.primary.chat_states.push(crate::directory::ChatStateSeen {
+            from: number,
+            state: state.to_owned(),
+            at_ms: crate::nodes::unix_now_ms(),
+        });
+    }
+}
+
 /// A client sends a `<receipt>`: relay it to the addressed device(s) and ack it.
 pub(crate) fn on_receipt(shared: &Shared, conn: u64, node: Node) {
     let mut st = shared.state();

@@ -274,7 +274,8 @@ fn dispatch(shared: &Arc<Shared>, conn: u64, node: Node) {
         "message" => router::on_message(shared, conn, node),
         "receipt" => router::on_receipt(shared, conn, node),
         "ack" => delivery::on_ack(shared, conn, &node),
-        "ib" | "presence" | "chatstate" => {
+        "chatstate" => router::on_chatstate(shared, conn, node),
+        "ib" | "presence" => {
             log::debug!("conn {conn}: {} ignored", node.tag);
         }
         other => {

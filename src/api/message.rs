@@ -46,6 +46,45 @@ impl MessageService for MessageApi {
         }))
     }
 
+    async fn list_chats(
+        &self,
+        request: Request<proto::ListChatsRequest>,
+    ) -> Result<Response<proto::ListChatsResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        validate::required("phone_id", &req.phone_id)?;
+        let size = super::paging::size(req.page_size);
+        let before = match req.page_token.as_str() {
+            "" => None,
+            token => Some(super::paging::decode(token, |raw| {
+                raw.strip_prefix("chat:")?.parse::<i64>().ok()
+            })?),
+        };
+        let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
+        let mut chats = self.0.chats.list(&phone, before, size as u64 + 1).await?;
+        let next_page_token = if chats.len() > size as usize {
+            chats.truncate(size as usize);
+            chats
+                .last()
+                .map(|(c, _)| super::paging::encode(&format!("chat:{}", c.last_at)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(proto::ListChatsResponse {
+            chats: chats
+                .into_iter()
+                .map(|(chat, last)| proto::Chat {
+                    name: last.as_ref().and_then(|m| m.push_name.clone()),
+                    last_message: last.map(|m| proto::Message::from((&phone, m))),
+                    unread: u32::try_from(chat.unread).unwrap_or_default(),
+                    chat: chat.peer,
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+
     async fn list_messages(
         &self,
         request: Request<proto::ListMessagesRequest>,

@@ -52,6 +52,8 @@ pub(crate) struct State {
     pub sender: crate::send::Sender,
     /// Phones' bots (set up, read).
     pub bot: crate::bot::setup::Bots,
+    /// The phones' chats (list, read receipts, typing).
+    pub chats: crate::chats::Chats,
     /// Accounts, console sign-in and API tokens.
     pub accounts: crate::accounts::Accounts,
     /// Who is calling (its token cache is cleared on a revocation).

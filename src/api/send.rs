@@ -385,6 +385,65 @@ impl SendService for SendApi {
         }))
     }
 
+    async fn mark_message_read(
+        &self,
+        request: Request<proto::MarkMessageReadRequest>,
+    ) -> Result<Response<proto::MarkReadResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        validate::required("phone_id", &req.phone_id)?;
+        let id = validate::required("message_id", &req.message_id)?;
+        validate::max_len("message_id", id, rules::MESSAGE_ID_MAX)?;
+        let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
+        let row = self.0.chats.received(&phone, id).await?;
+        let marked = self
+            .0
+            .chats
+            .mark_read(&phone, &row.peer, Some(row.created_at))
+            .await?;
+        Ok(Response::new(proto::MarkReadResponse {
+            chat: row.peer,
+            marked,
+        }))
+    }
+
+    async fn mark_chat_read(
+        &self,
+        request: Request<proto::MarkChatReadRequest>,
+    ) -> Result<Response<proto::MarkReadResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        validate::required("phone_id", &req.phone_id)?;
+        let chat = validate::phone_number("chat", &req.chat)?;
+        let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
+        let marked = self.0.chats.mark_read(&phone, &chat, None).await?;
+        Ok(Response::new(proto::MarkReadResponse { chat, marked }))
+    }
+
+    async fn send_typing(
+        &self,
+        request: Request<proto::SendTypingRequest>,
+    ) -> Result<Response<proto::SendTypingResponse>, Status> {
+        use crate::chats::Typing;
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        validate::required("phone_id", &req.phone_id)?;
+        let chat = validate::phone_number("chat", &req.chat)?;
+        let state = match proto::TypingState::try_from(req.state) {
+            Ok(proto::TypingState::Composing) => Typing::Composing,
+            Ok(proto::TypingState::Recording) => Typing::Recording,
+            Ok(proto::TypingState::Paused) => Typing::Paused,
+            _ => {
+                return Err(
+                    Error::invalid("state", "must be composing, recording or paused").into(),
+                );
+            }
+        };
+        let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
+        self.0.chats.typing(&phone, &chat, state).await?;
+        Ok(Response::new(proto::SendTypingResponse { chat }))
+    }
+
     async fn send_location(
         &self,
         request: Request<proto::SendLocationRequest>,

@@ -184,6 +184,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     let state = State {
         accounts: accounts.clone(),
         auth: authenticator.clone(),
+        chats: crate::chats::Chats::new(core.db.clone(), core.sessions.clone()),
         db: core.db.clone(),
         config: core.config.clone(),
         sessions: core.sessions.clone(),

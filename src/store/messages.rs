@@ -255,6 +255,113 @@ pub async fn find_by_idempotency(
         .await
 }
 
+/// Kinds that are changes to other messages, not messages of a chat.
+const CHANGES: [MessageKind; 3] = [
+    MessageKind::Reaction,
+    MessageKind::Edit,
+    MessageKind::Revoke,
+];
+
+/// The chat's received messages not marked read yet, up to `until`
+/// (created_at, inclusive), oldest first.
+pub async fn unread(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    peer: &str,
+    until: Option<i64>,
+) -> Result<Vec<message::Model>, DbErr> {
+    let mut query = message::Entity::find()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::Peer.eq(peer))
+        .filter(message::Column::Chat.is_null())
+        .filter(message::Column::Direction.eq(Direction::Inbound))
+        .filter(message::Column::ReadAt.is_null());
+    if let Some(until) = until {
+        query = query.filter(message::Column::CreatedAt.lte(until));
+    }
+    query.order_by_asc(message::Column::CreatedAt).all(db).await
+}
+
+/// Marks these messages read at `at`.
+pub async fn set_read(db: &DatabaseConnection, ids: &[String], at: i64) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    message::Entity::update_many()
+        .col_expr(message::Column::ReadAt, at.into())
+        .filter(message::Column::Id.is_in(ids.iter().map(String::as_str)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A one-to-one chat as listed: the other party, its newest message's
+/// time and how many received messages are unread.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct ChatRow {
+    pub peer: String,
+    pub last_at: i64,
+    pub unread: i64,
+}
+
+/// The phone's one-to-one chats, most recent first, below `before`
+/// (a last_at, for paging), at most `limit`.
+pub async fn chats(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<ChatRow>, DbErr> {
+    use sea_orm::{
+        ExprTrait, QuerySelect,
+        sea_query::{Expr, Func},
+    };
+    let unread_inbound = message::Column::Direction
+        .eq(Direction::Inbound)
+        .and(message::Column::ReadAt.is_null())
+        .and(message::Column::Kind.is_not_in(CHANGES));
+    let unread = Expr::case(unread_inbound, 1).finally(0);
+    let mut query = message::Entity::find()
+        .select_only()
+        .column(message::Column::Peer)
+        .column_as(
+            Expr::from(Func::max(Expr::col(message::Column::CreatedAt))),
+            "last_at",
+        )
+        .column_as(Expr::from(Func::sum(unread)), "unread")
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::Chat.is_null())
+        .group_by(message::Column::Peer);
+    if let Some(before) = before {
+        query =
+            query.having(Expr::from(Func::max(Expr::col(message::Column::CreatedAt))).lt(before));
+    }
+    query
+        .order_by_desc(Expr::cust("last_at"))
+        .limit(limit)
+        .into_model::<ChatRow>()
+        .all(db)
+        .await
+}
+
+/// The chat's newest message that is not a change (reaction, edit,
+/// deletion) of another.
+pub async fn last_in_chat(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    peer: &str,
+) -> Result<Option<message::Model>, DbErr> {
+    message::Entity::find()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::Peer.eq(peer))
+        .filter(message::Column::Chat.is_null())
+        .filter(message::Column::Kind.is_not_in(CHANGES))
+        .order_by_desc(message::Column::CreatedAt)
+        .order_by_desc(message::Column::Id)
+        .one(db)
+        .await
+}
+
 /// Applies an edit to the phone's message `wa_id`: the new text, the old
 /// one kept in `earlier_texts`. False when there is no such message.
 pub async fn apply_edit<C: sea_orm::ConnectionTrait>(

@@ -1178,7 +1178,159 @@ async fn edits_and_deletions_both_ways(db: Db) {
     sim.shutdown();
 }
 
+/// Read receipts, typing and the chat list: marking a message read turns
+/// the sender's ticks blue up to it (as the virtual phone records them),
+/// the chat list counts what is unread, and a typing state reaches the
+/// other phone.
+async fn read_receipts_typing_and_chats(db: Db) {
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812340080";
+    let (a, b) = ("919812340081", "919812340082");
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(a);
+    sim.create_phone(b);
+    let (status, hi) = app
+        .post(
+            "/api/send",
+            json!({"phone_id": phone, "to": a, "message": "Hi A"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{hi}");
+    received(&sim, a, |m| m.text.as_deref() == Some("Hi A")).await;
+    let mut ids = Vec::new();
+    for (from, text) in [(a, "one"), (a, "two"), (b, "hey")] {
+        let id = sim.phone_send_text(from, own, text).await.unwrap();
+        event_named(&app, &phone, "message.received", |p| {
+            p["message"]["id"] == json!(id)
+        })
+        .await;
+        ids.push(id);
+    }
+    let (one, two) = (ids[0].clone(), ids[1].clone());
+
+    let chats = async |query: &str| {
+        let (status, body) = app.get(&format!("/api/phones/{phone}/chats{query}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let listed = chats("").await;
+    let rows = listed["chats"].as_array().unwrap();
+    let peers: Vec<&str> = rows.iter().map(|c| c["chat"].as_str().unwrap()).collect();
+    assert_eq!(peers, [b, a], "most recent first: {listed}");
+    assert_eq!(rows[1]["unread"], json!(2), "{listed}");
+    assert_eq!(rows[1]["last_message"]["text"], json!("two"), "{listed}");
+    assert_eq!(rows[0]["unread"], json!(1), "{listed}");
+    // Pages.
+    let first = chats("?page_size=1").await;
+    assert_eq!(first["chats"].as_array().unwrap().len(), 1);
+    let token = first["next_page_token"].as_str().unwrap().to_owned();
+    assert!(!token.is_empty(), "{first}");
+    let second = chats(&format!("?page_size=1&page_token={token}")).await;
+    assert_eq!(second["chats"][0]["chat"], json!(a), "{second}");
+
+    // Read up to "one": A's phone sees it read, not "two".
+    let read_status = |id: &str| {
+        sim.phone_sent(a)
+            .into_iter()
+            .find(|s| s.id == id)
+            .map(|s| s.status)
+            .unwrap_or_default()
+    };
+    let (status, body) = app
+        .post(
+            &format!("/api/phones/{phone}/messages/{one}/read"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["marked"], json!(1), "{body}");
+    for _ in 0..400 {
+        if read_status(&one) == "read" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(read_status(&one), "read");
+    assert_ne!(read_status(&two), "read");
+    assert_eq!(chats("").await["chats"][1]["unread"], json!(1));
+    // The whole chat.
+    let (status, body) = app
+        .post(&format!("/api/phones/{phone}/chats/{a}/read"), json!({}))
+        .await;
+    assert_eq!((status, &body["marked"]), (200, &json!(1)), "{body}");
+    for _ in 0..400 {
+        if read_status(&two) == "read" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(read_status(&two), "read");
+    let (_, again) = app
+        .post(&format!("/api/phones/{phone}/chats/{a}/read"), json!({}))
+        .await;
+    assert_eq!(again["marked"], json!(0), "{again}");
+    assert_eq!(chats("").await["chats"][1]["unread"], json!(0));
+
+    // Typing, then recording, then stopped, as B's phone was shown.
+    for state in ["composing", "recording", "paused"] {
+        let (status, body) = app
+            .post(
+                &format!("/api/phones/{phone}/chats/{b}/typing"),
+                json!({"state": state}),
+            )
+            .await;
+        assert_eq!(status, 200, "{state}: {body}");
+    }
+    let mut seen = Vec::new();
+    for _ in 0..400 {
+        seen = sim.phone_chat_states(b);
+        if seen.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let states: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|s| (s.from.as_str(), s.state.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        [(own, "composing"), (own, "recording"), (own, "paused")]
+    );
+
+    // Bad input names its field.
+    let hi = hi["message_id"].as_str().unwrap();
+    for (path, body, field) in [
+        (
+            format!("/api/phones/{phone}/messages/{hi}/read"),
+            json!({}),
+            "message_id",
+        ),
+        (
+            format!("/api/phones/{phone}/chats/{b}/typing"),
+            json!({"state": "singing"}),
+            "state",
+        ),
+        (
+            format!("/api/phones/{phone}/chats/12/typing"),
+            json!({"state": "paused"}),
+            "chat",
+        ),
+    ] {
+        let (status, answer) = app.post(&path, body).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(field),
+            "{path}: {answer}"
+        );
+    }
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
+    read_receipts_typing_and_chats,
     edits_and_deletions_both_ways,
     reactions_both_ways,
     replies_and_mentions_both_ways,

@@ -38,6 +38,7 @@ const REFERENCES: &[(&str, &str)] = &[
     ("ReactToMessage", "message_id"),
     ("EditMessage", "message_id"),
     ("RevokeMessage", "message_id"),
+    ("MarkMessageRead", "message_id"),
 ];
 
 /// Ids that are not resources of an account.
@@ -55,7 +56,9 @@ fn other_fields(method: &str) -> Option<Value> {
         "SendLocation" => json!({"to": to, "lat": 28.6, "lng": 77.2}),
         "ReactToMessage" => json!({"emoji": "\u{1f44d}"}),
         "EditMessage" => json!({"text": "Corrected"}),
-        "RevokeMessage" => json!({}),
+        "RevokeMessage" | "MarkMessageRead" | "ListChats" => json!({}),
+        "MarkChatRead" => json!({"chat": to}),
+        "SendTyping" => json!({"chat": to, "state": "TYPING_STATE_COMPOSING"}),
         "BulkSend" => json!({"numbers": [to], "message": "Hi"}),
         "BulkSendSheet" => json!({"sheet_id": "Sheet_1", "message": "Hi"}),
         "SetWebhook" => json!({"webhook_url": "http://127.0.0.1:9/hook", "events": []}),

@@ -71,6 +71,8 @@ pub struct Model {
     pub earlier_texts: Option<String>,
     /// When it was deleted for everyone (ms); its content is then removed.
     pub revoked_at: Option<i64>,
+    /// Received: when this phone marked it read (sent its read receipt).
+    pub read_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

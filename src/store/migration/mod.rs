@@ -14,6 +14,7 @@ mod m0009_idempotency;
 mod m0010_console;
 mod m0011_replies;
 mod m0012_edits;
+mod m0013_read;
 
 use sea_orm_migration::prelude::*;
 
@@ -29,6 +30,7 @@ use m0009_idempotency::M0009Idempotency;
 use m0010_console::M0010Console;
 use m0011_replies::M0011Replies;
 use m0012_edits::M0012Edits;
+use m0013_read::M0013Read;
 
 pub struct Migrator;
 
@@ -48,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0010Console),
             Box::new(M0011Replies),
             Box::new(M0012Edits),
+            Box::new(M0013Read),
         ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());
