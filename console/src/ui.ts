@@ -362,6 +362,116 @@ export function confirmDialog(opts: ConfirmOptions): Promise<boolean> {
   });
 }
 
+export interface ActionOptions extends ConfirmOptions {
+  /** Extra class of the <dialog>. */
+  class?: string;
+  /** Focused when it opens (else Cancel for a dangerous action, the confirm button otherwise). */
+  focus?: HTMLElement;
+  /**
+   * The work the confirm button (or Ctrl+Enter) starts, with the dialog
+   * busy; a string it answers is a problem shown in the dialog, which stays
+   * open, as it does for a failed call (the API's message is shown).
+   */
+  run: () => Promise<string | void>;
+  /** Closes it (as cancelled) when aborted: pass the page's signal. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A modal that does its work before it closes (native <dialog>: focus
+ * trapped, Escape cancels unless the work is under way). Answers whether the
+ * work was done.
+ */
+export function actionDialog(opts: ActionOptions): Promise<boolean> {
+  return new Promise((resolve) => {
+    const titleId = nextId("dlg");
+    const errId = `${titleId}-err`;
+    const cancel = h("button", { type: "button", class: "btn" }, "Cancel");
+    const ok = h("button", { type: "submit", class: opts.danger ? "btn btn-danger" : "btn btn-primary" }, opts.confirm);
+    const err = h("div", { class: "dialog-error", id: errId, role: "alert" });
+    const form = h(
+      "form",
+      { class: "dialog-form", novalidate: true },
+      h("h2", { id: titleId }, opts.title),
+      h("div", { class: "dialog-body" }, opts.body),
+      err,
+      h("div", { class: "dialog-actions" }, cancel, ok),
+    );
+    const dlg = h("dialog", { class: `dialog ${opts.class ?? ""}`.trim(), "aria-labelledby": titleId, "aria-describedby": errId }, form);
+    let busy = false;
+    let answered = false;
+    const done = (v: boolean): void => {
+      if (answered) return;
+      answered = true;
+      if (dlg.open) dlg.close();
+      dlg.remove();
+      resolve(v);
+    };
+    const submit = async (): Promise<void> => {
+      if (busy) return;
+      busy = true;
+      err.textContent = "";
+      const label = Array.from(ok.childNodes);
+      ok.disabled = true;
+      cancel.disabled = true;
+      ok.setAttribute("aria-busy", "true");
+      replace(ok, spinner(), "Working…");
+      let outcome: string | void | null = null;
+      try {
+        outcome = await opts.run();
+      } catch (e) {
+        if (isAbort(e)) {
+          done(false);
+          return;
+        }
+        const p = problem(e);
+        if (p.code === Code.Unauthenticated) {
+          done(false);
+          return;
+        }
+        console.error("wadesk console:", p);
+        outcome = `${p.message}${p.retryAfter !== undefined ? ` Try again in ${p.retryAfter} s.` : ""}`;
+      } finally {
+        busy = false;
+        ok.disabled = false;
+        cancel.disabled = false;
+        ok.removeAttribute("aria-busy");
+        replace(ok, label);
+      }
+      if (typeof outcome === "string" && outcome) {
+        err.textContent = outcome;
+        (opts.focus ?? ok).focus();
+        return;
+      }
+      done(true);
+    };
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void submit();
+    });
+    form.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+        ev.preventDefault();
+        void submit();
+      }
+    });
+    cancel.addEventListener("click", () => done(false));
+    dlg.addEventListener("cancel", (e) => {
+      e.preventDefault();
+      if (!busy) done(false);
+    });
+    dlg.addEventListener("close", () => done(false));
+    if (opts.signal?.aborted) {
+      resolve(false);
+      return;
+    }
+    opts.signal?.addEventListener("abort", () => done(false), { once: true });
+    document.body.appendChild(dlg);
+    dlg.showModal();
+    (opts.focus ?? (opts.danger ? cancel : ok)).focus();
+  });
+}
+
 // ---- Tabs ----
 
 export interface Tab {

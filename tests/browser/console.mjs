@@ -172,6 +172,7 @@ let phoneId = "";
 let token = "";
 let sentId = "";
 let peerMsgId = "";
+let replyId = "";
 
 const scenarios = [
   [
@@ -339,7 +340,7 @@ const scenarios = [
       const result = page.locator("#send-results .result").first();
       await waitFor("the reply's send result", async () => (await result.count()) > 0 || (await pageError()));
       if (!(await result.count())) throw new Failure(`the reply failed: ${await pageError()}`);
-      const replyId = (await result.getAttribute("data-message-id")) ?? "";
+      replyId = (await result.getAttribute("data-message-id")) ?? "";
       pass(`Reply opened Send pre-filled (to +${PEER}, reply_to ${peerMsgId}); "Thanks!" sent as ${replyId}`);
       const reply = await waitFor(`the reply at ${PEER}`, async () => {
         const res = await sim("GET", `/admin/phones/${PEER}/messages`);
@@ -353,6 +354,67 @@ const scenarios = [
       await page.locator(`.msg[data-message-id="${sentId}"] .reaction[data-emoji="❤️"]`).waitFor();
       await shot("05b-reactions.png");
       pass("Messages shows the reply quoting the peer's message, and the reactions under theirs");
+    },
+  ],
+  [
+    "edits and deletions for everyone",
+    async () => {
+      const peerMessages = async () => {
+        const r = await sim("GET", `/admin/phones/${PEER}/messages`);
+        return Array.isArray(r.json) ? r.json : [];
+      };
+      // The console edits its own "Thanks!".
+      const own = page.locator(`.msg[data-message-id="${replyId}"]`);
+      await own.locator("button.msg-edit").click();
+      const dlg = page.locator("dialog.msg-dialog[open]");
+      await dlg.waitFor();
+      const input = dlg.locator('textarea[name="text"]');
+      check((await input.inputValue()) === "Thanks!", `the editor holds "${await input.inputValue()}", not "Thanks!"`);
+      await page.keyboard.press("Escape");
+      await dlg.waitFor({ state: "detached" });
+      check((await own.getAttribute("data-text")) === "Thanks!" && !(await own.getAttribute("data-edited")), "Escape changed the message");
+      const edited = `Thanks a lot! ${Date.now()}`;
+      await own.locator("button.msg-edit").click();
+      await input.fill(edited);
+      await dlg.locator('button[type="submit"]').click();
+      const dlgError = dlg.locator(".dialog-error:not(:empty)");
+      await waitFor("the edit saved", async () => (await dlg.count()) === 0 || (await dlgError.count()) > 0);
+      if (await dlg.count()) throw new Failure(`the edit failed: ${await textOf(dlgError)}`);
+      await waitFor("the edited bubble", async () => (await textOf(own.locator(".msg-text"))) === edited && (await own.locator(".msg-edited").count()) === 1);
+      pass(`edited the console's own "Thanks!" in the page; the bubble shows the new text, marked edited`);
+      const got = await waitFor(`the edit at ${PEER}`, async () => (await peerMessages()).find((m) => m.id === replyId && m.text === edited && m.earlier_texts?.includes("Thanks!")));
+      pass(`virtual phone ${PEER} shows it edited (earlier texts: ${JSON.stringify(got.earlier_texts)})`);
+      await waitFor("the stored edit", async () => (await own.getAttribute("data-pending")) === null && (await own.locator(".msg-earlier").count()) === 1);
+      await own.locator(".msg-earlier summary").click();
+      check((await textOf(own.locator(".earlier-list li"))).includes("Thanks!"), "the earlier text is not listed under the edited message");
+
+      await own.locator("button.msg-delete").click();
+      const confirm = page.locator("dialog.msg-dialog[open]");
+      await confirm.locator('button:has-text("Delete for everyone")').click();
+      await waitFor("the deletion done", async () => (await confirm.count()) === 0 || (await confirm.locator(".dialog-error:not(:empty)").count()) > 0);
+      if (await confirm.count()) throw new Failure(`deleting failed: ${await textOf(confirm.locator(".dialog-error"))}`);
+      await waitFor("the deleted bubble", async () => (await textOf(own.locator(".msg-deleted"))) === "This message was deleted" && (await own.locator(".msg-text").count()) === 0);
+      pass(`deleted it for everyone in the page; the bubble says "This message was deleted"`);
+      await waitFor(`the deletion at ${PEER}`, async () => (await peerMessages()).find((m) => m.id === replyId && m.revoked === true));
+      pass(`virtual phone ${PEER} shows it revoked`);
+
+      // The peer edits, then deletes, its own message: the page follows live.
+      const peerMsg = page.locator(`.msg[data-message-id="${peerMsgId}"]`);
+      await markDocument();
+      const peerText = `Edited by the peer ${Date.now()}`;
+      let r = await sim("POST", `/admin/phones/${PEER}/send`, { to: VIRTUAL, edit_of: peerMsgId, text: peerText });
+      check(r.status < 300, `simulator edit answered ${r.status} ${r.text}`);
+      await waitFor("the peer's edit", async () => (await textOf(peerMsg.locator(".msg-text"))) === peerText && (await peerMsg.locator(".msg-edited").count()) === 1);
+      check((await peerMsg.locator("button.msg-edit, button.msg-delete").count()) === 0, "the peer's message offers Edit or Delete");
+      await stillSameDocument("the peer's edit");
+      pass("the peer's edit of its message showed live, marked edited");
+      await peerMsg.locator(".msg-earlier summary").click();
+      await shot("05c-edits.png");
+      r = await sim("POST", `/admin/phones/${PEER}/send`, { to: VIRTUAL, revoke: peerMsgId });
+      check(r.status < 300, `simulator revoke answered ${r.status} ${r.text}`);
+      await waitFor("the peer's deletion", async () => (await textOf(peerMsg.locator(".msg-deleted"))) === "This message was deleted" && (await peerMsg.locator(".msg-text").count()) === 0);
+      await stillSameDocument("the peer's deletion");
+      pass(`the peer's deletion showed live: "This message was deleted"`);
     },
   ],
   [

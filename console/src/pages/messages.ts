@@ -2,19 +2,23 @@
 // ticks, replies shown with what they quote, reactions as chips under the
 // message they are for, and new messages and reactions arriving live from
 // the event stream. Each message can be replied to (the Send page, pre-filled)
-// and reacted to (a small emoji popover).
+// and reacted to (a small emoji popover); the phone's own texts can be
+// edited for 15 minutes and its own messages deleted for everyone. Edited
+// messages show their earlier texts, deleted ones "This message was deleted",
+// whoever made the change (message.edited / message.revoked live).
 
-import { create } from "@bufbuild/protobuf";
+import { clone, create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import * as api from "../api";
 import { h, icon, nextId, replace, type Child } from "../dom";
-import { MESSAGE_STATUS, MESSAGE_STATUS_API, MESSAGE_TYPE, bytes, fmtDate, fmtShort, number } from "../format";
+import { MESSAGE_STATUS, MESSAGE_STATUS_API, MESSAGE_TYPE, bytes, fmtDate, fmtShort, number, tsDate } from "../format";
 import { Direction, MessageStatus, MessageType } from "../gen/wadesk/v1/common_pb";
 import { MessageSchema, type Message } from "../gen/wadesk/v1/message_pb";
-import { listen, phonePicker, pickPhone, type PageCtx } from "../page";
+import { every, listen, phonePicker, pickPhone, type PageCtx } from "../page";
 import { href, navigate } from "../router";
 import { events, streamState } from "../state";
-import { btn, empty, fail, loading, pageHeader, spinner, toast } from "../ui";
+import { actionDialog, btn, empty, fail, field, loading, pageHeader, spinner, toast } from "../ui";
 
 /** The reactions the popover offers, with their names for screen readers. */
 const REACTIONS: [string, string][] = [
@@ -28,6 +32,12 @@ const REACTIONS: [string, string][] = [
 
 /** The key of this phone's own reactions in a message's reaction map. */
 const MINE = "";
+
+/** How long WhatsApp lets a sender edit a text (seconds). */
+const EDIT_WINDOW = 15 * 60;
+
+/** What a deleted message shows instead of its content. */
+const DELETED = "This message was deleted";
 
 const SVGNS = "http://www.w3.org/2000/svg";
 
@@ -72,6 +82,66 @@ interface View {
   show(id: string): void;
   /** Opens the reaction popover of `m` at `button`. */
   react(m: Message, button: HTMLButtonElement): void;
+  /** Opens the editor of `m` (a text this phone sent). */
+  edit(m: Message): void;
+  /** Asks, then deletes `m` (a message this phone sent) for everyone. */
+  revoke(m: Message): void;
+}
+
+/**
+ * An edit or deletion this phone asked for: the stored message follows only
+ * once WhatsApp took it, the page shows it at once (marked pending) until then.
+ */
+interface Change {
+  kind: "edit" | "revoke";
+  /** The edit's or deletion's own message ID. */
+  changeId: string;
+  /** The new text (edits). */
+  text: string;
+}
+
+/** Whether the stored message `m` shows `c` already. */
+function reflects(m: Message, c: Change): boolean {
+  return c.kind === "revoke" ? !!m.revokedAt : !!m.editedAt && m.text === c.text;
+}
+
+/** `m` as it is once `c` is applied. */
+function applied(m: Message, c: Change): Message {
+  const v = clone(MessageSchema, m);
+  if (c.kind === "revoke") {
+    v.revokedAt = timestampNow();
+    v.text = undefined;
+    v.media = undefined;
+    v.location = undefined;
+    v.mentions = [];
+    v.earlierTexts = [];
+  } else {
+    v.earlierTexts = [...m.earlierTexts, m.text ?? ""];
+    v.text = c.text;
+    v.editedAt = timestampNow();
+  }
+  return v;
+}
+
+/** Rows that only change another message: never a bubble of their own. */
+function isChange(m: Message): boolean {
+  return m.type === MessageType.EDIT || m.type === MessageType.REVOKE;
+}
+
+/** Whether this phone can still edit `m`: a text it sent, not deleted, younger than 15 minutes. */
+function editable(m: Message, now = Date.now()): boolean {
+  return (
+    m.direction === Direction.OUTBOUND &&
+    m.type === MessageType.TEXT &&
+    !m.revokedAt &&
+    m.status !== MessageStatus.FAILED &&
+    Number(m.timestamp) + EDIT_WINDOW > now / 1000
+  );
+}
+
+/** Whether this phone can delete `m` for everyone: a message it sent, not deleted already. */
+function revocable(m: Message): boolean {
+  return m.direction === Direction.OUTBOUND && m.type !== MessageType.REACTION && !isChange(m) && !m.revokedAt && m.status !== MessageStatus.FAILED;
 }
 
 export async function messagesPage(ctx: PageCtx): Promise<void> {
@@ -139,8 +209,9 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
   const renderChats = (): void => {
     const chats = new Map<string, { last: Message; count: number }>();
     for (const id of order) {
-      const m = byId.get(id)?.m;
-      if (!m) continue;
+      const stored = byId.get(id)?.m;
+      if (!stored || isChange(stored)) continue;
+      const m = displayed(stored);
       const peer = peerOf(m);
       const c = chats.get(peer);
       if (!c) chats.set(peer, { last: m, count: 1 });
@@ -212,6 +283,16 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
     renderReactions(target);
   };
 
+  // ---- Edits and deletions this phone asked for, by the message they change ----
+
+  const changes = new Map<string, Change>();
+
+  /** A stored message as the page shows it: with this phone's change still on its way. */
+  const displayed = (m: Message): Message => {
+    const c = changes.get(m.messageId);
+    return c && !reflects(m, c) ? applied(m, c) : m;
+  };
+
   // ---- Messages ----
 
   const view: View = {
@@ -219,7 +300,7 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
     inChat: !!chat,
     find: (id) => {
       const e = byId.get(id);
-      return e?.el ? e.m : undefined;
+      return e?.el ? displayed(e.m) : undefined;
     },
     show: (id) => {
       const el = byId.get(id)?.el;
@@ -232,6 +313,8 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
       el.classList.add("fresh");
     },
     react: (m, button) => openReactions(m, button),
+    edit: (m) => void editMessage(m),
+    revoke: (m) => void revokeMessage(m),
   };
 
   /** Redraws the quote of every loaded reply to `id` (it was just loaded). */
@@ -243,21 +326,40 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
 
   const add = (m: Message, atTop: boolean): void => {
     const old = byId.get(m.messageId);
-    if (m.type === MessageType.REACTION) {
+    if (m.type === MessageType.REACTION || isChange(m)) {
       if (!old) {
         if (atTop) order.unshift(m.messageId);
         else order.push(m.messageId);
       }
       byId.set(m.messageId, { m, el: null });
-      applyReaction(m, atTop && !old);
+      if (m.type === MessageType.REACTION) applyReaction(m, atTop && !old);
+      // A change that arrived now: the message it changes is read again.
+      else if (atTop && !old && m.replyTo) refresh(m.replyTo);
       return;
     }
-    const el = messageEl(view, m);
-    replace(el.querySelector(".reactions")!, reactionChips(reactions.get(m.messageId)));
+    const c = changes.get(m.messageId);
+    if (c && reflects(m, c)) changes.delete(m.messageId);
+    const shownNow = displayed(m);
+    const el = messageEl(view, shownNow, changes.has(m.messageId));
+    const slot = el.querySelector(".reactions");
+    if (slot) replace(slot, reactionChips(reactions.get(m.messageId)));
     if (old?.el) {
       if (openPop && old.el.contains(openPop.button)) openPop.close(false);
+      const had = old.el.contains(document.activeElement) ? (document.activeElement as HTMLElement) : null;
+      const changed = old.el.dataset.text !== el.dataset.text || old.el.dataset.revoked !== el.dataset.revoked;
       old.el.replaceWith(el);
       byId.set(m.messageId, { m, el });
+      if (changed) el.classList.add("fresh");
+      // Keyboard focus stays where it was (the same action, else the message).
+      if (had) {
+        const again = had.dataset.action ? el.querySelector<HTMLElement>(`[data-action="${had.dataset.action}"]`) : null;
+        if (again) again.focus({ preventScroll: true });
+        else {
+          el.tabIndex = -1;
+          el.focus({ preventScroll: true });
+        }
+      }
+      if (changed) refreshQuotes(m.messageId);
       return;
     }
     if (!shown) replace(list);
@@ -273,6 +375,146 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
     }
     refreshQuotes(m.messageId);
   };
+
+  /** Reads a loaded message again (it changed) and redraws it. */
+  const refresh = (messageId: string): void => {
+    if (!byId.get(messageId)?.el) return;
+    api.messages.getMessage({ phoneId, messageId }, { signal: ctx.signal }).then(
+      (r) => {
+        if (r.message && byId.get(messageId)?.el) {
+          add(r.message, false);
+          renderChats();
+        }
+      },
+      (e: unknown) => {
+        if (!api.isAbort(e)) console.warn("wadesk console: could not read message", messageId, e);
+      },
+    );
+  };
+
+  /** Redraws a loaded message from what is stored (e.g. a change of it was given up). */
+  const redraw = (messageId: string): void => {
+    const e = byId.get(messageId);
+    if (e?.el) add(e.m, false);
+    renderChats();
+  };
+
+  /**
+   * Shows a change the API accepted: the message changes at once (pending),
+   * the change's own row is kept (its message.status events say when it
+   * went out), and the message is read again now and a little later.
+   */
+  const accepted = (m: Message, c: Change, status: MessageStatus, to: string): void => {
+    changes.set(m.messageId, c);
+    add(
+      create(MessageSchema, {
+        messageId: c.changeId,
+        phoneId,
+        direction: Direction.OUTBOUND,
+        from: phone.number,
+        to: to || peerOf(m),
+        type: c.kind === "edit" ? MessageType.EDIT : MessageType.REVOKE,
+        text: c.kind === "edit" ? c.text : undefined,
+        replyTo: m.messageId,
+        status,
+        timestamp: BigInt(Math.floor(Date.now() / 1000)),
+      }),
+      true,
+    );
+    redraw(m.messageId);
+    if (status === MessageStatus.FAILED) {
+      changeFailed(byId.get(c.changeId)!.m, undefined);
+      return;
+    }
+    for (const ms of [1500, 5000]) {
+      const t = setTimeout(() => refresh(m.messageId), ms);
+      ctx.cleanup(() => clearTimeout(t));
+    }
+  };
+
+  /** A change of ours that WhatsApp did not take: the message shows what is stored again. */
+  const changeFailed = (row: Message, reason: string | undefined): void => {
+    const target = row.replyTo;
+    if (!target) return;
+    const c = changes.get(target);
+    if (!c || c.changeId !== row.messageId) return;
+    changes.delete(target);
+    redraw(target);
+    toast(`${c.kind === "edit" ? "The edit" : "The deletion"} was not sent${reason ? `: ${reason}` : ""}`, "bad");
+  };
+
+  /** Puts the keyboard focus back on a message's action after a dialog (or on the message). */
+  const refocus = (messageId: string, action: string): void => {
+    const el = byId.get(messageId)?.el;
+    if (!el) return;
+    const b = el.querySelector<HTMLElement>(`[data-action="${action}"]`);
+    if (b) b.focus();
+    else {
+      el.tabIndex = -1;
+      el.focus();
+    }
+  };
+
+  const editMessage = async (m: Message): Promise<void> => {
+    const before = displayed(m).text ?? "";
+    const input = h("textarea", { name: "text", rows: 4, required: true, spellcheck: "true" });
+    input.value = before;
+    await actionDialog({
+      title: "Edit message",
+      class: "msg-dialog",
+      body: field(
+        "Text",
+        input,
+        `To ${number(peerOf(m))}. WhatsApp allows edits for 15 minutes after sending; their phone shows the new text, marked edited. Ctrl+Enter saves, Escape cancels.`,
+      ),
+      confirm: "Save",
+      focus: input,
+      signal: ctx.signal,
+      run: async () => {
+        const text = input.value;
+        if (!text.trim()) return "Write the new text (or Cancel; to remove the message, delete it for everyone).";
+        if (text === before) return "The text is unchanged.";
+        const r = await api.send.editMessage({ phoneId, messageId: m.messageId, text }, { signal: ctx.signal });
+        accepted(m, { kind: "edit", changeId: r.messageId, text }, r.status, r.to);
+        toast("Message edited");
+        return undefined;
+      },
+    });
+    if (!ctx.signal.aborted) refocus(m.messageId, "edit");
+  };
+
+  const revokeMessage = async (m: Message): Promise<void> => {
+    const shownNow = displayed(m);
+    const done = await actionDialog({
+      title: "Delete for everyone?",
+      class: "msg-dialog",
+      body: [
+        h("p", null, `The message disappears from ${number(peerOf(m))}'s phone too: they see "${DELETED}". Here, only that note stays. This cannot be undone.`),
+        h("blockquote", { class: "dialog-quote" }, preview(shownNow)),
+      ],
+      confirm: "Delete for everyone",
+      danger: true,
+      signal: ctx.signal,
+      run: async () => {
+        const r = await api.send.revokeMessage({ phoneId, messageId: m.messageId }, { signal: ctx.signal });
+        accepted(m, { kind: "revoke", changeId: r.messageId, text: "" }, r.status, r.to);
+        toast("Deleted for everyone");
+        return undefined;
+      },
+    });
+    if (!ctx.signal.aborted) refocus(m.messageId, done ? "" : "revoke");
+  };
+
+  // Past WhatsApp's 15 minutes, Edit goes away.
+  every(ctx, 20_000, () => {
+    for (const b of list.querySelectorAll<HTMLElement>(".msg-edit[data-until]")) {
+      if (Number(b.dataset.until) > Date.now()) continue;
+      const el = b.closest<HTMLElement>(".msg");
+      const focused = b === document.activeElement;
+      b.remove();
+      if (focused && el) refocus(el.dataset.messageId ?? "", "revoke");
+    }
+  });
 
   // ---- The reaction popover (one open at a time) ----
 
@@ -460,6 +702,10 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
       if (!matches(r)) return;
       add(r, !byId.has(r.messageId));
       renderChats();
+    } else if (ev.event === "message.edited" || ev.event === "message.revoked") {
+      // A contact changed a message they sent: read it again if it is shown.
+      const msg = ev.data.message as { id?: unknown } | undefined;
+      if (msg && typeof msg.id === "string") refresh(msg.id);
     } else if (ev.event === "message.status") {
       const id = typeof ev.data.message_id === "string" ? ev.data.message_id : "";
       const st = typeof ev.data.status === "string" ? MESSAGE_STATUS_API[ev.data.status] : undefined;
@@ -471,6 +717,10 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
         if (known.el) {
           known.el.dataset.status = MESSAGE_STATUS[st][0].toLowerCase();
           known.el.querySelector(".ticks")?.replaceWith(ticks(st, reason));
+        } else if (isChange(known.m) && known.m.replyTo) {
+          // Our edit or deletion went out (the stored message follows it) or failed.
+          if (st === MessageStatus.FAILED) changeFailed(known.m, reason);
+          refresh(known.m.replyTo);
         } else if (known.m.replyTo) {
           renderReactions(known.m.replyTo);
         }
@@ -497,6 +747,7 @@ function takenBack(m: Message): boolean {
 }
 
 function preview(m: Message): string {
+  if (m.revokedAt) return DELETED;
   if (m.type === MessageType.REACTION) {
     const who = m.direction === Direction.OUTBOUND ? "You" : number(m.from);
     return m.text ? `${who} reacted ${m.text}` : `${who} took a reaction back`;
@@ -558,21 +809,105 @@ function withMentions(text: string, mentions: string[]): Child[] {
   return out;
 }
 
-function messageEl(view: View, m: Message): HTMLElement {
+/** The "edited" mark of the footer, with when; pending while our edit is on its way. */
+function editedMark(m: Message, pending: boolean): HTMLElement | null {
+  if (!m.editedAt || m.revokedAt) return null;
+  const at = tsDate(m.editedAt);
+  return h(
+    "span",
+    { class: `msg-edited${pending ? " pending" : ""}`, title: pending ? "Edited; waiting to be sent" : `Edited ${fmtDate(at, true)}` },
+    "edited",
+    pending ? h("span", { class: "visually-hidden" }, " (waiting to be sent)") : null,
+  );
+}
+
+/** The texts before each edit, oldest first, behind a small disclosure. */
+function earlierEl(m: Message): HTMLElement | null {
+  if (m.revokedAt || !m.earlierTexts.length) return null;
+  const n = m.earlierTexts.length;
+  return h(
+    "details",
+    { class: "msg-earlier" },
+    h("summary", null, n === 1 ? "Show the earlier text" : `Show ${n} earlier texts`),
+    h(
+      "ol",
+      { class: "earlier-list", "aria-label": "Texts before each edit, oldest first" },
+      m.earlierTexts.map((t, i) => h("li", null, h("span", { class: "visually-hidden" }, `Before edit ${i + 1}: `), t || h("em", null, "(empty)"))),
+    ),
+  );
+}
+
+function messageEl(view: View, m: Message, pending = false): HTMLElement {
   const { phoneId, inChat } = view;
   const inbound = m.direction === Direction.INBOUND;
+  const revoked = !!m.revokedAt;
   const when = new Date(Number(m.timestamp) * 1000);
   const status = MESSAGE_STATUS[m.status][0].toLowerCase();
-  const reactBtn = h(
-    "button",
-    { type: "button", class: "btn btn-small btn-ghost msg-action msg-react", "aria-expanded": "false" },
-    icon("smile"),
-    h("span", null, "React"),
-  );
-  reactBtn.addEventListener("click", () => view.react(m, reactBtn));
+  const actions: HTMLElement[] = [];
+  if (!revoked) {
+    const reactBtn = h(
+      "button",
+      { type: "button", class: "btn btn-small btn-ghost msg-action msg-react", "aria-expanded": "false", "data-action": "react" },
+      icon("smile"),
+      h("span", null, "React"),
+    );
+    reactBtn.addEventListener("click", () => view.react(m, reactBtn));
+    actions.push(
+      h(
+        "a",
+        { class: "btn btn-small btn-ghost msg-action msg-reply", href: href(["send", phoneId], { to: peerOf(m), reply_to: m.messageId }), "data-action": "reply" },
+        icon("reply"),
+        h("span", null, "Reply"),
+      ),
+      reactBtn,
+    );
+  }
+  if (!pending && editable(m)) {
+    actions.push(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-small btn-ghost msg-action msg-edit",
+          "data-action": "edit",
+          "data-until": String((Number(m.timestamp) + EDIT_WINDOW) * 1000),
+          title: "Correct the text (within 15 minutes of sending)",
+          onclick: () => view.edit(m),
+        },
+        icon("edit"),
+        h("span", null, "Edit"),
+      ),
+    );
+  }
+  if (!pending && revocable(m)) {
+    actions.push(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-small btn-ghost msg-action msg-delete",
+          "data-action": "revoke",
+          "aria-label": "Delete for everyone",
+          title: "Delete for everyone",
+          onclick: () => view.revoke(m),
+        },
+        icon("trash"),
+        h("span", null, "Delete", h("span", { class: "wide-only" }, " for everyone")),
+      ),
+    );
+  }
   return h(
     "article",
-    { class: `msg ${inbound ? "in" : "out"}`, "data-message-id": m.messageId, "data-status": status, "data-peer": peerOf(m) },
+    {
+      class: `msg ${inbound ? "in" : "out"}${pending ? " pending" : ""}`,
+      "data-message-id": m.messageId,
+      "data-status": status,
+      "data-peer": peerOf(m),
+      "data-text": m.text ?? "",
+      "data-edited": m.editedAt && !revoked ? "true" : undefined,
+      "data-revoked": revoked ? "true" : undefined,
+      "data-pending": pending ? "true" : undefined,
+    },
     h(
       "div",
       { class: "msg-meta" },
@@ -585,26 +920,29 @@ function messageEl(view: View, m: Message): HTMLElement {
     h(
       "div",
       { class: "bubble" },
-      quoteEl(view, m),
-      content(phoneId, m),
-      h("div", { class: "msg-foot" }, h("time", { datetime: when.toISOString(), title: fmtDate(when, true) }, fmtShort(when)), inbound ? null : ticks(m.status, m.reason)),
+      revoked
+        ? h(
+            "p",
+            { class: "msg-deleted", title: pending ? "Waiting to be sent" : `Deleted ${fmtDate(tsDate(m.revokedAt), true)}` },
+            icon("ban"),
+            DELETED,
+            pending ? h("span", { class: "visually-hidden" }, " (waiting to be sent)") : null,
+          )
+        : [quoteEl(view, m), content(phoneId, m), earlierEl(m)],
+      h(
+        "div",
+        { class: "msg-foot" },
+        editedMark(m, pending),
+        h("time", { datetime: when.toISOString(), title: fmtDate(when, true) }, fmtShort(when)),
+        inbound ? null : ticks(m.status, m.reason),
+      ),
     ),
     m.status === MessageStatus.FAILED && m.reason ? h("div", { class: "msg-reason" }, m.reason) : null,
     h(
       "div",
       { class: "msg-under" },
-      h("ul", { class: "reactions", "aria-label": "Reactions" }),
-      h(
-        "div",
-        { class: "msg-actions" },
-        h(
-          "a",
-          { class: "btn btn-small btn-ghost msg-action msg-reply", href: href(["send", phoneId], { to: peerOf(m), reply_to: m.messageId }) },
-          icon("reply"),
-          h("span", null, "Reply"),
-        ),
-        reactBtn,
-      ),
+      revoked ? null : h("ul", { class: "reactions", "aria-label": "Reactions" }),
+      actions.length ? h("div", { class: "msg-actions" }, actions) : null,
     ),
   );
 }

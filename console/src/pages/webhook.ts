@@ -14,6 +14,8 @@ import { btn, card, cardTitle, check, confirmDialog, details, empty, fail, field
 export const EVENT_NAMES: [string, string][] = [
   ["message.received", "A person sent the phone a message."],
   ["message.reaction", "Someone reacted to a message of the phone's chats (an empty emoji: took it back)."],
+  ["message.edited", "Someone edited a message they sent the phone (the new text; earlier ones are kept)."],
+  ["message.revoked", "Someone deleted a message they sent the phone for everyone (its content is removed)."],
   ["message.status", "An outbound message moved: sent, delivered, read or failed."],
   ["phone.qr", "A new QR code is showing for a phone being linked."],
   ["phone.qr_expired", "Pairing ended without a scan or code."],
