@@ -87,6 +87,42 @@ fn quoted_content(row: &message::Model) -> wa::Message {
     }
 }
 
+/// A change to a stored message, sent as a message of its own.
+pub(crate) enum Change {
+    /// An emoji (empty: take the reaction back).
+    React(String),
+    /// A new text.
+    Edit(String),
+    /// Delete for everyone.
+    Revoke,
+}
+
+impl Change {
+    /// The stored message the change is for (400 naming `message_id` with
+    /// the reason when it cannot take it).
+    pub(crate) async fn target(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        phone: &crate::store::entity::phone::Model,
+        id: &str,
+    ) -> Result<message::Model> {
+        match self {
+            Change::React(_) => reaction_target(db, phone, id).await,
+            Change::Edit(_) => own_target(db, phone, id, true).await,
+            Change::Revoke => own_target(db, phone, id, false).await,
+        }
+    }
+
+    /// The change as the outbox sends it.
+    pub(crate) fn body(&self, target: &message::Model) -> crate::store::messages::Body {
+        match self {
+            Change::React(emoji) => reaction(target, emoji),
+            Change::Edit(text) => edit(target, text),
+            Change::Revoke => revoke(target),
+        }
+    }
+}
+
 /// How long after sending WhatsApp lets a text be edited.
 pub(crate) const EDIT_WINDOW_MS: i64 = 15 * 60 * 1000;
 

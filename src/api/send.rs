@@ -3,6 +3,7 @@ use tonic::{Request, Response, Status};
 use super::{State, validate};
 use crate::{
     auth::{AuthContext, caller},
+    context::Change,
     error::{Error, Result},
     media::Kind,
     proto::{self, send_service_server::SendService},
@@ -56,6 +57,39 @@ impl SendApi {
                 "an API send was answered as a skipped campaign recipient"
             ))),
         }
+    }
+}
+
+impl SendApi {
+    /// An action on a stored message (react, edit, delete for everyone):
+    /// the caller's connected phone, the message it names, then the change
+    /// through the one send path to that message's chat. The change's row
+    /// and the message it changes.
+    async fn change<T: prost::Message>(
+        &self,
+        request: &Request<T>,
+        phone_id: &str,
+        message_id: &str,
+        change: Change,
+    ) -> Result<(message::Model, message::Model)> {
+        let caller = caller(request)?;
+        validate::required("phone_id", phone_id)?;
+        let target_id = validate::required("message_id", message_id)?;
+        validate::max_len("message_id", target_id, rules::MESSAGE_ID_MAX)?;
+        let phone = validate::connected_phone(&self.0, caller, phone_id).await?;
+        let target = change.target(&self.0.db, &phone, target_id).await?;
+        let body = change.body(&target);
+        let row = self
+            .send(
+                request,
+                caller,
+                phone_id,
+                target.peer.clone(),
+                Content::Ready(Box::new(body)),
+                Default::default(),
+            )
+            .await?;
+        Ok((row, target))
     }
 }
 
@@ -296,23 +330,14 @@ impl SendService for SendApi {
         &self,
         request: Request<proto::ReactToMessageRequest>,
     ) -> Result<Response<proto::ReactToMessageResponse>, Status> {
-        let caller = caller(&request)?;
         let req = request.get_ref();
-        validate::required("phone_id", &req.phone_id)?;
-        let target_id = validate::required("message_id", &req.message_id)?;
-        validate::max_len("message_id", target_id, rules::MESSAGE_ID_MAX)?;
         let emoji = crate::values::emoji("emoji", &req.emoji)?;
-        let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
-        let target = crate::context::reaction_target(&self.0.db, &phone, target_id).await?;
-        let body = crate::context::reaction(&target, &emoji);
-        let row = self
-            .send(
+        let (row, target) = self
+            .change(
                 &request,
-                caller,
                 &req.phone_id,
-                target.peer.clone(),
-                Content::Ready(Box::new(body)),
-                Default::default(),
+                &req.message_id,
+                Change::React(emoji),
             )
             .await?;
         Ok(Response::new(proto::ReactToMessageResponse {
@@ -327,25 +352,12 @@ impl SendService for SendApi {
         &self,
         request: Request<proto::EditMessageRequest>,
     ) -> Result<Response<proto::EditMessageResponse>, Status> {
-        let caller = caller(&request)?;
         let req = request.get_ref();
-        validate::required("phone_id", &req.phone_id)?;
-        let target_id = validate::required("message_id", &req.message_id)?;
-        validate::max_len("message_id", target_id, rules::MESSAGE_ID_MAX)?;
         let text = validate::required("text", &req.text)?;
         validate::max_len("text", text, rules::MESSAGE_MAX)?;
-        let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
-        let target = crate::context::own_target(&self.0.db, &phone, target_id, true).await?;
-        let body = crate::context::edit(&target, text);
-        let row = self
-            .send(
-                &request,
-                caller,
-                &req.phone_id,
-                target.peer.clone(),
-                Content::Ready(Box::new(body)),
-                Default::default(),
-            )
+        let change = Change::Edit(text.to_owned());
+        let (row, target) = self
+            .change(&request, &req.phone_id, &req.message_id, change)
             .await?;
         Ok(Response::new(proto::EditMessageResponse {
             message_id: row.wa_id,
@@ -359,23 +371,9 @@ impl SendService for SendApi {
         &self,
         request: Request<proto::RevokeMessageRequest>,
     ) -> Result<Response<proto::RevokeMessageResponse>, Status> {
-        let caller = caller(&request)?;
         let req = request.get_ref();
-        validate::required("phone_id", &req.phone_id)?;
-        let target_id = validate::required("message_id", &req.message_id)?;
-        validate::max_len("message_id", target_id, rules::MESSAGE_ID_MAX)?;
-        let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
-        let target = crate::context::own_target(&self.0.db, &phone, target_id, false).await?;
-        let body = crate::context::revoke(&target);
-        let row = self
-            .send(
-                &request,
-                caller,
-                &req.phone_id,
-                target.peer.clone(),
-                Content::Ready(Box::new(body)),
-                Default::default(),
-            )
+        let (row, target) = self
+            .change(&request, &req.phone_id, &req.message_id, Change::Revoke)
             .await?;
         Ok(Response::new(proto::RevokeMessageResponse {
             message_id: row.wa_id,
@@ -388,7 +386,7 @@ impl SendService for SendApi {
     async fn mark_message_read(
         &self,
         request: Request<proto::MarkMessageReadRequest>,
-    ) -> Result<Response<proto::MarkReadResponse>, Status> {
+    ) -> Result<Response<proto::MarkMessageReadResponse>, Status> {
         let caller = caller(&request)?;
         let req = request.get_ref();
         validate::required("phone_id", &req.phone_id)?;
@@ -401,7 +399,7 @@ impl SendService for SendApi {
             .chats
             .mark_read(&phone, &row.peer, Some(row.created_at))
             .await?;
-        Ok(Response::new(proto::MarkReadResponse {
+        Ok(Response::new(proto::MarkMessageReadResponse {
             chat: row.peer,
             marked,
         }))
@@ -410,14 +408,14 @@ impl SendService for SendApi {
     async fn mark_chat_read(
         &self,
         request: Request<proto::MarkChatReadRequest>,
-    ) -> Result<Response<proto::MarkReadResponse>, Status> {
+    ) -> Result<Response<proto::MarkChatReadResponse>, Status> {
         let caller = caller(&request)?;
         let req = request.get_ref();
         validate::required("phone_id", &req.phone_id)?;
         let chat = validate::phone_number("chat", &req.chat)?;
         let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
         let marked = self.0.chats.mark_read(&phone, &chat, None).await?;
-        Ok(Response::new(proto::MarkReadResponse { chat, marked }))
+        Ok(Response::new(proto::MarkChatReadResponse { chat, marked }))
     }
 
     async fn send_typing(
