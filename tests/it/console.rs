@@ -1,16 +1,26 @@
 //! The web console in a real browser: Debian's chromium driven by
-//! playwright-core (tests/browser/console.mjs) against a real gateway, the
-//! protocol simulator and a webhook receiver, all on loopback. Screenshots
-//! land in target/console-shots (docs/console.md shows them).
+//! playwright-core (tests/browser/console.mjs) against a real `wadesk serve`
+//! process, whose account was made with `wadesk account create --email` as
+//! README says, the protocol simulator and a webhook receiver, all on
+//! loopback. Screenshots land in target/console-shots (docs/console.md shows
+//! them; scripts/console-screenshots copies them there).
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    io::Write as _,
+    process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use axum::{Router, routing::post};
+use wadesk_sim::{SimConfig, Simulator};
 
-use crate::support::{Db, secret};
+use crate::{
+    process::Gateway,
+    support::{Db, capture_dir, secret},
+};
 
 const EMAIL: &str = "owner@example.com";
 const PASSWORD: &str = "console password 1";
@@ -46,15 +56,49 @@ async fn the_console_in_a_real_browser() {
         );
         return;
     };
-    let (sim, app) = crate::phones::start_with(Db::Sqlite, |config| {
-        // The browser signs in more than once and polls.
-        config.accounts.sign_in_failures_per_minute = 0;
-    })
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let media = format!("[\"{}\"]", sim.http_url().trim_start_matches("http://"));
+    let gateway = Gateway::new(
+        &Db::Sqlite,
+        &sim,
+        &dir,
+        &[
+            ("WADESK__WHATSAPP__PLAIN_HTTP_MEDIA_HOSTS", media.as_str()),
+            // The webhook receiver listens on loopback.
+            ("WADESK__FETCH__ALLOW_RANGES", "[\"127.0.0.0/8\"]"),
+            // The browser signs in more than once.
+            ("WADESK__ACCOUNTS__SIGN_IN_FAILURES_PER_MINUTE", "0"),
+        ],
+    )
     .await;
+
+    // The account, as README's first screen makes it.
     secret(PASSWORD);
-    wadesk::accounts::set_login(&app.core.db, &app.account_id, Some(EMAIL), PASSWORD)
-        .await
+    let mut create = gateway
+        .command()
+        .args([
+            "account",
+            "create",
+            "--name",
+            "Asha Traders",
+            "--email",
+            EMAIL,
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
         .unwrap();
+    writeln!(create.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = create.wait_with_output().unwrap();
+    assert!(out.status.success(), "account create");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    if let Some(token) = printed.lines().find_map(|l| l.strip_prefix("token:")) {
+        secret(token.trim());
+    }
+    let mut serve = gateway.start().await;
+
     let (webhook_url, hits) = webhook_receiver().await;
     let bulk: Vec<String> = (0..5).map(|i| format!("9198123450{i:02}")).collect();
     for number in &bulk {
@@ -62,16 +106,19 @@ async fn the_console_in_a_real_browser() {
     }
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console-shots");
     std::fs::create_dir_all(&shots).unwrap();
+    // Tokens the page creates are written here, for the secrets check.
+    let secrets = capture_dir().join(format!("secrets-console-{}.txt", std::process::id()));
     let output = tokio::process::Command::new(node)
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/browser/console.mjs"
         ))
-        .env("WADESK_URL", &app.base)
+        .env("WADESK_URL", &gateway.base)
         .env("SIM_ADMIN", sim.http_url())
         .env("EMAIL", EMAIL)
         .env("PASSWORD", PASSWORD)
         .env("SHOTS", &shots)
+        .env("SECRETS_FILE", &secrets)
         .env("CHROMIUM", &chromium)
         .env("VIRTUAL_NUMBER", "919812345100")
         .env("PEER_NUMBER", "919812345101")
@@ -83,6 +130,9 @@ async fn the_console_in_a_real_browser() {
         .await
         .expect("the browser test ends within 10 minutes")
         .expect("node runs");
+    let _ = serve.kill();
+    let _ = serve.wait();
+    sim.shutdown();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");
@@ -95,6 +145,4 @@ async fn the_console_in_a_real_browser() {
         hits.load(Ordering::SeqCst) > 0,
         "the webhook set in the console was delivered to"
     );
-    app.stop().await;
-    sim.shutdown();
 }

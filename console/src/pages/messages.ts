@@ -6,6 +6,13 @@
 // edited for 15 minutes and its own messages deleted for everyone. Edited
 // messages show their earlier texts, deleted ones "This message was deleted",
 // whoever made the change (message.edited / message.revoked live).
+//
+// The chats panel is ListChats: each chat's name, newest message and unread
+// count, most recent first, paged, read again (debounced) on every message
+// event. An open chat is marked read (MarkChatRead) while it has unread
+// messages, and has a composer: SendText to that chat (Enter sends), a
+// Reply there quotes into it, and typing shows the other side "typing..."
+// (SendTyping COMPOSING at most every 5 s, PAUSED after 3 s or on sending).
 
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
@@ -14,11 +21,12 @@ import * as api from "../api";
 import { h, icon, nextId, replace, type Child } from "../dom";
 import { MESSAGE_STATUS, MESSAGE_STATUS_API, MESSAGE_TYPE, bytes, fmtDate, fmtShort, number, tsDate } from "../format";
 import { Direction, MessageStatus, MessageType } from "../gen/wadesk/v1/common_pb";
-import { MessageSchema, type Message } from "../gen/wadesk/v1/message_pb";
+import { MessageSchema, type Chat, type Message } from "../gen/wadesk/v1/message_pb";
+import { TypingState } from "../gen/wadesk/v1/send_pb";
 import { every, listen, phonePicker, pickPhone, type PageCtx } from "../page";
 import { href, navigate } from "../router";
 import { events, streamState } from "../state";
-import { actionDialog, btn, empty, fail, field, loading, pageHeader, spinner, toast } from "../ui";
+import { actionDialog, btn, empty, fail, field, keepFocus, loading, notice, pageHeader, spinner, toast } from "../ui";
 
 /** The reactions the popover offers, with their names for screen readers. */
 const REACTIONS: [string, string][] = [
@@ -86,7 +94,14 @@ interface View {
   edit(m: Message): void;
   /** Asks, then deletes `m` (a message this phone sent) for everyone. */
   revoke(m: Message): void;
+  /** Quotes `m` in the open chat's composer (absent: Reply opens the Send page). */
+  reply?: (m: Message) => void;
 }
+
+/** After the last keystroke, how long until the other side is told typing paused (ms). */
+const TYPING_PAUSE = 3000;
+/** While typing, how often COMPOSING is sent again at most (ms). */
+const TYPING_EVERY = 5000;
 
 /**
  * An edit or deletion this phone asked for: the stored message follows only
@@ -179,19 +194,23 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
   });
   dirSelect.addEventListener("change", () => go(chat || null, dirSelect.value || null));
 
-  const chatsList = h("ul", { class: "chat-list", id: "chat-list" });
+  const chatsList = h("ul", { class: "chat-list", id: "chat-list", "aria-busy": "true" });
+  const chatsMore = h("div", { class: "chats-more" });
   const list = h("div", { class: "msg-list", id: "msg-list", "aria-live": "polite", "aria-relevant": "additions" });
   const more = h("div", { class: "more" });
+  /** Where a failed MarkChatRead says so (with Try again). */
+  const readNote = h("div", { class: "read-note", id: "read-note" });
+  const sub = h("span", null, chat ? `Chat with ${number(chat)}` : "Newest first; received and sent.");
 
   replace(
     ctx.main,
-    pageHeader("Messages", chat ? `Chat with ${number(chat)}` : "Newest first; received and sent.", phonePicker(ctx, "messages", phoneId, true)),
+    pageHeader("Messages", sub, phonePicker(ctx, "messages", phoneId, true)),
     filterForm,
     h(
       "div",
       { class: "msg-layout" },
-      h("nav", { class: "chats card", "aria-label": "Chats" }, h("h2", { class: "side-title" }, "Chats"), chatsList),
-      h("section", { class: "msg-col card", "aria-label": "Messages" }, list, more),
+      h("nav", { class: "chats card", "aria-label": "Chats" }, h("h2", { class: "side-title" }, "Chats"), chatsList, chatsMore),
+      h("section", { class: `msg-col card${chat ? " in-chat" : ""}`, "aria-label": chat ? `Chat with ${number(chat)}` : "Messages" }, readNote, list, more),
     ),
   );
 
@@ -206,43 +225,197 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
   const matches = (m: Message): boolean =>
     (!chat || peerOf(m) === chat) && (direction === Direction.UNSPECIFIED || m.direction === direction);
 
-  const renderChats = (): void => {
-    const chats = new Map<string, { last: Message; count: number }>();
-    for (const id of order) {
-      const stored = byId.get(id)?.m;
-      if (!stored || isChange(stored)) continue;
-      const m = displayed(stored);
-      const peer = peerOf(m);
-      const c = chats.get(peer);
-      if (!c) chats.set(peer, { last: m, count: 1 });
-      else {
-        c.count += 1;
-        // A reaction taken back says little: the chat shows what came before it.
-        if (takenBack(c.last) && !takenBack(m)) c.last = m;
-      }
-    }
-    replace(chatOptions, [...chats.keys()].map((p) => h("option", { value: p })));
-    const items = [
-      h("li", null, h("a", { href: href(["messages", phoneId], { dir: dirQ }), class: "chat-item", "aria-current": chat ? undefined : "true" }, h("span", { class: "chat-all" }, "All chats"))),
-      ...[...chats.entries()].map(([peer, c]) =>
-        h(
-          "li",
-          null,
-          h(
-            "a",
-            { href: href(["messages", phoneId], { chat: peer, dir: dirQ }), class: "chat-item", "aria-current": peer === chat ? "true" : undefined },
-            h("span", { class: "chat-peer" }, number(peer)),
-            h("span", { class: "chat-last" }, preview(c.last)),
-            h("span", { class: "chat-time muted small" }, fmtShort(new Date(Number(c.last.timestamp) * 1000))),
-          ),
-        ),
-      ),
-    ];
-    if (chat && !chats.has(chat)) {
-      items.splice(1, 0, h("li", null, h("span", { class: "chat-item", "aria-current": "true" }, h("span", { class: "chat-peer" }, number(chat)))));
-    }
-    replace(chatsList, items);
+  // ---- The chats panel (ListChats) ----
+
+  /** The chats loaded, most recent first. */
+  let chats: Chat[] = [];
+  /** The next page of chats ("" when all are loaded). */
+  let chatsToken = "";
+  let chatsLoaded = false;
+  /** Failed to load the chats at all: what to show instead. */
+  let chatsError = "";
+  /** Names seen per chat: ListChats names a chat only while its newest message is theirs. */
+  const names = new Map<string, string>();
+  const nameOf = (c: Chat): string | undefined => {
+    if (c.name) names.set(c.chat, c.name);
+    return c.name || names.get(c.chat);
   };
+
+  const chatItem = (c: Chat): HTMLElement => {
+    const last = c.lastMessage;
+    const n = c.unread;
+    const name = nameOf(c);
+    const when = last ? new Date(Number(last.timestamp) * 1000) : null;
+    return h(
+      "li",
+      null,
+      h(
+        "a",
+        {
+          href: href(["messages", phoneId], { chat: c.chat, dir: dirQ }),
+          class: `chat-item${n ? " unread" : ""}`,
+          "data-chat": c.chat,
+          "data-unread": String(n),
+          "aria-current": c.chat === chat ? "true" : undefined,
+        },
+        h(
+          "span",
+          { class: "chat-peer" },
+          name ? h("span", { class: "chat-name" }, name) : null,
+          h("span", { class: "chat-number" }, number(c.chat)),
+        ),
+        when ? h("time", { class: "chat-time muted small", datetime: when.toISOString(), title: fmtDate(when, true) }, fmtShort(when)) : null,
+        h("span", { class: "chat-last" }, last ? [last.direction === Direction.OUTBOUND ? h("span", { class: "chat-you" }, "You: ") : null, preview(displayed(last))] : ""),
+        n
+          ? h("span", { class: "chat-unread", title: `${n} unread` }, String(n), h("span", { class: "visually-hidden" }, n === 1 ? " unread message" : " unread messages"))
+          : null,
+      ),
+    );
+  };
+
+  const renderChats = (): void => {
+    replace(chatOptions, chats.map((c) => h("option", { value: c.chat }, nameOf(c))));
+    const items: HTMLElement[] = [
+      h("li", null, h("a", { href: href(["messages", phoneId], { dir: dirQ }), class: "chat-item", "aria-current": chat ? undefined : "true" }, h("span", { class: "chat-all" }, "All chats"))),
+      ...chats.map(chatItem),
+    ];
+    const open = chat ? chats.find((c) => c.chat === chat) : undefined;
+    if (chat && !open) {
+      items.splice(1, 0, h("li", null, h("span", { class: "chat-item", "aria-current": "true", "data-chat": chat }, h("span", { class: "chat-peer" }, h("span", { class: "chat-number" }, number(chat))))));
+    }
+    if (chatsError) items.push(h("li", { class: "chat-note bad small" }, `Chats not loaded: ${chatsError}`));
+    else if (chatsLoaded && !chats.length) items.push(h("li", { class: "chat-note muted small" }, "No chats yet."));
+    else if (!chatsLoaded) items.push(h("li", { class: "chat-note" }, loading("Loading chats…")));
+    keepFocus(chatsList, () => replace(chatsList, items));
+    chatsList.setAttribute("aria-busy", String(!chatsLoaded));
+    const openName = open ? nameOf(open) : undefined;
+    if (chat && openName) sub.textContent = `Chat with ${openName} (${number(chat)})`;
+    renderChatsMore();
+  };
+
+  const renderChatsMore = (): void => {
+    if (chatsError) {
+      replace(chatsMore, btn("Try again", () => reloadChats(0), "btn btn-small", "refresh"));
+      return;
+    }
+    if (!chatsToken) {
+      replace(chatsMore);
+      return;
+    }
+    const b = btn("Load more", () => {
+      b.disabled = true;
+      replace(b, spinner(), "Loading…");
+      moreChats().catch((e: unknown) => {
+        fail(e);
+        renderChatsMore();
+      });
+    }, "btn btn-small btn-block load-more-chats");
+    replace(chatsMore, b);
+  };
+
+  let chatsSeq = 0;
+  /** Reads the chats again from the top, as many as are loaded (the list stays as long). */
+  const fetchChats = async (): Promise<void> => {
+    const seq = ++chatsSeq;
+    const res = await api.messages.listChats({ phoneId, pageSize: Math.min(500, Math.max(50, chats.length)) }, { signal: ctx.signal });
+    if (seq !== chatsSeq) return;
+    chats = res.chats;
+    chatsToken = res.nextPageToken;
+    chatsLoaded = true;
+    chatsError = "";
+    renderChats();
+    autoRead();
+  };
+
+  const moreChats = async (): Promise<void> => {
+    const seq = chatsSeq;
+    const res = await api.messages.listChats({ phoneId, pageSize: 50, pageToken: chatsToken }, { signal: ctx.signal });
+    if (seq !== chatsSeq) {
+      // The list was read again meanwhile: that answer decides.
+      renderChatsMore();
+      return;
+    }
+    const seen = new Set(chats.map((c) => c.chat));
+    chats = [...chats, ...res.chats.filter((c) => !seen.has(c.chat))];
+    chatsToken = res.nextPageToken;
+    renderChats();
+    autoRead();
+  };
+
+  let chatsTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Reads the chats again after `delay` ms; calls in between collapse into one. */
+  const reloadChats = (delay = 400): void => {
+    clearTimeout(chatsTimer);
+    chatsTimer = setTimeout(() => {
+      fetchChats().catch((e: unknown) => {
+        if (api.isAbort(e)) return;
+        if (!chatsLoaded) {
+          const p = api.problem(e);
+          chatsError = p.message || api.codeText(p.code);
+          renderChats();
+        }
+        fail(e, null, "Chats not loaded");
+      });
+    }, delay);
+  };
+  ctx.cleanup(() => clearTimeout(chatsTimer));
+
+  // ---- Reading the open chat (MarkChatRead) ----
+
+  let reading = false;
+  /** The unread count a MarkChatRead failed at: not tried again by itself until it changes. */
+  let readFailedAt = -1;
+  /** An open chat the loaded pages do not list: marked read once, in case. */
+  let unlistedTried = false;
+
+  const markRead = async (): Promise<void> => {
+    if (!chat || reading) return;
+    reading = true;
+    const before = chats.find((c) => c.chat === chat)?.unread ?? 0;
+    const seq = chatsSeq;
+    try {
+      await api.send.markChatRead({ phoneId, chat }, { signal: ctx.signal });
+      readFailedAt = -1;
+      replace(readNote);
+      const row = chats.find((c) => c.chat === chat);
+      if (row) row.unread = 0;
+      renderChats();
+      // The list was read again meanwhile (a message came in): its count may be newer than this.
+      if (seq !== chatsSeq) reloadChats(0);
+    } catch (e) {
+      if (api.isAbort(e)) return;
+      const p = api.problem(e);
+      if (p.code === Code.Unauthenticated) return;
+      console.error("wadesk console: marking the chat read failed", p);
+      readFailedAt = before;
+      replace(
+        readNote,
+        notice(
+          "bad",
+          h("span", { class: "read-error" }, `Could not mark this chat read: ${p.message}${p.retryAfter !== undefined ? ` Try again in ${p.retryAfter} s.` : ""}`),
+          " ",
+          btn("Try again", () => void markRead(), "btn btn-small", "refresh"),
+        ),
+      );
+    } finally {
+      reading = false;
+    }
+  };
+
+  /** Marks the open chat read when it has unread messages and the page is in view. */
+  const autoRead = (): void => {
+    if (!chat || reading || document.visibilityState !== "visible") return;
+    const row = chats.find((c) => c.chat === chat);
+    if (row) {
+      if (row.unread > 0 && row.unread !== readFailedAt) void markRead();
+    } else if (chatsToken && !unlistedTried) {
+      unlistedTried = true;
+      void markRead();
+    }
+  };
+  const onVisible = (): void => autoRead();
+  document.addEventListener("visibilitychange", onVisible);
+  ctx.cleanup(() => document.removeEventListener("visibilitychange", onVisible));
 
   const renderEmpty = (): void => {
     if (shown) return;
@@ -654,6 +827,195 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
     replace(more, b);
   };
 
+  // ---- The composer of an open chat ----
+
+  const composer = (): void => {
+    const boxId = nextId("composer");
+    const errId = `${boxId}-err`;
+    const hintId = `${boxId}-hint`;
+    const box = h("textarea", {
+      id: boxId,
+      name: "message",
+      rows: 2,
+      maxlength: "65536",
+      placeholder: "Write a message",
+      spellcheck: "true",
+      "aria-describedby": `${hintId} ${errId}`,
+    });
+    const sendBtn = h("button", { type: "submit", class: "btn btn-primary composer-send" }, icon("send"), h("span", null, "Send"));
+    const err = h("div", { class: "composer-error", id: errId, role: "alert" });
+    const replySlot = h("div", { class: "composer-reply" });
+    const form = h(
+      "form",
+      { class: "composer", id: "composer", novalidate: true, "aria-label": `Write to ${number(chat)}` },
+      replySlot,
+      h("label", { for: boxId, class: "visually-hidden" }, `Message to ${number(chat)}`),
+      h("div", { class: "composer-row" }, box, sendBtn),
+      h("div", { class: "composer-hint muted small", id: hintId }, "Enter sends, Shift+Enter starts a new line."),
+      err,
+    );
+    list.parentElement!.appendChild(form);
+
+    /** What the error line shows: a failed send, or a typing state not sent (it goes once one is). */
+    const showError = (kind: "send" | "typing", text: string): void => {
+      err.textContent = text;
+      err.dataset.kind = kind;
+    };
+    const clearError = (kind?: "send" | "typing"): void => {
+      if (kind && err.dataset.kind !== kind) return;
+      err.textContent = "";
+      delete err.dataset.kind;
+    };
+
+    // Replying: the quoted message above the box, the composer sends reply_to.
+    let replyTo = "";
+    const setReply = (m: Message | null): void => {
+      replyTo = m?.messageId ?? "";
+      if (!m) {
+        replace(replySlot);
+        return;
+      }
+      replace(
+        replySlot,
+        h(
+          "div",
+          { class: "composer-quote", "data-reply-to": m.messageId },
+          h("span", { class: "quote-who" }, m.direction === Direction.INBOUND ? `Replying to ${number(m.from)}` : "Replying to your message"),
+          h("span", { class: "quote-text" }, preview(m)),
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "icon-btn composer-unreply",
+            title: "Cancel the reply (Escape)",
+            "aria-label": "Cancel the reply",
+            onclick: () => {
+              setReply(null);
+              box.focus();
+            },
+          },
+          icon("close"),
+        ),
+      );
+    };
+    view.reply = (m) => {
+      setReply(displayed(m));
+      box.focus();
+    };
+
+    // Typing: COMPOSING when typing starts (again at most every 5 s), PAUSED 3 s after the last keystroke or on sending.
+    let composingAt = 0;
+    let pauseTimer: ReturnType<typeof setTimeout> | undefined;
+    const typing = (state: TypingState): void => {
+      api.send.sendTyping({ phoneId, chat, state }, { signal: ctx.signal }).then(
+        () => clearError("typing"),
+        (e: unknown) => {
+          if (api.isAbort(e)) return;
+          const p = api.problem(e);
+          if (p.code === Code.Unauthenticated) return;
+          console.warn("wadesk console: typing state not sent", p);
+          if (err.dataset.kind !== "send") showError("typing", `${number(chat)} does not see you typing: ${p.message}`);
+        },
+      );
+    };
+    const pause = (): void => {
+      clearTimeout(pauseTimer);
+      if (!composingAt) return;
+      composingAt = 0;
+      typing(TypingState.PAUSED);
+    };
+    box.addEventListener("input", () => {
+      if (!box.value.trim()) {
+        pause();
+        return;
+      }
+      const now = Date.now();
+      if (now - composingAt >= TYPING_EVERY) {
+        composingAt = now;
+        typing(TypingState.COMPOSING);
+      }
+      clearTimeout(pauseTimer);
+      pauseTimer = setTimeout(pause, TYPING_PAUSE);
+    });
+    ctx.cleanup(() => {
+      clearTimeout(pauseTimer);
+      // Leaving mid-sentence: the other side should not see typing until WhatsApp's own timeout.
+      if (composingAt) {
+        api.send.sendTyping({ phoneId, chat, state: TypingState.PAUSED }).catch((e: unknown) => console.warn("wadesk console: typing state not sent", api.problem(e)));
+      }
+    });
+
+    let sending = false;
+    const submit = async (): Promise<void> => {
+      if (sending) return;
+      const text = box.value;
+      if (!text.trim()) {
+        showError("send", "Write a message first.");
+        box.focus();
+        return;
+      }
+      sending = true;
+      sendBtn.disabled = true;
+      sendBtn.setAttribute("aria-busy", "true");
+      clearError();
+      clearTimeout(pauseTimer);
+      const reply = replyTo;
+      try {
+        const r = await api.send.sendText({ phoneId, to: chat, message: text, replyTo: reply }, { signal: ctx.signal });
+        if (box.value === text) box.value = "";
+        if (replyTo === reply) setReply(null);
+        if (composingAt) {
+          composingAt = 0;
+          typing(TypingState.PAUSED);
+        }
+        // Shown at once; its ticks follow from the event stream.
+        const m = create(MessageSchema, {
+          messageId: r.messageId,
+          phoneId,
+          direction: Direction.OUTBOUND,
+          from: phone.number,
+          to: r.to || chat,
+          type: MessageType.TEXT,
+          text,
+          replyTo: reply || undefined,
+          status: r.status,
+          timestamp: BigInt(Math.floor(Date.now() / 1000)),
+        });
+        if (matches(m) && !byId.has(m.messageId)) add(m, true);
+        reloadChats();
+      } catch (e) {
+        if (api.isAbort(e)) return;
+        const p = api.problem(e);
+        if (p.code === Code.Unauthenticated) return;
+        console.error("wadesk console: send failed", p);
+        showError("send", `Not sent: ${p.message}${p.retryAfter !== undefined ? ` Try again in ${p.retryAfter} s.` : ""}`);
+        if (composingAt) pauseTimer = setTimeout(pause, TYPING_PAUSE);
+      } finally {
+        sending = false;
+        sendBtn.disabled = false;
+        sendBtn.removeAttribute("aria-busy");
+      }
+    };
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void submit();
+    });
+    box.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        void submit();
+      } else if (ev.key === "Escape" && replyTo) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        setReply(null);
+      }
+    });
+  };
+  if (chat) composer();
+
+  renderChats();
+  reloadChats(0);
   replace(list, loading("Loading messages…"));
   try {
     await loadPage("");
@@ -679,6 +1041,8 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
 
   listen(ctx, events, (ev) => {
     if (ev.phoneId !== phoneId) return;
+    // Any message event can change a chat's newest message or unread count.
+    if (ev.event.startsWith("message.")) reloadChats();
     if (ev.event === "message.received") {
       const msg = ev.data.message as { id?: unknown } | undefined;
       if (msg && typeof msg.id === "string") fetchOne(msg.id);
@@ -732,6 +1096,7 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
   // Events missed while the stream was down: read the newest page again.
   listen(ctx, streamState, (up) => {
     if (!up) return;
+    reloadChats(0);
     api.messages.listMessages({ phoneId, chat, direction, pageSize: 50 }, { signal: ctx.signal }).then(
       (res) => {
         for (const m of [...res.messages].reverse()) add(m, !byId.has(m.messageId));
@@ -740,10 +1105,6 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
       (e: unknown) => fail(e),
     );
   });
-}
-
-function takenBack(m: Message): boolean {
-  return m.type === MessageType.REACTION && !m.text;
 }
 
 function preview(m: Message): string {
@@ -852,13 +1213,21 @@ function messageEl(view: View, m: Message, pending = false): HTMLElement {
       h("span", null, "React"),
     );
     reactBtn.addEventListener("click", () => view.react(m, reactBtn));
+    const reply = view.reply;
     actions.push(
-      h(
-        "a",
-        { class: "btn btn-small btn-ghost msg-action msg-reply", href: href(["send", phoneId], { to: peerOf(m), reply_to: m.messageId }), "data-action": "reply" },
-        icon("reply"),
-        h("span", null, "Reply"),
-      ),
+      reply
+        ? h(
+            "button",
+            { type: "button", class: "btn btn-small btn-ghost msg-action msg-reply", "data-action": "reply", title: "Reply in the box below", onclick: () => reply(m) },
+            icon("reply"),
+            h("span", null, "Reply"),
+          )
+        : h(
+            "a",
+            { class: "btn btn-small btn-ghost msg-action msg-reply", href: href(["send", phoneId], { to: peerOf(m), reply_to: m.messageId }), "data-action": "reply" },
+            icon("reply"),
+            h("span", null, "Reply"),
+          ),
       reactBtn,
     );
   }
