@@ -199,69 +199,67 @@ async fn commit(
 
 /// The webhook body: the reference's fields, then ours beside them.
 pub fn payload(p: &Parsed) -> serde_json::Value {
-    if matches!(p.kind, MessageKind::Edit | MessageKind::Revoke) {
-        let mut message = json!({
-            "id": p.reply_to,
-            "type": p.kind.as_str(),
-            "change_id": p.wa_id,
-            "timestamp": p.timestamp_ms / 1000,
-        });
-        if p.kind == MessageKind::Edit {
-            message["text"] = json!(p.text);
-        }
-        return json!({
-            "from": p.from,
-            "message": message,
-            "push_name": p.push_name,
-            "lid": p.sender_lid,
-            "group": p.chat,
-        });
-    }
-    if p.kind == MessageKind::Reaction {
-        return json!({
-            "from": p.from,
-            "message": {
-                "id": p.wa_id,
-                "type": "reaction",
-                "emoji": p.text,
-                "reacted_to": p.reply_to,
-                "timestamp": p.timestamp_ms / 1000,
-            },
-            "push_name": p.push_name,
-            "lid": p.sender_lid,
-            "group": p.chat,
-        });
-    }
-    let mut message = json!({
-        "id": p.wa_id,
-        "type": p.kind.as_str(),
-        "text": p.text.as_ref().or(p.caption.as_ref()),
-        "timestamp": p.timestamp_ms / 1000,
-    });
-    if let Some(mime) = &p.mime_type {
-        message["media"] = json!({
-            "mime_type": mime,
-            "size": p.media_size,
-            "sha256": p.media_sha256,
-            "filename": p.file_name,
-        });
-    }
-    if let Some((lat, lng, name)) = &p.location {
-        message["location"] = json!({"lat": lat, "lng": lng, "name": name});
-    }
-    if let Some(reply_to) = &p.reply_to {
-        message["reply_to"] = json!(reply_to);
-    }
-    if !p.mentions.is_empty() {
-        message["mentions"] = json!(p.mentions);
-    }
     json!({
         "from": p.from,
-        "message": message,
+        "message": message_payload(p),
         "push_name": p.push_name,
         "lid": p.sender_lid,
         "group": p.chat,
     })
+}
+
+/// The payload's `message`: a change (reaction, edit, deletion) names the
+/// message it changes; a message carries its content.
+fn message_payload(p: &Parsed) -> serde_json::Value {
+    let timestamp = p.timestamp_ms / 1000;
+    match p.kind {
+        MessageKind::Reaction => json!({
+            "id": p.wa_id,
+            "type": "reaction",
+            "emoji": p.text,
+            "reacted_to": p.reply_to,
+            "timestamp": timestamp,
+        }),
+        MessageKind::Edit => json!({
+            "id": p.reply_to,
+            "type": "edit",
+            "text": p.text,
+            "change_id": p.wa_id,
+            "timestamp": timestamp,
+        }),
+        MessageKind::Revoke => json!({
+            "id": p.reply_to,
+            "type": "revoke",
+            "change_id": p.wa_id,
+            "timestamp": timestamp,
+        }),
+        _ => {
+            let mut message = json!({
+                "id": p.wa_id,
+                "type": p.kind.as_str(),
+                "text": p.text.as_ref().or(p.caption.as_ref()),
+                "timestamp": timestamp,
+            });
+            if let Some(mime) = &p.mime_type {
+                message["media"] = json!({
+                    "mime_type": mime,
+                    "size": p.media_size,
+                    "sha256": p.media_sha256,
+                    "filename": p.file_name,
+                });
+            }
+            if let Some((lat, lng, name)) = &p.location {
+                message["location"] = json!({"lat": lat, "lng": lng, "name": name});
+            }
+            if let Some(reply_to) = &p.reply_to {
+                message["reply_to"] = json!(reply_to);
+            }
+            if !p.mentions.is_empty() {
+                message["mentions"] = json!(p.mentions);
+            }
+            message
+        }
+    }
 }
 
 /// The parts of an inbound message we keep; `None` for what is not a
