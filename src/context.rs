@@ -76,8 +76,10 @@ fn quoted_content(row: &message::Model) -> wa::Message {
             .media_ref
             .as_deref()
             .and_then(|stored| crate::media::decode(stored).ok())
-            .map(|media| {
+            .map(|mut media| {
                 use wacore::proto_helpers::MessageExt as _;
+                // A poll's secret stays with the poll.
+                media.message_context_info = MessageField::none();
                 *media.prepare_for_quote()
             })
             .unwrap_or_else(|| wa::Message {
@@ -123,6 +125,68 @@ impl Change {
     }
 }
 
+/// The message a forward sends on: a stored message of the phone (sent or
+/// received) with content to send (400 naming `message_id` otherwise).
+pub(crate) async fn forward_source(
+    db: &sea_orm::DatabaseConnection,
+    phone: &crate::store::entity::phone::Model,
+    id: &str,
+) -> Result<message::Model> {
+    let row = crate::store::messages::find_by_wa_id(db, &phone.id, id)
+        .await?
+        .ok_or_else(|| Error::invalid("message_id", format!("no message {id} on this phone")))?;
+    let why = if row.revoked_at.is_some() {
+        Some("was deleted for everyone".to_owned())
+    } else if row.kind.is_change() {
+        Some(format!("is a {}, not a message", row.kind.as_str()))
+    } else if row.kind == MessageKind::Poll {
+        Some("is a poll: WhatsApp does not forward polls, send a new one".to_owned())
+    } else if row.kind == MessageKind::Other {
+        Some("is of a type the gateway does not describe".to_owned())
+    } else if !matches!(row.kind, MessageKind::Text | MessageKind::Location)
+        && row.media_ref.is_none()
+    {
+        Some("has no content kept to send on".to_owned())
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::invalid("message_id", format!("message {id} {why}"))),
+        None => Ok(row),
+    }
+}
+
+/// A forward of `source`: its content as it is now (an edited text's new
+/// text, a file by its WhatsApp upload, not fetched again), marked
+/// forwarded as WhatsApp marks it.
+pub(crate) fn forward(source: &message::Model) -> crate::store::messages::Body {
+    let mut details = crate::details::Details::of(source.details.as_deref());
+    details.forwarded = true;
+    details.vote = None;
+    let info = wa::ContextInfo {
+        is_forwarded: Some(true),
+        forwarding_score: Some(1),
+        ..Default::default()
+    };
+    crate::store::messages::Body {
+        kind: source.kind,
+        text: source.text.clone(),
+        lat: source.lat,
+        lng: source.lng,
+        location_name: source.location_name.clone(),
+        caption: source.caption.clone(),
+        file_name: source.file_name.clone(),
+        mime_type: source.mime_type.clone(),
+        media_size: source.media_size,
+        media_sha256: source.media_sha256.clone(),
+        media_ref: source.media_ref.clone(),
+        reply_to: None,
+        mentions: None,
+        context: Some(encode(&info)),
+        details: details.stored(),
+    }
+}
+
 /// How long after sending WhatsApp lets a text be edited.
 pub(crate) const EDIT_WINDOW_MS: i64 = 15 * 60 * 1000;
 
@@ -148,10 +212,7 @@ pub(crate) async fn own_target(
         Some("is not one this phone sent: only your own messages can be edited or deleted for everyone".to_owned())
     } else if row.revoked_at.is_some() {
         Some("was deleted for everyone already".to_owned())
-    } else if matches!(
-        row.kind,
-        MessageKind::Reaction | MessageKind::Edit | MessageKind::Revoke
-    ) {
+    } else if row.kind.is_change() {
         Some(format!("is a {}, not a message", row.kind.as_str()))
     } else if edit && row.kind != MessageKind::Text {
         Some(format!(
@@ -201,13 +262,7 @@ pub(crate) async fn reaction_target(
 ) -> Result<message::Model> {
     crate::store::messages::find_by_wa_id(db, &phone.id, id)
         .await?
-        .filter(|row| {
-            row.chat.is_none()
-                && !matches!(
-                    row.kind,
-                    MessageKind::Reaction | MessageKind::Edit | MessageKind::Revoke
-                )
-        })
+        .filter(|row| row.chat.is_none() && !row.kind.is_change())
         .ok_or_else(|| {
             Error::invalid(
                 "message_id",
@@ -245,39 +300,25 @@ pub(crate) fn attach(message: &mut wa::Message, info: wa::ContextInfo) {
 
 /// The ContextInfo a received message carries, if any.
 pub(crate) fn of(message: &wa::Message) -> Option<&wa::ContextInfo> {
-    [
-        message
-            .extended_text_message
-            .as_option()
-            .and_then(|m| m.context_info.as_option()),
-        message
-            .image_message
-            .as_option()
-            .and_then(|m| m.context_info.as_option()),
-        message
-            .video_message
-            .as_option()
-            .and_then(|m| m.context_info.as_option()),
-        message
-            .audio_message
-            .as_option()
-            .and_then(|m| m.context_info.as_option()),
-        message
-            .document_message
-            .as_option()
-            .and_then(|m| m.context_info.as_option()),
-        message
-            .sticker_message
-            .as_option()
-            .and_then(|m| m.context_info.as_option()),
-        message
-            .location_message
-            .as_option()
-            .and_then(|m| m.context_info.as_option()),
-    ]
-    .into_iter()
-    .flatten()
-    .next()
+    macro_rules! first {
+        ($($field:ident),+) => {
+            None$(.or_else(|| message.$field.as_option().and_then(|m| m.context_info.as_option())))+
+        };
+    }
+    first!(
+        extended_text_message,
+        image_message,
+        video_message,
+        audio_message,
+        document_message,
+        sticker_message,
+        location_message,
+        contact_message,
+        contacts_array_message,
+        poll_creation_message,
+        poll_creation_message_v2,
+        poll_creation_message_v3
+    )
 }
 
 /// The numbers a ContextInfo mentions (the user part of each jid).

@@ -33,3 +33,34 @@ pub(crate) async fn list(
 ) -> Result<Vec<message::Model>> {
     Ok(store::messages::list(db, &phone.id, filter, limit).await?)
 }
+
+/// The tallies of the polls among `rows`, by poll id: each option with
+/// its voters, every voter's latest vote counting.
+pub(crate) async fn tallies(
+    db: &DatabaseConnection,
+    phone: &phone::Model,
+    rows: &[message::Model],
+) -> Result<std::collections::HashMap<String, Vec<(String, Vec<String>)>>> {
+    use crate::{details::Details, store::entity::vocab::MessageKind};
+    let polls: Vec<(&message::Model, crate::details::PollSpec)> = rows
+        .iter()
+        .filter(|r| r.kind == MessageKind::Poll)
+        .filter_map(|r| Details::of(r.details.as_deref()).poll.map(|p| (r, p)))
+        .collect();
+    if polls.is_empty() {
+        return Ok(Default::default());
+    }
+    let ids: Vec<&str> = polls.iter().map(|(r, _)| r.wa_id.as_str()).collect();
+    let votes = store::messages::votes_on(db, &phone.id, &ids).await?;
+    Ok(polls
+        .into_iter()
+        .map(|(row, spec)| {
+            let cast: Vec<(String, Vec<String>)> = votes
+                .iter()
+                .filter(|v| v.reply_to.as_deref() == Some(row.wa_id.as_str()))
+                .filter_map(|v| Some((v.peer.clone(), Details::of(v.details.as_deref()).vote?)))
+                .collect();
+            (row.wa_id.clone(), crate::polls::tally(&spec, &cast))
+        })
+        .collect())
+}

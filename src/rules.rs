@@ -39,6 +39,11 @@ pub(crate) const SYSTEM_PROMPT_MAX: usize = 20_000;
 /// A bot's model ID (characters).
 pub(crate) const MODEL_MAX: usize = 200;
 
+/// Contact cards in one message, numbers on one card, a card's name.
+pub(crate) const CONTACT_CARDS_MAX: usize = 10;
+pub(crate) const CONTACT_NUMBERS_MAX: usize = 5;
+pub(crate) const CONTACT_NAME_MAX: usize = 100;
+
 /// A message id as a caller gives it back (`reply_to`): WhatsApp's ids are
 /// far shorter.
 pub(crate) const MESSAGE_ID_MAX: usize = 128;
@@ -76,6 +81,11 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         ("SendDocumentRequest", &["phone_id", "to", "url"]),
         ("SendAudioRequest", &["phone_id", "to", "url"]),
         ("SendLocationRequest", &["phone_id", "to", "lat", "lng"]),
+        ("SendContactRequest", &["phone_id", "to", "contacts"]),
+        (
+            "SendPollRequest",
+            &["phone_id", "to", "question", "options"],
+        ),
     ];
     for (message, required) in sends {
         rules.add(
@@ -121,6 +131,42 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         "wadesk.v1.SendLocationRequest.name",
         json!({"maxLength": LOCATION_NAME_MAX}),
     );
+
+    rules.add(
+        "wadesk.v1.SendContactRequest.contacts",
+        json!({"minItems": 1, "maxItems": CONTACT_CARDS_MAX}),
+    );
+    rules.add(
+        "wadesk.v1.ContactCard",
+        json!({"required": ["name", "numbers"]}),
+    );
+    rules.add("wadesk.v1.ContactCard.name", not_blank(CONTACT_NAME_MAX));
+    rules.add(
+        "wadesk.v1.ContactCard.numbers",
+        json!({"minItems": 1, "maxItems": CONTACT_NUMBERS_MAX, "items": phone.clone()}),
+    );
+    rules.add(
+        "wadesk.v1.SendPollRequest.question",
+        not_blank(crate::polls::QUESTION_MAX),
+    );
+    rules.add(
+        "wadesk.v1.SendPollRequest.options",
+        json!({
+            "minItems": crate::polls::MIN_OPTIONS,
+            "maxItems": crate::polls::MAX_OPTIONS,
+            "uniqueItems": true,
+            "items": not_blank(crate::polls::OPTION_MAX),
+        }),
+    );
+    rules.add(
+        "wadesk.v1.SendPollRequest.selectable_count",
+        json!({"maximum": crate::polls::MAX_OPTIONS}),
+    );
+    rules.add(
+        "wadesk.v1.ForwardMessageRequest",
+        json!({"required": ["to"]}),
+    );
+    rules.add("wadesk.v1.ForwardMessageRequest.to", phone.clone());
 
     rules.add(
         "wadesk.v1.CreateTokenRequest",

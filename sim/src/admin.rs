@@ -8,7 +8,10 @@
 //! - `POST   /admin/phones/{number}/send`            `{"to", "text"}` or `{"to", "location": {...}}`,
 //!   with `reply_to` (a message id; `reply_to_from`: its author, default `to`) and `mentions`;
 //!   or `{"to", "react_to", "emoji", "react_from_me"}` for a reaction, `{"to", "edit_of", "text"}`
-//!   for an edit of its own message, `{"to", "revoke"}` to delete one for everyone
+//!   for an edit of its own message, `{"to", "revoke"}` to delete one for everyone,
+//!   `{"to", "contacts": [{"name", "numbers"}]}` for contact cards, `{"to", "poll": {"question",
+//!   "options", "selectable"}}` for a poll, `{"to", "vote": {"poll", "options"}}` to vote on a
+//!   poll it received from `to`; `"forwarded": true` marks a message forwarded
 //! - `GET    /admin/phones/{number}/messages`        what the phone received
 //! - `GET    /admin/phones/{number}/sent`            what it sent, with delivery state
 //! - `POST   /admin/phones/{number}/read`            `{"ids": [...]}` (or a bare JSON array)
@@ -130,6 +133,153 @@ struct SendBody {
     edit_of: Option<String>,
     /// Delete this phone's earlier message (to `to`) for everyone.
     revoke: Option<String>,
+    /// Contact cards to send.
+    contacts: Option<Vec<CardBody>>,
+    /// A poll to send.
+    poll: Option<PollBody>,
+    /// A vote on a poll this phone received from `to`.
+    vote: Option<VoteBody>,
+    /// Mark the message forwarded.
+    #[serde(default)]
+    forwarded: bool,
+}
+
+#[derive(Deserialize)]
+struct CardBody {
+    name: String,
+    numbers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct PollBody {
+    question: String,
+    options: Vec<String>,
+    #[serde(default)]
+    selectable: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct VoteBody {
+    /// The poll's message id.
+    poll: String,
+    /// The option names chosen (empty takes the vote back).
+    options: Vec<String>,
+}
+
+/// The message a phone sends for `body`'s contact cards, poll or vote, if
+/// it asks for one of them.
+fn card_poll_or_vote(
+    shared: &Shared,
+    number: &str,
+    to: &str,
+    body: &SendBody,
+) -> Result<Option<waproto::whatsapp::Message>, String> {
+    use waproto::whatsapp as wa;
+    if let Some(cards) = &body.contacts {
+        let contact = |c: &CardBody| {
+            let mut vcard = format!("BEGIN:VCARD\nVERSION:3.0\nFN:{}\n", c.name);
+            for n in &c.numbers {
+                vcard.push_str(&format!("TEL;type=CELL;waid={n}:+{n}\n"));
+            }
+            vcard.push_str("END:VCARD");
+            wa::message::ContactMessage {
+                display_name: Some(c.name.clone()),
+                vcard: Some(vcard),
+                ..Default::default()
+            }
+        };
+        let mut m = wa::Message::default();
+        match cards.as_slice() {
+            [one] => m.contact_message = buffa::MessageField::some(contact(one)),
+            many => {
+                m.contacts_array_message =
+                    buffa::MessageField::some(wa::message::ContactsArrayMessage {
+                        display_name: Some(format!("{} contacts", many.len())),
+                        contacts: many.iter().map(contact).collect(),
+                        ..Default::default()
+                    })
+            }
+        }
+        return Ok(Some(m));
+    }
+    if let Some(p) = &body.poll {
+        use rand::RngExt as _;
+        let secret: [u8; 32] = rand::rng().random();
+        let selectable = p.selectable.unwrap_or(1);
+        let poll = wa::message::PollCreationMessage {
+            name: Some(p.question.clone()),
+            options: p
+                .options
+                .iter()
+                .map(|o| wa::message::poll_creation_message::Option {
+                    option_name: Some(o.clone()),
+                    option_hash: None,
+                })
+                .collect(),
+            selectable_options_count: Some(selectable),
+            ..Default::default()
+        };
+        let mut m = wa::Message {
+            message_context_info: buffa::MessageField::some(wa::MessageContextInfo {
+                message_secret: Some(secret.to_vec()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        if selectable == 1 {
+            m.poll_creation_message_v3 = buffa::MessageField::some(poll);
+        } else {
+            m.poll_creation_message = buffa::MessageField::some(poll);
+        }
+        return Ok(Some(m));
+    }
+    let Some(vote) = &body.vote else {
+        return Ok(None);
+    };
+    // The poll as this phone received it, with its secret.
+    let secret = {
+        let st = shared.state();
+        st.dir
+            .phone(number)
+            .and_then(|p| {
+                p.primary
+                    .received
+                    .iter()
+                    .find(|m| m.id == vote.poll && m.from == to)
+                    .and_then(|m| m.poll.as_ref().map(|p| p.secret.clone()))
+            })
+            .ok_or_else(|| format!("{number} received no poll {} from {to}", vote.poll))?
+    };
+    let hashes: Vec<Vec<u8>> = vote
+        .options
+        .iter()
+        .map(|o| wacore::poll::compute_option_hash(o).to_vec())
+        .collect();
+    let (payload, iv) = wacore::poll::encrypt_poll_vote_with_secret(
+        &hashes,
+        &secret,
+        &vote.poll,
+        &crate::nodes::pn_jid(to),
+        &crate::nodes::pn_jid(number),
+    )
+    .map_err(|e| format!("encrypting the vote: {e}"))?;
+    Ok(Some(wa::Message {
+        poll_update_message: buffa::MessageField::some(wa::message::PollUpdateMessage {
+            poll_creation_message_key: buffa::MessageField::some(wa::MessageKey {
+                remote_jid: Some(crate::nodes::pn_jid(to)),
+                from_me: Some(false),
+                id: Some(vote.poll.clone()),
+                ..Default::default()
+            }),
+            vote: buffa::MessageField::some(wa::message::PollEncValue {
+                enc_payload: Some(payload),
+                enc_iv: Some(iv.to_vec()),
+            }),
+            sender_timestamp_ms: Some(crate::nodes::unix_now_ms() as i64),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
 }
 
 async fn send(
@@ -168,7 +318,12 @@ async fn send(
         }),
         _ => None,
     };
+    let other = match card_poll_or_vote(&shared, &number, &to, &body) {
+        Ok(other) => other,
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
+    };
     let msg = match (body.text, body.location) {
+        _ if other.is_some() => other.unwrap_or_default(),
         _ if change.is_some() => wa::Message {
             protocol_message: buffa::MessageField::from(change),
             ..Default::default()
@@ -209,7 +364,7 @@ async fn send(
         }
     };
     let mut msg = msg;
-    if body.reply_to.is_some() || !body.mentions.is_empty() {
+    if body.reply_to.is_some() || !body.mentions.is_empty() || body.forwarded {
         use wacore::proto_helpers::MessageExt as _;
         let jid = |n: &str| {
             let digits: String = n.chars().filter(char::is_ascii_digit).collect();
@@ -227,6 +382,8 @@ async fn send(
                 None => buffa::MessageField::none(),
             },
             mentioned_jid: body.mentions.iter().map(|n| jid(n)).collect(),
+            is_forwarded: body.forwarded.then_some(true),
+            forwarding_score: body.forwarded.then_some(1),
             ..Default::default()
         });
     }

@@ -106,6 +106,36 @@ pub struct PhoneMessage {
     pub earlier_texts: Vec<String>,
     /// The sender deleted it for everyone: its content is gone.
     pub revoked: bool,
+    /// Contact cards, as the phone reads their vCards.
+    pub contacts: Vec<ContactSeen>,
+    /// A poll, as the phone shows it.
+    pub poll: Option<PollSeen>,
+    /// WhatsApp marks it forwarded.
+    pub forwarded: bool,
+    /// A voice note (`kind` "voice"): its duration as the phone shows it.
+    pub seconds: Option<u32>,
+}
+
+/// A contact card a virtual phone received.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ContactSeen {
+    /// The card's FN.
+    pub name: String,
+    /// The numbers WhatsApp links to chats (each TEL's `waid`).
+    pub numbers: Vec<String>,
+    /// The vCard as it arrived.
+    pub vcard: String,
+}
+
+/// A poll a virtual phone received.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PollSeen {
+    pub question: String,
+    pub options: Vec<String>,
+    pub selectable: u32,
+    /// The poll's secret, which the phone's votes are keyed with.
+    #[serde(skip)]
+    pub secret: Vec<u8>,
 }
 
 /// A chat state ("typing...") a virtual phone was shown.

@@ -323,7 +323,14 @@ fn describe(msg: &wa::Message) -> PhoneMessage {
         out.caption = v.caption.clone();
         out.media_sha256 = v.file_sha256.as_deref().map(hex);
     } else if let Some(a) = m.audio_message.as_option() {
-        out.kind = "audio".into();
+        // A voice note is audio recorded "push to talk".
+        out.kind = if a.ptt == Some(true) {
+            "voice"
+        } else {
+            "audio"
+        }
+        .into();
+        out.seconds = a.seconds;
         out.media_sha256 = a.file_sha256.as_deref().map(hex);
     } else if let Some(d) = m.document_message.as_option() {
         out.kind = "document".into();
@@ -337,6 +344,38 @@ fn describe(msg: &wa::Message) -> PhoneMessage {
         out.kind = "reaction".into();
         out.text = Some(r.text.clone().unwrap_or_default());
         out.reacted_to = r.key.as_option().and_then(|k| k.id.clone());
+    } else if m.contact_message.is_set() || m.contacts_array_message.is_set() {
+        out.kind = "contact".into();
+        let cards = m.contact_message.as_option().into_iter().chain(
+            m.contacts_array_message
+                .as_option()
+                .into_iter()
+                .flat_map(|a| a.contacts.iter()),
+        );
+        out.contacts = cards
+            .map(|c| read_vcard(c.vcard.as_deref().unwrap_or_default()))
+            .collect();
+    } else if let Some(p) = m
+        .poll_creation_message
+        .as_option()
+        .or(m.poll_creation_message_v3.as_option())
+    {
+        out.kind = "poll".into();
+        out.text = p.name.clone();
+        out.poll = Some(crate::directory::PollSeen {
+            question: p.name.clone().unwrap_or_default(),
+            options: p
+                .options
+                .iter()
+                .map(|o| o.option_name.clone().unwrap_or_default())
+                .collect(),
+            selectable: p.selectable_options_count.unwrap_or_default(),
+            secret: msg
+                .message_context_info
+                .as_option()
+                .and_then(|c| c.message_secret.clone())
+                .unwrap_or_default(),
+        });
     } else if let Some(l) = m.location_message.as_option() {
         out.kind = "location".into();
         out.location = Some((
@@ -360,8 +399,32 @@ fn describe(msg: &wa::Message) -> PhoneMessage {
                 })
         });
         out.mentions = info.mentioned_jid.iter().map(|j| number(j)).collect();
+        out.forwarded = info.is_forwarded == Some(true);
     }
     out
+}
+
+/// A vCard as a phone's contact viewer reads it: the FN, and each TEL's
+/// `waid` (the number WhatsApp links to a chat).
+fn read_vcard(vcard: &str) -> crate::directory::ContactSeen {
+    let mut card = crate::directory::ContactSeen {
+        vcard: vcard.to_owned(),
+        ..Default::default()
+    };
+    for line in vcard.lines() {
+        let Some((head, value)) = line.split_once(':') else {
+            continue;
+        };
+        let mut params = head.split(';');
+        match params.next().map(str::to_ascii_uppercase).as_deref() {
+            Some("FN") => card.name = value.replace("\\,", ",").replace("\\;", ";"),
+            Some("TEL") => card
+                .numbers
+                .extend(params.filter_map(|p| p.strip_prefix("waid=").map(str::to_owned))),
+            _ => {}
+        }
+    }
+    card
 }
 
 /// The context (reply, mentions) of whichever part of `m` carries one.
@@ -378,6 +441,10 @@ fn context_info(m: &wa::Message) -> Option<&wa::ContextInfo> {
         audio_message,
         document_message,
         sticker_message,
-        location_message
+        location_message,
+        contact_message,
+        contacts_array_message,
+        poll_creation_message,
+        poll_creation_message_v3
     )
 }

@@ -38,7 +38,8 @@ enum_into_proto!(vocab::Direction => proto::Direction { Inbound => Inbound, Outb
 enum_into_proto!(vocab::MessageKind => proto::MessageType {
     Text => Text, Image => Image, Video => Video, Document => Document, Audio => Audio,
     Location => Location, Sticker => Sticker, Contact => Contact, Reaction => Reaction,
-    Edit => Edit, Revoke => Revoke, Other => Other,
+    Edit => Edit, Revoke => Revoke, Poll => Poll, PollVote => PollVote, Voice => Voice,
+    Other => Other,
 });
 enum_into_proto!(vocab::BulkStatus => proto::BulkStatus {
     Queued => Queued, Running => Running, Paused => Paused, Completed => Completed,
@@ -94,6 +95,7 @@ fn json_value(value: serde_json::Value) -> prost_types::Value {
 impl From<(&phone::Model, message::Model)> for proto::Message {
     fn from((phone, row): (&phone::Model, message::Model)) -> Self {
         let own = phone.number.clone().unwrap_or_default();
+        let details = crate::details::Details::of(row.details.as_deref());
         let (from, to) = match row.direction {
             vocab::Direction::Outbound => (own, row.peer.clone()),
             vocab::Direction::Inbound => (row.peer.clone(), own),
@@ -135,6 +137,29 @@ impl From<(&phone::Model, message::Model)> for proto::Message {
                 .as_deref()
                 .and_then(|m| serde_json::from_str(m).ok())
                 .unwrap_or_default(),
+            contacts: details
+                .contacts
+                .into_iter()
+                .map(|c| proto::ContactCard {
+                    name: c.name,
+                    numbers: c.numbers,
+                })
+                .collect(),
+            // Tallies are counted by the caller (see history::tallies).
+            poll: details.poll.map(|p| proto::Poll {
+                question: p.question,
+                selectable_count: p.selectable,
+                options: p
+                    .options
+                    .into_iter()
+                    .map(|name| proto::PollOption {
+                        name,
+                        ..Default::default()
+                    })
+                    .collect(),
+            }),
+            forwarded: details.forwarded,
+            vote: details.vote.unwrap_or_default(),
         }
     }
 }

@@ -29,6 +29,31 @@ fn decode_token(token: &str) -> Result<(i64, String), Error> {
     })
 }
 
+impl MessageApi {
+    /// Rows as the API shows them, polls with their tallies.
+    async fn described(
+        &self,
+        phone: &crate::store::entity::phone::Model,
+        rows: Vec<crate::store::entity::message::Model>,
+    ) -> Result<Vec<proto::Message>, Error> {
+        let mut tallies = crate::history::tallies(&self.0.db, phone, &rows).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let counted = tallies.remove(&row.wa_id);
+                let mut message = proto::Message::from((phone, row));
+                if let (Some(poll), Some(counted)) = (message.poll.as_mut(), counted) {
+                    for (option, (_, voters)) in poll.options.iter_mut().zip(counted) {
+                        option.votes = voters.len() as u32;
+                        option.voters = voters;
+                    }
+                }
+                message
+            })
+            .collect())
+    }
+}
+
 #[tonic::async_trait]
 impl MessageService for MessageApi {
     async fn get_message(
@@ -41,9 +66,8 @@ impl MessageService for MessageApi {
         validate::required("message_id", &req.message_id)?;
         let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
         let row = crate::history::find(&self.0.db, &phone, &req.message_id).await?;
-        Ok(Response::new(proto::GetMessageResponse {
-            message: Some(proto::Message::from((&phone, row))),
-        }))
+        let message = self.described(&phone, vec![row]).await?.pop();
+        Ok(Response::new(proto::GetMessageResponse { message }))
     }
 
     async fn list_chats(
@@ -124,10 +148,7 @@ impl MessageService for MessageApi {
             String::new()
         };
         Ok(Response::new(proto::ListMessagesResponse {
-            messages: rows
-                .into_iter()
-                .map(|r| proto::Message::from((&phone, r)))
-                .collect(),
+            messages: self.described(&phone, rows).await?,
             next_page_token,
         }))
     }

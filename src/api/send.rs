@@ -159,6 +159,61 @@ fn context(reply_to: &str, mentions: &[String]) -> Result<crate::context::Contex
     })
 }
 
+/// Contact cards as a send takes them: 1 to 10, each with a name and 1 to 5
+/// numbers (400 naming `contacts` and the card otherwise).
+fn contact_cards(cards: &[proto::ContactCard]) -> Result<Vec<crate::details::Card>> {
+    if cards.is_empty() || cards.len() > rules::CONTACT_CARDS_MAX {
+        return Err(Error::invalid(
+            "contacts",
+            format!(
+                "give 1 to {} contact cards, not {}",
+                rules::CONTACT_CARDS_MAX,
+                cards.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(cards.len());
+    for (i, card) in cards.iter().enumerate() {
+        let n = i + 1;
+        let name = card.name.trim();
+        if name.is_empty() {
+            return Err(Error::invalid("contacts", format!("card {n} has no name")));
+        }
+        if name.chars().count() > rules::CONTACT_NAME_MAX || name.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "contacts",
+                format!(
+                    "card {n}'s name must be at most {} characters, without control characters",
+                    rules::CONTACT_NAME_MAX
+                ),
+            ));
+        }
+        if card.numbers.is_empty() || card.numbers.len() > rules::CONTACT_NUMBERS_MAX {
+            return Err(Error::invalid(
+                "contacts",
+                format!("card {n} needs 1 to {} numbers", rules::CONTACT_NUMBERS_MAX),
+            ));
+        }
+        let mut numbers = Vec::with_capacity(card.numbers.len());
+        for number in &card.numbers {
+            let number = validate::phone_number("contacts", number).map_err(|_| {
+                Error::invalid(
+                    "contacts",
+                    format!("card {n}: {number:?} is not a phone number with country code"),
+                )
+            })?;
+            if !numbers.contains(&number) {
+                numbers.push(number);
+            }
+        }
+        out.push(crate::details::Card {
+            name: name.to_owned(),
+            numbers,
+        });
+    }
+    Ok(out)
+}
+
 /// The fields every send shares; the normalized recipient.
 fn recipient(phone_id: &str, to: &str) -> Result<String> {
     validate::required("phone_id", phone_id)?;
@@ -324,6 +379,109 @@ impl SendService for SendApi {
             mentions: &[],
         };
         respond!(SendAudioResponse, self.send_media(&request, fields).await?)
+    }
+
+    async fn send_contact(
+        &self,
+        request: Request<proto::SendContactRequest>,
+    ) -> Result<Response<proto::SendContactResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        let to = recipient(&req.phone_id, &req.to)?;
+        let cards = contact_cards(&req.contacts)?;
+        let body = Body {
+            kind: crate::store::entity::vocab::MessageKind::Contact,
+            text: Some(
+                cards
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            media_ref: Some(crate::media::encode(&crate::cards::message(&cards))),
+            details: crate::details::Details {
+                contacts: cards,
+                ..Default::default()
+            }
+            .stored(),
+            ..Body::default()
+        };
+        let context = context(&req.reply_to, &[])?;
+        let sent = self
+            .send(
+                &request,
+                caller,
+                &req.phone_id,
+                to,
+                Content::Ready(Box::new(body)),
+                context,
+            )
+            .await?;
+        respond!(SendContactResponse, sent)
+    }
+
+    async fn send_poll(
+        &self,
+        request: Request<proto::SendPollRequest>,
+    ) -> Result<Response<proto::SendPollResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        let to = recipient(&req.phone_id, &req.to)?;
+        let spec = crate::polls::check(&req.question, &req.options, req.selectable_count)?;
+        let body = Body {
+            kind: crate::store::entity::vocab::MessageKind::Poll,
+            text: Some(spec.question.clone()),
+            // With its secret, which opens the votes.
+            media_ref: Some(crate::media::encode(&crate::polls::message(&spec))),
+            details: crate::details::Details {
+                poll: Some(spec),
+                ..Default::default()
+            }
+            .stored(),
+            ..Body::default()
+        };
+        let context = context(&req.reply_to, &[])?;
+        let sent = self
+            .send(
+                &request,
+                caller,
+                &req.phone_id,
+                to,
+                Content::Ready(Box::new(body)),
+                context,
+            )
+            .await?;
+        respond!(SendPollResponse, sent)
+    }
+
+    async fn forward_message(
+        &self,
+        request: Request<proto::ForwardMessageRequest>,
+    ) -> Result<Response<proto::ForwardMessageResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        let to = recipient(&req.phone_id, &req.to)?;
+        let id = validate::required("message_id", &req.message_id)?;
+        validate::max_len("message_id", id, rules::MESSAGE_ID_MAX)?;
+        let phone = validate::connected_phone(&self.0, caller, &req.phone_id).await?;
+        let source = crate::context::forward_source(&self.0.db, &phone, id).await?;
+        let body = crate::context::forward(&source);
+        let row = self
+            .send(
+                &request,
+                caller,
+                &req.phone_id,
+                to,
+                Content::Ready(Box::new(body)),
+                Default::default(),
+            )
+            .await?;
+        Ok(Response::new(proto::ForwardMessageResponse {
+            message_id: row.wa_id,
+            to: row.peer,
+            status: proto::MessageStatus::from(row.status) as i32,
+            forwarded: source.wa_id,
+        }))
     }
 
     async fn react_to_message(

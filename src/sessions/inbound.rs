@@ -64,6 +64,11 @@ pub struct Parsed {
     pub reply_to: Option<String>,
     /// Numbers it mentions.
     pub mentions: Vec<String>,
+    /// Contact cards, a poll, a vote's choices, a voice note's length,
+    /// forwarded.
+    pub details: crate::details::Details,
+    /// A vote as it arrived, until it is opened.
+    pub sealed_vote: Option<crate::polls::SealedVote>,
 }
 
 #[async_trait::async_trait]
@@ -77,6 +82,9 @@ impl InboundDurabilityHook for InboundStore {
         for item in batch {
             if let Some(mut p) = parse(item) {
                 resolve_sender(&client, item, &mut p).await;
+                if p.sealed_vote.is_some() {
+                    self.open_vote(&client, item, &mut p).await;
+                }
                 parsed.push(p);
             }
         }
@@ -104,6 +112,57 @@ impl InboundDurabilityHook for InboundStore {
                 // Not acknowledged: WhatsApp delivers the batch again.
                 tracing::error!(phone_id = %self.phone_id, error = %err, "storing inbound messages");
                 Err(err.into())
+            }
+        }
+    }
+}
+
+impl InboundStore {
+    /// A vote's choices, opened with the secret of the poll it names (a
+    /// stored poll of this phone). One that cannot be opened is kept
+    /// without choices and the reason logged: the vote is not lost.
+    async fn open_vote(&self, client: &Client, item: &InboundMessage, p: &mut Parsed) {
+        let Some(vote) = p.sealed_vote.take() else {
+            return;
+        };
+        let poll = store::messages::find_by_wa_id(self.events.db(), &self.phone_id, &vote.poll_id)
+            .await
+            .ok()
+            .flatten()
+            .filter(|row| row.kind == MessageKind::Poll);
+        let opened = match poll {
+            None => Err(format!("no poll {} on this phone", vote.poll_id)),
+            Some(row) => {
+                let spec = crate::details::Details::of(row.details.as_deref()).poll;
+                let secret = row.media_ref.as_deref().and_then(crate::polls::secret);
+                // Who created the poll (this phone, or the other party) and
+                // who voted, by phone number as the voter's phone keyed it
+                // (whatsapp-rust retries under their LIDs).
+                let creator = match row.direction {
+                    crate::store::entity::vocab::Direction::Outbound => client.pn(),
+                    crate::store::entity::vocab::Direction::Inbound => {
+                        format!("{}@s.whatsapp.net", row.peer).parse().ok()
+                    }
+                };
+                let voter: Jid = match format!("{}@s.whatsapp.net", p.from).parse() {
+                    Ok(jid) => jid,
+                    Err(_) => item.info.source.sender.clone(),
+                };
+                match (spec, secret, creator) {
+                    (Some(spec), Some(secret), Some(creator)) => {
+                        crate::polls::open(client, &vote, &spec, &secret, &creator, &voter).await
+                    }
+                    _ => Err(format!(
+                        "poll {} has no secret to open votes with",
+                        vote.poll_id
+                    )),
+                }
+            }
+        };
+        match opened {
+            Ok(options) => p.details.vote = Some(options),
+            Err(why) => {
+                tracing::warn!(phone_id = %self.phone_id, message_id = %p.wa_id, poll = %vote.poll_id, %why, "a poll vote could not be opened")
             }
         }
     }
@@ -155,6 +214,7 @@ async fn commit(
                 mentions: (!p.mentions.is_empty())
                     .then(|| serde_json::to_string(&p.mentions).unwrap_or_default()),
                 context: None,
+                details: p.details.stored(),
             },
             chat: p.chat,
             sender_lid: p.sender_lid,
@@ -186,6 +246,7 @@ async fn commit(
                     MessageKind::Reaction => EventKind::MessageReaction,
                     MessageKind::Edit => EventKind::MessageEdited,
                     MessageKind::Revoke => EventKind::MessageRevoked,
+                    MessageKind::PollVote => EventKind::PollVote,
                     _ => EventKind::MessageReceived,
                 },
                 payload,
@@ -233,6 +294,13 @@ fn message_payload(p: &Parsed) -> serde_json::Value {
             "change_id": p.wa_id,
             "timestamp": timestamp,
         }),
+        MessageKind::PollVote => json!({
+            "id": p.wa_id,
+            "type": "poll_vote",
+            "poll_id": p.reply_to,
+            "options": p.details.vote,
+            "timestamp": timestamp,
+        }),
         _ => {
             let mut message = json!({
                 "id": p.wa_id,
@@ -257,6 +325,23 @@ fn message_payload(p: &Parsed) -> serde_json::Value {
             if !p.mentions.is_empty() {
                 message["mentions"] = json!(p.mentions);
             }
+            let d = &p.details;
+            if !d.contacts.is_empty() {
+                message["contacts"] = json!(d.contacts);
+            }
+            if let Some(poll) = &d.poll {
+                message["poll"] = json!({
+                    "question": poll.question,
+                    "options": poll.options,
+                    "selectable_count": poll.selectable,
+                });
+            }
+            if let Some(seconds) = d.seconds {
+                message["seconds"] = json!(seconds);
+            }
+            if d.forwarded {
+                message["forwarded"] = json!(true);
+            }
             message
         }
     }
@@ -276,14 +361,10 @@ pub fn parse(item: &InboundMessage) -> Option<Parsed> {
     let m = item.message.get_base_message();
     let (kind, mut p) = describe(m)?;
     p.kind = kind;
-    if let Some(info) = crate::context::of(m).filter(|_| {
-        !matches!(
-            kind,
-            MessageKind::Reaction | MessageKind::Edit | MessageKind::Revoke
-        )
-    }) {
+    if let Some(info) = crate::context::of(m).filter(|_| !kind.is_change()) {
         p.reply_to = info.stanza_id.clone().filter(|id| !id.is_empty());
         p.mentions = crate::context::mentioned(info);
+        p.details.forwarded = info.is_forwarded == Some(true);
     }
     p.wa_id = info.id.to_string();
     p.from = source.sender.user.to_string();
@@ -366,7 +447,12 @@ fn describe(m: &wa::Message) -> Option<(MessageKind, Parsed)> {
         p.caption = x.caption.clone();
         media!(MessageKind::Video, video_message, x)
     } else if let Some(x) = m.audio_message.as_option() {
-        media!(MessageKind::Audio, audio_message, x)
+        if x.ptt == Some(true) {
+            p.details.seconds = x.seconds;
+            media!(MessageKind::Voice, audio_message, x)
+        } else {
+            media!(MessageKind::Audio, audio_message, x)
+        }
     } else if let Some(x) = m.document_message.as_option() {
         p.caption = x.caption.clone();
         p.file_name = x.file_name.clone();
@@ -380,11 +466,30 @@ fn describe(m: &wa::Message) -> Option<(MessageKind, Parsed)> {
             x.name.clone(),
         ));
         MessageKind::Location
-    } else if let Some(x) = m.contact_message.as_option() {
-        p.text = x.display_name.clone();
+    } else if let Some(cards) = crate::cards::of(m) {
+        p.details.contacts = cards;
+        p.media_ref = Some(media::encode(&wa::Message {
+            contact_message: m.contact_message.clone(),
+            contacts_array_message: m.contacts_array_message.clone(),
+            ..Default::default()
+        }));
         MessageKind::Contact
-    } else if m.contacts_array_message.is_set() {
-        MessageKind::Contact
+    } else if let Some(poll) = crate::polls::of(m) {
+        p.text = Some(poll.question.clone());
+        p.details.poll = Some(poll);
+        // With its secret: votes on it are opened with it.
+        p.media_ref = Some(media::encode(&wa::Message {
+            poll_creation_message: m.poll_creation_message.clone(),
+            poll_creation_message_v2: m.poll_creation_message_v2.clone(),
+            poll_creation_message_v3: m.poll_creation_message_v3.clone(),
+            message_context_info: m.message_context_info.clone(),
+            ..Default::default()
+        }));
+        MessageKind::Poll
+    } else if let Some(vote) = crate::polls::vote_of(m) {
+        p.reply_to = Some(vote.poll_id.clone());
+        p.sealed_vote = Some(vote);
+        MessageKind::PollVote
     } else if let Some(x) = m.reaction_message.as_option() {
         p.text = Some(x.text.clone().unwrap_or_default());
         p.reply_to = x.key.as_option().and_then(|k| k.id.clone());

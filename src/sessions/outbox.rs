@@ -148,17 +148,16 @@ fn build(row: &message::Model) -> Result<wa::Message, String> {
             }),
             ..Default::default()
         }),
-        // Built when the request was accepted (context::reaction).
-        MessageKind::Reaction => media::decode(
+        MessageKind::Edit | MessageKind::Revoke | MessageKind::PollVote | MessageKind::Other => {
+            Err(format!("unsupported message kind {}", row.kind.as_str()))
+        }
+        // Every other kind was built when the request was accepted (a
+        // reaction, contact cards, a poll with its secret) or when its
+        // file was uploaded (media, stickers, voice notes).
+        kind => media::decode(
             row.media_ref
                 .as_deref()
-                .ok_or("reaction without its message")?,
+                .ok_or_else(|| format!("{} message without its WhatsApp message", kind.as_str()))?,
         ),
-        kind if media::Kind::from_kind(kind).is_some() => media::decode(
-            row.media_ref
-                .as_deref()
-                .ok_or("media message without its uploaded file")?,
-        ),
-        other => Err(format!("unsupported message kind {}", other.as_str())),
     }
 }

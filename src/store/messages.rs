@@ -38,6 +38,9 @@ pub struct Body {
     pub mentions: Option<String>,
     /// Outbound: the WhatsApp ContextInfo to send with it (encoded).
     pub context: Option<String>,
+    /// What the kind carries beyond these fields (JSON, see
+    /// [`crate::details::Details`]).
+    pub details: Option<String>,
 }
 
 impl Default for Body {
@@ -58,6 +61,7 @@ impl Default for Body {
             reply_to: None,
             mentions: None,
             context: None,
+            details: None,
         }
     }
 }
@@ -97,6 +101,7 @@ impl Body {
             reply_to: Set(self.reply_to),
             mentions: Set(self.mentions),
             context: Set(self.context),
+            details: Set(self.details),
             ..Default::default()
         }
     }
@@ -255,12 +260,23 @@ pub async fn find_by_idempotency(
         .await
 }
 
+/// The votes on these polls of the phone, oldest first.
+pub async fn votes_on(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    poll_ids: &[&str],
+) -> Result<Vec<message::Model>, DbErr> {
+    message::Entity::find()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::Kind.eq(MessageKind::PollVote))
+        .filter(message::Column::ReplyTo.is_in(poll_ids.iter().copied()))
+        .order_by_asc(message::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
 /// Kinds that are changes to other messages, not messages of a chat.
-const CHANGES: [MessageKind; 3] = [
-    MessageKind::Reaction,
-    MessageKind::Edit,
-    MessageKind::Revoke,
-];
+const CHANGES: [MessageKind; 4] = MessageKind::CHANGES;
 
 /// The chat's received messages not marked read yet, up to `until`
 /// (created_at, inclusive), oldest first.

@@ -8,6 +8,7 @@ mod bot;
 mod bulk;
 mod chaos;
 mod console;
+mod conversation;
 mod events;
 mod featureless;
 mod fuzz_api;

@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// Waits until virtual phone `number` has received a message `pick` accepts.
-async fn received(
+pub(crate) async fn received(
     sim: &Simulator,
     number: &str,
     pick: impl Fn(&PhoneMessage) -> bool,
@@ -308,8 +308,8 @@ async fn queued_messages_go_out_after_a_restart(db: Db) {
 }
 
 /// Files served from loopback, as a customer's file server would.
-struct Files {
-    base: String,
+pub(crate) struct Files {
+    pub(crate) base: String,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -326,7 +326,7 @@ fn file(magic: &[u8], len: usize) -> Vec<u8> {
     v
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
         .iter()
@@ -350,7 +350,7 @@ fn pdf() -> Vec<u8> {
     file(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", 90_000)
 }
 
-async fn serve_files() -> Files {
+pub(crate) async fn serve_files() -> Files {
     use axum::{
         Router,
         http::{StatusCode, header},
@@ -980,7 +980,7 @@ async fn reactions_both_ways(db: Db) {
 }
 
 /// Waits for the phone's event named `name` whose payload `pick` accepts.
-async fn event_named(
+pub(crate) async fn event_named(
     app: &TestApp,
     phone: &str,
     name: &str,
@@ -1004,7 +1004,7 @@ async fn event_named(
 }
 
 /// Polls virtual phone `number`'s copy of message `id` until `done`.
-async fn phone_copy(
+pub(crate) async fn phone_copy(
     sim: &Simulator,
     number: &str,
     id: &str,

@@ -39,6 +39,7 @@ const REFERENCES: &[(&str, &str)] = &[
     ("EditMessage", "message_id"),
     ("RevokeMessage", "message_id"),
     ("MarkMessageRead", "message_id"),
+    ("ForwardMessage", "message_id"),
 ];
 
 /// Ids that are not resources of an account.
@@ -54,6 +55,9 @@ fn other_fields(method: &str) -> Option<Value> {
         "SendText" => json!({"to": to, "message": "Hi"}),
         "SendImage" | "SendVideo" | "SendDocument" | "SendAudio" => json!({"to": to, "url": media}),
         "SendLocation" => json!({"to": to, "lat": 28.6, "lng": 77.2}),
+        "SendContact" => json!({"to": to, "contacts": [{"name": "Asha", "numbers": [to]}]}),
+        "SendPoll" => json!({"to": to, "question": "Lunch?", "options": ["Yes", "No"]}),
+        "ForwardMessage" => json!({"to": to}),
         "ReactToMessage" => json!({"emoji": "\u{1f44d}"}),
         "EditMessage" => json!({"text": "Corrected"}),
         "RevokeMessage" | "MarkMessageRead" | "ListChats" => json!({}),

@@ -73,6 +73,10 @@ pub struct Model {
     pub revoked_at: Option<i64>,
     /// Received: when this phone marked it read (sent its read receipt).
     pub read_at: Option<i64>,
+    /// What the kind carries beyond the columns above, JSON (see
+    /// [`crate::details::Details`]).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub details: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -104,6 +104,15 @@ pub enum MessageKind {
     /// "Delete for everyone" of an earlier message (`reply_to` names it).
     #[sea_orm(string_value = "revoke")]
     Revoke,
+    /// A poll (question and options in `details`).
+    #[sea_orm(string_value = "poll")]
+    Poll,
+    /// A vote on a poll (`reply_to` names it; the options chosen in `details`).
+    #[sea_orm(string_value = "poll_vote")]
+    PollVote,
+    /// A voice note (recorded audio; its duration in `details`).
+    #[sea_orm(string_value = "voice")]
+    Voice,
     /// A message type the gateway does not describe.
     #[default]
     #[sea_orm(string_value = "other")]
@@ -111,6 +120,20 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    /// Kinds that change another message (`reply_to` names it) rather
+    /// than being a message of the chat.
+    pub const CHANGES: [MessageKind; 4] = [
+        MessageKind::Reaction,
+        MessageKind::Edit,
+        MessageKind::Revoke,
+        MessageKind::PollVote,
+    ];
+
+    /// A change to another message, not a message of the chat.
+    pub fn is_change(self) -> bool {
+        MessageKind::CHANGES.contains(&self)
+    }
+
     /// The stored (and documented) name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -125,6 +148,9 @@ impl MessageKind {
             MessageKind::Reaction => "reaction",
             MessageKind::Edit => "edit",
             MessageKind::Revoke => "revoke",
+            MessageKind::Poll => "poll",
+            MessageKind::PollVote => "poll_vote",
+            MessageKind::Voice => "voice",
             MessageKind::Other => "other",
         }
     }

@@ -15,6 +15,7 @@ mod m0010_console;
 mod m0011_replies;
 mod m0012_edits;
 mod m0013_read;
+mod m0014_details;
 
 use sea_orm_migration::prelude::*;
 
@@ -31,6 +32,7 @@ use m0010_console::M0010Console;
 use m0011_replies::M0011Replies;
 use m0012_edits::M0012Edits;
 use m0013_read::M0013Read;
+use m0014_details::M0014Details;
 
 pub struct Migrator;
 
@@ -51,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0011Replies),
             Box::new(M0012Edits),
             Box::new(M0013Read),
+            Box::new(M0014Details),
         ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());

@@ -1,0 +1,412 @@
+//! The kinds of message beyond the first six: contact cards, polls and
+//! their votes, forwards. Real whatsapp-rust in the gateway, virtual phones
+//! on the simulator's side; every assertion about what arrived is about
+//! what the virtual phone decoded.
+
+use serde_json::{Value, json};
+use wadesk_sim::Simulator;
+
+use crate::{
+    db_tests,
+    phones::{pair, start},
+    send::{event_named, phone_copy, received, serve_files, sha256_hex},
+    support::{Db, TestApp, send},
+};
+
+/// A virtual phone sends through the simulator's admin API; its message id.
+async fn phone_sends(app: &TestApp, sim: &Simulator, from: &str, body: Value) -> String {
+    let (status, answer) = send(
+        app.http
+            .post(format!("{}/admin/phones/{from}/send", sim.http_url()))
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}: {answer}");
+    answer["id"].as_str().unwrap().to_owned()
+}
+
+/// A 400 whose message starts with the field named.
+fn refused(status: u16, body: &Value, field: &str) {
+    assert_eq!(status, 400, "{field}: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with(field), "{field}: {body}");
+}
+
+/// Contact cards both ways: what the gateway sends arrives as vCards the
+/// virtual phone reads back to the same names and numbers; a card a
+/// contact sends arrives parsed in the webhook payload and the stored
+/// message; bad cards are refused naming `contacts`.
+async fn contact_cards_both_ways(db: Db) {
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812341000";
+    let a = "919812341001";
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(a);
+
+    let cards = json!([
+        {"name": "Asha Rao", "numbers": ["+91 98765 43210"]},
+        {"name": "Rao, Dr; clinic", "numbers": ["14155550100", "919812341009"]},
+    ]);
+    let (status, sent) = app
+        .post(
+            "/api/send-contact",
+            json!({"phone_id": phone, "to": a, "contacts": cards}),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let id = sent["message_id"].as_str().unwrap().to_owned();
+    let got = received(&sim, a, |m| m.id == id).await;
+    assert_eq!(got.kind, "contact");
+    let seen: Vec<(&str, Vec<&str>)> = got
+        .contacts
+        .iter()
+        .map(|c| {
+            (
+                c.name.as_str(),
+                c.numbers.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Asha Rao", vec!["919876543210"]),
+            ("Rao, Dr; clinic", vec!["14155550100", "919812341009"]),
+        ]
+    );
+    assert!(got.contacts[0].vcard.contains("VERSION:3.0"));
+    // One card is a single contact message.
+    let (status, one) = app
+        .post(
+            "/api/send-contact",
+            json!({"phone_id": phone, "to": a, "contacts": [{"name": "Ravi", "numbers": ["919812341008"]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{one}");
+    let one_id = one["message_id"].as_str().unwrap().to_owned();
+    let got = received(&sim, a, |m| m.id == one_id).await;
+    assert_eq!(got.contacts.len(), 1);
+    assert_eq!(got.contacts[0].numbers, ["919812341008"]);
+    // As stored.
+    let (status, stored) = app.get(&format!("/api/phones/{phone}/messages/{id}")).await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["message"]["type"], json!("contact"));
+    assert_eq!(
+        stored["message"]["contacts"][1]["numbers"],
+        json!(["14155550100", "919812341009"]),
+        "{stored}"
+    );
+
+    // A contact sends a card.
+    let theirs = phone_sends(
+        &app,
+        &sim,
+        a,
+        json!({"to": own, "contacts": [{"name": "Meera", "numbers": ["447700900123"]}]}),
+    )
+    .await;
+    let payload = event_named(&app, &phone, "message.received", |p| {
+        p["message"]["id"] == json!(theirs)
+    })
+    .await;
+    assert_eq!(payload["message"]["type"], json!("contact"), "{payload}");
+    assert_eq!(
+        payload["message"]["contacts"],
+        json!([{"name": "Meera", "numbers": ["447700900123"]}]),
+        "{payload}"
+    );
+
+    // Bad cards name `contacts`; nothing is sent.
+    let before = sim.phone_messages(a).len();
+    let eleven: Vec<Value> = (0..11)
+        .map(|i| json!({"name": format!("C{i}"), "numbers": ["919812341008"]}))
+        .collect();
+    for contacts in [
+        json!([]),
+        json!(eleven),
+        json!([{"name": "", "numbers": ["919812341008"]}]),
+        json!([{"name": "No numbers", "numbers": []}]),
+        json!([{"name": "Bad", "numbers": ["12"]}]),
+        json!([{"name": "Six", "numbers": ["919812341001", "919812341002", "919812341003", "919812341004", "919812341005", "919812341006"]}]),
+    ] {
+        let (status, body) = app
+            .post(
+                "/api/send-contact",
+                json!({"phone_id": phone, "to": a, "contacts": contacts}),
+            )
+            .await;
+        refused(status, &body, "contacts");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(sim.phone_messages(a).len(), before);
+    app.stop().await;
+    sim.shutdown();
+}
+
+/// Polls: the virtual phones see the question and options, vote (opened by
+/// the gateway with the poll's secret), change their vote; GetMessage
+/// counts each voter's latest vote; a contact's own poll arrives; bad
+/// polls are refused naming the field.
+async fn polls_and_votes(db: Db) {
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812341010";
+    let (a, b) = ("919812341011", "919812341012");
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(a);
+    sim.create_phone(b);
+
+    let poll = |to: &str| {
+        json!({
+            "phone_id": phone, "to": to, "question": "Lunch on Friday?",
+            "options": ["Pizza", "Salad", "Soup"], "selectable_count": 2,
+        })
+    };
+    let mut polls = Vec::new();
+    for to in [a, b] {
+        let (status, sent) = app.post("/api/send-poll", poll(to)).await;
+        assert_eq!(status, 200, "{sent}");
+        let id = sent["message_id"].as_str().unwrap().to_owned();
+        let got = received(&sim, to, |m| m.id == id).await;
+        assert_eq!(got.kind, "poll");
+        let seen = got.poll.expect("the phone shows a poll");
+        assert_eq!(seen.question, "Lunch on Friday?");
+        assert_eq!(seen.options, ["Pizza", "Salad", "Soup"]);
+        assert_eq!(seen.selectable, 2);
+        polls.push(id);
+    }
+    let (to_a, to_b) = (polls[0].clone(), polls[1].clone());
+
+    // A votes twice (the second replaces the first); B votes once.
+    let vote = async |from: &str, poll: &str, options: Value| {
+        let id = phone_sends(
+            &app,
+            &sim,
+            from,
+            json!({"to": own, "vote": {"poll": poll, "options": options}}),
+        )
+        .await;
+        event_named(&app, &phone, "poll.vote", |p| {
+            p["message"]["id"] == json!(id)
+        })
+        .await
+    };
+    let first = vote(a, &to_a, json!(["Pizza", "Soup"])).await;
+    assert_eq!(first["from"], json!(a), "{first}");
+    assert_eq!(first["message"]["poll_id"], json!(to_a), "{first}");
+    assert_eq!(
+        first["message"]["options"],
+        json!(["Pizza", "Soup"]),
+        "{first}"
+    );
+    let second = vote(a, &to_a, json!(["Salad"])).await;
+    assert_eq!(second["message"]["options"], json!(["Salad"]), "{second}");
+    vote(b, &to_b, json!(["Soup", "Pizza"])).await;
+
+    let tallies = async |id: &str| {
+        let (status, body) = app.get(&format!("/api/phones/{phone}/messages/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["message"]["type"], json!("poll"), "{body}");
+        body["message"]["poll"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["name"].as_str().unwrap().to_owned(),
+                    o["votes"].as_u64().unwrap_or_default(),
+                    o["voters"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        tallies(&to_a).await,
+        [
+            ("Pizza".into(), 0, json!([])),
+            ("Salad".into(), 1, json!([a])),
+            ("Soup".into(), 0, json!([])),
+        ]
+    );
+    assert_eq!(
+        tallies(&to_b).await,
+        [
+            ("Pizza".into(), 1, json!([b])),
+            ("Salad".into(), 0, json!([])),
+            ("Soup".into(), 1, json!([b])),
+        ]
+    );
+    // Votes are changes, not messages of the chat.
+    let (_, chat) = app.get(&format!("/api/phones/{phone}/chats")).await;
+    let last_types: Vec<&Value> = chat["chats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["last_message"]["type"])
+        .collect();
+    assert!(last_types.iter().all(|t| **t == json!("poll")), "{chat}");
+
+    // A contact's own poll.
+    let theirs = phone_sends(
+        &app,
+        &sim,
+        a,
+        json!({"to": own, "poll": {"question": "Which day?", "options": ["Mon", "Tue"]}}),
+    )
+    .await;
+    let payload = event_named(&app, &phone, "message.received", |p| {
+        p["message"]["id"] == json!(theirs)
+    })
+    .await;
+    assert_eq!(payload["message"]["type"], json!("poll"), "{payload}");
+    assert_eq!(
+        payload["message"]["poll"],
+        json!({"question": "Which day?", "options": ["Mon", "Tue"], "selectable_count": 1}),
+        "{payload}"
+    );
+
+    // Bad polls name their field; nothing is sent.
+    let before = sim.phone_messages(a).len();
+    let thirteen: Vec<String> = (1..=13).map(|i| format!("Option {i}")).collect();
+    for (change, field) in [
+        (json!({"options": ["Only one"]}), "options"),
+        (json!({"options": thirteen}), "options"),
+        (json!({"options": ["Same", " Same "]}), "options"),
+        (json!({"question": "  "}), "question"),
+        (json!({"selectable_count": 4}), "selectable_count"),
+    ] {
+        let mut body = poll(a);
+        for (k, v) in change.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, answer) = app.post("/api/send-poll", body).await;
+        refused(status, &answer, field);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(sim.phone_messages(a).len(), before);
+    app.stop().await;
+    sim.shutdown();
+}
+
+/// Forwards: a text, an image (the recipient downloads the same file from
+/// WhatsApp's upload, not fetched again) and a contact's card go on to
+/// another number marked forwarded; a contact's forwarded message arrives
+/// marked; a poll, an unknown id and a reaction are refused naming
+/// `message_id`.
+async fn forwards(db: Db) {
+    let (sim, app) = start(db).await;
+    let files = serve_files().await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812341020";
+    let (a, b) = ("919812341021", "919812341022");
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(a);
+    sim.create_phone(b);
+    let sent_id = |body: &Value| body["message_id"].as_str().unwrap().to_owned();
+
+    let (status, text) = app
+        .post(
+            "/api/send",
+            json!({"phone_id": phone, "to": a, "message": "Your order shipped"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let (status, image) = app
+        .post(
+            "/api/send-image",
+            json!({"phone_id": phone, "to": a, "url": format!("{}/photo.png", files.base), "caption": "Catalogue"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{image}");
+    let card = phone_sends(
+        &app,
+        &sim,
+        a,
+        json!({"to": own, "contacts": [{"name": "Meera", "numbers": ["447700900123"]}]}),
+    )
+    .await;
+    event_named(&app, &phone, "message.received", |p| {
+        p["message"]["id"] == json!(card)
+    })
+    .await;
+
+    let forward = async |id: &str, to: &str| {
+        app.post(
+            &format!("/api/phones/{phone}/messages/{id}/forward"),
+            json!({"to": to}),
+        )
+        .await
+    };
+    for (source, kind) in [
+        (sent_id(&text), "text"),
+        (sent_id(&image), "image"),
+        (card.clone(), "contact"),
+    ] {
+        let (status, body) = forward(&source, b).await;
+        assert_eq!(status, 200, "{kind}: {body}");
+        assert_eq!(body["forwarded"], json!(source), "{body}");
+        assert_eq!(body["to"], json!(b), "{body}");
+        let id = sent_id(&body);
+        let got = received(&sim, b, |m| m.id == id).await;
+        assert_eq!(got.kind, kind, "{got:?}");
+        assert!(got.forwarded, "{kind} not shown as forwarded: {got:?}");
+        match kind {
+            "text" => assert_eq!(got.text.as_deref(), Some("Your order shipped")),
+            "image" => {
+                assert_eq!(got.caption.as_deref(), Some("Catalogue"));
+                let copy = phone_copy(&sim, b, &id, |m| m.media_downloaded_sha256.is_some()).await;
+                assert_eq!(
+                    copy.media_downloaded_sha256.as_deref(),
+                    Some(sha256_hex(&crate::send::png()).as_str())
+                );
+            }
+            _ => assert_eq!(got.contacts[0].numbers, ["447700900123"]),
+        }
+        let (_, stored) = app.get(&format!("/api/phones/{phone}/messages/{id}")).await;
+        assert_eq!(stored["message"]["forwarded"], json!(true), "{stored}");
+    }
+
+    // A contact forwards something to us.
+    let theirs = phone_sends(
+        &app,
+        &sim,
+        a,
+        json!({"to": own, "text": "fwd", "forwarded": true}),
+    )
+    .await;
+    let payload = event_named(&app, &phone, "message.received", |p| {
+        p["message"]["id"] == json!(theirs)
+    })
+    .await;
+    assert_eq!(payload["message"]["forwarded"], json!(true), "{payload}");
+
+    // What cannot be forwarded.
+    let (status, poll) = app
+        .post(
+            "/api/send-poll",
+            json!({"phone_id": phone, "to": a, "question": "Q?", "options": ["A", "B"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{poll}");
+    let (status, reaction) = app
+        .post(
+            &format!("/api/phones/{phone}/messages/{}/react", sent_id(&text)),
+            json!({"emoji": "\u{1f44d}"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reaction}");
+    let before = sim.phone_messages(b).len();
+    for id in [sent_id(&poll), sent_id(&reaction), "3EB0NOTHERE".to_owned()] {
+        let (status, body) = forward(&id, b).await;
+        refused(status, &body, "message_id");
+    }
+    let (status, body) = forward(&sent_id(&text), "12").await;
+    refused(status, &body, "to");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(sim.phone_messages(b).len(), before);
+    app.stop().await;
+    sim.shutdown();
+}
+
+db_tests!(contact_cards_both_ways, polls_and_votes, forwards);
