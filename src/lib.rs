@@ -33,6 +33,7 @@ pub mod server;
 pub mod sessions;
 pub mod store;
 pub(crate) mod values;
+pub(crate) mod voice;
 pub(crate) mod webhooks;
 
 /// Generated from proto/wadesk/v1.

@@ -8,13 +8,17 @@ use whatsapp_rust::{
 
 use crate::store::entity::vocab::MessageKind;
 
-/// The four media kinds the API sends.
+/// The media kinds the API sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Image,
     Video,
     Audio,
     Document,
+    /// A 512x512 WebP (PNG and JPEG are converted).
+    Sticker,
+    /// A voice note: OGG/Opus, shown with a play button and its duration.
+    Voice,
 }
 
 impl Kind {
@@ -25,6 +29,8 @@ impl Kind {
             MessageKind::Video => Kind::Video,
             MessageKind::Audio => Kind::Audio,
             MessageKind::Document => Kind::Document,
+            MessageKind::Sticker => Kind::Sticker,
+            MessageKind::Voice => Kind::Voice,
             _ => return None,
         })
     }
@@ -35,6 +41,8 @@ impl Kind {
             Kind::Video => MessageKind::Video,
             Kind::Audio => MessageKind::Audio,
             Kind::Document => MessageKind::Document,
+            Kind::Sticker => MessageKind::Sticker,
+            Kind::Voice => MessageKind::Voice,
         }
     }
 
@@ -44,6 +52,8 @@ impl Kind {
             Kind::Video => "video",
             Kind::Audio => "audio",
             Kind::Document => "document",
+            Kind::Sticker => "sticker",
+            Kind::Voice => "voice note",
         }
     }
 
@@ -52,8 +62,9 @@ impl Kind {
     pub fn max_bytes(self) -> u64 {
         const MB: u64 = 1024 * 1024;
         match self {
-            Kind::Image => 5 * MB,
-            Kind::Video | Kind::Audio => 16 * MB,
+            // A sticker's source image; what is sent is far smaller.
+            Kind::Image | Kind::Sticker => 5 * MB,
+            Kind::Video | Kind::Audio | Kind::Voice => 16 * MB,
             Kind::Document => 100 * MB,
         }
     }
@@ -65,6 +76,10 @@ impl Kind {
             Kind::Video => "MP4",
             Kind::Audio => "MP3, OGG or WAV",
             Kind::Document => "PDF, DOCX or XLSX",
+            Kind::Sticker => "WEBP, PNG or JPG",
+            // No Opus encoder without a system library: other audio is
+            // refused rather than converted.
+            Kind::Voice => "OGG/Opus",
         }
     }
 
@@ -74,6 +89,8 @@ impl Kind {
             Kind::Video => MediaType::Video,
             Kind::Audio => MediaType::Audio,
             Kind::Document => MediaType::Document,
+            Kind::Sticker => MediaType::Sticker,
+            Kind::Voice => MediaType::Audio,
         }
     }
 
@@ -83,12 +100,13 @@ impl Kind {
     pub fn sniff(self, bytes: &[u8]) -> Option<Sniffed> {
         let found = infer::get(bytes)?;
         let (mime, ext) = match (self, found.mime_type()) {
-            (Kind::Image, m @ ("image/jpeg" | "image/png" | "image/webp")) => {
+            (Kind::Image | Kind::Sticker, m @ ("image/jpeg" | "image/png" | "image/webp")) => {
                 (m, found.extension())
             }
+            (Kind::Voice, "audio/ogg" | "audio/opus") => ("audio/ogg; codecs=opus", "ogg"),
             (Kind::Video, "video/mp4") => ("video/mp4", "mp4"),
             (Kind::Audio, "audio/mpeg") => ("audio/mpeg", "mp3"),
-            (Kind::Audio, "audio/ogg") => ("audio/ogg; codecs=opus", "ogg"),
+            (Kind::Audio, "audio/ogg" | "audio/opus") => ("audio/ogg; codecs=opus", "ogg"),
             (Kind::Audio, "audio/x-wav") => ("audio/wav", "wav"),
             (Kind::Document, m @ "application/pdf") => (m, "pdf"),
             (
@@ -112,6 +130,124 @@ pub struct Sniffed {
     pub extension: &'static str,
 }
 
+/// A file ready to upload: what prepare made of the fetched one.
+#[derive(Debug)]
+pub struct Prepared {
+    pub bytes: Vec<u8>,
+    pub mime: String,
+    /// A voice note's length.
+    pub seconds: Option<u32>,
+    /// A sticker's size in pixels.
+    pub dimensions: Option<(u32, u32)>,
+}
+
+/// The side of a sticker, as WhatsApp's own stickers are.
+pub(crate) const STICKER_SIDE: u32 = 512;
+/// The largest sticker sent (after conversion).
+pub(crate) const STICKER_MAX_BYTES: usize = 500 * 1024;
+
+impl Kind {
+    /// Turns a fetched file of this kind (its type sniffed) into what is
+    /// uploaded: a sticker becomes a 512x512 WebP, a voice note has its
+    /// duration read from its container; other kinds go as they are. An
+    /// `Err` says what is wrong with the file, for a 400.
+    pub fn prepare(self, bytes: Vec<u8>, sniffed: &Sniffed) -> Result<Prepared, String> {
+        match self {
+            Kind::Sticker => sticker(bytes, &sniffed.mime),
+            Kind::Voice => {
+                let seconds = crate::voice::duration(&bytes)?;
+                Ok(Prepared {
+                    bytes,
+                    mime: sniffed.mime.clone(),
+                    seconds: Some(seconds),
+                    dimensions: None,
+                })
+            }
+            _ => Ok(Prepared {
+                bytes,
+                mime: sniffed.mime.clone(),
+                seconds: None,
+                dimensions: None,
+            }),
+        }
+    }
+}
+
+/// A sticker: WebP as it is (its size read from it), PNG or JPEG scaled to
+/// fit 512x512 (aspect kept, the rest transparent) and encoded as WebP.
+fn sticker(bytes: Vec<u8>, mime: &str) -> Result<Prepared, String> {
+    use image::{ImageFormat, ImageReader, Limits, imageops};
+    let format = match mime {
+        "image/webp" => ImageFormat::WebP,
+        "image/png" => ImageFormat::Png,
+        _ => ImageFormat::Jpeg,
+    };
+    // A small file may claim a huge canvas: the decoder stops at these.
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(8192);
+    limits.max_image_height = Some(8192);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    let mut reader = ImageReader::with_format(std::io::Cursor::new(&bytes), format);
+    reader.limits(limits);
+    if format == ImageFormat::WebP {
+        let (width, height) = reader
+            .into_dimensions()
+            .map_err(|e| format!("the WebP file cannot be read: {e}"))?;
+        if bytes.len() > STICKER_MAX_BYTES {
+            return Err(format!(
+                "the WebP sticker is {} KB; WhatsApp takes stickers up to {} KB",
+                bytes.len() / 1024,
+                STICKER_MAX_BYTES / 1024
+            ));
+        }
+        return Ok(Prepared {
+            bytes,
+            mime: "image/webp".into(),
+            seconds: None,
+            dimensions: Some((width, height)),
+        });
+    }
+    let image = reader
+        .decode()
+        .map_err(|e| format!("the image cannot be read: {e}"))?
+        .into_rgba8();
+    // Fit the longest side to 512, keeping the aspect.
+    let (width, height) = (image.width().max(1), image.height().max(1));
+    let longest = width.max(height);
+    let scaled = imageops::resize(
+        &image,
+        (width * STICKER_SIDE / longest).max(1),
+        (height * STICKER_SIDE / longest).max(1),
+        imageops::FilterType::Lanczos3,
+    );
+    let mut canvas = image::RgbaImage::new(STICKER_SIDE, STICKER_SIDE);
+    imageops::overlay(
+        &mut canvas,
+        &scaled,
+        i64::from((STICKER_SIDE - scaled.width()) / 2),
+        i64::from((STICKER_SIDE - scaled.height()) / 2),
+    );
+    let mut out = std::io::Cursor::new(Vec::new());
+    canvas
+        .write_to(&mut out, ImageFormat::WebP)
+        .map_err(|e| format!("converting the image to WebP failed: {e}"))?;
+    let out = out.into_inner();
+    if out.len() > STICKER_MAX_BYTES {
+        return Err(format!(
+            "the image is {} KB as a 512x512 WebP; WhatsApp takes stickers up to {} KB: \
+             use a simpler image (flat colours, a transparent background)",
+            out.len() / 1024,
+            STICKER_MAX_BYTES / 1024
+        ));
+    }
+    Ok(Prepared {
+        bytes: out,
+        mime: "image/webp".into(),
+        seconds: None,
+        dimensions: Some((STICKER_SIDE, STICKER_SIDE)),
+    })
+}
+
 /// What the content looks like, for the error message when it is refused.
 pub(crate) fn describe(bytes: &[u8]) -> String {
     match infer::get(bytes) {
@@ -132,6 +268,8 @@ pub(crate) struct Outgoing {
     pub mime: String,
     pub caption: Option<String>,
     pub file_name: Option<String>,
+    pub seconds: Option<u32>,
+    pub dimensions: Option<(u32, u32)>,
 }
 
 impl Outgoing {
@@ -171,6 +309,33 @@ impl Outgoing {
                     ..Default::default()
                 },
             ),
+            Kind::Voice => wr_media::audio_message(
+                upload,
+                wr_media::AudioOptions {
+                    mimetype,
+                    duration_seconds: self.seconds,
+                    ptt: Some(true),
+                    ..Default::default()
+                },
+            ),
+            Kind::Sticker => wa::Message {
+                sticker_message: whatsapp_rust::waproto::buffa::MessageField::some(
+                    wa::message::StickerMessage {
+                        url: Some(upload.url),
+                        direct_path: Some(upload.direct_path),
+                        media_key: Some(upload.media_key.to_vec()),
+                        file_sha256: Some(upload.file_sha256.to_vec()),
+                        file_enc_sha256: Some(upload.file_enc_sha256.to_vec()),
+                        file_length: Some(upload.file_length),
+                        media_key_timestamp: Some(upload.media_key_timestamp),
+                        mimetype,
+                        width: self.dimensions.map(|d| d.0),
+                        height: self.dimensions.map(|d| d.1),
+                        ..Default::default()
+                    },
+                ),
+                ..Default::default()
+            },
         }
     }
 }

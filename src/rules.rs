@@ -81,6 +81,8 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         ("SendDocumentRequest", &["phone_id", "to", "url"]),
         ("SendAudioRequest", &["phone_id", "to", "url"]),
         ("SendLocationRequest", &["phone_id", "to", "lat", "lng"]),
+        ("SendStickerRequest", &["phone_id", "to", "url"]),
+        ("SendVoiceRequest", &["phone_id", "to", "url"]),
         ("SendContactRequest", &["phone_id", "to", "contacts"]),
         (
             "SendPollRequest",

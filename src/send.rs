@@ -341,13 +341,16 @@ impl Sender {
             ),
             _ => None,
         };
+        let prepared = kind
+            .prepare(fetched.body, &sniffed)
+            .map_err(|why| Error::invalid("url", why))?;
         let client = self
             .sessions
             .client(&phone.id)
             .ok_or_else(|| Error::NotFound(format!("phone {} is not connected", phone.id)))?;
-        let size = fetched.body.len() as i64;
+        let size = prepared.bytes.len() as i64;
         let uploaded = client
-            .upload(fetched.body, kind.media_type(), Default::default())
+            .upload(prepared.bytes, kind.media_type(), Default::default())
             .await
             .map_err(|e| {
                 Error::Unavailable(format!(
@@ -358,19 +361,26 @@ impl Sender {
         let sha256 = hex(&uploaded.file_sha256);
         let message = media::Outgoing {
             kind,
-            mime: sniffed.mime.clone(),
+            mime: prepared.mime.clone(),
             caption: caption.clone(),
             file_name: file_name.clone(),
+            seconds: prepared.seconds,
+            dimensions: prepared.dimensions,
         }
         .message(uploaded);
         Ok(Body {
             kind: kind.message_kind(),
             caption,
             file_name,
-            mime_type: Some(sniffed.mime),
+            mime_type: Some(prepared.mime),
             media_size: Some(size),
             media_sha256: Some(sha256),
             media_ref: Some(media::encode(&message)),
+            details: crate::details::Details {
+                seconds: prepared.seconds,
+                ..Default::default()
+            }
+            .stored(),
             ..Body::default()
         })
     }

@@ -85,6 +85,9 @@ pub struct PhoneMessage {
     /// Hex SHA-256 of the media the phone downloaded from the media host and
     /// decrypted (MAC checked), as a real phone does; `None` when that failed.
     pub media_downloaded_sha256: Option<String>,
+    /// What the phone downloaded and decrypted (not listed by the admin API).
+    #[serde(skip)]
+    pub media_downloaded: Option<Vec<u8>>,
     /// The media's declared MIME type and size.
     pub media_mime: Option<String>,
     pub media_size: Option<u64>,

@@ -281,6 +281,14 @@ fn download_media(shared: &Shared, msg: &wa::Message, rec: &mut PhoneMessage) {
             a.mimetype.clone(),
             a.file_length,
         ))
+    } else if let Some(s) = m.sticker_message.as_option() {
+        Some((
+            MediaType::Sticker,
+            s.direct_path.clone(),
+            s.media_key.clone(),
+            s.mimetype.clone(),
+            s.file_length,
+        ))
     } else {
         m.document_message.as_option().map(|d| {
             (
@@ -297,11 +305,12 @@ fn download_media(shared: &Shared, msg: &wa::Message, rec: &mut PhoneMessage) {
     };
     rec.media_mime = mime;
     rec.media_size = size;
-    rec.media_downloaded_sha256 = shared
+    let plain = shared
         .media
         .get(&path)
-        .and_then(|blob| DownloadUtils::verify_and_decrypt(&blob, &key, media_type).ok())
-        .map(|plain| hex(&sha2::Sha256::digest(&plain)));
+        .and_then(|blob| DownloadUtils::verify_and_decrypt(&blob, &key, media_type).ok());
+    rec.media_downloaded_sha256 = plain.as_ref().map(|p| hex(&sha2::Sha256::digest(p)));
+    rec.media_downloaded = plain;
 }
 
 fn describe(msg: &wa::Message) -> PhoneMessage {

@@ -484,6 +484,54 @@ impl SendService for SendApi {
         }))
     }
 
+    async fn send_sticker(
+        &self,
+        request: Request<proto::SendStickerRequest>,
+    ) -> Result<Response<proto::SendStickerResponse>, Status> {
+        let req = request.get_ref();
+        let fields = MediaFields {
+            kind: Kind::Sticker,
+            phone_id: &req.phone_id,
+            to: &req.to,
+            url: &req.url,
+            caption: "",
+            file_name: "",
+            reply_to: &req.reply_to,
+            mentions: &[],
+        };
+        respond!(
+            SendStickerResponse,
+            self.send_media(&request, fields).await?
+        )
+    }
+
+    async fn send_voice(
+        &self,
+        request: Request<proto::SendVoiceRequest>,
+    ) -> Result<Response<proto::SendVoiceResponse>, Status> {
+        let req = request.get_ref();
+        let fields = MediaFields {
+            kind: Kind::Voice,
+            phone_id: &req.phone_id,
+            to: &req.to,
+            url: &req.url,
+            caption: "",
+            file_name: "",
+            reply_to: &req.reply_to,
+            mentions: &[],
+        };
+        let row = self.send_media(&request, fields).await?;
+        let seconds = crate::details::Details::of(row.details.as_deref())
+            .seconds
+            .unwrap_or_default();
+        Ok(Response::new(proto::SendVoiceResponse {
+            message_id: row.wa_id,
+            to: row.peer,
+            status: proto::MessageStatus::from(row.status) as i32,
+            seconds,
+        }))
+    }
+
     async fn react_to_message(
         &self,
         request: Request<proto::ReactToMessageRequest>,

@@ -409,4 +409,178 @@ async fn forwards(db: Db) {
     sim.shutdown();
 }
 
-db_tests!(contact_cards_both_ways, polls_and_votes, forwards);
+/// An OGG/Opus stream of `seconds` in 20 ms packets of filler (the gateway
+/// reads the container, not the codec), one page a second.
+fn opus_ogg(seconds: u32) -> Vec<u8> {
+    use ogg::writing::{PacketWriteEndInfo, PacketWriter};
+    let pre_skip: u16 = 312;
+    let mut out = Vec::new();
+    let mut w = PacketWriter::new(&mut out);
+    let mut head = b"OpusHead\x01\x01".to_vec();
+    head.extend(pre_skip.to_le_bytes());
+    head.extend(48_000u32.to_le_bytes());
+    head.extend([0, 0, 0]);
+    w.write_packet(head, 9, PacketWriteEndInfo::EndPage, 0)
+        .unwrap();
+    w.write_packet(b"OpusTags".to_vec(), 9, PacketWriteEndInfo::EndPage, 0)
+        .unwrap();
+    for i in 1..=seconds * 50 {
+        let end = match (i == seconds * 50, i % 50 == 0) {
+            (true, _) => PacketWriteEndInfo::EndStream,
+            (_, true) => PacketWriteEndInfo::EndPage,
+            _ => PacketWriteEndInfo::NormalPacket,
+        };
+        let granule = u64::from(pre_skip) + u64::from(i) * 960;
+        w.write_packet(vec![0xfc, 0xff, 0xfe], 9, end, granule)
+            .unwrap();
+    }
+    drop(w);
+    out
+}
+
+/// An image of `width` x `height` in `format`, with some colour in it.
+fn picture(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(width, height, |x, y| {
+        image::Rgba([(x % 256) as u8, (y % 256) as u8, 128, 255])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgba8(img)
+        .to_rgb8()
+        .write_to(&mut out, format)
+        .unwrap();
+    out.into_inner()
+}
+
+/// Stickers and voice notes: a PNG and a JPEG arrive as 512x512 WebP
+/// stickers (decoded from what the virtual phone downloaded), a WebP as
+/// it is; a 6 MB image is refused; a voice note arrives push-to-talk with
+/// the duration read from its file; other audio is refused saying what a
+/// voice note takes.
+async fn stickers_and_voice_notes(db: Db) {
+    use axum::{Router, http::header, response::IntoResponse, routing::get};
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812341030";
+    let a = "919812341031";
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(a);
+    let webp = {
+        let img = image::RgbaImage::from_pixel(512, 512, image::Rgba([10, 200, 30, 255]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::WebP).unwrap();
+        out.into_inner()
+    };
+    let serve = |b: Vec<u8>, ct: &'static str| {
+        move || async move { ([(header::CONTENT_TYPE, ct)], b).into_response() }
+    };
+    let mut huge = picture(64, 64, image::ImageFormat::Png);
+    huge.resize(6 * 1024 * 1024, 0);
+    let router = Router::new()
+        .route(
+            "/wide.png",
+            get(serve(
+                picture(300, 120, image::ImageFormat::Png),
+                "image/png",
+            )),
+        )
+        .route(
+            "/tall.jpg",
+            get(serve(
+                picture(90, 700, image::ImageFormat::Jpeg),
+                "image/jpeg",
+            )),
+        )
+        .route("/ready.webp", get(serve(webp.clone(), "image/webp")))
+        .route("/huge.png", get(serve(huge, "image/png")))
+        .route("/note.ogg", get(serve(opus_ogg(7), "audio/ogg")))
+        .route(
+            "/song.mp3",
+            get(serve(
+                b"ID3\x03\0\0\0\0\0\0 not a voice note".to_vec(),
+                "audio/mpeg",
+            )),
+        );
+    let (base, task) = crate::support::serve_http(router).await;
+
+    for (file, as_is) in [
+        ("wide.png", false),
+        ("tall.jpg", false),
+        ("ready.webp", true),
+    ] {
+        let (status, sent) = app
+            .post(
+                "/api/send-sticker",
+                json!({"phone_id": phone, "to": a, "url": format!("{base}/{file}")}),
+            )
+            .await;
+        assert_eq!(status, 200, "{file}: {sent}");
+        let id = sent["message_id"].as_str().unwrap().to_owned();
+        received(&sim, a, |m| m.id == id).await;
+        let got = phone_copy(&sim, a, &id, |m| m.media_downloaded.is_some()).await;
+        assert_eq!(got.kind, "sticker", "{file}");
+        assert_eq!(got.media_mime.as_deref(), Some("image/webp"), "{file}");
+        let bytes = got.media_downloaded.unwrap();
+        if as_is {
+            assert_eq!(bytes, webp, "{file} was changed");
+        }
+        let decoded = image::load_from_memory_with_format(&bytes, image::ImageFormat::WebP)
+            .unwrap_or_else(|e| panic!("{file}: the phone got no WebP: {e}"));
+        assert_eq!((decoded.width(), decoded.height()), (512, 512), "{file}");
+        if file == "wide.png" {
+            // Letterboxed: transparent above, the picture in the middle.
+            let rgba = decoded.to_rgba8();
+            assert_eq!(rgba.get_pixel(256, 5)[3], 0, "top should be transparent");
+            assert_eq!(rgba.get_pixel(256, 256)[3], 255);
+        }
+    }
+    let (status, body) = app
+        .post(
+            "/api/send-sticker",
+            json!({"phone_id": phone, "to": a, "url": format!("{base}/huge.png")}),
+        )
+        .await;
+    refused(status, &body, "url");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("5 MB"),
+        "{body}"
+    );
+
+    let (status, sent) = app
+        .post(
+            "/api/send-voice",
+            json!({"phone_id": phone, "to": a, "url": format!("{base}/note.ogg")}),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["seconds"], json!(7), "{sent}");
+    let id = sent["message_id"].as_str().unwrap().to_owned();
+    let got = received(&sim, a, |m| m.id == id).await;
+    assert_eq!((got.kind.as_str(), got.seconds), ("voice", Some(7)));
+    assert_eq!(got.media_mime.as_deref(), Some("audio/ogg; codecs=opus"));
+    let (_, stored) = app.get(&format!("/api/phones/{phone}/messages/{id}")).await;
+    assert_eq!(stored["message"]["type"], json!("voice"), "{stored}");
+    let (status, body) = app
+        .post(
+            "/api/send-voice",
+            json!({"phone_id": phone, "to": a, "url": format!("{base}/song.mp3")}),
+        )
+        .await;
+    refused(status, &body, "url");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("OGG/Opus"),
+        "{body}"
+    );
+    task.abort();
+    app.stop().await;
+    sim.shutdown();
+}
+
+db_tests!(
+    contact_cards_both_ways,
+    polls_and_votes,
+    forwards,
+    stickers_and_voice_notes
+);

@@ -53,7 +53,9 @@ fn other_fields(method: &str) -> Option<Value> {
     let media = "http://127.0.0.1:9/file";
     Some(match method {
         "SendText" => json!({"to": to, "message": "Hi"}),
-        "SendImage" | "SendVideo" | "SendDocument" | "SendAudio" => json!({"to": to, "url": media}),
+        "SendImage" | "SendVideo" | "SendDocument" | "SendAudio" | "SendSticker" | "SendVoice" => {
+            json!({"to": to, "url": media})
+        }
         "SendLocation" => json!({"to": to, "lat": 28.6, "lng": 77.2}),
         "SendContact" => json!({"to": to, "contacts": [{"name": "Asha", "numbers": [to]}]}),
         "SendPoll" => json!({"to": to, "question": "Lunch?", "options": ["Yes", "No"]}),
