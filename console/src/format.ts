@@ -5,6 +5,7 @@ import { TokenRights } from "./gen/wadesk/v1/account_pb";
 import { BotProvider } from "./gen/wadesk/v1/bot_pb";
 import { BulkStatus } from "./gen/wadesk/v1/bulk_pb";
 import { MessageStatus, MessageType, PhoneStatus, Plan } from "./gen/wadesk/v1/common_pb";
+import type { Message } from "./gen/wadesk/v1/message_pb";
 
 /** Tone of a status pill: ok (green), warn (amber), bad (red), idle (grey), info (blue). */
 export type Tone = "ok" | "warn" | "bad" | "idle" | "info";
@@ -72,7 +73,26 @@ export const MESSAGE_TYPE: Record<MessageType, string> = {
   [MessageType.OTHER]: "Other",
   [MessageType.EDIT]: "Edit",
   [MessageType.REVOKE]: "Deletion",
+  [MessageType.POLL]: "Poll",
+  [MessageType.POLL_VOTE]: "Vote",
+  [MessageType.VOICE]: "Voice note",
 };
+
+/**
+ * What a message holds, in a few words: its text, else what it is ("Poll:
+ * Lunch on Friday?", "Contact: Asha Rao", "Voice note"), at most `max` characters.
+ */
+export function summary(m: Message, max = 60): string {
+  const cut = (t: string): string => (t.length > max ? `${t.slice(0, max)}…` : t);
+  // A poll's and a card's text is their question and names: said with what they are.
+  if (m.type === MessageType.POLL && m.poll) return cut(`Poll: ${m.poll.question}`);
+  if (m.type === MessageType.CONTACT && m.contacts.length) {
+    const first = m.contacts[0]!.name;
+    return cut(m.contacts.length === 1 ? `Contact: ${first}` : `Contacts: ${first} and ${plural(m.contacts.length - 1, "more", "more")}`);
+  }
+  if (m.text) return cut(m.text);
+  return MESSAGE_TYPE[m.type];
+}
 
 export const BULK_STATUS: Record<BulkStatus, [string, Tone]> = {
   [BulkStatus.UNSPECIFIED]: ["Unknown", "idle"],

@@ -7,6 +7,8 @@
 //   SHOTS           directory for screenshots (created)
 //   VIRTUAL_NUMBER  number of the virtual phone that scans the QR code
 //   PEER_NUMBER     a second virtual phone to message with
+//   FORWARD_NUMBER  a third virtual phone messages are forwarded to
+//                   (default: PEER_NUMBER + 1)
 //   WEBHOOK_URL     a loopback webhook receiver
 //   BULK_NUMBERS    comma-separated numbers for the campaign
 //   CHROMIUM        browser binary (default /usr/bin/chromium)
@@ -36,6 +38,7 @@ const PASSWORD = need("PASSWORD");
 const SHOTS = need("SHOTS");
 const VIRTUAL = need("VIRTUAL_NUMBER");
 const PEER = need("PEER_NUMBER");
+const FORWARD = process.env.FORWARD_NUMBER || String(BigInt(PEER) + 1n);
 const WEBHOOK_URL = need("WEBHOOK_URL");
 const BULK = need("BULK_NUMBERS").split(",").map((s) => s.trim()).filter(Boolean);
 const ORIGIN = new URL(BASE).origin;
@@ -516,6 +519,142 @@ const scenarios = [
       await waitFor("the peer's deletion", async () => (await textOf(peerMsg.locator(".msg-deleted"))) === "This message was deleted" && (await peerMsg.locator(".msg-text").count()) === 0);
       await stillSameDocument("the peer's deletion");
       pass(`the peer's deletion showed live: "This message was deleted"`);
+    },
+  ],
+  [
+    "contact cards, polls and forwards",
+    async () => {
+      const received = async (number) => {
+        const r = await sim("GET", `/admin/phones/${number}/messages`);
+        return Array.isArray(r.json) ? r.json : [];
+      };
+      // Submits `form` and answers the new result's message id (results are listed newest first).
+      const results = page.locator("#send-results .result");
+      const send = async (form, what) => {
+        const before = await results.count();
+        await form.locator('button[type="submit"]').click();
+        await waitFor(what, async () => (await results.count()) > before || (await pageError()));
+        if ((await results.count()) === before) throw new Failure(`${what} failed: ${await pageError()}`);
+        return (await results.first().getAttribute("data-message-id")) ?? "";
+      };
+
+      // Contact cards: the page's own check, then the API's 400, both under the cards.
+      await nav("send");
+      await page.locator('.tab[data-tab="contact"]').click();
+      const cform = page.locator('form[data-kind="contact"]');
+      await cform.waitFor();
+      await page.fill('input[name="to"]', PEER);
+      const cards = cform.locator(".contact-edit");
+      const cardsError = cform.locator('[data-field="contacts"] .field-error');
+      await cards.nth(0).locator('input[name="contact_number"]').fill("919812345678");
+      await cform.locator('button[type="submit"]').click();
+      await waitFor("the nameless card refused", async () => (await textOf(cardsError)).includes("card 1 has no name"));
+      check((await results.count()) === 0, "a card without a name was sent");
+      pass(`a card without a name is refused in the page, under the cards: "${await textOf(cardsError)}"`);
+      await cards.nth(0).locator('input[name="contact_name"]').fill("Asha Rao");
+      await cards.nth(0).locator('input[name="contact_number"]').fill("12");
+      await cform.locator('button[type="submit"]').click();
+      await waitFor("the API's 400 for a bad number", async () => /not a phone number/.test(await textOf(cardsError)) || (await bannerText()));
+      check(!(await bannerText()), `the API's refusal went to the banner: ${await bannerText()}`);
+      pass(`the API's 400 for a number it does not take shows under the cards: "${await textOf(cardsError)}"`);
+      await cards.nth(0).locator('input[name="contact_number"]').fill("919812345678");
+      await cards.nth(0).locator("button.add-number").click();
+      await cards.nth(0).locator('input[name="contact_number"]').nth(1).fill("+91 98123 45679");
+      await cform.locator("button.add-card").click();
+      await cards.nth(1).locator('input[name="contact_name"]').fill("Meera");
+      await cards.nth(1).locator('input[name="contact_number"]').fill("447700900123");
+      const contactId = await send(cform, "sending the contact cards");
+      pass(`two contact cards sent (${contactId})`);
+      const gotCards = await waitFor(`the cards at ${PEER}`, async () => (await received(PEER)).find((m) => m.id === contactId));
+      check(gotCards.kind === "contact", `${PEER} received a ${gotCards.kind}, not a contact`);
+      const cardsSeen = JSON.stringify((gotCards.contacts ?? []).map((c) => [c.name, c.numbers]));
+      check(
+        cardsSeen === JSON.stringify([["Asha Rao", ["919812345678", "919812345679"]], ["Meera", ["447700900123"]]]),
+        `${PEER} decoded the cards as ${cardsSeen}`,
+      );
+      pass(`virtual phone ${PEER} decoded both vCards: ${cardsSeen}`);
+      await shot("04b-send-contact.png");
+
+      // A poll: a repeated option is refused in the page; Enter in the last option adds one.
+      await page.locator('.tab[data-tab="poll"]').click();
+      const pform = page.locator('form[data-kind="poll"]');
+      await pform.waitFor();
+      check((await page.inputValue('input[name="to"]')).replace(/\D/g, "") === PEER, "To was not kept when switching to Poll");
+      const question = `Lunch on Friday? ${Date.now()}`;
+      await pform.locator('input[name="question"]').fill(question);
+      const options = pform.locator('input[name="option"]');
+      await options.nth(0).fill("Pizza");
+      await options.nth(1).fill("Pizza");
+      await pform.locator('button[type="submit"]').click();
+      const optionsError = pform.locator('[data-field="options"] .field-error');
+      await waitFor("the repeated option refused", async () => (await textOf(optionsError)).includes("given twice"));
+      pass(`a repeated option is refused in the page, under the options: "${await textOf(optionsError)}"`);
+      await options.nth(1).fill("Salad");
+      await options.nth(1).press("Enter");
+      await waitFor("a third option", async () => (await options.count()) === 3);
+      check(await options.nth(2).evaluate((el) => el === document.activeElement), "Enter in the last option did not focus the new one");
+      await page.keyboard.type("Soup");
+      await pform.locator('select[name="selectable_count"]').selectOption("2");
+      const pollId = await send(pform, "sending the poll");
+      pass(`poll sent (${pollId}): 3 options, voters may choose up to 2`);
+      const gotPoll = await waitFor(`the poll at ${PEER}`, async () => (await received(PEER)).find((m) => m.id === pollId));
+      check(gotPoll.kind === "poll", `${PEER} received a ${gotPoll.kind}, not a poll`);
+      const pollSeen = JSON.stringify(gotPoll.poll);
+      check(
+        gotPoll.poll?.question === question && JSON.stringify(gotPoll.poll.options) === JSON.stringify(["Pizza", "Salad", "Soup"]) && gotPoll.poll.selectable === 2,
+        `${PEER} decoded the poll as ${pollSeen}`,
+      );
+      pass(`virtual phone ${PEER} decoded the poll: ${pollSeen}`);
+
+      // Messages: the cards and the poll; the peer votes and the tallies follow live.
+      await nav("messages");
+      const cardMsg = page.locator(`.msg[data-message-id="${contactId}"]`);
+      const pollMsg = page.locator(`.msg[data-message-id="${pollId}"]`);
+      await pollMsg.locator(".poll").waitFor();
+      check((await cardMsg.locator(".contact-card").count()) === 2, "the contact message does not show two cards");
+      const numberLink = cardMsg.locator('a.contact-number[data-number="919812345678"]');
+      check(/#\/send\/.*to=919812345678/.test((await numberLink.getAttribute("href")) ?? ""), "a card's number does not link to Send");
+      check((await textOf(pollMsg.locator(".poll-rule"))) === "Choose up to 2", `the poll says "${await textOf(pollMsg.locator(".poll-rule"))}"`);
+      const votes = async (name) => pollMsg.locator(`.poll-option[data-option="${name}"]`).getAttribute("data-votes");
+      check((await votes("Pizza")) === "0" && (await votes("Soup")) === "0", "the new poll shows votes");
+      check((await pollMsg.locator("button.msg-forward").count()) === 0, "the poll offers Forward");
+      pass("Messages shows both cards (numbers link to Send) and the poll, no votes yet, without Forward");
+      await markDocument();
+      const r = await sim("POST", `/admin/phones/${PEER}/send`, { to: VIRTUAL, vote: { poll: pollId, options: ["Pizza", "Soup"] } });
+      check(r.status < 300, `simulator vote answered ${r.status} ${r.text}`);
+      await waitFor("the tallies", async () => (await votes("Pizza")) === "1" && (await votes("Soup")) === "1" && (await votes("Salad")) === "0");
+      const voters = (await pollMsg.locator('.poll-option[data-option="Pizza"]').getAttribute("title")) ?? "";
+      check(voters.replace(/\D/g, "").includes(PEER), `the Pizza option's tooltip does not name ${PEER}: "${voters}"`);
+      check((await page.locator('.msg[data-type="poll_vote"]').count()) === 0, "the vote shows as a message of its own");
+      await stillSameDocument("the vote");
+      pass(`the peer's vote (Pizza, Soup) showed in the poll's tallies live, the voter in the tooltip, no bubble of its own`);
+      await pollMsg.scrollIntoViewIfNeeded();
+      await shot("05f-cards-polls.png");
+
+      // Forward the cards to a third phone; a number the API refuses stays in the dialog.
+      await createVirtual(FORWARD);
+      await cardMsg.locator("button.msg-forward").click();
+      const dlg = page.locator("dialog.forward-dialog[open]");
+      await dlg.waitFor();
+      const to = dlg.locator('input[name="to"]');
+      const dlgError = dlg.locator(".dialog-error:not(:empty)");
+      await to.fill("12");
+      await dlg.locator('button[type="submit"]').click();
+      await waitFor("the bad number refused", async () => (await dlgError.count()) > 0 || (await dlg.count()) === 0);
+      check(await dlg.count(), "forwarding to 12 was accepted");
+      pass(`forwarding to a bad number is refused in the dialog: "${await textOf(dlgError)}"`);
+      await to.fill(FORWARD);
+      await dlg.locator('button[type="submit"]').click();
+      await waitFor("the forward done", async () => (await dlg.count()) === 0 || (await dlgError.count()) > 0);
+      if (await dlg.count()) throw new Failure(`forwarding failed: ${await textOf(dlgError)}`);
+      const copy = page.locator(`.msg.out[data-peer="${FORWARD}"][data-type="contact"]`).first();
+      await copy.waitFor();
+      check((await copy.getAttribute("data-forwarded")) === "true" && (await copy.locator(".msg-forwarded").count()) === 1, "the forwarded copy is not labelled Forwarded");
+      pass(`forwarded the cards from Messages to +${FORWARD}; the copy shows at once, labelled Forwarded`);
+      const gotCopy = await waitFor(`the forward at ${FORWARD}`, async () => (await received(FORWARD)).find((m) => m.kind === "contact" && m.forwarded === true));
+      const copySeen = JSON.stringify((gotCopy.contacts ?? []).map((c) => c.name));
+      check(copySeen === JSON.stringify(["Asha Rao", "Meera"]), `${FORWARD} received the cards of ${copySeen}`);
+      pass(`virtual phone ${FORWARD} received the cards marked forwarded (${copySeen})`);
     },
   ],
   [

@@ -13,20 +13,26 @@
 // messages, and has a composer: SendText to that chat (Enter sends), a
 // Reply there quotes into it, and typing shows the other side "typing..."
 // (SendTyping COMPOSING at most every 5 s, PAUSED after 3 s or on sending).
+//
+// Contact cards show each name with its numbers (a number opens Send to it),
+// polls their options with the tallies (read again on each poll.vote event;
+// the votes themselves are no bubbles), voice notes a player, and forwarded
+// messages a "Forwarded" label. Forward (ForwardMessage) sends a copy of a
+// message on to another number.
 
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import * as api from "../api";
 import { h, icon, nextId, replace, type Child } from "../dom";
-import { MESSAGE_STATUS, MESSAGE_STATUS_API, MESSAGE_TYPE, bytes, fmtDate, fmtShort, number, tsDate } from "../format";
-import { Direction, MessageStatus, MessageType } from "../gen/wadesk/v1/common_pb";
-import { MessageSchema, type Chat, type Message } from "../gen/wadesk/v1/message_pb";
+import { MESSAGE_STATUS, MESSAGE_STATUS_API, MESSAGE_TYPE, bytes, clock, fmtDate, fmtShort, number, plural, summary, tsDate } from "../format";
+import { Direction, MessageStatus, MessageType, type ContactCard } from "../gen/wadesk/v1/common_pb";
+import { MessageSchema, type Chat, type Message, type Poll } from "../gen/wadesk/v1/message_pb";
 import { TypingState } from "../gen/wadesk/v1/send_pb";
 import { every, listen, phonePicker, pickPhone, type PageCtx } from "../page";
 import { href, navigate } from "../router";
 import { events, streamState } from "../state";
-import { actionDialog, btn, empty, fail, field, keepFocus, loading, notice, pageHeader, spinner, toast } from "../ui";
+import { actionDialog, btn, copyText, empty, fail, field, keepFocus, loading, notice, pageHeader, spinner, toast } from "../ui";
 
 /** The reactions the popover offers, with their names for screen readers. */
 const REACTIONS: [string, string][] = [
@@ -94,6 +100,8 @@ interface View {
   edit(m: Message): void;
   /** Asks, then deletes `m` (a message this phone sent) for everyone. */
   revoke(m: Message): void;
+  /** Asks for a number, then forwards `m` to it. */
+  forward(m: Message): void;
   /** Quotes `m` in the open chat's composer (absent: Reply opens the Send page). */
   reply?: (m: Message) => void;
 }
@@ -128,6 +136,8 @@ function applied(m: Message, c: Change): Message {
     v.text = undefined;
     v.media = undefined;
     v.location = undefined;
+    v.contacts = [];
+    v.poll = undefined;
     v.mentions = [];
     v.earlierTexts = [];
   } else {
@@ -138,9 +148,27 @@ function applied(m: Message, c: Change): Message {
   return v;
 }
 
-/** Rows that only change another message: never a bubble of their own. */
+/** Rows that only change another message: never a bubble of their own (a vote changes its poll's tallies). */
 function isChange(m: Message): boolean {
-  return m.type === MessageType.EDIT || m.type === MessageType.REVOKE;
+  return m.type === MessageType.EDIT || m.type === MessageType.REVOKE || m.type === MessageType.POLL_VOTE;
+}
+
+/** What ForwardMessage takes: content WhatsApp forwards (not polls, reactions, changes). */
+const FORWARDABLE = new Set<MessageType>([
+  MessageType.TEXT,
+  MessageType.IMAGE,
+  MessageType.VIDEO,
+  MessageType.DOCUMENT,
+  MessageType.AUDIO,
+  MessageType.VOICE,
+  MessageType.STICKER,
+  MessageType.LOCATION,
+  MessageType.CONTACT,
+]);
+
+/** Whether `m` can be forwarded: forwardable content, not deleted, not a send that failed. */
+function forwardable(m: Message): boolean {
+  return FORWARDABLE.has(m.type) && !m.revokedAt && !(m.direction === Direction.OUTBOUND && m.status === MessageStatus.FAILED);
 }
 
 /** Whether this phone can still edit `m`: a text it sent, not deleted, younger than 15 minutes. */
@@ -488,6 +516,7 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
     react: (m, button) => openReactions(m, button),
     edit: (m) => void editMessage(m),
     revoke: (m) => void revokeMessage(m),
+    forward: (m) => void forwardMessage(m),
   };
 
   /** Redraws the quote of every loaded reply to `id` (it was just loaded). */
@@ -519,7 +548,7 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
     if (old?.el) {
       if (openPop && old.el.contains(openPop.button)) openPop.close(false);
       const had = old.el.contains(document.activeElement) ? (document.activeElement as HTMLElement) : null;
-      const changed = old.el.dataset.text !== el.dataset.text || old.el.dataset.revoked !== el.dataset.revoked;
+      const changed = old.el.dataset.text !== el.dataset.text || old.el.dataset.revoked !== el.dataset.revoked || old.el.dataset.tally !== el.dataset.tally;
       old.el.replaceWith(el);
       byId.set(m.messageId, { m, el });
       if (changed) el.classList.add("fresh");
@@ -676,6 +705,31 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
       },
     });
     if (!ctx.signal.aborted) refocus(m.messageId, done ? "" : "revoke");
+  };
+
+  const forwardMessage = async (m: Message): Promise<void> => {
+    const input = h("input", { name: "to", type: "tel", inputmode: "tel", autocomplete: "off", required: true, list: "chat-options", placeholder: "e.g. 919876543210" });
+    await actionDialog({
+      title: "Forward message",
+      class: "msg-dialog forward-dialog",
+      body: [
+        h("blockquote", { class: "dialog-quote" }, preview(displayed(m))),
+        field("To", input, "The number to send it to, with country code. Their phone shows it marked Forwarded."),
+      ],
+      confirm: "Forward",
+      focus: input,
+      signal: ctx.signal,
+      run: async () => {
+        if (!input.value.trim()) return "Enter the number to forward it to.";
+        const r = await api.send.forwardMessage({ phoneId, messageId: m.messageId, to: input.value.trim() }, { signal: ctx.signal });
+        toast(`Forwarded to ${number(r.to)}`);
+        // The copy is a message of its own: shown here when this view lists its chat.
+        fetchOne(r.messageId);
+        reloadChats();
+        return undefined;
+      },
+    });
+    if (!ctx.signal.aborted) refocus(m.messageId, "forward");
   };
 
   // Past WhatsApp's 15 minutes, Edit goes away.
@@ -1066,6 +1120,10 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
       if (!matches(r)) return;
       add(r, !byId.has(r.messageId));
       renderChats();
+    } else if (ev.event === "poll.vote") {
+      // A vote changes its poll's tallies: read the poll again (the vote is no bubble).
+      const msg = ev.data.message as { poll_id?: unknown } | undefined;
+      if (msg && typeof msg.poll_id === "string") refresh(msg.poll_id);
     } else if (ev.event === "message.edited" || ev.event === "message.revoked") {
       // A contact changed a message they sent: read it again if it is shown.
       const msg = ev.data.message as { id?: unknown } | undefined;
@@ -1113,8 +1171,7 @@ function preview(m: Message): string {
     const who = m.direction === Direction.OUTBOUND ? "You" : number(m.from);
     return m.text ? `${who} reacted ${m.text}` : `${who} took a reaction back`;
   }
-  if (m.text) return m.text.length > 60 ? `${m.text.slice(0, 60)}…` : m.text;
-  return MESSAGE_TYPE[m.type];
+  return summary(m);
 }
 
 /** The chips under a message: each sender's latest reaction ("you" for this phone's own); none for a removed one. */
@@ -1231,6 +1288,16 @@ function messageEl(view: View, m: Message, pending = false): HTMLElement {
       reactBtn,
     );
   }
+  if (!pending && forwardable(m)) {
+    actions.push(
+      h(
+        "button",
+        { type: "button", class: "btn btn-small btn-ghost msg-action msg-forward", "data-action": "forward", title: "Send a copy to another number", onclick: () => view.forward(m) },
+        icon("forward"),
+        h("span", null, "Forward"),
+      ),
+    );
+  }
   if (!pending && editable(m)) {
     actions.push(
       h(
@@ -1273,6 +1340,9 @@ function messageEl(view: View, m: Message, pending = false): HTMLElement {
       "data-status": status,
       "data-peer": peerOf(m),
       "data-text": m.text ?? "",
+      "data-type": (MessageType[m.type] ?? "other").toLowerCase(),
+      "data-forwarded": m.forwarded ? "true" : undefined,
+      "data-tally": m.poll && !revoked ? m.poll.options.map((o) => o.votes).join(",") : undefined,
       "data-edited": m.editedAt && !revoked ? "true" : undefined,
       "data-revoked": revoked ? "true" : undefined,
       "data-pending": pending ? "true" : undefined,
@@ -1297,7 +1367,12 @@ function messageEl(view: View, m: Message, pending = false): HTMLElement {
             DELETED,
             pending ? h("span", { class: "visually-hidden" }, " (waiting to be sent)") : null,
           )
-        : [quoteEl(view, m), content(phoneId, m), earlierEl(m)],
+        : [
+            m.forwarded ? h("div", { class: "msg-forwarded" }, icon("forward"), "Forwarded") : null,
+            quoteEl(view, m),
+            content(phoneId, m),
+            earlierEl(m),
+          ],
       h(
         "div",
         { class: "msg-foot" },
@@ -1347,6 +1422,36 @@ function content(phoneId: string, m: Message): HTMLElement[] {
     case MessageType.AUDIO:
       out.push(h("audio", { src: url, controls: true, preload: "none", class: "media-audio" }), download(`Download audio${media ? ` (${bytes(media.size)})` : ""}`));
       break;
+    case MessageType.VOICE: {
+      // Its length shows once the player has read it (nothing is fetched before Play).
+      const length = h("span", { class: "voice-length" });
+      const audio = h("audio", { src: url, controls: true, preload: "none", class: "media-audio", "aria-label": "Voice note" });
+      audio.addEventListener("loadedmetadata", () => {
+        if (Number.isFinite(audio.duration)) length.textContent = ` · ${clock(audio.duration)}`;
+      });
+      out.push(
+        h("div", { class: "media-voice" }, h("span", { class: "voice-icon" }, icon("mic")), h("span", { class: "voice-label" }, "Voice note", length)),
+        audio,
+        download(`Download voice note${media ? ` (${bytes(media.size)})` : ""}`),
+      );
+      break;
+    }
+    case MessageType.CONTACT:
+      if (m.contacts.length) {
+        out.push(h("ul", { class: "contact-cards", "aria-label": m.contacts.length === 1 ? "Contact card" : `${m.contacts.length} contact cards` }, m.contacts.map((c) => contactCard(phoneId, c))));
+        // The text is the cards' names, shown on them already.
+        return withMentionsNote(out, m);
+      }
+      out.push(h("div", { class: "muted small" }, "Contact card"));
+      break;
+    case MessageType.POLL:
+      if (m.poll) {
+        out.push(pollEl(m.poll));
+        // The text is the poll's question, shown on it already.
+        return withMentionsNote(out, m);
+      }
+      out.push(h("div", { class: "muted small" }, "Poll"));
+      break;
     case MessageType.DOCUMENT:
       out.push(
         h(
@@ -1376,7 +1481,81 @@ function content(phoneId: string, m: Message): HTMLElement[] {
       out.push(h("div", { class: "muted small" }, `${MESSAGE_TYPE[m.type]} message`));
   }
   if (m.text) out.push(h("div", { class: "msg-text" }, withMentions(m.text, m.mentions)));
+  return withMentionsNote(out, m);
+}
+
+/** `out` with the numbers `m` mentions that its text does not write as @number. */
+function withMentionsNote(out: HTMLElement[], m: Message): HTMLElement[] {
   const unwritten = m.mentions.filter((n) => !m.text || !new RegExp(`@${n}(?!\\d)`).test(m.text));
   if (unwritten.length) out.push(h("div", { class: "msg-mentions muted small" }, "Mentions ", unwritten.map((n, i) => [i ? ", " : "", h("span", { class: "mention" }, number(n))])));
   return out;
+}
+
+/** One contact card: the name, and each number as a link to Send (prefilled) with a Copy button. */
+function contactCard(phoneId: string, c: ContactCard): HTMLElement {
+  return h(
+    "li",
+    { class: "contact-card", "data-name": c.name },
+    h("span", { class: "contact-avatar", "aria-hidden": "true" }, icon("user")),
+    h(
+      "div",
+      { class: "contact-body" },
+      h("div", { class: "contact-name" }, c.name || "Contact"),
+      c.numbers.length
+        ? h(
+            "ul",
+            { class: "contact-numbers" },
+            c.numbers.map((n) => {
+              const link = h("a", { href: href(["send", phoneId], { to: n }), class: "contact-number", "data-number": n, title: `Send a message to ${number(n)}` }, number(n));
+              return h(
+                "li",
+                null,
+                link,
+                h(
+                  "button",
+                  { type: "button", class: "icon-btn copy-number", title: "Copy the number", "aria-label": `Copy ${number(n)}`, onclick: () => void copyText(n, link) },
+                  icon("copy"),
+                ),
+              );
+            }),
+          )
+        : h("div", { class: "muted small" }, "No number"),
+    ),
+  );
+}
+
+/**
+ * A poll with its tallies: each option's votes and a bar (its share of the
+ * voters), the voters' numbers in its tooltip, and how many options one may choose.
+ */
+function pollEl(p: Poll): HTMLElement {
+  const voters = new Set(p.options.flatMap((o) => o.voters)).size;
+  const most = Math.max(0, ...p.options.map((o) => o.votes));
+  return h(
+    "div",
+    { class: "poll", "data-voters": String(voters) },
+    h("div", { class: "poll-head" }, icon("poll"), h("span", { class: "poll-question" }, p.question)),
+    h("div", { class: "poll-rule muted small" }, p.selectableCount > 1 ? `Choose up to ${p.selectableCount}` : "Choose one"),
+    h(
+      "ul",
+      { class: "poll-options" },
+      p.options.map((o) => {
+        const fill = h("span", { class: "poll-fill" });
+        fill.style.width = `${voters ? Math.round((o.votes / voters) * 100) : 0}%`;
+        const who = o.voters.map((v) => number(v)).join(", ");
+        return h(
+          "li",
+          { class: `poll-option${o.votes && o.votes === most ? " leading" : ""}`, "data-option": o.name, "data-votes": String(o.votes), title: o.votes ? `${o.name}: ${who}` : `${o.name}: no votes yet` },
+          h(
+            "div",
+            { class: "poll-line" },
+            h("span", { class: "poll-name" }, o.name),
+            h("span", { class: "poll-count" }, String(o.votes), h("span", { class: "visually-hidden" }, o.votes === 1 ? " vote" : " votes", o.votes ? `, by ${who}` : "")),
+          ),
+          h("span", { class: "poll-bar", "aria-hidden": "true" }, fill),
+        );
+      }),
+    ),
+    h("div", { class: "poll-total muted small" }, voters ? `${plural(voters, "voter")} so far` : "No votes yet"),
+  );
 }

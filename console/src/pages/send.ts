@@ -1,10 +1,13 @@
 // Send: one form per kind of message the SendService sends, each optionally
-// a reply (reply_to) and, for text and captions, with mentions.
+// a reply (reply_to) and, for text and captions, with mentions. Contact
+// cards and polls are checked here against the API's bounds first (the same
+// messages, under the same fields); what only the API can tell (a number
+// that is no phone number) comes back from it under the field it names.
 
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "../api";
-import { h, icon, replace } from "../dom";
-import { MESSAGE_STATUS, MESSAGE_STATUS_API, MESSAGE_TYPE, PHONE_STATUS, number } from "../format";
+import { h, icon, nextId, replace } from "../dom";
+import { MESSAGE_STATUS, MESSAGE_STATUS_API, PHONE_STATUS, number, summary } from "../format";
 import { Direction, MessageStatus, PhoneStatus } from "../gen/wadesk/v1/common_pb";
 import { listen, phonePicker, pickPhone, type PageCtx } from "../page";
 import { href, updateQuiet } from "../router";
@@ -17,7 +20,7 @@ interface Result {
   status: MessageStatus;
 }
 
-type Kind = "text" | "image" | "video" | "document" | "audio" | "location";
+type Kind = "text" | "image" | "video" | "document" | "audio" | "location" | "contact" | "poll";
 
 const KINDS: { id: Kind; label: string }[] = [
   { id: "text", label: "Text" },
@@ -26,7 +29,46 @@ const KINDS: { id: Kind; label: string }[] = [
   { id: "document", label: "Document" },
   { id: "audio", label: "Audio" },
   { id: "location", label: "Location" },
+  { id: "contact", label: "Contact card" },
+  { id: "poll", label: "Poll" },
 ];
+
+/** The API's bounds on contact cards and polls (docs/api.md). */
+const CARDS_MAX = 10;
+const CARD_NUMBERS_MAX = 5;
+const CARD_NAME_MAX = 100;
+const POLL_OPTIONS_MIN = 2;
+const POLL_OPTIONS_MAX = 12;
+const POLL_QUESTION_MAX = 255;
+const POLL_OPTION_MAX = 100;
+
+/** A refusal found before sending, worded and routed like the API's (`field: message`). */
+function invalid(fieldName: string, message: string): ConnectError {
+  return new ConnectError(`${fieldName}: ${message}`, Code.InvalidArgument);
+}
+
+/** Characters as the API counts them (code points, not UTF-16 units). */
+function chars(s: string): number {
+  return [...s].length;
+}
+
+/** Marks `control` as the one an error is about, and focuses it once the error is shown. */
+function pointAt(control: HTMLElement | null | undefined): void {
+  if (!control) return;
+  control.closest(".item-row, .field")?.classList.add("invalid-item");
+  // After the error is shown under the list (which marks and focuses its first input).
+  setTimeout(() => {
+    for (const el of control.closest("fieldset")?.querySelectorAll("[aria-invalid]") ?? []) el.removeAttribute("aria-invalid");
+    control.setAttribute("aria-invalid", "true");
+    control.focus();
+  }, 0);
+}
+
+/** Takes back what pointAt marked inside `box`. */
+function unpoint(box: HTMLElement): void {
+  for (const el of box.querySelectorAll(".invalid-item")) el.classList.remove("invalid-item");
+  for (const el of box.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
 
 export async function sendPage(ctx: PageCtx): Promise<void> {
   ctx.title("Send");
@@ -75,7 +117,7 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
         const peer = inbound ? m.from : m.to;
         if (!to.value.trim()) to.value = peer;
         const other = to.value.replace(/\D/g, "") !== peer;
-        const what = m.text ? (m.text.length > 80 ? `${m.text.slice(0, 80)}…` : m.text) : MESSAGE_TYPE[m.type];
+        const what = summary(m, 80);
         quoted.classList.add(other ? "warn" : "ok");
         replace(
           quoted,
@@ -249,8 +291,285 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
         );
         break;
       }
+      case "contact":
+        f = contactForm();
+        break;
+      case "poll":
+        f = pollForm();
+        break;
     }
     panel.appendChild(f);
+  };
+
+  /** A small ✕ that removes one row of a list. */
+  const removeBtn = (label: string, onclick: () => void, cls: string): HTMLButtonElement =>
+    h("button", { type: "button", class: `icon-btn ${cls}`, title: label, "aria-label": label, onclick }, icon("close"));
+
+  // ---- Contact cards: 1 to 10, each a name and 1 to 5 numbers ----
+
+  const contactForm = (): HTMLFormElement => {
+    const cardsBox = h("div", { class: "contact-edits" });
+    const cardEls = (): HTMLElement[] => Array.from(cardsBox.querySelectorAll<HTMLElement>(":scope > .contact-edit"));
+    const addCard = h("button", { type: "button", class: "btn btn-small add-card" }, icon("plus"), "Add another card");
+
+    /** Titles, labels and which buttons show, after a card or number came or went. */
+    const renumber = (): void => {
+      const all = cardEls();
+      all.forEach((c, i) => {
+        const n = i + 1;
+        c.querySelector(".item-title")!.textContent = all.length > 1 ? `Card ${n}` : "Card";
+        c.setAttribute("aria-label", `Card ${n}`);
+        c.querySelector<HTMLElement>(".remove-card")!.hidden = all.length === 1;
+        c.querySelector<HTMLElement>(".remove-card")!.setAttribute("aria-label", `Remove card ${n}`);
+        const rows = Array.from(c.querySelectorAll<HTMLElement>(".number-row"));
+        rows.forEach((r, j) => {
+          r.querySelector("input")!.setAttribute("aria-label", `Card ${n}, number ${j + 1}`);
+          const rm = r.querySelector<HTMLElement>(".remove-number")!;
+          rm.hidden = rows.length === 1;
+          rm.setAttribute("aria-label", `Remove card ${n}'s number ${j + 1}`);
+        });
+        c.querySelector<HTMLButtonElement>(".add-number")!.disabled = rows.length >= CARD_NUMBERS_MAX;
+      });
+      addCard.disabled = all.length >= CARDS_MAX;
+    };
+
+    const newCard = (): HTMLElement => {
+      const nameId = nextId("card");
+      const numbersId = `${nameId}-numbers`;
+      const name = h("input", { id: nameId, name: "contact_name", type: "text", autocomplete: "off", placeholder: "e.g. Asha Rao" });
+      const numbers = h("div", { class: "number-rows", role: "group", "aria-labelledby": numbersId });
+      const numberRow = (): HTMLElement => {
+        const input = h("input", { name: "contact_number", type: "tel", inputmode: "tel", autocomplete: "off", placeholder: "e.g. 919812345678" });
+        const row: HTMLElement = h(
+          "div",
+          { class: "item-row number-row" },
+          input,
+          removeBtn("Remove this number", () => {
+            const next = (row.nextElementSibling ?? row.previousElementSibling)?.querySelector("input");
+            row.remove();
+            renumber();
+            next?.focus();
+          }, "remove-number"),
+        );
+        return row;
+      };
+      const addNumber = h("button", { type: "button", class: "btn btn-small btn-ghost add-number" }, icon("plus"), "Add a number");
+      addNumber.addEventListener("click", () => {
+        const row = numberRow();
+        numbers.appendChild(row);
+        renumber();
+        row.querySelector("input")!.focus();
+      });
+      numbers.appendChild(numberRow());
+      const el: HTMLElement = h(
+        "div",
+        { class: "contact-edit item-box", role: "group" },
+        h(
+          "div",
+          { class: "item-head" },
+          icon("user"),
+          h("span", { class: "item-title" }, "Card"),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "btn btn-small btn-ghost remove-card",
+              onclick: () => {
+                const next = (el.nextElementSibling ?? el.previousElementSibling)?.querySelector("input");
+                el.remove();
+                renumber();
+                next?.focus();
+              },
+            },
+            icon("trash"),
+            "Remove",
+          ),
+        ),
+        h("div", { class: "field" }, h("label", { for: nameId }, "Name"), name),
+        h("div", { class: "field" }, h("div", { class: "field-label", id: numbersId }, "Numbers"), numbers, addNumber),
+      );
+      return el;
+    };
+
+    addCard.addEventListener("click", () => {
+      const c = newCard();
+      cardsBox.appendChild(c);
+      renumber();
+      c.querySelector("input")!.focus();
+    });
+    cardsBox.appendChild(newCard());
+    renumber();
+
+    const contacts = h(
+      "fieldset",
+      { class: "fieldset contacts-field", "data-field": "contacts" },
+      h("legend", null, "Contact cards"),
+      cardsBox,
+      h("div", { class: "item-actions" }, addCard),
+      h("div", { class: "hint" }, `Each card: a name and 1 to ${CARD_NUMBERS_MAX} numbers with country code; the first number is the one WhatsApp offers to message. Up to ${CARDS_MAX} cards in one message.`),
+      h("div", { class: "field-error", role: "alert" }),
+    );
+
+    /** The cards as typed: names trimmed, empty number rows left out. */
+    const read = (): { name: string; numbers: string[] }[] =>
+      cardEls().map((el) => ({
+        name: el.querySelector<HTMLInputElement>('input[name="contact_name"]')!.value.trim(),
+        numbers: Array.from(el.querySelectorAll<HTMLInputElement>('input[name="contact_number"]'))
+          .map((i) => i.value.trim())
+          .filter(Boolean),
+      }));
+
+    /** Points at the card (and number) an error about `contacts` names. */
+    const pointAtCard = (e: unknown): void => {
+      const p = api.problem(e);
+      if (p.field !== "contacts") return;
+      const m = /card (\d+)/.exec(p.message);
+      const el = m ? cardEls()[Number(m[1]) - 1] : undefined;
+      if (!el) return;
+      const name = el.querySelector<HTMLInputElement>('input[name="contact_name"]');
+      const nums = Array.from(el.querySelectorAll<HTMLInputElement>('input[name="contact_number"]'));
+      if (/\bname\b/.test(p.message)) pointAt(name);
+      else {
+        const quoted = /"(.*)" is not/.exec(p.message)?.[1];
+        pointAt(nums.find((i) => quoted !== undefined && i.value.trim() === quoted) ?? nums.find((i) => !i.value.trim()) ?? nums[0]);
+      }
+    };
+
+    return form("contact", "Contact card", [contacts], async () => {
+      unpoint(contacts);
+      try {
+        const cards = read();
+        if (cards.length < 1 || cards.length > CARDS_MAX) throw invalid("contacts", `give 1 to ${CARDS_MAX} contact cards, not ${cards.length}`);
+        cards.forEach((c, i) => {
+          const n = i + 1;
+          if (!c.name) throw invalid("contacts", `card ${n} has no name`);
+          if (chars(c.name) > CARD_NAME_MAX || /[\u0000-\u001f\u007f-\u009f]/.test(c.name)) {
+            throw invalid("contacts", `card ${n}'s name must be at most ${CARD_NAME_MAX} characters, without control characters`);
+          }
+          if (c.numbers.length < 1 || c.numbers.length > CARD_NUMBERS_MAX) throw invalid("contacts", `card ${n} needs 1 to ${CARD_NUMBERS_MAX} numbers`);
+        });
+        return await api.send.sendContact({ ...common(), contacts: cards.map((c) => ({ name: c.name, numbers: c.numbers })) }, { signal: ctx.signal });
+      } catch (e) {
+        pointAtCard(e);
+        throw e;
+      }
+    });
+  };
+
+  // ---- Polls: a question, 2 to 12 options, how many a voter may choose ----
+
+  const pollForm = (): HTMLFormElement => {
+    const question = text("question", { placeholder: "e.g. Lunch on Friday?" });
+    const qCount = h("span", null, `0 / ${POLL_QUESTION_MAX} characters`);
+    question.addEventListener("input", () => (qCount.textContent = `${chars(question.value)} / ${POLL_QUESTION_MAX} characters`));
+    const optionsBox = h("ol", { class: "poll-edits" });
+    const inputs = (): HTMLInputElement[] => Array.from(optionsBox.querySelectorAll<HTMLInputElement>('input[name="option"]'));
+    const addOption = h("button", { type: "button", class: "btn btn-small add-option" }, icon("plus"), "Add an option");
+    const selectable = h("select", { name: "selectable_count" });
+
+    /** Labels, which buttons show and the choices of "up to", after an option came or went. */
+    const renumber = (): void => {
+      const all = inputs();
+      all.forEach((input, i) => {
+        input.setAttribute("aria-label", `Option ${i + 1}`);
+        input.placeholder = `Option ${i + 1}`;
+        const rm = input.parentElement!.querySelector<HTMLButtonElement>(".remove-option")!;
+        rm.hidden = all.length <= POLL_OPTIONS_MIN;
+        rm.setAttribute("aria-label", `Remove option ${i + 1}`);
+      });
+      addOption.disabled = all.length >= POLL_OPTIONS_MAX;
+      const was = Math.min(Number(selectable.value) || 1, all.length);
+      replace(
+        selectable,
+        all.map((_, i) => h("option", { value: String(i + 1), selected: i + 1 === was }, i === 0 ? "1 option (single choice)" : i + 1 === all.length ? `${i + 1} options (all)` : `${i + 1} options`)),
+      );
+    };
+
+    const optionRow = (): HTMLLIElement => {
+      const input = h("input", { name: "option", type: "text", autocomplete: "off" });
+      const row: HTMLLIElement = h(
+        "li",
+        { class: "item-row option-row" },
+        input,
+        removeBtn("Remove this option", () => {
+          const next = (row.nextElementSibling ?? row.previousElementSibling)?.querySelector("input");
+          row.remove();
+          renumber();
+          next?.focus();
+        }, "remove-option"),
+      );
+      // Enter goes on to the next option (a new one after the last), as WhatsApp's poll editor does.
+      input.addEventListener("keydown", (ev) => {
+        if (ev.key !== "Enter" || ev.isComposing || ev.ctrlKey || ev.metaKey) return;
+        ev.preventDefault();
+        const next = row.nextElementSibling?.querySelector("input");
+        if (next) next.focus();
+        else if (!addOption.disabled) addOption.click();
+      });
+      return row;
+    };
+    addOption.addEventListener("click", () => {
+      const row = optionRow();
+      optionsBox.appendChild(row);
+      renumber();
+      row.querySelector("input")!.focus();
+    });
+    for (let i = 0; i < POLL_OPTIONS_MIN; i++) optionsBox.appendChild(optionRow());
+    renumber();
+
+    const options = h(
+      "fieldset",
+      { class: "fieldset options-field", "data-field": "options" },
+      h("legend", null, "Options"),
+      optionsBox,
+      h("div", { class: "item-actions" }, addOption),
+      h("div", { class: "hint" }, `${POLL_OPTIONS_MIN} to ${POLL_OPTIONS_MAX} different options, up to ${POLL_OPTION_MAX} characters each. Enter goes to the next one.`),
+      h("div", { class: "field-error", role: "alert" }),
+    );
+
+    /** Points at the option an error about `options` names. */
+    const pointAtOption = (e: unknown): void => {
+      const p = api.problem(e);
+      if (p.field !== "options") return;
+      const all = inputs();
+      const twice = /option "(.*)" is given twice/.exec(p.message)?.[1];
+      const n = /option (\d+) is/.exec(p.message);
+      if (twice !== undefined) pointAt(all.filter((i) => i.value.trim() === twice)[1]);
+      else if (n) pointAt(all[Number(n[1]) - 1]);
+    };
+
+    return form(
+      "poll",
+      "Poll",
+      [
+        field("Question", question, qCount),
+        options,
+        field("Voters may choose up to", selectable, "How many options each voter may pick; they can change their vote later."),
+      ],
+      async () => {
+        unpoint(options);
+        try {
+          const q = question.value.trim();
+          if (!q) throw invalid("question", "is required");
+          if (chars(q) > POLL_QUESTION_MAX) throw invalid("question", `must be at most ${POLL_QUESTION_MAX} characters`);
+          const opts = inputs().map((i) => i.value.trim());
+          if (opts.length < POLL_OPTIONS_MIN || opts.length > POLL_OPTIONS_MAX) {
+            throw invalid("options", `a poll has ${POLL_OPTIONS_MIN} to ${POLL_OPTIONS_MAX} options, not ${opts.length}`);
+          }
+          opts.forEach((o, i) => {
+            if (!o) throw invalid("options", `option ${i + 1} is empty`);
+            if (chars(o) > POLL_OPTION_MAX) throw invalid("options", `option ${i + 1} is longer than ${POLL_OPTION_MAX} characters`);
+            if (opts.indexOf(o) !== i) throw invalid("options", `option ${JSON.stringify(o)} is given twice`);
+          });
+          const count = Number(selectable.value) || 1;
+          if (count < 1 || count > opts.length) throw invalid("selectable_count", `must be 1 to ${opts.length} (the number of options)`);
+          return await api.send.sendPoll({ ...common(), question: q, options: opts, selectableCount: count }, { signal: ctx.signal });
+        } catch (e) {
+          pointAtOption(e);
+          throw e;
+        }
+      },
+    );
   };
 
   const connected = phone.status === PhoneStatus.CONNECTED;
@@ -274,7 +593,7 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
   if (initialReply) {
     showQuoted();
     // Came here to reply: the content is what is left to write.
-    ctx.main.querySelector<HTMLElement>('form[data-kind] [name="message"], form[data-kind] [name="url"], form[data-kind] [name="lat"]')?.focus();
+    ctx.main.querySelector<HTMLElement>('form[data-kind] [name="message"], form[data-kind] [name="url"], form[data-kind] [name="lat"], form[data-kind] [name="contact_name"], form[data-kind] [name="question"]')?.focus();
   }
 }
 

@@ -17,6 +17,7 @@ export const EVENT_NAMES: [string, string][] = [
   ["message.edited", "Someone edited a message they sent the phone (the new text; earlier ones are kept)."],
   ["message.revoked", "Someone deleted a message they sent the phone for everyone (its content is removed)."],
   ["message.status", "An outbound message moved: sent, delivered, read or failed."],
+  ["poll.vote", "Someone voted on a poll of the phone's chats: the options they chose now (empty: took their vote back)."],
   ["phone.qr", "A new QR code is showing for a phone being linked."],
   ["phone.qr_expired", "Pairing ended without a scan or code."],
   ["phone.connected", "The phone is online; queued messages go out."],
@@ -54,7 +55,7 @@ export async function webhookPage(ctx: PageCtx): Promise<void> {
     eventsField.classList.toggle("all", all.checked);
   };
 
-  const families = ["message", "phone", "bulk", "webhook", "bot"];
+  const families = ["message", "poll", "phone", "bulk", "webhook", "bot"];
   const eventsField = h(
     "fieldset",
     { class: "fieldset events-field", "data-field": "events" },
