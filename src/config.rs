@@ -23,6 +23,7 @@ pub struct Config {
     pub whatsapp: WhatsApp,
     pub sessions: Sessions,
     pub fetch: Fetch,
+    pub uploads: Uploads,
     pub webhooks: Webhooks,
     pub bulk: Bulk,
     pub sheets: Sheets,
@@ -196,6 +197,16 @@ pub struct Fetch {
     pub max_redirects: usize,
 }
 
+/// Files uploaded to send later (`[uploads]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Uploads {
+    #[serde(rename = "ttl_secs", with = "seconds")]
+    pub ttl: Duration,
+    #[serde(rename = "max_ttl_secs", with = "seconds")]
+    pub max_ttl: Duration,
+    pub max_bytes: u64,
+}
+
 /// Webhook delivery (`[webhooks]`). Durations are seconds, fractions
 /// allowed.
 #[derive(Debug, Clone, Deserialize)]
@@ -291,6 +302,7 @@ impl Config {
             ),
             ("server.max_json_depth", self.server.max_json_depth as u64),
             ("server.max_list_items", self.server.max_list_items as u64),
+            ("uploads.max_bytes", self.uploads.max_bytes),
         ];
         for (key, value) in counts {
             anyhow::ensure!(value > 0, "{key} must be at least 1 (it is 0)");
@@ -306,10 +318,15 @@ impl Config {
             ("webhooks.timeout_secs", self.webhooks.timeout),
             ("bot.timeout_secs", self.bot.timeout),
             ("accounts.session_secs", self.accounts.session),
+            ("uploads.ttl_secs", self.uploads.ttl),
         ];
         for (key, value) in durations {
             anyhow::ensure!(!value.is_zero(), "{key} must be more than 0 (it is 0)");
         }
+        anyhow::ensure!(
+            self.uploads.max_ttl >= self.uploads.ttl,
+            "uploads.max_ttl_secs must be at least uploads.ttl_secs"
+        );
         if let Some(token) = &self.metrics.token {
             anyhow::ensure!(
                 token.len() >= MIN_METRICS_TOKEN,

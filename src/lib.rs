@@ -32,6 +32,7 @@ pub(crate) mod send;
 pub mod server;
 pub mod sessions;
 pub mod store;
+pub mod uploads;
 pub(crate) mod values;
 pub(crate) mod voice;
 pub(crate) mod webhooks;

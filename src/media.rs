@@ -123,6 +123,14 @@ impl Kind {
     }
 }
 
+/// The type of a file any media kind takes (checked again against the
+/// kind it is sent as).
+pub(crate) fn sniff_any(bytes: &[u8]) -> Option<Sniffed> {
+    [Kind::Image, Kind::Video, Kind::Audio, Kind::Document]
+        .into_iter()
+        .find_map(|kind| kind.sniff(bytes))
+}
+
 /// What sniffing found.
 #[derive(Debug, Clone)]
 pub struct Sniffed {

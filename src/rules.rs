@@ -76,13 +76,13 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
 
     let sends = [
         ("SendTextRequest", &["phone_id", "to", "message"][..]),
-        ("SendImageRequest", &["phone_id", "to", "url"]),
-        ("SendVideoRequest", &["phone_id", "to", "url"]),
-        ("SendDocumentRequest", &["phone_id", "to", "url"]),
-        ("SendAudioRequest", &["phone_id", "to", "url"]),
+        ("SendImageRequest", &["phone_id", "to"]),
+        ("SendVideoRequest", &["phone_id", "to"]),
+        ("SendDocumentRequest", &["phone_id", "to"]),
+        ("SendAudioRequest", &["phone_id", "to"]),
         ("SendLocationRequest", &["phone_id", "to", "lat", "lng"]),
-        ("SendStickerRequest", &["phone_id", "to", "url"]),
-        ("SendVoiceRequest", &["phone_id", "to", "url"]),
+        ("SendStickerRequest", &["phone_id", "to"]),
+        ("SendVoiceRequest", &["phone_id", "to"]),
         ("SendContactRequest", &["phone_id", "to", "contacts"]),
         (
             "SendPollRequest",
@@ -96,8 +96,19 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         );
         rules.add(format!("wadesk.v1.{message}.phone_id"), required_id.clone());
         rules.add(format!("wadesk.v1.{message}.to"), phone.clone());
-        if required.contains(&"url") {
+        // Media sends: a URL, or the file by media_id or data.
+        if message.contains("Image")
+            || message.contains("Video")
+            || message.contains("Document")
+            || message.contains("Audio")
+            || message.contains("Sticker")
+            || message.contains("Voice")
+        {
             rules.add(format!("wadesk.v1.{message}.url"), url.clone());
+            rules.add(
+                format!("wadesk.v1.{message}.media_id"),
+                json!({"maxLength": MESSAGE_ID_MAX}),
+            );
         }
         rules.add(
             format!("wadesk.v1.{message}.reply_to"),

@@ -53,10 +53,31 @@ pub enum Content {
     /// A file to fetch, check and upload first.
     Media {
         kind: Kind,
-        url: url::Url,
+        source: MediaSource,
         caption: Option<String>,
         file_name: Option<String>,
     },
+}
+
+/// Where a media send's file comes from.
+pub enum MediaSource {
+    /// Fetched through the guarded fetcher.
+    Url(url::Url),
+    /// An upload of the account (`POST /api/media`).
+    Upload(String),
+    /// Given in the request (`data`).
+    Data(Vec<u8>),
+}
+
+impl MediaSource {
+    /// The request field that named the file, for errors about it.
+    fn field(&self) -> &'static str {
+        match self {
+            MediaSource::Url(_) => "url",
+            MediaSource::Upload(_) => "media_id",
+            MediaSource::Data(_) => "data",
+        }
+    }
 }
 
 impl Content {
@@ -112,6 +133,7 @@ pub struct Sender {
     db: DatabaseConnection,
     sessions: Arc<SessionManager>,
     fetcher: Fetcher,
+    uploads: crate::uploads::Uploads,
     metrics: Metrics,
 }
 
@@ -120,12 +142,14 @@ impl Sender {
         db: DatabaseConnection,
         sessions: Arc<SessionManager>,
         fetcher: Fetcher,
+        uploads: crate::uploads::Uploads,
         metrics: Metrics,
     ) -> Sender {
         Sender {
             db,
             sessions,
             fetcher,
+            uploads,
             metrics,
         }
     }
@@ -183,10 +207,10 @@ impl Sender {
             Content::Ready(body) => *body,
             Content::Media {
                 kind,
-                url,
+                source,
                 caption,
                 file_name,
-            } => self.upload(phone, kind, &url, caption, file_name).await?,
+            } => self.upload(phone, kind, source, caption, file_name).await?,
         };
         if let Some((reply_to, mentions, info)) = context {
             body.reply_to = reply_to;
@@ -299,37 +323,52 @@ impl Sender {
         &self,
         phone: &phone::Model,
         kind: Kind,
-        url: &url::Url,
+        source: MediaSource,
         caption: Option<String>,
         file_name: Option<String>,
     ) -> Result<Body> {
-        let fetched = self
-            .fetcher
-            .get(url, kind.max_bytes())
-            .await
-            .map_err(|err| match err {
-                FetchError::TooLarge { limit } => Error::invalid(
-                    "url",
-                    format!(
-                        "the file is larger than WhatsApp's {} MB limit for {}s",
-                        limit / (1024 * 1024),
-                        kind.name()
-                    ),
-                ),
-                other => Error::invalid("url", other.to_string()),
-            })?;
-        if fetched.body.is_empty() {
-            return Err(Error::invalid(
-                "url",
-                format!("{url} returned an empty file"),
-            ));
-        }
-        let sniffed = kind.sniff(&fetched.body).ok_or_else(|| {
+        let field = source.field();
+        let too_large = || {
             Error::invalid(
-                "url",
+                field,
+                format!(
+                    "the file is larger than WhatsApp's {} MB limit for {}s",
+                    kind.max_bytes() / (1024 * 1024),
+                    kind.name()
+                ),
+            )
+        };
+        // The file and what names it when the caller gave no name.
+        let (body, default_name) =
+            match source {
+                MediaSource::Url(url) => {
+                    let fetched = self.fetcher.get(&url, kind.max_bytes()).await.map_err(
+                        |err| match err {
+                            FetchError::TooLarge { .. } => too_large(),
+                            other => Error::invalid("url", other.to_string()),
+                        },
+                    )?;
+                    let name = document_url_name(&fetched.final_url);
+                    (fetched.body, name)
+                }
+                MediaSource::Upload(id) => {
+                    let (bytes, name) = self.uploads.file_for(&phone.account_id, &id, kind).await?;
+                    (bytes, name)
+                }
+                MediaSource::Data(bytes) if bytes.len() as u64 > kind.max_bytes() => {
+                    return Err(too_large());
+                }
+                MediaSource::Data(bytes) => (bytes, None),
+            };
+        if body.is_empty() {
+            return Err(Error::invalid(field, "the file is empty"));
+        }
+        let sniffed = kind.sniff(&body).ok_or_else(|| {
+            Error::invalid(
+                field,
                 format!(
                     "the file is {}, not a {} {}",
-                    media::describe(&fetched.body),
+                    media::describe(&body),
                     kind.accepted(),
                     kind.name()
                 ),
@@ -337,13 +376,15 @@ impl Sender {
         })?;
         let file_name = match kind {
             Kind::Document => Some(
-                file_name.unwrap_or_else(|| document_name(&fetched.final_url, sniffed.extension)),
+                file_name
+                    .or(default_name)
+                    .unwrap_or_else(|| format!("document.{}", sniffed.extension)),
             ),
             _ => None,
         };
         let prepared = kind
-            .prepare(fetched.body, &sniffed)
-            .map_err(|why| Error::invalid("url", why))?;
+            .prepare(body, &sniffed)
+            .map_err(|why| Error::invalid(field, why))?;
         let client = self
             .sessions
             .client(&phone.id)
@@ -440,13 +481,12 @@ fn settled(row: message::Model, failure: Option<SendFailure>) -> Outcome {
 }
 
 /// A document's name when the caller gave none: the URL's last path
-/// segment, or "document" with the type's extension.
-fn document_name(url: &url::Url, extension: &str) -> String {
+/// segment, when it looks like a file name.
+fn document_url_name(url: &url::Url) -> Option<String> {
     url.path_segments()
         .and_then(|mut s| s.next_back())
         .map(percent_decode)
         .filter(|s| !s.is_empty() && s.contains('.'))
-        .unwrap_or_else(|| format!("document.{extension}"))
 }
 
 fn percent_decode(s: &str) -> String {

@@ -7,6 +7,7 @@ mod bot;
 mod bulk;
 mod convert;
 mod download;
+mod media;
 mod message;
 mod paging;
 mod phone;
@@ -24,6 +25,7 @@ pub(crate) use account::AccountApi;
 pub(crate) use bot::BotApi;
 pub(crate) use bulk::BulkApi;
 pub(crate) use download::{DownloadState, inbound_media};
+pub(crate) use media::{MediaApi, upload_files};
 pub(crate) use message::MessageApi;
 pub(crate) use phone::PhoneApi;
 pub(crate) use send::SendApi;
@@ -58,4 +60,6 @@ pub(crate) struct State {
     pub accounts: crate::accounts::Accounts,
     /// Who is calling (its token cache is cleared on a revocation).
     pub auth: crate::auth::Authenticator,
+    /// Files uploaded to send later.
+    pub uploads: crate::uploads::Uploads,
 }

@@ -8,7 +8,7 @@ use crate::{
     media::Kind,
     proto::{self, send_service_server::SendService},
     rules,
-    send::{Content, Idempotency, Message, Outcome},
+    send::{Content, Idempotency, MediaSource, Message, Outcome},
     store::{
         entity::{message, vocab::Source},
         messages::Body,
@@ -233,7 +233,7 @@ macro_rules! respond {
 }
 
 impl SendApi {
-    /// The shared path of the four media sends.
+    /// The shared path of the media sends.
     async fn send_media<T: prost::Message>(
         &self,
         request: &Request<T>,
@@ -241,30 +241,55 @@ impl SendApi {
     ) -> Result<message::Model> {
         let caller = caller(request)?;
         let to = recipient(fields.phone_id, fields.to)?;
-        let url = validate::http_url("url", fields.url)?;
-        self.0
-            .fetcher
-            .check_url(&url)
-            .map_err(|e| Error::invalid("url", e.to_string()))?;
+        let source = self.media_source(&fields)?;
         let caption = optional("caption", fields.caption, rules::CAPTION_MAX)?;
-        let file_name = optional("filename", fields.file_name, rules::FILENAME_MAX)?;
-        if let Some(name) = &file_name
-            && (name.contains('/') || name.contains('\\') || name.chars().any(char::is_control))
-        {
-            return Err(Error::invalid(
-                "filename",
-                "must be a plain file name, without slashes or control characters",
-            ));
-        }
+        let file_name = optional("filename", fields.file_name, rules::FILENAME_MAX)?
+            .map(|name| crate::values::file_name("filename", &name))
+            .transpose()?;
         let context = context(fields.reply_to, fields.mentions)?;
         let content = Content::Media {
             kind: fields.kind,
-            url,
+            source,
             caption,
             file_name,
         };
         self.send(request, caller, fields.phone_id, to, content, context)
             .await
+    }
+}
+
+impl SendApi {
+    /// The file of a media send: exactly one of `url` (checked against
+    /// the fetch guard before anything else), `media_id` or `data`.
+    fn media_source(&self, fields: &MediaFields<'_>) -> Result<MediaSource> {
+        let media_id = fields.media_id.trim();
+        match (
+            !fields.url.trim().is_empty(),
+            !media_id.is_empty(),
+            !fields.data.is_empty(),
+        ) {
+            (true, false, false) => {
+                let url = validate::http_url("url", fields.url)?;
+                self.0
+                    .fetcher
+                    .check_url(&url)
+                    .map_err(|e| Error::invalid("url", e.to_string()))?;
+                Ok(MediaSource::Url(url))
+            }
+            (false, true, false) => {
+                validate::max_len("media_id", media_id, rules::MESSAGE_ID_MAX)?;
+                Ok(MediaSource::Upload(media_id.to_owned()))
+            }
+            (false, false, true) => Ok(MediaSource::Data(fields.data.to_vec())),
+            (false, false, false) => Err(Error::invalid(
+                "url",
+                "is required: give the file's url, a media_id from POST /api/media, or its data",
+            )),
+            _ => Err(Error::invalid(
+                "url",
+                "give only one of url, media_id and data",
+            )),
+        }
     }
 }
 
@@ -274,6 +299,8 @@ struct MediaFields<'a> {
     phone_id: &'a str,
     to: &'a str,
     url: &'a str,
+    media_id: &'a str,
+    data: &'a [u8],
     caption: &'a str,
     file_name: &'a str,
     reply_to: &'a str,
@@ -316,6 +343,8 @@ impl SendService for SendApi {
             phone_id: &req.phone_id,
             to: &req.to,
             url: &req.url,
+            media_id: &req.media_id,
+            data: &req.data,
             caption: &req.caption,
             file_name: "",
             reply_to: &req.reply_to,
@@ -334,6 +363,8 @@ impl SendService for SendApi {
             phone_id: &req.phone_id,
             to: &req.to,
             url: &req.url,
+            media_id: &req.media_id,
+            data: &req.data,
             caption: &req.caption,
             file_name: "",
             reply_to: &req.reply_to,
@@ -352,6 +383,8 @@ impl SendService for SendApi {
             phone_id: &req.phone_id,
             to: &req.to,
             url: &req.url,
+            media_id: &req.media_id,
+            data: &req.data,
             caption: "",
             file_name: &req.filename,
             reply_to: &req.reply_to,
@@ -373,6 +406,8 @@ impl SendService for SendApi {
             phone_id: &req.phone_id,
             to: &req.to,
             url: &req.url,
+            media_id: &req.media_id,
+            data: &req.data,
             caption: "",
             file_name: "",
             reply_to: &req.reply_to,
@@ -494,6 +529,8 @@ impl SendService for SendApi {
             phone_id: &req.phone_id,
             to: &req.to,
             url: &req.url,
+            media_id: &req.media_id,
+            data: &req.data,
             caption: "",
             file_name: "",
             reply_to: &req.reply_to,
@@ -515,6 +552,8 @@ impl SendService for SendApi {
             phone_id: &req.phone_id,
             to: &req.to,
             url: &req.url,
+            media_id: &req.media_id,
+            data: &req.data,
             caption: "",
             file_name: "",
             reply_to: &req.reply_to,

@@ -62,7 +62,13 @@ pub fn need(path: &str) -> Need {
     {
         return Need::Read;
     }
-    if service == "wadesk.v1.SendService" || service == "wadesk.v1.BulkService" {
+    if [
+        "wadesk.v1.SendService",
+        "wadesk.v1.BulkService",
+        "wadesk.v1.MediaService",
+    ]
+    .contains(&service)
+    {
         return Need::Send;
     }
     Need::Full

@@ -43,9 +43,9 @@ use crate::{
     },
     proto::{
         account_service_server::AccountServiceServer, bot_service_server::BotServiceServer,
-        bulk_service_server::BulkServiceServer, message_service_server::MessageServiceServer,
-        phone_service_server::PhoneServiceServer, send_service_server::SendServiceServer,
-        webhook_service_server::WebhookServiceServer,
+        bulk_service_server::BulkServiceServer, media_service_server::MediaServiceServer,
+        message_service_server::MessageServiceServer, phone_service_server::PhoneServiceServer,
+        send_service_server::SendServiceServer, webhook_service_server::WebhookServiceServer,
     },
     sealed::{KeyBox, Purpose},
     sessions::SessionManager,
@@ -86,6 +86,8 @@ pub struct Core {
     pub events: store::events::EventLog,
     /// The one send path (API, campaigns, bot).
     pub sender: crate::send::Sender,
+    /// Files uploaded to send later.
+    pub uploads: crate::uploads::Uploads,
     /// Bot settings, checked at start-up.
     pub bot_settings: bot::Settings,
     /// Encrypts the bots' api keys (derived from the server secret).
@@ -115,13 +117,17 @@ impl Core {
         let tasks = TaskTracker::new();
         let metrics = Metrics::new(config.metrics.per_phone);
         let sessions = SessionManager::new(events.clone(), &config, tasks.clone(), &metrics);
+        let uploads =
+            crate::uploads::Uploads::new(db.clone(), &config.data_dir, config.uploads.clone());
         let sender = crate::send::Sender::new(
             db.clone(),
             sessions.clone(),
             fetcher.clone(),
+            uploads.clone(),
             metrics.clone(),
         );
         let shutdown = CancellationToken::new();
+        uploads.spawn_sweeper(shutdown.child_token());
         let tail = store::events::Tail::start(&events, shutdown.child_token(), &tasks)
             .await
             .context("reading the event log")?;
@@ -156,6 +162,7 @@ impl Core {
             tail,
             events,
             sender,
+            uploads,
             metrics,
             config: Arc::new(config),
             db,
@@ -201,6 +208,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         bulk: core.bulk.clone(),
         tail: core.tail.clone(),
         sender: core.sender.clone(),
+        uploads: core.uploads.clone(),
         bot: bot::setup::Bots::new(
             core.db.clone(),
             core.bot_settings.clone(),
@@ -238,6 +246,9 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     .add_service(
         AccountServiceServer::new(api::AccountApi(state.clone())).max_decoding_message_size(max),
     )
+    .add_service(
+        MediaServiceServer::new(api::MediaApi(state.clone())).max_decoding_message_size(max),
+    )
     .add_service(core.health.grpc())
     .add_service(reflection)
     .add_service(reflection_v1alpha)
@@ -259,6 +270,11 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     let openapi = Arc::new(openapi_document(core.config.bulk.max_numbers)?);
     let rest = gateway
         .router(grpc.clone())
+        // Files to POST /api/media that are not JSON (multipart, raw).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::upload_files,
+        ))
         .route(
             "/openapi.json",
             get(move || {

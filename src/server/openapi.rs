@@ -31,6 +31,11 @@ pub fn openapi_document(max_numbers: usize) -> anyhow::Result<Json> {
             if operation["tags"] == json!(["SendService"]) {
                 idempotent(operation);
             }
+            // The file may also come as multipart or as the raw body
+            // (`crate::api::upload_files`).
+            if operation["operationId"] == "UploadMedia" {
+                uploads_as_files(operation);
+            }
             // A pairing code asked for while the last one is still valid.
             if operation["operationId"] == "RequestPairCode" {
                 operation["responses"]["409"] = error("Conflict");
@@ -59,6 +64,30 @@ pub fn openapi_document(max_numbers: usize) -> anyhow::Result<Json> {
         "description": "Liveness and readiness checks for orchestrators; no token."
     }));
     Ok(doc)
+}
+
+/// POST /api/media beside its JSON form: multipart/form-data with the
+/// file in the part `file`, or the file as the body with its own type.
+fn uploads_as_files(operation: &mut Json) {
+    let content = &mut operation["requestBody"]["content"];
+    content["multipart/form-data"] = json!({
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary", "description": "The file (its part's filename is its file_name unless the query gives one)."}
+            }
+        }
+    });
+    content["application/octet-stream"] = json!({
+        "schema": {"type": "string", "format": "binary", "description": "The file itself; any Content-Type but JSON is taken as the file (the type is read from the content)."}
+    });
+    operation["description"] = json!(format!(
+        "{} Besides JSON with base64 `data`, the file may be posted as multipart/form-data \
+         (part `file`) or as the raw body, with `file_name` and `expires_in_seconds` in the \
+         query string, up to uploads.max_bytes (100 MB by default).",
+        operation["description"].as_str().unwrap_or_default()
+    ));
 }
 
 /// A send takes an Idempotency-Key header (`crate::api::send`): the same key

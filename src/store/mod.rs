@@ -17,6 +17,7 @@ pub mod phones;
 pub mod sessions;
 pub mod stats;
 pub mod tokens;
+pub mod uploads;
 pub mod webhooks;
 
 use std::time::Duration;

@@ -578,9 +578,182 @@ async fn stickers_and_voice_notes(db: Db) {
     sim.shutdown();
 }
 
+/// Media by upload: a file posted raw, as multipart or as base64 JSON gets
+/// a media_id that sends take instead of a url (the virtual phone
+/// downloads the same bytes); `data` inline works too; a deleted or
+/// expired upload, a file of the wrong type and one over a kind's limit
+/// are refused naming the field; the sweeper deletes expired files.
+async fn media_by_upload(db: Db) {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812341040";
+    let a = "919812341041";
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(a);
+    let raw = async |body: Vec<u8>, content_type: &str, query: &str| {
+        send(
+            app.http
+                .post(app.url(&format!("/api/media{query}")))
+                .bearer_auth(&app.token)
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+    };
+    let png = crate::send::png();
+    let (status, up) = raw(png.clone(), "application/octet-stream", "").await;
+    assert_eq!(status, 200, "{up}");
+    let media = &up["media"];
+    assert_eq!(media["mime_type"], json!("image/png"), "{up}");
+    assert_eq!(media["sha256"], json!(sha256_hex(&png)), "{up}");
+    let image_id = media["media_id"].as_str().unwrap().to_owned();
+    // Kept 24 hours by default.
+    let at = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    assert_eq!(
+        at(&media["expires_at"]) - at(&media["created_at"]),
+        86_400,
+        "{up}"
+    );
+    let (status, got) = app.get(&format!("/api/media/{image_id}")).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["media"]["size"], up["media"]["size"], "{got}");
+
+    // Multipart, with the file's name.
+    let pdf = crate::send::pdf();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf.clone()).file_name("Invoice 7.pdf"),
+    );
+    let (status, doc) = send(
+        app.http
+            .post(app.url("/api/media"))
+            .bearer_auth(&app.token)
+            .multipart(form),
+    )
+    .await;
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["media"]["file_name"], json!("Invoice 7.pdf"), "{doc}");
+    let doc_id = doc["media"]["media_id"].as_str().unwrap().to_owned();
+
+    // JSON, base64, kept a minute.
+    let (status, small) = app
+        .post(
+            "/api/media",
+            json!({"data": STANDARD.encode(&png), "expires_in_seconds": 60}),
+        )
+        .await;
+    assert_eq!(status, 200, "{small}");
+    assert_eq!(
+        at(&small["media"]["expires_at"]) - at(&small["media"]["created_at"]),
+        60
+    );
+
+    // Sends by media_id and by data: the phone downloads the same bytes.
+    for (path, body, bytes) in [
+        (
+            "/api/send-image",
+            json!({"phone_id": phone, "to": a, "media_id": image_id, "caption": "By upload"}),
+            png.clone(),
+        ),
+        (
+            "/api/send-document",
+            json!({"phone_id": phone, "to": a, "media_id": doc_id}),
+            pdf.clone(),
+        ),
+        (
+            "/api/send-image",
+            json!({"phone_id": phone, "to": a, "data": STANDARD.encode(&png)}),
+            png.clone(),
+        ),
+    ] {
+        let (status, sent) = app.post(path, body.clone()).await;
+        assert_eq!(status, 200, "{body}: {sent}");
+        let id = sent["message_id"].as_str().unwrap().to_owned();
+        received(&sim, a, |m| m.id == id).await;
+        let got = phone_copy(&sim, a, &id, |m| m.media_downloaded_sha256.is_some()).await;
+        assert_eq!(
+            got.media_downloaded_sha256.as_deref(),
+            Some(sha256_hex(&bytes).as_str()),
+            "{body}"
+        );
+        if path.ends_with("document") {
+            assert_eq!(got.file_name.as_deref(), Some("Invoice 7.pdf"));
+        }
+    }
+
+    // Refused, naming the field.
+    let (status, body) = raw(
+        b"<!DOCTYPE html><html>login</html>".to_vec(),
+        "text/html",
+        "",
+    )
+    .await;
+    refused(status, &body, "file");
+    let (status, body) = raw(Vec::new(), "image/png", "").await;
+    refused(status, &body, "file");
+    let (status, body) = raw(png.clone(), "image/png", "?expires_in_seconds=99999999").await;
+    refused(status, &body, "expires_in_seconds");
+    let mut huge = png.clone();
+    huge.resize(6 * 1024 * 1024, 7);
+    let (status, big) = raw(huge, "image/png", "").await;
+    assert_eq!(status, 200, "{big}");
+    let big_id = big["media"]["media_id"].as_str().unwrap();
+    let send_image = async |fields: Value| {
+        let mut body = json!({"phone_id": phone, "to": a});
+        for (k, v) in fields.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        app.post("/api/send-image", body).await
+    };
+    let (status, body) = send_image(json!({"media_id": big_id})).await;
+    refused(status, &body, "media_id");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("5 MB"),
+        "{body}"
+    );
+    let (status, body) = send_image(json!({"media_id": doc_id})).await;
+    refused(status, &body, "media_id");
+    let (status, body) =
+        send_image(json!({"media_id": image_id, "url": "http://127.0.0.1:9/x.png"})).await;
+    refused(status, &body, "url");
+    let (status, body) = send_image(json!({})).await;
+    refused(status, &body, "url");
+    // Deleted: gone for sends and reads.
+    let (status, body) = send(
+        app.http
+            .delete(app.url(&format!("/api/media/{image_id}")))
+            .bearer_auth(&app.token),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send_image(json!({"media_id": image_id})).await;
+    refused(status, &body, "media_id");
+    let (status, _) = app.get(&format!("/api/media/{image_id}")).await;
+    assert_eq!(status, 404);
+    // Expired: refused at once, its file deleted by the sweep.
+    let (status, short) = raw(png.clone(), "image/png", "?expires_in_seconds=1").await;
+    assert_eq!(status, 200, "{short}");
+    let short_id = short["media"]["media_id"].as_str().unwrap().to_owned();
+    let file = app.core.config.data_dir.join("uploads").join(&short_id);
+    assert!(file.exists());
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, body) = send_image(json!({"media_id": short_id})).await;
+    refused(status, &body, "media_id");
+    assert!(app.core.uploads.sweep().await.unwrap() >= 1);
+    assert!(!file.exists(), "the expired upload's file is still there");
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
     contact_cards_both_ways,
     polls_and_votes,
     forwards,
-    stickers_and_voice_notes
+    stickers_and_voice_notes,
+    media_by_upload
 );

@@ -346,7 +346,7 @@ fn mp3() -> Vec<u8> {
 fn ogg() -> Vec<u8> {
     file(b"OggS\0\x02\0\0\0\0\0\0\0\0", 60_000)
 }
-fn pdf() -> Vec<u8> {
+pub(crate) fn pdf() -> Vec<u8> {
     file(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", 90_000)
 }
 

@@ -9,6 +9,7 @@ pub mod event;
 pub mod message;
 pub mod phone;
 pub mod token;
+pub mod upload;
 pub mod vocab;
 pub mod webhook;
 pub mod webhook_attempt;

@@ -16,6 +16,7 @@ mod m0011_replies;
 mod m0012_edits;
 mod m0013_read;
 mod m0014_details;
+mod m0015_uploads;
 
 use sea_orm_migration::prelude::*;
 
@@ -33,6 +34,7 @@ use m0011_replies::M0011Replies;
 use m0012_edits::M0012Edits;
 use m0013_read::M0013Read;
 use m0014_details::M0014Details;
+use m0015_uploads::M0015Uploads;
 
 pub struct Migrator;
 
@@ -54,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0012Edits),
             Box::new(M0013Read),
             Box::new(M0014Details),
+            Box::new(M0015Uploads),
         ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());
