@@ -57,6 +57,18 @@ impl Kind {
         }
     }
 
+    /// The kind in the plural, for messages ("images", "audio files").
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Image => "images",
+            Kind::Video => "videos",
+            Kind::Audio => "audio files",
+            Kind::Document => "documents",
+            Kind::Sticker => "stickers",
+            Kind::Voice => "voice notes",
+        }
+    }
+
     /// WhatsApp's limits (as its Business API documents them): 5 MB for
     /// images, 16 MB for video and audio, 100 MB for documents.
     pub fn max_bytes(self) -> u64 {

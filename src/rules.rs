@@ -44,6 +44,9 @@ pub(crate) const CONTACT_CARDS_MAX: usize = 10;
 pub(crate) const CONTACT_NUMBERS_MAX: usize = 5;
 pub(crate) const CONTACT_NAME_MAX: usize = 100;
 
+/// The text sent to a caller whose call the phone declined (characters).
+pub(crate) const CALL_REPLY_MAX: usize = 4096;
+
 /// A message id as a caller gives it back (`reply_to`): WhatsApp's ids are
 /// far shorter.
 pub(crate) const MESSAGE_ID_MAX: usize = 128;
@@ -180,6 +183,11 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         json!({"required": ["to"]}),
     );
     rules.add("wadesk.v1.ForwardMessageRequest.to", phone.clone());
+
+    rules.add(
+        "wadesk.v1.SetCallSettingsRequest.reply",
+        json!({"maxLength": CALL_REPLY_MAX}),
+    );
 
     rules.add(
         "wadesk.v1.CreateTokenRequest",

@@ -332,9 +332,9 @@ impl Sender {
             Error::invalid(
                 field,
                 format!(
-                    "the file is larger than WhatsApp's {} MB limit for {}s",
+                    "the file is larger than WhatsApp's {} MB limit for {}",
                     kind.max_bytes() / (1024 * 1024),
-                    kind.name()
+                    kind.plural()
                 ),
             )
         };
@@ -367,10 +367,10 @@ impl Sender {
             Error::invalid(
                 field,
                 format!(
-                    "the file is {}, not a {} {}",
+                    "the file is {}, but {} take {}",
                     media::describe(&body),
-                    kind.accepted(),
-                    kind.name()
+                    kind.plural(),
+                    kind.accepted()
                 ),
             )
         })?;

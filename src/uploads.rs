@@ -173,9 +173,9 @@ impl Uploads {
             return Err(Error::invalid(
                 "media_id",
                 format!(
-                    "the file is larger than WhatsApp's {} MB limit for {}s",
+                    "the file is larger than WhatsApp's {} MB limit for {}",
                     kind.max_bytes() / (1024 * 1024),
-                    kind.name()
+                    kind.plural()
                 ),
             ));
         }

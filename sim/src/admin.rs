@@ -12,6 +12,9 @@
 //!   `{"to", "contacts": [{"name", "numbers"}]}` for contact cards, `{"to", "poll": {"question",
 //!   "options", "selectable"}}` for a poll, `{"to", "vote": {"poll", "options"}}` to vote on a
 //!   poll it received from `to`; `"forwarded": true` marks a message forwarded
+//! - `POST   /admin/phones/{number}/typing`          `{"to", "state"}`: composing, recording, paused
+//! - `POST   /admin/phones/{number}/call`            `{"to", "video"}`: places a call; `{"call_id"}`
+//! - `GET    /admin/phones/{number}/calls`           calls it placed (`rejected` once declined)
 //! - `GET    /admin/phones/{number}/messages`        what the phone received
 //! - `GET    /admin/phones/{number}/sent`            what it sent, with delivery state
 //! - `POST   /admin/phones/{number}/read`            `{"ids": [...]}` (or a bare JSON array)
@@ -44,6 +47,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener
         .route("/admin/phones/{number}/sent", get(sent))
         .route("/admin/phones/{number}/chat-states", get(chat_states))
         .route("/admin/phones/{number}/read", post(read))
+        .route("/admin/phones/{number}/typing", post(typing))
+        .route("/admin/phones/{number}/call", post(call))
+        .route("/admin/phones/{number}/calls", get(calls))
         .route("/admin/phones/{number}/offline", post(offline))
         .route("/admin/phones/{number}/online", post(online))
         .route("/admin/phones/{number}/devices/{device}", delete(unlink))
@@ -390,6 +396,57 @@ async fn send(
     match phone_send::send(&shared, &number, &to, msg).await {
         Ok(id) => axum::Json(json!({ "id": id })).into_response(),
         Err(e) => err(StatusCode::BAD_REQUEST, format!("{e:#}")),
+    }
+}
+
+#[derive(Deserialize)]
+struct TypingBody {
+    to: String,
+    state: String,
+}
+
+async fn typing(
+    State(shared): State<Arc<Shared>>,
+    Path(number): Path<String>,
+    axum::Json(body): axum::Json<TypingBody>,
+) -> Response {
+    if !exists(&shared, &number) {
+        return err(StatusCode::NOT_FOUND, "no such virtual phone");
+    }
+    let to: String = body.to.chars().filter(char::is_ascii_digit).collect();
+    match phone_send::chat_state(&shared, &number, &to, &body.state) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => err(StatusCode::BAD_REQUEST, format!("{e:#}")),
+    }
+}
+
+#[derive(Deserialize)]
+struct CallBody {
+    to: String,
+    #[serde(default)]
+    video: bool,
+}
+
+async fn call(
+    State(shared): State<Arc<Shared>>,
+    Path(number): Path<String>,
+    axum::Json(body): axum::Json<CallBody>,
+) -> Response {
+    if !exists(&shared, &number) {
+        return err(StatusCode::NOT_FOUND, "no such virtual phone");
+    }
+    let to: String = body.to.chars().filter(char::is_ascii_digit).collect();
+    match phone_send::place_call(&shared, &number, &to, body.video) {
+        Ok(call_id) => axum::Json(json!({ "call_id": call_id })).into_response(),
+        Err(e) => err(StatusCode::BAD_REQUEST, format!("{e:#}")),
+    }
+}
+
+async fn calls(State(shared): State<Arc<Shared>>, Path(number): Path<String>) -> Response {
+    let st = shared.state();
+    match st.dir.phone(&number) {
+        Some(p) => axum::Json(p.primary.calls.clone()).into_response(),
+        None => err(StatusCode::NOT_FOUND, "no such virtual phone"),
     }
 }
 

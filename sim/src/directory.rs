@@ -169,6 +169,18 @@ pub struct PrimaryRuntime {
     pub sent: Vec<SentStatus>,
     /// Chat states other numbers sent it, oldest first.
     pub chat_states: Vec<ChatStateSeen>,
+    /// Calls this phone placed, with what became of them.
+    pub calls: Vec<CallPlaced>,
+}
+
+/// A call a virtual phone placed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CallPlaced {
+    pub call_id: String,
+    pub to: String,
+    pub video: bool,
+    /// A device of the callee declined it (`<reject>`).
+    pub rejected: bool,
 }
 
 /// Public view of a virtual phone.

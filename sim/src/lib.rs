@@ -51,7 +51,10 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use wacore_libsignal::protocol::{KeyPair, PrivateKey};
 
-pub use directory::{ChatStateSeen, DeviceInfo, PhoneInfo, PhoneMessage, SentStatus};
+pub use directory::{
+    CallPlaced, ChatStateSeen, ContactSeen, DeviceInfo, PhoneInfo, PhoneMessage, PollSeen,
+    SentStatus,
+};
 pub use handshake::Pattern;
 pub use pairing::PairedDevice;
 pub use state::SimEvent;
@@ -252,6 +255,16 @@ impl Simulator {
             .dir
             .phone(number)
             .map(|p| p.primary.chat_states.clone())
+            .unwrap_or_default()
+    }
+
+    /// Calls the virtual phone placed, with whether they were rejected.
+    pub fn phone_calls(&self, number: &str) -> Vec<CallPlaced> {
+        self.shared
+            .state()
+            .dir
+            .phone(number)
+            .map(|p| p.primary.calls.clone())
             .unwrap_or_default()
     }
 

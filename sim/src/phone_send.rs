@@ -273,3 +273,107 @@ pub(crate) fn mark_read(shared: &Shared, number: &str, ids: &[String]) -> anyhow
     }
     Ok(msgs.len())
 }
+
+/// The virtual phone `number` shows `to` a chat state (`composing`,
+/// `recording` or `paused`), as WhatsApp relays it to every device of `to`
+/// that is not a phone's primary.
+pub(crate) fn chat_state(
+    shared: &Shared,
+    number: &str,
+    to: &str,
+    state: &str,
+) -> anyhow::Result<()> {
+    let child = match state {
+        "composing" => NodeBuilder::new("composing").build(),
+        "recording" => NodeBuilder::new("composing").attr("media", "audio").build(),
+        "paused" => NodeBuilder::new("paused").build(),
+        other => bail!("unknown chat state {other}: composing, recording or paused"),
+    };
+    let mut st = shared.state();
+    let devices = companions(
+        st.dir
+            .phone(to)
+            .ok_or_else(|| anyhow!("{to} is not on WhatsApp"))?,
+    );
+    for device in devices {
+        let node = NodeBuilder::new("chatstate")
+            .attr("from", pn_jid(number))
+            .children([child.clone()])
+            .build();
+        deliver(&mut st, to, device, node);
+    }
+    Ok(())
+}
+
+/// The virtual phone `number` calls `to` (voice or video): an `<offer>` to
+/// every companion device of `to`; the call is recorded, and a `<reject>`
+/// from any of them marks it rejected.
+pub(crate) fn place_call(
+    shared: &Shared,
+    number: &str,
+    to: &str,
+    video: bool,
+) -> anyhow::Result<String> {
+    let call_id = {
+        use rand::RngExt as _;
+        let n: u128 = rand::rng().random::<u128>() & ((1u128 << 64) - 1);
+        format!("{n:016X}")
+    };
+    let mut st = shared.state();
+    let name = st
+        .dir
+        .phone(number)
+        .ok_or_else(|| anyhow!("no phone {number}"))?
+        .name
+        .clone();
+    let devices = companions(
+        st.dir
+            .phone(to)
+            .ok_or_else(|| anyhow!("{to} is not on WhatsApp"))?,
+    );
+    let mut offer = vec![
+        NodeBuilder::new("audio")
+            .attr("enc", "opus")
+            .attr("rate", "16000")
+            .build(),
+        NodeBuilder::new("audio")
+            .attr("enc", "opus")
+            .attr("rate", "8000")
+            .build(),
+    ];
+    if video {
+        offer.push(NodeBuilder::new("video").attr("enc", "vp8").build());
+    }
+    for device in devices {
+        let node = NodeBuilder::new("call")
+            .attr("from", pn_jid(number))
+            .attr("id", new_message_id())
+            .attr("t", unix_now().to_string())
+            .attr("notify", name.clone())
+            .children([NodeBuilder::new("offer")
+                .attr("call-id", call_id.clone())
+                .attr("call-creator", pn_jid(number))
+                .children(offer.clone())
+                .build()])
+            .build();
+        deliver(&mut st, to, device, node);
+    }
+    if let Some(p) = st.dir.phone_mut(number) {
+        p.primary.calls.push(crate::directory::CallPlaced {
+            call_id: call_id.clone(),
+            to: to.to_owned(),
+            video,
+            rejected: false,
+        });
+    }
+    Ok(call_id)
+}
+
+/// The linked companion devices of an account (not its primary).
+fn companions(phone: &crate::directory::Phone) -> Vec<u32> {
+    listed_devices(phone)
+        .into_iter()
+        .map(|(d, _)| d)
+        .filter(|d| *d != 0)
+        .collect()
+}

@@ -135,6 +135,33 @@ pub(crate) fn on_chatstate(shared: &Shared, conn: u64, node: Node) {
     }
 }
 
+/// A client sends a `<call>`: a `<reject>` of a call a virtual phone
+/// placed marks that call rejected.
+pub(crate) fn on_call(shared: &Shared, conn: u64, node: Node) {
+    let mut st = shared.state();
+    if st.logged_in_as(conn).is_none() {
+        return;
+    }
+    for action in children(&node) {
+        if action.tag.as_ref() != "reject" {
+            continue;
+        }
+        let call_id = attr(action, "call-id").unwrap_or_default();
+        let Some(creator) = attr(action, "call-creator")
+            .and_then(|c| parse_jid(&c))
+            .and_then(|j| st.dir.resolve(&j))
+            .map(|p| p.number.clone())
+        else {
+            continue;
+        };
+        if let Some(p) = st.dir.phone_mut(&creator)
+            && let Some(call) = p.primary.calls.iter_mut().find(|c| c.call_id == call_id)
+        {
+            call.rejected = true;
+        }
+    }
+}
+
 /// A client sends a `<receipt>`: relay it to the addressed device(s) and ack it.
 pub(crate) fn on_receipt(shared: &Shared, conn: u64, node: Node) {
     let mut st = shared.state();

@@ -275,6 +275,7 @@ fn dispatch(shared: &Arc<Shared>, conn: u64, node: Node) {
         "receipt" => router::on_receipt(shared, conn, node),
         "ack" => delivery::on_ack(shared, conn, &node),
         "chatstate" => router::on_chatstate(shared, conn, node),
+        "call" => router::on_call(shared, conn, node),
         "ib" | "presence" => {
             log::debug!("conn {conn}: {} ignored", node.tag);
         }

@@ -158,4 +158,51 @@ impl PhoneService for PhoneApi {
             phone_id: phone.id,
         }))
     }
+
+    async fn get_call_settings(
+        &self,
+        request: Request<proto::GetCallSettingsRequest>,
+    ) -> Result<Response<proto::CallSettings>, Status> {
+        let caller = caller(&request)?;
+        let phone = validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
+        Ok(Response::new(call_settings(phone)))
+    }
+
+    async fn set_call_settings(
+        &self,
+        request: Request<proto::SetCallSettingsRequest>,
+    ) -> Result<Response<proto::CallSettings>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        let reply = req.reply.trim();
+        validate::max_len("reply", reply, crate::rules::CALL_REPLY_MAX)?;
+        if !reply.is_empty() && !req.reject_calls {
+            return Err(crate::error::Error::invalid(
+                "reply",
+                "is sent to callers whose call was declined: set reject_calls too",
+            )
+            .into());
+        }
+        let phone = validate::owned_phone(&self.0, caller, &req.phone_id).await?;
+        let reply = Some(reply.to_owned()).filter(|r| !r.is_empty());
+        let phone = crate::store::phones::set_calls(
+            &self.0.db,
+            &phone.account_id,
+            &phone.id,
+            req.reject_calls,
+            reply,
+        )
+        .await
+        .map_err(crate::error::Error::from)?
+        .ok_or_else(|| crate::error::Error::NotFound(format!("phone {} not found", phone.id)))?;
+        Ok(Response::new(call_settings(phone)))
+    }
+}
+
+fn call_settings(phone: crate::store::entity::phone::Model) -> proto::CallSettings {
+    proto::CallSettings {
+        phone_id: phone.id,
+        reject_calls: phone.reject_calls,
+        reply: phone.call_reply,
+    }
 }

@@ -40,6 +40,8 @@ event_kinds! {
     MessageEdited = "message.edited": "Someone edited a message they sent one of your phones: `message.id` is the message, `text` its new text (the stored message has it; its earlier texts are kept).",
     MessageRevoked = "message.revoked": "Someone deleted a message they sent one of your phones for everyone: `message.id` is the message; the stored message loses its content.",
     PollVote = "poll.vote": "Someone voted on a poll of one of your phones' chats: `poll_id` names the poll, `options` the option names they chose now (empty: they took their vote back; null: the vote could not be opened). Each voter's latest vote counts in the poll's tallies (GetMessage).",
+    ChatTyping = "chat.typing": "A contact is typing (`composing`), recording a voice note (`recording`) or stopped (`paused`) in a chat with one of your phones: `from` and `state`. Not stored as a message.",
+    CallReceived = "call.received": "Someone is calling one of your phones: `from`, `call_id`, `video` (true for a video call), `timestamp`, and `rejected` (true when the phone declined it by its call settings; `replied`: the message_id of the text sent to the caller).",
     MessageStatus = "message.status": "An outbound message moved: sent, delivered, read or failed (with its reason).",
     PhoneQr = "phone.qr": "A new QR code is showing for a phone being linked.",
     PhoneQrExpired = "phone.qr_expired": "Pairing ended without a scan or code; the phone can be paired again.",

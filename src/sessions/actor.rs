@@ -280,6 +280,14 @@ impl Actor {
             tracing::debug!(phone_id = %self.phone_id, event = %text, "session event");
         }
         match event {
+            Event::ChatPresence(update) => {
+                self.on_typing(client, update).await;
+                Flow::Continue
+            }
+            Event::IncomingCall(call) => {
+                self.on_call(client, call).await;
+                Flow::Continue
+            }
             Event::PairingQrCode(qr) => {
                 if self.pair_deadline.is_none()
                     && let Some(timeout) = self.shared.settings.pair_timeout
@@ -477,7 +485,7 @@ impl Actor {
 
     /// Hands one queued message to WhatsApp; its outcome goes to the status
     /// writer (see [`Sent::stored`] to wait for it).
-    async fn send_row(&mut self, client: &Arc<Client>, row: message::Model) -> Sent {
+    pub(super) async fn send_row(&mut self, client: &Arc<Client>, row: message::Model) -> Sent {
         if row.status != MessageStatus::Queued {
             return Sent {
                 row,
@@ -666,7 +674,7 @@ impl Actor {
         }
     }
 
-    async fn event(&self, kind: EventKind, payload: serde_json::Value) {
+    pub(super) async fn event(&self, kind: EventKind, payload: serde_json::Value) {
         let new = store::events::NewEvent {
             account_id: &self.account_id,
             phone_id: Some(&self.phone_id),

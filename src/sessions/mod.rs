@@ -9,6 +9,7 @@ pub mod engine;
 pub mod inbound;
 mod outbox;
 pub mod qr;
+mod signals;
 pub mod statuses;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};

@@ -31,9 +31,34 @@ pub async fn create(
         ban_expires_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        reject_calls: Set(false),
+        call_reply: Set(None),
     }
     .insert(db)
     .await
+}
+
+/// Sets how the phone answers calls; the phone as it is now (None: no such
+/// phone of the account).
+pub async fn set_calls(
+    db: &DatabaseConnection,
+    account_id: &str,
+    phone_id: &str,
+    reject: bool,
+    reply: Option<String>,
+) -> Result<Option<phone::Model>, DbErr> {
+    let updated = phone::Entity::update_many()
+        .col_expr(phone::Column::RejectCalls, reject.into())
+        .col_expr(phone::Column::CallReply, reply.into())
+        .col_expr(phone::Column::UpdatedAt, now_ms().into())
+        .filter(phone::Column::Id.eq(phone_id))
+        .filter(phone::Column::AccountId.eq(account_id))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Ok(None);
+    }
+    find_for_account(db, account_id, phone_id).await
 }
 
 /// The phone if it exists and belongs to the account; another account's

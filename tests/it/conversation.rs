@@ -750,10 +750,97 @@ async fn media_by_upload(db: Db) {
     sim.shutdown();
 }
 
+/// A contact's typing and calls: chat.typing events for each state; a
+/// call is a call.received event; with the phone set to decline calls,
+/// the virtual phone sees its call rejected and gets the phone's reply.
+async fn calls_and_typing(db: Db) {
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812341050";
+    let a = "919812341051";
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(a);
+    let admin = |path: &str| format!("{}/admin/phones/{a}/{path}", sim.http_url());
+
+    for state in ["composing", "recording", "paused"] {
+        let (status, body) = send(
+            app.http
+                .post(admin("typing"))
+                .json(&json!({"to": own, "state": state})),
+        )
+        .await;
+        assert_eq!(status, 204, "{body}");
+        let event = event_named(&app, &phone, "chat.typing", |p| p["state"] == json!(state)).await;
+        assert_eq!(event["from"], json!(a), "{event}");
+    }
+
+    let call = async |video: bool| {
+        let (status, body) = send(
+            app.http
+                .post(admin("call"))
+                .json(&json!({"to": own, "video": video})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let id = body["call_id"].as_str().unwrap().to_owned();
+        let event = event_named(&app, &phone, "call.received", |p| p["call_id"] == json!(id)).await;
+        (id, event)
+    };
+    // Settings off (the default): the call rings on.
+    let (first, event) = call(false).await;
+    assert_eq!(event["from"], json!(a), "{event}");
+    assert_eq!(event["video"], json!(false), "{event}");
+    assert_eq!(event["rejected"], json!(false), "{event}");
+    let (status, settings) = app.get(&format!("/api/phones/{phone}/calls")).await;
+    assert_eq!(status, 200, "{settings}");
+    assert_eq!(settings["reject_calls"], json!(false), "{settings}");
+
+    // A reply needs reject_calls.
+    let (status, body) = app
+        .post(
+            &format!("/api/phones/{phone}/calls"),
+            json!({"reply": "Write to us here"}),
+        )
+        .await;
+    refused(status, &body, "reply");
+    let reply = "We can't take calls: write to us here and we answer within the hour.";
+    let (status, settings) = app
+        .post(
+            &format!("/api/phones/{phone}/calls"),
+            json!({"reject_calls": true, "reply": reply}),
+        )
+        .await;
+    assert_eq!(status, 200, "{settings}");
+    assert_eq!(settings["reply"], json!(reply), "{settings}");
+
+    let (second, event) = call(true).await;
+    assert_eq!(event["video"], json!(true), "{event}");
+    assert_eq!(event["rejected"], json!(true), "{event}");
+    let replied = event["replied"]
+        .as_str()
+        .expect("the reply's message id")
+        .to_owned();
+    let got = received(&sim, a, |m| m.id == replied).await;
+    assert_eq!(got.text.as_deref(), Some(reply));
+    let calls = sim.phone_calls(a);
+    let placed = |id: &str| calls.iter().find(|c| c.call_id == id).unwrap().clone();
+    assert!(placed(&second).rejected, "{calls:?}");
+    assert!(placed(&second).video);
+    assert!(!placed(&first).rejected, "{calls:?}");
+    // The reply is an outbound message like any other.
+    let (_, stored) = app
+        .get(&format!("/api/phones/{phone}/messages/{replied}"))
+        .await;
+    assert_eq!(stored["message"]["to"], json!(a), "{stored}");
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
     contact_cards_both_ways,
     polls_and_votes,
     forwards,
     stickers_and_voice_notes,
-    media_by_upload
+    media_by_upload,
+    calls_and_typing
 );

@@ -603,7 +603,7 @@ async fn bad_sends_are_refused_and_nothing_is_stored(db: Db) {
         (
             "/api/send-video",
             json!({"phone_id": phone, "to": ok, "url": format!("{base}/photo.png")}),
-            "not a MP4 video",
+            "but videos take MP4",
         ),
         (
             "/api/send-image",

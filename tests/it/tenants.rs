@@ -62,7 +62,8 @@ fn other_fields(method: &str) -> Option<Value> {
         "SendImage" | "SendVideo" | "SendDocument" | "SendAudio" | "SendSticker" | "SendVoice" => {
             json!({"to": to})
         }
-        "GetMedia" | "DeleteMedia" => json!({}),
+        "GetMedia" | "DeleteMedia" | "GetCallSettings" => json!({}),
+        "SetCallSettings" => json!({"reject_calls": true}),
         "SendLocation" => json!({"to": to, "lat": 28.6, "lng": 77.2}),
         "SendContact" => json!({"to": to, "contacts": [{"name": "Asha", "numbers": [to]}]}),
         "SendPoll" => json!({"to": to, "question": "Lunch?", "options": ["Yes", "No"]}),

@@ -20,6 +20,11 @@ pub struct Model {
     pub ban_expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Decline incoming calls as they ring.
+    pub reject_calls: bool,
+    /// Sent to a caller whose call was declined (none: nothing is sent).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub call_reply: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

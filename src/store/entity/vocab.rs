@@ -167,6 +167,9 @@ pub enum Source {
     Bulk,
     #[sea_orm(string_value = "bot")]
     Bot,
+    /// The phone's reply to a caller it declined (call settings).
+    #[sea_orm(string_value = "call")]
+    Call,
 }
 
 impl Source {
@@ -176,6 +179,7 @@ impl Source {
             Source::Api => "api",
             Source::Bulk => "bulk",
             Source::Bot => "bot",
+            Source::Call => "call",
         }
     }
 }

@@ -17,6 +17,7 @@ mod m0012_edits;
 mod m0013_read;
 mod m0014_details;
 mod m0015_uploads;
+mod m0016_calls;
 
 use sea_orm_migration::prelude::*;
 
@@ -35,6 +36,7 @@ use m0012_edits::M0012Edits;
 use m0013_read::M0013Read;
 use m0014_details::M0014Details;
 use m0015_uploads::M0015Uploads;
+use m0016_calls::M0016Calls;
 
 pub struct Migrator;
 
@@ -57,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0013Read),
             Box::new(M0014Details),
             Box::new(M0015Uploads),
+            Box::new(M0016Calls),
         ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());

@@ -1,0 +1,153 @@
+//! What a phone's contacts signal besides messages: typing in a chat, and
+//! calls. Each is an event (`chat.typing`, `call.received`); a call is
+//! declined as it rings when the phone's call settings say so, and the
+//! caller then gets the phone's reply through the outbox.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use whatsapp_rust::{
+    Client, Jid,
+    wacore::types::{
+        call::{CallAction, IncomingCall},
+        events::ChatPresenceUpdate,
+        presence::{ChatPresence, ChatPresenceMedia},
+    },
+};
+
+use super::actor::Actor;
+use crate::{
+    events::EventKind,
+    store::{
+        self,
+        entity::vocab::{MessageStatus, Source},
+        messages::{Body, NewOutbound},
+    },
+};
+
+impl Actor {
+    /// A contact's typing, recording or pause.
+    pub(super) async fn on_typing(&self, client: &Arc<Client>, update: &ChatPresenceUpdate) {
+        let state = match (&update.state, &update.media) {
+            (ChatPresence::Composing, ChatPresenceMedia::Audio) => "recording",
+            (ChatPresence::Composing, _) => "composing",
+            (ChatPresence::Paused, _) => "paused",
+        };
+        let source = &update.source;
+        let from = number_of(client, &source.sender).await;
+        let group = source.is_group.then(|| source.chat.user.to_string());
+        self.event(
+            EventKind::ChatTyping,
+            json!({"from": from, "state": state, "group": group}),
+        )
+        .await;
+    }
+
+    /// An incoming call: declined when the phone's settings say so (not a
+    /// call WhatsApp delivers late, which has ended), then its event.
+    pub(super) async fn on_call(&mut self, client: &Arc<Client>, call: &IncomingCall) {
+        let CallAction::Offer {
+            call_id,
+            call_creator,
+            caller_pn,
+            is_video,
+            ..
+        } = &call.action
+        else {
+            return;
+        };
+        let caller = caller_pn
+            .as_ref()
+            .filter(|j| !j.is_lid())
+            .or(Some(call_creator).filter(|j| !j.is_lid()))
+            .unwrap_or(&call.from);
+        let from = number_of(client, caller).await;
+        let phone = match store::phones::find(&self.shared.db, &self.phone_id).await {
+            Ok(phone) => phone,
+            Err(err) => {
+                tracing::error!(phone_id = %self.phone_id, error = %err, "reading call settings");
+                None
+            }
+        };
+        let mut rejected = false;
+        let mut replied = None;
+        if let Some(phone) = phone.filter(|p| p.reject_calls && !call.offline) {
+            match client.voip().reject(call).await {
+                Ok(()) => rejected = true,
+                Err(err) => {
+                    tracing::warn!(phone_id = %self.phone_id, %call_id, error = %err, "declining a call")
+                }
+            }
+            if rejected && let Some(text) = phone.call_reply.clone() {
+                replied = self.reply_to_caller(client, &phone, &from, text).await;
+            }
+        }
+        self.event(
+            EventKind::CallReceived,
+            json!({
+                "from": from,
+                "call_id": call_id,
+                "video": is_video,
+                "timestamp": call.timestamp.timestamp(),
+                "offline": call.offline,
+                "rejected": rejected,
+                "replied": replied,
+            }),
+        )
+        .await;
+    }
+
+    /// The phone's reply to a declined caller: admitted by the plan like
+    /// any send, written to the outbox, then sent by this session (the one
+    /// that sends the phone's outbox); its message id.
+    async fn reply_to_caller(
+        &mut self,
+        client: &Arc<Client>,
+        phone: &store::entity::phone::Model,
+        caller: &str,
+        text: String,
+    ) -> Option<String> {
+        let db = &self.shared.db;
+        if let Err(err) = crate::plan::admit(db, phone, &[caller]).await {
+            tracing::warn!(phone_id = %self.phone_id, error = %err, "not answering a declined caller");
+            return None;
+        }
+        let row = store::messages::insert_outbound(
+            db,
+            NewOutbound {
+                account_id: phone.account_id.clone(),
+                phone_id: phone.id.clone(),
+                peer: caller.to_owned(),
+                body: Body::text(text),
+                source: Source::Call,
+                ..Default::default()
+            },
+        )
+        .await;
+        match row {
+            Ok(row) => {
+                self.shared
+                    .metrics
+                    .message(row.kind, row.source, MessageStatus::Queued);
+                let id = row.wa_id.clone();
+                self.send_row(client, row).await;
+                Some(id)
+            }
+            Err(err) => {
+                tracing::error!(phone_id = %self.phone_id, error = %err, "storing the reply to a declined call");
+                None
+            }
+        }
+    }
+}
+
+/// A contact's number: a phone-number jid's user, or the number a LID maps
+/// to (the LID's digits when the session does not know it).
+async fn number_of(client: &Client, jid: &Jid) -> String {
+    if jid.is_lid()
+        && let Ok(Some(entry)) = client.get_lid_pn_entry(&jid.to_non_ad()).await
+    {
+        return entry.phone_number.to_string();
+    }
+    jid.user.to_string()
+}
