@@ -172,23 +172,30 @@ async function postJson<T>(path: string, body: unknown): Promise<T> {
 }
 
 async function readJson<T>(res: Response): Promise<T> {
-  let data: unknown = null;
   const text = await res.text();
+  if (res.ok) return parse(text) as T;
+  throw httpProblem(res.status, res.statusText, text, (name) => res.headers.get(name));
+}
+
+function parse(text: string): unknown {
   try {
-    data = text ? JSON.parse(text) : null;
+    return text ? JSON.parse(text) : null;
   } catch {
-    data = null;
+    return null;
   }
-  if (res.ok) return data as T;
-  const err = (data as { error?: { status?: string; message?: string; request_id?: string } } | null)?.error;
-  const message = err?.message ?? `HTTP ${res.status} ${res.statusText}`.trim();
-  const retry = res.headers.get("retry-after");
+}
+
+/** A plain-JSON error answer (`{"success": false, "error": {...}}`) as an HttpProblem. */
+function httpProblem(status: number, statusText: string, text: string, header: (name: string) => string | null): HttpProblem {
+  const err = (parse(text) as { error?: { status?: string; message?: string; request_id?: string } } | null)?.error;
+  const message = err?.message ?? `HTTP ${status} ${statusText}`.trim();
+  const retry = header("retry-after");
   const code = err?.status ? STATUS_CODE[err.status] : undefined;
-  throw new HttpProblem(res.status, {
+  return new HttpProblem(status, {
     code,
     message,
-    field: res.status === 400 ? fieldOf(message) : undefined,
-    requestId: err?.request_id ?? res.headers.get("x-request-id") ?? undefined,
+    field: status === 400 ? fieldOf(message) : undefined,
+    requestId: err?.request_id ?? header("x-request-id") ?? undefined,
     retryAfter: retry && /^\d+$/.test(retry) ? Number(retry) : undefined,
   });
 }
@@ -222,4 +229,71 @@ export async function openapi(): Promise<unknown> {
 /** The REST path of a stored message's media file (the session cookie authenticates it). */
 export function mediaUrl(phoneId: string, messageId: string): string {
   return `/api/phones/${encodeURIComponent(phoneId)}/messages/${encodeURIComponent(messageId)}/media`;
+}
+
+// ---- Uploads: a plain HTTP route, not gRPC ----
+
+/** An upload, as POST /api/media answers it (UploadedMedia in JSON). */
+export interface UploadedFile {
+  /** Pass as `media_id` to a media send. */
+  media_id: string;
+  /** The type its content shows. */
+  mime_type: string;
+  size: number;
+  /** Hex SHA-256 of the file. */
+  sha256: string;
+  file_name: string | null;
+  created_at: string;
+  /** When the gateway deletes it (RFC 3339). */
+  expires_at: string;
+}
+
+/**
+ * Uploads `file` for later sends by media_id: POST /api/media with the file
+ * as the raw body and its name in the query. The session cookie
+ * authenticates it and the browser's Origin header passes the CSRF check, as
+ * for every call. An XMLHttpRequest rather than fetch for its upload
+ * progress (`progress` gets the bytes sent and the total). A refusal is an
+ * HttpProblem naming its field (`file`, `file_name`); aborting `signal`
+ * cancels the upload.
+ */
+export function uploadMedia(file: File, opts: { signal?: AbortSignal; progress?: (sent: number, total: number) => void } = {}): Promise<UploadedFile> {
+  return new Promise((resolve, reject) => {
+    const { signal, progress } = opts;
+    if (signal?.aborted) {
+      reject(new DOMException("The upload was cancelled", "AbortError"));
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    const query = file.name ? `?${new URLSearchParams({ file_name: file.name }).toString()}` : "";
+    xhr.open("POST", `/api/media${query}`);
+    // Any type but JSON, which the gateway would read as the gRPC request
+    // (it reads the type from the content anyway).
+    xhr.setRequestHeader("Content-Type", file.type && !/json/i.test(file.type) ? file.type : "application/octet-stream");
+    xhr.setRequestHeader("Accept", "application/json");
+    const onAbort = (): void => xhr.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const done = (): void => signal?.removeEventListener("abort", onAbort);
+    if (progress) xhr.upload.addEventListener("progress", (ev) => progress(ev.loaded, ev.lengthComputable ? ev.total : file.size));
+    xhr.addEventListener("load", () => {
+      done();
+      if (xhr.status >= 200 && xhr.status < 300) {
+        const media = (parse(xhr.responseText) as { media?: UploadedFile } | null)?.media;
+        if (media?.media_id) resolve(media);
+        else reject(new HttpProblem(xhr.status, { code: Code.Internal, message: "the gateway's answer to the upload holds no media_id", field: undefined, requestId: xhr.getResponseHeader("x-request-id") ?? undefined, retryAfter: undefined }));
+        return;
+      }
+      if (xhr.status === 401) unauthenticated();
+      reject(httpProblem(xhr.status, xhr.statusText, xhr.responseText, (name) => xhr.getResponseHeader(name)));
+    });
+    xhr.addEventListener("error", () => {
+      done();
+      reject(new HttpProblem(0, { code: Code.Unavailable, message: "The upload failed: the gateway could not be reached.", field: undefined, requestId: undefined, retryAfter: undefined }));
+    });
+    xhr.addEventListener("abort", () => {
+      done();
+      reject(new DOMException("The upload was cancelled", "AbortError"));
+    });
+    xhr.send(file);
+  });
 }

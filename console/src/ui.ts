@@ -115,8 +115,14 @@ export function check(label: Child, control: HTMLInputElement, hint?: Child): HT
   );
 }
 
+/**
+ * Shows `message` under the field named `name`: the wrapper whose data-field
+ * is that name, else one that lists it in data-field-also (one control the
+ * API knows by several names, e.g. a file input for `file` and `media_id`).
+ */
 export function showFieldError(form: HTMLElement, name: string, message: string): boolean {
-  const wrap = form.querySelector<HTMLElement>(`[data-field="${CSS.escape(name)}"]`);
+  const n = CSS.escape(name);
+  const wrap = form.querySelector<HTMLElement>(`[data-field="${n}"]`) ?? form.querySelector<HTMLElement>(`[data-field-also~="${n}"]`);
   if (!wrap) return false;
   const err = wrap.querySelector<HTMLElement>(".field-error");
   const control = wrap.querySelector<HTMLElement>("input, select, textarea");

@@ -16,7 +16,9 @@
 // Prints one line per passed step and "N passed, 0 failed" at the end; on the
 // first failure it saves failure.png, prints the reason and exits 1.
 
-import { appendFileSync, mkdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import jsQR from "jsqr";
@@ -170,6 +172,75 @@ async function pageError() {
 async function bannerText() {
   return (await textOf(page.locator("#banner .banner"))).replace(/\s+/g, " ");
 }
+
+// ---- Files to upload, made here ----
+
+/** A PNG of `width` x `height`, each pixel [r, g, b, a] from `pixel(x, y)`. */
+function pngFile(width, height, pixel) {
+  const img = new PNG({ width, height });
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) img.data.set(pixel(x, y), (width * y + x) << 2);
+  }
+  return PNG.sync.write(img);
+}
+
+/** A WAV of `seconds` of silence (8 kHz, 16-bit mono): audio, but no OGG/Opus. */
+function wavFile(seconds) {
+  const n = 8000 * seconds;
+  const b = Buffer.alloc(44 + 2 * n);
+  b.write("RIFF", 0);
+  b.writeUInt32LE(36 + 2 * n, 4);
+  b.write("WAVEfmt ", 8);
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(8000, 24);
+  b.writeUInt32LE(16000, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write("data", 36);
+  b.writeUInt32LE(2 * n, 40);
+  return b;
+}
+
+const OGG_CRC = Array.from({ length: 256 }, (_, i) => {
+  let r = i << 24;
+  for (let j = 0; j < 8; j++) r = r & 0x80000000 ? (r << 1) ^ 0x04c11db7 : r << 1;
+  return r >>> 0;
+});
+
+/** An OGG/Opus voice note of `seconds` of silence (RFC 7845: OpusHead, OpusTags, 20 ms silent frames, 1 s a page). */
+function opusFile(seconds) {
+  const preSkip = 312;
+  let seq = 0;
+  const page = (packets, granule, flags) => {
+    const head = Buffer.alloc(27 + packets.length);
+    head.write("OggS", 0);
+    head[5] = flags;
+    head.writeBigInt64LE(BigInt(granule), 6);
+    head.writeUInt32LE(0x77616473, 14);
+    head.writeUInt32LE(seq++, 18);
+    head[26] = packets.length;
+    packets.forEach((p, i) => (head[27 + i] = p.length));
+    const out = Buffer.concat([head, ...packets]);
+    let crc = 0;
+    for (const byte of out) crc = ((crc << 8) ^ OGG_CRC[((crc >>> 24) ^ byte) & 0xff]) >>> 0;
+    out.writeUInt32LE(crc, 22);
+    return out;
+  };
+  const opusHead = Buffer.alloc(19);
+  opusHead.write("OpusHead", 0);
+  opusHead[8] = 1;
+  opusHead[9] = 1;
+  opusHead.writeUInt16LE(preSkip, 10);
+  opusHead.writeUInt32LE(48000, 12);
+  const pages = [page([opusHead], 0, 2), page([Buffer.concat([Buffer.from("OpusTags"), Buffer.alloc(8)])], 0, 0)];
+  const silence = Buffer.from([0xf8, 0xff, 0xfe]);
+  for (let s = 1; s <= seconds; s++) pages.push(page(Array(50).fill(silence), preSkip + s * 48000, s === seconds ? 4 : 0));
+  return Buffer.concat(pages);
+}
+
+const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
 
 let phoneId = "";
 let token = "";
@@ -655,6 +726,125 @@ const scenarios = [
       const copySeen = JSON.stringify((gotCopy.contacts ?? []).map((c) => c.name));
       check(copySeen === JSON.stringify(["Asha Rao", "Meera"]), `${FORWARD} received the cards of ${copySeen}`);
       pass(`virtual phone ${FORWARD} received the cards marked forwarded (${copySeen})`);
+    },
+  ],
+  [
+    "stickers, voice notes and uploads",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "wadesk-console-"));
+      const file = (name, bytes) => {
+        const path = join(dir, name);
+        writeFileSync(path, bytes);
+        return path;
+      };
+      // Flat artwork on a transparent background (what stickers are), a small photo, and audio.
+      const sticker = file("sticker.png", pngFile(160, 120, (x, y) => ((x - 80) ** 2 + (y - 60) ** 2 < 55 ** 2 ? [18, 140, 110, 255] : [0, 0, 0, 0])));
+      const photoBytes = pngFile(64, 48, (x, y) => [x * 4, y * 5, 128, 255]);
+      const photo = file("photo.png", photoBytes);
+      const big = file("big.png", Buffer.alloc(6 * 1024 * 1024));
+      const notes = file("notes.txt", Buffer.from("A text file is no image.\n".repeat(20)));
+      const wav = file("note.wav", wavFile(1));
+      const ogg = file("note.ogg", opusFile(3));
+      const received = async (number) => {
+        const r = await sim("GET", `/admin/phones/${number}/messages`);
+        return Array.isArray(r.json) ? r.json : [];
+      };
+      const results = page.locator("#send-results .result");
+      const send = async (form, what) => {
+        const before = await results.count();
+        await form.locator('button[type="submit"]').click();
+        await waitFor(what, async () => (await results.count()) > before || (await pageError()), 45_000);
+        if ((await results.count()) === before) throw new Failure(`${what} failed: ${await pageError()}`);
+        return (await results.first().getAttribute("data-message-id")) ?? "";
+      };
+      /** Submits `form` and answers the error under its file field (nothing may be sent). */
+      const refused = async (form, what) => {
+        const before = await results.count();
+        const err = form.locator('[data-field="file"] .field-error');
+        await form.locator('button[type="submit"]').click();
+        await waitFor(what, async () => (await textOf(err)) || (await bannerText()) || (await results.count()) > before, 45_000);
+        check((await results.count()) === before, `${what}: it was sent`);
+        check(!(await bannerText()), `${what}: the refusal went to the banner: ${await bannerText()}`);
+        return textOf(err);
+      };
+
+      // A sticker from an uploaded PNG: the gateway makes it a WebP, the peer's phone downloads it.
+      await nav("send");
+      await page.locator('.tab[data-tab="sticker"]').click();
+      const sform = page.locator('form[data-kind="sticker"]');
+      await sform.waitFor();
+      await page.fill('input[name="to"]', PEER);
+      await sform.locator('input[name="source"][value="upload"]').check();
+      check(!(await sform.locator('input[name="url"]').isVisible()), "the URL field still shows after choosing Upload a file");
+      const sfile = sform.locator('input[name="file"]');
+      await sfile.setInputFiles(big);
+      let err = await refused(sform, "the 6 MB sticker refused");
+      check(/larger than WhatsApp's 5 MB limit/.test(err), `a 6 MB sticker: "${err}"`);
+      pass(`a 6 MB file is refused as a sticker before it is uploaded, under the file: "${err}"`);
+      await sfile.setInputFiles(sticker);
+      const stickerId = await send(sform, "sending the sticker");
+      const upload = (await results.first().getAttribute("data-media-id")) ?? "";
+      check(upload.startsWith("md_"), `the sticker's result names no upload: "${await textOf(results.first())}"`);
+      pass(`a PNG uploaded (${upload}) and sent as a sticker (${stickerId})`);
+      const gotSticker = await waitFor(`the sticker at ${PEER}`, async () => (await received(PEER)).find((m) => m.id === stickerId));
+      check(gotSticker.kind === "sticker", `${PEER} received a ${gotSticker.kind}, not a sticker`);
+      check(gotSticker.media_mime === "image/webp", `${PEER} received the sticker as ${gotSticker.media_mime}, not image/webp`);
+      check(gotSticker.media_downloaded_sha256, `${PEER} could not download the sticker's file`);
+      pass(`virtual phone ${PEER} received a sticker (image/webp) and downloaded its file`);
+      await shot("04c-send-sticker.png");
+
+      // An image by upload (the choice of Upload stays): the peer's phone gets exactly the file.
+      await page.locator('.tab[data-tab="image"]').click();
+      const iform = page.locator('form[data-kind="image"]');
+      await iform.waitFor();
+      check(await iform.locator('input[name="source"][value="upload"]').isChecked(), "Upload a file was not kept when switching to Image");
+      const ifile = iform.locator('input[name="file"]');
+      await ifile.setInputFiles(notes);
+      err = await refused(iform, "the text file refused");
+      check(/^file: /.test(err), `uploading a text file: "${err}"`);
+      pass(`uploading a text file is refused under the file, naming it: "${err}"`);
+      await ifile.setInputFiles(photo);
+      await iform.locator('textarea[name="caption"]').fill("Uploaded from the console");
+      const imageId = await send(iform, "sending the image");
+      pass(`an image uploaded and sent (${imageId})`);
+      const gotImage = await waitFor(`the image at ${PEER}`, async () => (await received(PEER)).find((m) => m.id === imageId));
+      check(gotImage.kind === "image", `${PEER} received a ${gotImage.kind}, not an image`);
+      check(gotImage.media_downloaded_sha256 === sha256(photoBytes), `${PEER} downloaded a file with SHA-256 ${gotImage.media_downloaded_sha256}, the upload's is ${sha256(photoBytes)}`);
+      pass(`virtual phone ${PEER} downloaded the very file uploaded (SHA-256 ${sha256(photoBytes).slice(0, 12)}…)`);
+
+      // Voice notes: a WAV is refused under the file (the send names media_id); OGG/Opus goes with its length.
+      await page.locator('.tab[data-tab="voice"]').click();
+      const vform = page.locator('form[data-kind="voice"]');
+      await vform.waitFor();
+      const vfile = vform.locator('input[name="file"]');
+      await vfile.setInputFiles(wav);
+      err = await refused(vform, "the WAV voice note refused");
+      check(/^media_id: /.test(err) && /OGG\/Opus/.test(err), `a WAV voice note: "${err}"`);
+      pass(`a WAV voice note is refused under the file: "${err}"`);
+      await vfile.setInputFiles(ogg);
+      const voiceId = await send(vform, "sending the voice note");
+      const head = await textOf(results.first().locator(".result-head"));
+      check((await results.first().getAttribute("data-seconds")) === "3" && head.includes("0:03"), `the voice note's result says "${head}"`);
+      pass(`an OGG/Opus voice note sent (${voiceId}); the result says "${head}"`);
+      const gotVoice = await waitFor(`the voice note at ${PEER}`, async () => (await received(PEER)).find((m) => m.id === voiceId));
+      check(gotVoice.kind === "voice" && gotVoice.seconds === 3, `${PEER} received a ${gotVoice.kind} of ${gotVoice.seconds} s, not a voice note of 3 s`);
+      pass(`virtual phone ${PEER} received a voice note of 3 s`);
+      await shot("04d-send-voice.png");
+
+      // Messages: the sent sticker shows as a sticker, its file fetched back through the phone's session.
+      await nav("messages");
+      const stickerMsg = page.locator(`.msg[data-message-id="${stickerId}"]`);
+      await stickerMsg.waitFor();
+      await stickerMsg.scrollIntoViewIfNeeded();
+      const img = stickerMsg.locator("img.media-sticker");
+      const width = await waitFor("the sticker drawn", async () => {
+        if (await stickerMsg.locator(".media-missing").count()) throw new Failure(`the sticker is not available: ${await textOf(stickerMsg.locator(".media-missing"))}`);
+        return (await img.count()) && img.evaluate((el) => (el.complete ? el.naturalWidth : 0));
+      });
+      check(width === 512, `the sticker is drawn ${width} px wide, not 512 (the WebP the gateway made)`);
+      pass("Messages draws the sent sticker (the 512x512 WebP)");
+      await shot("05g-sticker.png");
+      rmSync(dir, { recursive: true, force: true });
     },
   ],
   [

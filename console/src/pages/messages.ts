@@ -1400,7 +1400,9 @@ function content(phoneId: string, m: Message): HTMLElement[] {
   switch (m.type) {
     case MessageType.IMAGE:
     case MessageType.STICKER: {
-      const img = h("img", { src: url, alt: m.text || `${MESSAGE_TYPE[m.type]} from ${number(peerOf(m))}`, loading: "lazy", class: m.type === MessageType.STICKER ? "media-sticker" : "media-img" });
+      // Sent ones too: the gateway fetches a sent file the same way, by the upload reference it stored.
+      const what = `${MESSAGE_TYPE[m.type]} ${m.direction === Direction.INBOUND ? "from" : "to"} ${number(peerOf(m))}`;
+      const img = h("img", { src: url, alt: m.text || what, loading: "lazy", class: m.type === MessageType.STICKER ? "media-sticker" : "media-img" });
       const link = h("a", { href: url, target: "_blank", rel: "noopener", class: "media-link", title: "Open the full image" }, img);
       img.addEventListener("error", () => {
         link.replaceWith(

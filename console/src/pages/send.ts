@@ -3,24 +3,32 @@
 // cards and polls are checked here against the API's bounds first (the same
 // messages, under the same fields); what only the API can tell (a number
 // that is no phone number) comes back from it under the field it names.
+// Media (image, video, document, audio, sticker, voice note) comes from a
+// URL the gateway fetches or from a file uploaded here first (POST
+// /api/media), then sent by its media_id.
 
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "../api";
 import { h, icon, nextId, replace } from "../dom";
-import { MESSAGE_STATUS, MESSAGE_STATUS_API, PHONE_STATUS, number, summary } from "../format";
+import { MESSAGE_STATUS, MESSAGE_STATUS_API, PHONE_STATUS, bytes, clock, fmtDate, number, plural, summary } from "../format";
 import { Direction, MessageStatus, PhoneStatus } from "../gen/wadesk/v1/common_pb";
 import { listen, phonePicker, pickPhone, type PageCtx } from "../page";
 import { href, updateQuiet } from "../router";
 import { events } from "../state";
-import { card, copyable, details, field, linkBtn, notice, pageHeader, pill, submitting, tabs, toast, type Control } from "../ui";
+import { card, check, copyable, details, field, linkBtn, notice, pageHeader, pill, spinner, submitting, tabs, toast, type Control } from "../ui";
 
 interface Result {
   messageId: string;
   to: string;
   status: MessageStatus;
+  /** A voice note's length, as the API read it from the file. */
+  seconds?: number;
+  /** The upload the file was sent from. */
+  mediaId?: string;
 }
 
-type Kind = "text" | "image" | "video" | "document" | "audio" | "location" | "contact" | "poll";
+type Kind = "text" | "image" | "video" | "document" | "audio" | "sticker" | "voice" | "location" | "contact" | "poll";
+type MediaKind = "image" | "video" | "document" | "audio" | "sticker" | "voice";
 
 const KINDS: { id: Kind; label: string }[] = [
   { id: "text", label: "Text" },
@@ -28,6 +36,8 @@ const KINDS: { id: Kind; label: string }[] = [
   { id: "video", label: "Video" },
   { id: "document", label: "Document" },
   { id: "audio", label: "Audio" },
+  { id: "sticker", label: "Sticker" },
+  { id: "voice", label: "Voice note" },
   { id: "location", label: "Location" },
   { id: "contact", label: "Contact card" },
   { id: "poll", label: "Poll" },
@@ -41,6 +51,42 @@ const POLL_OPTIONS_MIN = 2;
 const POLL_OPTIONS_MAX = 12;
 const POLL_QUESTION_MAX = 255;
 const POLL_OPTION_MAX = 100;
+
+const MB = 1024 * 1024;
+
+/**
+ * What each media send takes (docs/api.md, "Media"): the types the gateway
+ * accepts (read from the content), WhatsApp's limit, what the file picker
+ * offers, and the kind's name as the API's messages say it.
+ */
+const MEDIA: Record<MediaKind, { name: string; accepted: string; maxMb: number; accept: string; placeholder: string; note?: string }> = {
+  image: { name: "image", accepted: "JPG, PNG or WEBP", maxMb: 5, accept: "image/jpeg,image/png,image/webp", placeholder: "https://example.com/product.jpg" },
+  video: { name: "video", accepted: "MP4", maxMb: 16, accept: "video/mp4", placeholder: "https://example.com/demo.mp4" },
+  document: {
+    name: "document",
+    accepted: "PDF, DOCX or XLSX",
+    maxMb: 100,
+    accept: ".pdf,.docx,.xlsx,application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    placeholder: "https://example.com/invoice.pdf",
+  },
+  audio: { name: "audio", accepted: "MP3, OGG or WAV", maxMb: 16, accept: "audio/mpeg,audio/ogg,audio/wav,.mp3,.ogg,.opus,.wav", placeholder: "https://example.com/note.mp3", note: "MP3 and OGG/Opus play best." },
+  sticker: {
+    name: "sticker",
+    accepted: "WEBP, PNG or JPG",
+    maxMb: 5,
+    accept: "image/webp,image/png,image/jpeg",
+    placeholder: "https://example.com/sticker.webp",
+    note: "A WEBP is sent as it is; a PNG or JPG becomes a 512×512 WEBP (its shape kept, the rest transparent) of at most 500 KB: flat artwork on a transparent background, not photos.",
+  },
+  voice: {
+    name: "voice note",
+    accepted: "OGG/Opus",
+    maxMb: 16,
+    accept: "audio/ogg,.ogg,.opus",
+    placeholder: "https://example.com/note.ogg",
+    note: "The recipient sees a play button and its length. Other audio (MP3, WAV) goes as Audio, or convert it first (ffmpeg -i in.mp3 -c:a libopus out.ogg).",
+  },
+};
 
 /** A refusal found before sending, worded and routed like the API's (`field: message`). */
 function invalid(fieldName: string, message: string): ConnectError {
@@ -190,14 +236,17 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
   const showResult = (kind: string, r: Result, reply: string): void => {
     const slot = h("span", null, statusPill(r.status));
     liveStatus.set(r.messageId, slot);
+    const length = r.seconds ? ` of ${clock(r.seconds)}` : "";
     results.prepend(
       h(
         "div",
-        { class: "result", "data-message-id": r.messageId },
-        h("div", { class: "result-head" }, icon("check"), h("strong", null, `${kind} sent to ${number(r.to)}`)),
+        { class: "result", "data-message-id": r.messageId, "data-media-id": r.mediaId, "data-seconds": r.seconds ? String(r.seconds) : undefined },
+        h("div", { class: "result-head" }, icon("check"), h("strong", null, `${kind}${length} sent to ${number(r.to)}`)),
         details([
           ["Message ID", copyable(r.messageId)],
           ["To", number(r.to)],
+          r.seconds ? ["Length", plural(r.seconds, "second")] : null,
+          r.mediaId ? ["Upload", copyable(r.mediaId)] : null,
           reply ? ["Reply to", h("code", null, reply)] : null,
           ["Status", slot],
         ]),
@@ -206,14 +255,15 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
     );
   };
 
-  const form = (kind: Kind, label: string, controls: HTMLElement[], call: () => Promise<Result>): HTMLFormElement => {
+  /** A send's form; `call` may say what it is busy with on the button (`busy("Uploading…")`). */
+  const form = (kind: Kind, label: string, controls: HTMLElement[], call: (busy: (text: string) => void) => Promise<Result>): HTMLFormElement => {
     const submit = h("button", { type: "submit", class: "btn btn-primary" }, icon("send"), `Send ${label.toLowerCase()}`);
     const f = h("form", { class: "form", novalidate: true, "data-kind": kind }, toField, replyField, controls, h("div", { class: "form-actions" }, submit));
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       void submitting(submit, f, async () => {
         const reply = replyTo.value.trim();
-        const r = await call();
+        const r = await call((text) => replace(submit, spinner(), text));
         showResult(label, r, reply);
         // A reply is one message: the next send is not one unless asked again.
         if (reply && replyTo.value.trim() === reply) {
@@ -229,6 +279,131 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
   const text = (name: string, attrs: Record<string, unknown> = {}): HTMLInputElement => h("input", { name, type: "text", autocomplete: "off", ...attrs });
   const area = (name: string, attrs: Record<string, unknown> = {}): HTMLTextAreaElement => h("textarea", { name, rows: "5", ...attrs });
   const v = (c: Control): string => c.value;
+
+  // ---- Media: the file from a URL, or uploaded from here first ----
+
+  /** Where media comes from; the choice stays while switching kinds. */
+  let source: "url" | "upload" = "url";
+  /** This page's uploads by the file chosen: sending the same file again reuses its media_id while it is kept. */
+  const uploads = new WeakMap<File, api.UploadedFile>();
+
+  /** The file's part of a media send: exactly one of `url` and `mediaId` is set. */
+  interface MediaFile {
+    url: string;
+    mediaId: string;
+  }
+
+  /**
+   * A media send's form: the file (From a URL, or Upload a file: uploaded
+   * with POST /api/media, its progress shown, then sent by media_id), then
+   * `controls`. A refusal of the upload (`file`) or of the upload at the
+   * send (`media_id`) shows under the file; of the URL, under the URL.
+   */
+  const mediaForm = (kind: MediaKind, label: string, controls: HTMLElement[], send: (file: MediaFile) => Promise<Result>): HTMLFormElement => {
+    const spec = MEDIA[kind];
+    const limit = `${spec.accepted}, up to ${spec.maxMb} MB`;
+    const note = spec.note ? ` ${spec.note}` : "";
+    const url = text("url", { type: "url", required: true, placeholder: spec.placeholder });
+    const urlField = field(`${label} URL`, url, `${limit}, at a public http(s) URL.${note}`);
+    const file = h("input", { name: "file", type: "file", accept: spec.accept });
+    const fileField = field(`${label} file`, file, `${limit}. It is uploaded to the gateway, then sent.${note}`);
+    fileField.dataset.fieldAlso = "media_id file_name";
+    const bar = h("progress", { max: "1", value: "0", "aria-label": "Upload progress" });
+    const status = h("span", { class: "upload-status" });
+    const progress = h("div", { class: "upload-progress", hidden: true }, bar, status);
+    fileField.insertBefore(progress, fileField.querySelector(".field-error"));
+    /** Says how the upload goes; `done` (0 to 1) shows the bar, without it only the text shows. */
+    const say = (text: string, done?: number): void => {
+      progress.hidden = false;
+      bar.hidden = done === undefined;
+      if (done !== undefined) bar.value = done;
+      status.textContent = text;
+    };
+    /** The chosen file's upload when it is kept a minute more at least (else it is uploaded again). */
+    const kept = (): api.UploadedFile | undefined => {
+      const f = file.files?.[0];
+      const up = f ? uploads.get(f) : undefined;
+      return up && Date.parse(up.expires_at) > Date.now() + 60_000 ? up : undefined;
+    };
+    file.addEventListener("change", () => {
+      progress.hidden = true;
+      const up = kept();
+      if (up) say(`Uploaded already as ${up.media_id}: it is sent without uploading it again.`);
+    });
+
+    const show = (): void => {
+      urlField.hidden = source !== "url";
+      fileField.hidden = source !== "upload";
+    };
+    const radio = (value: "url" | "upload", text: string): HTMLElement => {
+      const r = h("input", { type: "radio", name: "source", value, checked: source === value });
+      r.addEventListener("change", () => {
+        if (!r.checked) return;
+        source = value;
+        show();
+      });
+      return check(text, r);
+    };
+    show();
+    const box = h(
+      "fieldset",
+      { class: "fieldset source-field" },
+      h("legend", null, label),
+      h("div", { class: "source-choice", role: "radiogroup", "aria-label": `Where the ${spec.name} comes from` }, radio("url", "From a URL"), radio("upload", "Upload a file")),
+      urlField,
+      fileField,
+    );
+
+    /** The file's part of the request, uploading the chosen file first (once). */
+    const read = async (busy: (text: string) => void): Promise<MediaFile> => {
+      if (source === "url") return { url: url.value.trim(), mediaId: "" };
+      const f = file.files?.[0];
+      if (!f) throw invalid("file", "choose a file to upload");
+      // The API's own check and words, before a large file travels for nothing.
+      if (f.size > spec.maxMb * MB) throw invalid("file", `the file is larger than WhatsApp's ${spec.maxMb} MB limit for ${spec.name}s`);
+      const done = kept();
+      if (done) {
+        say(`Uploaded already as ${done.media_id}; sending…`);
+        return { url: "", mediaId: done.media_id };
+      }
+      busy("Uploading…");
+      say(`Uploading ${f.name}…`, 0);
+      let up: api.UploadedFile;
+      try {
+        up = await api.uploadMedia(f, {
+          signal: ctx.signal,
+          progress: (sent, total) => say(`Uploading ${f.name}: ${total ? Math.floor((100 * sent) / total) : 100}% of ${bytes(total)}`, total ? sent / total : 1),
+        });
+      } catch (e) {
+        progress.hidden = true;
+        throw e;
+      }
+      uploads.set(f, up);
+      say(`Uploaded as ${up.media_id} (${bytes(up.size)}); sending…`, 1);
+      busy("Sending…");
+      return { url: "", mediaId: up.media_id };
+    };
+
+    return form(kind, label, [box, ...controls], async (busy) => {
+      const media = await read(busy);
+      let r: Result;
+      try {
+        r = await send(media);
+      } catch (e) {
+        if (media.mediaId) {
+          // Refused for its upload (unknown, expired, not this kind's): the next try uploads it again.
+          const f = file.files?.[0];
+          if (api.problem(e).field === "media_id" && f) uploads.delete(f);
+          progress.hidden = true;
+        }
+        throw e;
+      }
+      if (!media.mediaId) return r;
+      const up = kept();
+      say(`Sent from upload ${media.mediaId}${up ? `, kept until ${fmtDate(new Date(up.expires_at))} for more sends` : ""}.`);
+      return { messageId: r.messageId, to: r.to, status: r.status, seconds: r.seconds, mediaId: media.mediaId };
+    });
+  };
 
   const renderKind = (kind: Kind, panel: HTMLElement): void => {
     let f: HTMLFormElement;
@@ -249,35 +424,29 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
       }
       case "image":
       case "video": {
-        const url = text("url", { type: "url", required: true, placeholder: kind === "image" ? "https://example.com/product.jpg" : "https://example.com/demo.mp4" });
         const caption = area("caption", { rows: "3", maxlength: "1024" });
-        const accepted = kind === "image" ? "JPG, PNG or WEBP, up to 5 MB, at a public http(s) URL." : "MP4, up to 16 MB, at a public http(s) URL.";
-        f = form(
-          kind,
-          kind === "image" ? "Image" : "Video",
-          [field(`${kind === "image" ? "Image" : "Video"} URL`, url, accepted), field("Caption (optional)", caption, "Up to 1,024 characters."), mentionsBlock(caption)],
-          () => {
-            const req = { ...common(), url: url.value.trim(), caption: v(caption), mentions: mentionList() };
-            return kind === "image" ? api.send.sendImage(req, { signal: ctx.signal }) : api.send.sendVideo(req, { signal: ctx.signal });
-          },
-        );
+        f = mediaForm(kind, kind === "image" ? "Image" : "Video", [field("Caption (optional)", caption, "Up to 1,024 characters."), mentionsBlock(caption)], (file) => {
+          const req = { ...common(), ...file, caption: v(caption), mentions: mentionList() };
+          return kind === "image" ? api.send.sendImage(req, { signal: ctx.signal }) : api.send.sendVideo(req, { signal: ctx.signal });
+        });
         break;
       }
       case "document": {
-        const url = text("url", { type: "url", required: true, placeholder: "https://example.com/invoice.pdf" });
         const filename = text("filename", { placeholder: "Invoice_2025.pdf" });
-        f = form(kind, "Document", [field("Document URL", url, "PDF, DOCX or XLSX, up to 100 MB."), field("File name (optional)", filename, "What the recipient sees; by default the URL's last part.")], () =>
-          api.send.sendDocument({ ...common(), url: url.value.trim(), filename: filename.value.trim() }, { signal: ctx.signal }),
+        f = mediaForm(kind, "Document", [field("File name (optional)", filename, "What the recipient sees; by default the uploaded file's name, or the URL's last part.")], (file) =>
+          api.send.sendDocument({ ...common(), ...file, filename: filename.value.trim() }, { signal: ctx.signal }),
         );
         break;
       }
-      case "audio": {
-        const url = text("url", { type: "url", required: true, placeholder: "https://example.com/note.mp3" });
-        f = form(kind, "Audio", [field("Audio URL", url, "MP3, OGG or WAV, up to 16 MB. MP3 and OGG/Opus play best.")], () =>
-          api.send.sendAudio({ ...common(), url: url.value.trim() }, { signal: ctx.signal }),
-        );
+      case "audio":
+        f = mediaForm(kind, "Audio", [], (file) => api.send.sendAudio({ ...common(), ...file }, { signal: ctx.signal }));
         break;
-      }
+      case "sticker":
+        f = mediaForm(kind, "Sticker", [], (file) => api.send.sendSticker({ ...common(), ...file }, { signal: ctx.signal }));
+        break;
+      case "voice":
+        f = mediaForm(kind, "Voice note", [], (file) => api.send.sendVoice({ ...common(), ...file }, { signal: ctx.signal }));
+        break;
       case "location": {
         const lat = text("lat", { type: "number", step: "any", min: "-90", max: "90", inputmode: "decimal", placeholder: "28.6139", required: true });
         const lng = text("lng", { type: "number", step: "any", min: "-180", max: "180", inputmode: "decimal", placeholder: "77.2090", required: true });
@@ -592,8 +761,9 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
   );
   if (initialReply) {
     showQuoted();
-    // Came here to reply: the content is what is left to write.
-    ctx.main.querySelector<HTMLElement>('form[data-kind] [name="message"], form[data-kind] [name="url"], form[data-kind] [name="lat"], form[data-kind] [name="contact_name"], form[data-kind] [name="question"]')?.focus();
+    // Came here to reply: the content is what is left to write (the URL or file, whichever shows).
+    const content = 'form[data-kind] :is([name="message"], [name="url"], [name="file"], [name="lat"], [name="contact_name"], [name="question"])';
+    Array.from(ctx.main.querySelectorAll<HTMLElement>(content)).find((el) => el.getClientRects().length > 0)?.focus();
   }
 }
 
