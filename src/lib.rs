@@ -26,6 +26,7 @@ pub mod metrics;
 pub(crate) mod phones;
 pub(crate) mod plan;
 pub mod polls;
+pub(crate) mod preview;
 pub(crate) mod rules;
 pub(crate) mod sealed;
 pub(crate) mod send;

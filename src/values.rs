@@ -157,6 +157,25 @@ pub(crate) fn coordinates(lat: Option<f64>, lng: Option<f64>) -> Result<()> {
     Ok(())
 }
 
+/// A file's display name: trimmed, up to [`crate::rules::FILENAME_MAX`]
+/// characters, without slashes or control characters (400 naming `field`).
+pub(crate) fn file_name(field: &str, value: &str) -> Result<String> {
+    let name = value.trim();
+    if name.chars().count() > crate::rules::FILENAME_MAX {
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {} characters", crate::rules::FILENAME_MAX),
+        ));
+    }
+    if name.contains('/') || name.contains('\\') || name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            "must be a plain file name, without slashes or control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,23 +232,4 @@ mod tests {
         }
         assert!(display_name("name", &"x".repeat(101), 100).is_err());
     }
-}
-
-/// A file's display name: trimmed, up to [`crate::rules::FILENAME_MAX`]
-/// characters, without slashes or control characters (400 naming `field`).
-pub(crate) fn file_name(field: &str, value: &str) -> Result<String> {
-    let name = value.trim();
-    if name.chars().count() > crate::rules::FILENAME_MAX {
-        return Err(Error::invalid(
-            field,
-            format!("must be at most {} characters", crate::rules::FILENAME_MAX),
-        ));
-    }
-    if name.contains('/') || name.contains('\\') || name.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            field,
-            "must be a plain file name, without slashes or control characters",
-        ));
-    }
-    Ok(name.to_owned())
 }

@@ -78,6 +78,18 @@ impl PhoneService for Bare {
     ) -> Result<Response<proto::DeletePhoneResponse>, Status> {
         no()
     }
+    async fn get_call_settings(
+        &self,
+        _: Request<proto::GetCallSettingsRequest>,
+    ) -> Result<Response<proto::CallSettings>, Status> {
+        no()
+    }
+    async fn set_call_settings(
+        &self,
+        _: Request<proto::SetCallSettingsRequest>,
+    ) -> Result<Response<proto::CallSettings>, Status> {
+        no()
+    }
 }
 
 type Client = PhoneServiceClient<tonic::service::interceptor::InterceptedService<Channel, Bearer>>;

@@ -117,6 +117,20 @@ pub struct PhoneMessage {
     pub forwarded: bool,
     /// A voice note (`kind` "voice"): its duration as the phone shows it.
     pub seconds: Option<u32>,
+    /// A text's link preview, as the phone shows it.
+    pub link_preview: Option<LinkPreviewSeen>,
+}
+
+/// A link preview a virtual phone was shown.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LinkPreviewSeen {
+    /// The link in the text it previews.
+    pub url: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// The thumbnail's size in bytes (0: none), and whether it is a JPEG.
+    pub thumbnail_bytes: usize,
+    pub thumbnail_jpeg: bool,
 }
 
 /// A contact card a virtual phone received.
@@ -171,6 +185,9 @@ pub struct PrimaryRuntime {
     pub chat_states: Vec<ChatStateSeen>,
     /// Calls this phone placed, with what became of them.
     pub calls: Vec<CallPlaced>,
+    /// Edits and deletions applied, by (sender, message id): a phone applies
+    /// a change once, however often it arrives.
+    pub changes_seen: std::collections::HashSet<(String, String)>,
 }
 
 /// A call a virtual phone placed.

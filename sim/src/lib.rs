@@ -52,8 +52,8 @@ use tokio::sync::broadcast;
 use wacore_libsignal::protocol::{KeyPair, PrivateKey};
 
 pub use directory::{
-    CallPlaced, ChatStateSeen, ContactSeen, DeviceInfo, PhoneInfo, PhoneMessage, PollSeen,
-    SentStatus,
+    CallPlaced, ChatStateSeen, ContactSeen, DeviceInfo, LinkPreviewSeen, PhoneInfo, PhoneMessage,
+    PollSeen, SentStatus,
 };
 pub use handshake::Pattern;
 pub use pairing::PairedDevice;

@@ -143,9 +143,13 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
             Type::REVOKE => None,
             _ => return Ok(()),
         };
-        // The change applies to the sender's own message, as a phone shows it.
+        // The change applies to the sender's own message, as a phone shows
+        // it, once per change (a resent change keeps its id).
         let mut st = shared.state();
         if let Some(p) = st.dir.phone_mut(number)
+            && p.primary
+                .changes_seen
+                .insert((from.user.to_string(), id.clone()))
             && let Some(rec) = p
                 .primary
                 .received
@@ -322,6 +326,18 @@ fn describe(msg: &wa::Message) -> PhoneMessage {
     if let Some(t) = m.text_content() {
         out.kind = "text".into();
         out.text = Some(t.to_string());
+    }
+    if let Some(e) = m.extended_text_message.as_option()
+        && let Some(url) = e.matched_text.clone()
+    {
+        let thumbnail = e.jpeg_thumbnail.clone().unwrap_or_default();
+        out.link_preview = Some(crate::directory::LinkPreviewSeen {
+            url,
+            title: e.title.clone(),
+            description: e.description.clone(),
+            thumbnail_bytes: thumbnail.len(),
+            thumbnail_jpeg: thumbnail.starts_with(&[0xff, 0xd8, 0xff]),
+        });
     }
     if let Some(i) = m.image_message.as_option() {
         out.kind = "image".into();

@@ -195,6 +195,8 @@ impl PhoneService for PhoneApi {
         .await
         .map_err(crate::error::Error::from)?
         .ok_or_else(|| crate::error::Error::NotFound(format!("phone {} not found", phone.id)))?;
+        // The API reads phones through a cache: the next read sees this.
+        self.0.sessions.phones().invalidate(&phone.id);
         Ok(Response::new(call_settings(phone)))
     }
 }

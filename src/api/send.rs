@@ -318,9 +318,21 @@ impl SendService for SendApi {
         let to = recipient(&req.phone_id, &req.to)?;
         validate::required("message", &req.message)?;
         validate::max_len("message", &req.message, rules::MESSAGE_MAX)?;
-        let body = Body::text(req.message.clone());
         let context = context(&req.reply_to, &req.mentions)?;
-        let sent = self
+        let mut body = Body::text(req.message.clone());
+        // The preview is made before the send: what goes into the outbox
+        // is the text as it will be sent.
+        let preview = match req.link_preview {
+            true => Some(crate::preview::build(&self.0.fetcher, &req.message).await),
+            false => None,
+        };
+        if let Some(Ok(preview)) = &preview {
+            body.media_ref = Some(crate::media::encode(&crate::preview::message(
+                &req.message,
+                preview,
+            )));
+        }
+        let row = self
             .send(
                 &request,
                 caller,
@@ -330,7 +342,26 @@ impl SendService for SendApi {
                 context,
             )
             .await?;
-        respond!(SendTextResponse, sent)
+        let (link_preview, link_preview_error) = match preview {
+            Some(Ok(p)) => (
+                Some(proto::LinkPreview {
+                    url: p.url,
+                    title: p.title,
+                    description: p.description,
+                    thumbnail: p.thumbnail.is_some(),
+                }),
+                None,
+            ),
+            Some(Err(why)) => (None, Some(why)),
+            None => (None, None),
+        };
+        Ok(Response::new(proto::SendTextResponse {
+            message_id: row.wa_id,
+            to: row.peer,
+            status: proto::MessageStatus::from(row.status) as i32,
+            link_preview,
+            link_preview_error,
+        }))
     }
 
     async fn send_image(

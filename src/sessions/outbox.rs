@@ -135,10 +135,14 @@ async fn send_change(
 
 fn build(row: &message::Model) -> Result<wa::Message, String> {
     match row.kind {
-        MessageKind::Text => Ok(wa::Message {
-            conversation: row.text.clone(),
-            ..Default::default()
-        }),
+        // With a link preview, the extended text built when it was accepted.
+        MessageKind::Text => match row.media_ref.as_deref() {
+            Some(stored) => media::decode(stored),
+            None => Ok(wa::Message {
+                conversation: row.text.clone(),
+                ..Default::default()
+            }),
+        },
         MessageKind::Location => Ok(wa::Message {
             location_message: MessageField::some(wa::message::LocationMessage {
                 degrees_latitude: row.lat,

@@ -848,10 +848,123 @@ const scenarios = [
     },
   ],
   [
+    "calls and a contact's typing",
+    async () => {
+      // The phone's page: its Calls section starts off, the reply box disabled.
+      await nav("phones");
+      await page.locator(`.phone-row[data-phone-id="${phoneId}"] .phone-name a`).click();
+      const form = page.locator("#calls-form");
+      await form.waitFor();
+      const reject = form.locator('input[name="reject_calls"]');
+      const reply = form.locator('textarea[name="reply"]');
+      const state = page.locator("#calls-state .pill");
+      check(!(await reject.isChecked()) && (await reply.isDisabled()), "a new phone declines calls, or offers a reply with declining off");
+      check((await state.getAttribute("data-status")) === "ringing", `the Calls section says "${await textOf(state)}" for a new phone`);
+      pass(`the phone's page has a Calls section: "${await textOf(state)}", the reply box disabled`);
+
+      // Declining with a reply: one over 4096 characters is refused under the field; then saved.
+      await reject.check();
+      check(await reply.isEnabled(), "turning declining on did not enable the reply box");
+      const replyError = form.locator('[data-field="reply"] .field-error');
+      await reply.fill("x".repeat(4097));
+      check((await textOf(form.locator("#call-reply-count"))).startsWith("4097 / 4096"), `the count says "${await textOf(form.locator("#call-reply-count"))}"`);
+      await form.locator('button[type="submit"]').click();
+      await waitFor("the long reply refused", async () => (await textOf(replyError)) || (await bannerText()));
+      check(/^reply: .*4096/.test(await textOf(replyError)), `a 4097-character reply: "${await textOf(replyError)}" ${await bannerText()}`);
+      check((await state.getAttribute("data-status")) === "ringing", "the long reply was saved");
+      pass(`a 4097-character reply is refused under the field: "${await textOf(replyError)}"`);
+      const answer = `Sorry, we can't take calls here: write to us instead. ${Date.now()}`;
+      await reply.fill(answer);
+      await form.locator('button[type="submit"]').click();
+      await waitFor("the call settings saved", async () => (await state.getAttribute("data-status")) === "declining" || (await pageError()));
+      if ((await state.getAttribute("data-status")) !== "declining") throw new Failure(`saving the call settings failed: ${await pageError()}`);
+      pass(`declining saved with a reply: "${await textOf(state)}"`);
+      // The REST read, with the page's session (a read may be served from the gateway's short-lived phone cache).
+      let stored = "";
+      await waitFor(`GET /api/phones/${phoneId}/calls with the new settings`, async () => {
+        stored = await page.evaluate(async (id) => {
+          const r = await fetch(`/api/phones/${encodeURIComponent(id)}/calls`, { headers: { Accept: "application/json" } });
+          return `${r.status} ${await r.text()}`;
+        }, phoneId);
+        const body = JSON.parse(stored.slice(4));
+        return stored.startsWith("200 ") && body.reject_calls === true && body.reply === answer;
+      }, 10_000).catch((e) => {
+        throw new Failure(`${e.message}; it answers ${stored}`);
+      });
+      pass(`GET /api/phones/${phoneId}/calls: reject_calls true, the reply stored`);
+      await page.reload();
+      await form.waitFor();
+      check((await reject.isChecked()) && (await reply.inputValue()) === answer, "after a reload the page does not show the stored call settings");
+      pass("after a reload the page shows the stored settings (GetCallSettings)");
+
+      // The peer calls (video): declined as it rings, listed live, and the peer gets the reply.
+      await markDocument();
+      const placed = await sim("POST", `/admin/phones/${PEER}/call`, { to: VIRTUAL, video: true });
+      check(placed.status < 300 && placed.json?.call_id, `simulator call answered ${placed.status} ${placed.text}`);
+      const callId = placed.json.call_id;
+      const row = page.locator(`#recent-calls .call-row[data-call-id="${callId}"]`);
+      await row.waitFor();
+      await waitFor("the call declined and replied to", async () => (await row.getAttribute("data-status")) === "declined" && (await row.getAttribute("data-replied")));
+      const rowText = (await textOf(row)).replace(/\s+/g, " ");
+      check(rowText.replace(/\D/g, "").includes(PEER) && rowText.includes("Video call") && rowText.includes("Declined, replied"), `the call's row says "${rowText}"`);
+      await stillSameDocument("the call");
+      pass(`the peer's video call (${callId}) showed under Recent calls live: "${rowText}"`);
+      await waitFor(`${callId} rejected at ${PEER}`, async () => {
+        const r = await sim("GET", `/admin/phones/${PEER}/calls`);
+        return Array.isArray(r.json) && r.json.find((c) => c.call_id === callId && c.rejected === true);
+      });
+      pass(`virtual phone ${PEER} sees its call ${callId} rejected`);
+      const repliedId = await row.getAttribute("data-replied");
+      const got = await waitFor(`the reply at ${PEER}`, async () => {
+        const r = await sim("GET", `/admin/phones/${PEER}/messages`);
+        return Array.isArray(r.json) && r.json.find((m) => m.text === answer);
+      });
+      check(got.id === repliedId, `${PEER} received the reply as ${got.id}, the call says it was ${repliedId}`);
+      pass(`virtual phone ${PEER} received the reply (${got.id})`);
+      await shot("03c-phone-calls.png", page, true);
+
+      // The peer types in the open chat: "typing…" under its name and in its chat's preview, gone on "paused".
+      await nav("messages");
+      await page.locator(`#chat-list .chat-item[data-chat="${PEER}"]`).click();
+      await waitFor("the chat opened", async () => new URL(page.url()).hash.includes(`chat=${PEER}`));
+      const typing = page.locator("#chat-typing");
+      const preview = page.locator(`#chat-list .chat-item[data-chat="${PEER}"] .chat-typing-preview`);
+      await typing.waitFor({ state: "attached" });
+      check((await textOf(typing)) === "", `the chat says "${await textOf(typing)}" before the peer types`);
+      await markDocument();
+      const typeAs = async (st) => {
+        const r = await sim("POST", `/admin/phones/${PEER}/typing`, { to: VIRTUAL, state: st });
+        check(r.status < 300, `simulator typing (${st}) answered ${r.status} ${r.text}`);
+      };
+      await typeAs("composing");
+      await waitFor('"typing…" under the chat\'s name', async () => (await textOf(typing)) === "typing…");
+      await waitFor('"typing…" in the chat\'s preview', async () => (await textOf(preview)) === "typing…");
+      pass('the peer typing shows "typing…" under the chat\'s name and in its chat\'s preview');
+      await shot("05h-typing.png");
+      await typeAs("recording");
+      await waitFor('"recording audio…"', async () => (await textOf(typing)) === "recording audio…");
+      pass('recording a voice note shows "recording audio…"');
+      await typeAs("paused");
+      await waitFor("the typing line cleared", async () => (await textOf(typing)) === "" && (await preview.count()) === 0);
+      await stillSameDocument("typing");
+      pass('"paused" clears it, in the chat and its preview');
+    },
+  ],
+  [
     "webhook",
     async () => {
       await nav("webhook");
       await page.locator("#webhook-form").waitFor();
+      // The filter offers every event, each under its family (chat.typing under chat, ...).
+      await page.locator("#ev-all").uncheck();
+      for (const name of ["chat.typing", "call.received"]) {
+        const box = page.locator(`#webhook-form input[data-event="${name}"]`);
+        check(await box.isVisible(), `the event filter does not offer ${name}`);
+        const family = await box.evaluate((el) => el.closest(".event-group")?.querySelector(".event-family")?.textContent ?? "");
+        check(family === name.split(".")[0], `${name} is listed under "${family}"`);
+      }
+      await page.locator("#ev-all").check();
+      pass("the webhook's event filter offers chat.typing and call.received, each under its family");
       await page.fill('input[name="webhook_url"]', WEBHOOK_URL);
       await page.click('#webhook-form button[type="submit"]');
       const secret = page.locator("#webhook-secret-value");

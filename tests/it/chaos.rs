@@ -8,7 +8,9 @@
 //! machine's shared one; without root or initdb the test runs on SQLite
 //! and says the restart was skipped.
 //!
-//! Then: every send answered 200 reached its recipient exactly once, every
+//! Reactions and edits (through the outbox like sends) run alongside.
+//! Then: every send answered 200 reached its recipient exactly once (and
+//! every reaction and edit was applied exactly once), every
 //! inbound text was stored exactly once and delivered to the webhook, every
 //! campaign recipient got exactly one message. The counts are recorded for
 //! scripts/test to print.
@@ -248,6 +250,69 @@ async fn sender(
     accepted
 }
 
+/// What the changer had accepted: reactions (their message id, the
+/// message reacted to) and edits (the message edited, its new text).
+#[derive(Default)]
+struct Changes {
+    reactions: Vec<(String, String)>,
+    edits: Vec<(String, String)>,
+}
+
+/// Reactions to and edits of `targets` (texts sent to `peer` before the
+/// chaos), alternating, over REST with an idempotency key each, retried
+/// with that key until answered 200.
+async fn changer(
+    api: Remote,
+    phone: String,
+    targets: Vec<String>,
+    stop: Arc<AtomicBool>,
+) -> Changes {
+    const EMOJIS: [&str; 6] = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
+    let mut changes = Changes::default();
+    let mut n = 0;
+    while !stop.load(Ordering::SeqCst) {
+        n += 1;
+        let target = targets[n % targets.len()].clone();
+        let (action, body) = if n % 2 == 1 {
+            ("react", json!({"emoji": EMOJIS[n % EMOJIS.len()]}))
+        } else {
+            ("edit", json!({"text": format!("edit-{n}")}))
+        };
+        let key = format!("chaos-{action}-{n}");
+        loop {
+            let answer = api
+                .request(
+                    reqwest::Method::POST,
+                    &format!("/api/phones/{phone}/messages/{target}/{action}"),
+                )
+                .header("idempotency-key", &key)
+                .timeout(Duration::from_secs(20))
+                .json(&body)
+                .send()
+                .await;
+            if let Ok(answer) = answer
+                && answer.status() == 200
+                && let Ok(answer) = answer.json::<Value>().await
+            {
+                match action {
+                    "react" => changes.reactions.push((
+                        answer["message_id"].as_str().unwrap_or_default().to_owned(),
+                        target.clone(),
+                    )),
+                    _ => changes.edits.push((target.clone(), format!("edit-{n}"))),
+                }
+                break;
+            }
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    changes
+}
+
 /// Inbound texts from virtual phones, whatever the gateway is doing (the
 /// server keeps them for the linked device while it is away).
 async fn inbound_sender(
@@ -393,6 +458,18 @@ async fn two_minutes_of_kills_with_exact_accounting() {
     for number in peers.iter().chain(&inbound_from).chain(&campaign) {
         sim.create_phone(number);
     }
+    // Texts to react to and edit during the chaos.
+    let changed_peer = "919812380150";
+    sim.create_phone(changed_peer);
+    let mut targets = Vec::new();
+    for i in 0..4 {
+        let (status, body) = send(api.request(reqwest::Method::POST, "/api/send").json(
+            &json!({"phone_id": phone, "to": changed_peer, "message": format!("target-{i}")}),
+        ))
+        .await;
+        assert_eq!(status, 200, "{body}");
+        targets.push(body["message_id"].as_str().unwrap().to_owned());
+    }
     let (status, body) = send(api.request(reqwest::Method::POST, "/api/bulk-send").json(
         &json!({"phone_id": phone, "numbers": campaign, "message": "campaign", "delay": 2500}),
     ))
@@ -417,6 +494,16 @@ async fn two_minutes_of_kills_with_exact_accounting() {
         Transport::Grpc(api.base.clone(), api.token.clone()),
         phone.clone(),
         peers.clone(),
+        stop.clone(),
+    ));
+    let changes = tokio::spawn(changer(
+        Remote {
+            base: api.base.clone(),
+            token: api.token.clone(),
+            http: reqwest::Client::new(),
+        },
+        phone.clone(),
+        targets.clone(),
         stop.clone(),
     ));
     let inbound = tokio::spawn(inbound_sender(
@@ -458,6 +545,7 @@ async fn two_minutes_of_kills_with_exact_accounting() {
     let rest = rest.await.unwrap();
     let grpc = grpc.await.unwrap();
     let inbound = inbound.await.unwrap();
+    let changes = changes.await.unwrap();
 
     // Quiet again: let the outbox, the campaign and the webhook finish.
     let sent: Vec<(String, String)> = rest.iter().chain(&grpc).cloned().collect();
@@ -482,12 +570,22 @@ async fn two_minutes_of_kills_with_exact_accounting() {
             .filter_map(|p| p["message"]["text"].as_str().map(str::to_owned))
             .collect();
         let all_hooked = inbound.iter().all(|t| hooked.contains(t));
-        if all_sent && campaign_done && all_stored && all_hooked {
+        let seen = sim.phone_messages(changed_peer);
+        let all_reacted = changes
+            .reactions
+            .iter()
+            .all(|(id, _)| seen.iter().any(|m| &m.id == id));
+        let all_edited = changes.edits.iter().all(|(target, text)| {
+            seen.iter().any(|m| {
+                &m.id == target && (m.text.as_ref() == Some(text) || m.earlier_texts.contains(text))
+            })
+        });
+        if all_sent && campaign_done && all_stored && all_hooked && all_reacted && all_edited {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "after the chaos, not everything arrived: sends {all_sent}, campaign {campaign_done}, inbound stored {all_stored}, webhook {all_hooked}"
+            "after the chaos, not everything arrived: sends {all_sent}, campaign {campaign_done}, inbound stored {all_stored}, webhook {all_hooked}, reactions {all_reacted}, edits {all_edited}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -502,6 +600,27 @@ async fn two_minutes_of_kills_with_exact_accounting() {
             .count();
         if got != 1 {
             twice.push(format!("{text} to {to}: {got}"));
+        }
+    }
+    // Each reaction arrived once, to the message it was for; each edit
+    // was applied once (a phone shows every text a message had).
+    let seen = sim.phone_messages(changed_peer);
+    let mut changes_wrong = Vec::new();
+    for (id, target) in &changes.reactions {
+        let copies: Vec<_> = seen.iter().filter(|m| &m.id == id).collect();
+        if copies.len() != 1 || copies[0].reacted_to.as_ref() != Some(target) {
+            changes_wrong.push(format!("reaction {id}: {copies:?}"));
+        }
+    }
+    for (target, text) in &changes.edits {
+        let applied = seen
+            .iter()
+            .filter(|m| &m.id == target)
+            .flat_map(|m| m.earlier_texts.iter().chain(m.text.as_ref()))
+            .filter(|t| *t == text)
+            .count();
+        if applied != 1 {
+            changes_wrong.push(format!("edit {text} of {target}: applied {applied} times"));
         }
     }
     let mut campaign_wrong = Vec::new();
@@ -535,12 +654,16 @@ async fn two_minutes_of_kills_with_exact_accounting() {
     let line = format!(
         "chaos ({db_note}; {} s): {kills} SIGKILLs, {stops} SIGSTOP of 10 s, {db_restarts} database restarts; \
          {} REST and {} gRPC sends answered 200, each received exactly once: {}; \
+         {} reactions and {} edits answered 200, each arrived and was applied exactly once: {}; \
          {} inbound texts, each stored exactly once: {}, each delivered to the webhook: yes ({} webhook requests, {} answered 503 on purpose, {duplicate_deliveries} redelivered after a crash); \
          campaign of {}: each recipient got exactly one message: {} (status {})",
         RUN.as_secs(),
         rest.len(),
         grpc.len(),
         twice.is_empty(),
+        changes.reactions.len(),
+        changes.edits.len(),
+        changes_wrong.is_empty(),
         inbound.len(),
         stored_wrong.is_empty(),
         hooks.requests.load(Ordering::SeqCst),
@@ -554,6 +677,10 @@ async fn two_minutes_of_kills_with_exact_accounting() {
     assert!(
         twice.is_empty(),
         "sends not received exactly once: {twice:?}"
+    );
+    assert!(
+        changes_wrong.is_empty(),
+        "reactions and edits not applied exactly once: {changes_wrong:?}"
     );
     assert!(
         campaign_wrong.is_empty(),

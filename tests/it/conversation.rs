@@ -812,6 +812,10 @@ async fn calls_and_typing(db: Db) {
         .await;
     assert_eq!(status, 200, "{settings}");
     assert_eq!(settings["reply"], json!(reply), "{settings}");
+    // Read back at once (the API's phone cache is dropped on a change).
+    let (_, read) = app.get(&format!("/api/phones/{phone}/calls")).await;
+    assert_eq!(read["reject_calls"], json!(true), "{read}");
+    assert_eq!(read["reply"], json!(reply), "{read}");
 
     let (second, event) = call(true).await;
     assert_eq!(event["video"], json!(true), "{event}");
@@ -836,11 +840,101 @@ async fn calls_and_typing(db: Db) {
     sim.shutdown();
 }
 
+/// Link previews: the page's Open Graph title, description and image
+/// (as a JPEG thumbnail) reach the virtual phone with the text; a page
+/// that cannot be fetched, a text without a link and a private address
+/// the guard refuses send the text alone and say why.
+async fn link_previews(db: Db) {
+    use axum::{Router, http::header, response::IntoResponse, routing::get};
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812341060";
+    let a = "919812341061";
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(a);
+    let page = r#"<!doctype html><html><head><title>Fallback</title>
+        <meta property="og:title" content="Red running shoes">
+        <meta property="og:description" content="Light, with a thick sole. In stock.">
+        <meta property="og:image" content="/shoe.png"></head><body>Shoes</body></html>"#;
+    let router = Router::new()
+        .route(
+            "/p/42",
+            get(
+                move || async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page) },
+            ),
+        )
+        .route(
+            "/shoe.png",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "image/png")],
+                    picture(640, 480, image::ImageFormat::Png),
+                )
+                    .into_response()
+            }),
+        );
+    let (base, task) = crate::support::serve_http(router).await;
+
+    let text = format!("The shoes you asked about: {base}/p/42 (size 42 in stock)");
+    let (status, sent) = app
+        .post(
+            "/api/send",
+            json!({"phone_id": phone, "to": a, "message": text, "link_preview": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(
+        sent["link_preview"]["title"],
+        json!("Red running shoes"),
+        "{sent}"
+    );
+    assert_eq!(sent["link_preview"]["thumbnail"], json!(true), "{sent}");
+    let id = sent["message_id"].as_str().unwrap().to_owned();
+    let got = received(&sim, a, |m| m.id == id).await;
+    assert_eq!(got.text.as_deref(), Some(text.as_str()));
+    let preview = got.link_preview.expect("the phone shows a preview");
+    assert_eq!(preview.url, format!("{base}/p/42"));
+    assert_eq!(preview.title.as_deref(), Some("Red running shoes"));
+    assert_eq!(
+        preview.description.as_deref(),
+        Some("Light, with a thick sole. In stock.")
+    );
+    assert!(
+        preview.thumbnail_jpeg && preview.thumbnail_bytes > 500,
+        "{preview:?}"
+    );
+
+    // Sent without a preview, saying why.
+    for (message, why) in [
+        (format!("Gone: {base}/missing"), "404"),
+        ("No link here".to_owned(), "no http(s) link"),
+        ("Private: http://10.1.2.3/admin".to_owned(), "10.1.2.3"),
+    ] {
+        let (status, sent) = app
+            .post(
+                "/api/send",
+                json!({"phone_id": phone, "to": a, "message": message, "link_preview": true}),
+            )
+            .await;
+        assert_eq!(status, 200, "{sent}");
+        let error = sent["link_preview_error"].as_str().unwrap_or_default();
+        assert!(error.contains(why), "{message}: {sent}");
+        let id = sent["message_id"].as_str().unwrap().to_owned();
+        let got = received(&sim, a, |m| m.id == id).await;
+        assert_eq!(got.text.as_deref(), Some(message.as_str()));
+        assert!(got.link_preview.is_none());
+    }
+    task.abort();
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
     contact_cards_both_ways,
     polls_and_votes,
     forwards,
     stickers_and_voice_notes,
     media_by_upload,
-    calls_and_typing
+    calls_and_typing,
+    link_previews
 );
