@@ -181,6 +181,11 @@ export function number(n: string | undefined | null): string {
   return /^\d+$/.test(n) ? `+${n}` : n;
 }
 
+/** Characters as the API counts them (code points, not UTF-16 units). */
+export function chars(s: string): number {
+  return [...s].length;
+}
+
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }

@@ -241,11 +241,111 @@ streamState.on((up) => {
   if (up && phoneList) loadPhones(true).catch((e: unknown) => console.warn("wadesk console: could not reload phones", e));
 });
 
+// ---- A contact's typing (chat.typing) ----
+
+/** What a contact is doing in a one-to-one chat: writing, or recording a voice note. */
+export type ContactTyping = "composing" | "recording";
+
+/** After this long without a new chat.typing, a contact counts as no longer typing (ms). */
+export const TYPING_TIMEOUT = 25_000;
+
+const typing = new Map<string, { state: ContactTyping; timer: ReturnType<typeof setTimeout> }>();
+/** Fired when a contact starts or stops typing in a chat of a phone. */
+export const typingChanged = new Emitter<{ phoneId: string; chat: string }>();
+
+/** What the contact of `chat` (their number) is doing now, if anything. */
+export function typingIn(phoneId: string, chat: string): ContactTyping | undefined {
+  return typing.get(`${phoneId} ${chat}`)?.state;
+}
+
+function setTyping(phoneId: string, chat: string, state: ContactTyping | null): void {
+  const key = `${phoneId} ${chat}`;
+  const was = typing.get(key);
+  if (was) clearTimeout(was.timer);
+  if (state) typing.set(key, { state, timer: setTimeout(() => setTyping(phoneId, chat, null), TYPING_TIMEOUT) });
+  else typing.delete(key);
+  if ((was?.state ?? null) !== state) typingChanged.emit({ phoneId, chat });
+}
+
+function clearTyping(): void {
+  for (const [key, t] of [...typing]) {
+    clearTimeout(t.timer);
+    typing.delete(key);
+    const [phoneId = "", chat = ""] = key.split(" ");
+    typingChanged.emit({ phoneId, chat });
+  }
+}
+
+events.on((ev) => {
+  // Typing in a group is not typing in the one-to-one chat with that person.
+  if (ev.data.group || typeof ev.data.from !== "string" || !ev.data.from) return;
+  if (ev.event === "chat.typing") {
+    const st = ev.data.state;
+    setTyping(ev.phoneId, ev.data.from, st === "composing" || st === "recording" ? st : null);
+  } else if (ev.event === "message.received") {
+    // Their message ends their typing, as on a phone.
+    setTyping(ev.phoneId, ev.data.from, null);
+  }
+});
+
+// A "paused" may have been missed while the stream was down.
+streamState.on((up) => {
+  if (!up) clearTyping();
+});
+
+// ---- Calls (call.received) ----
+
+/** A call to one of the phones, as its call.received event told it. */
+export interface CallSeen {
+  callId: string;
+  /** The caller's number. */
+  from: string;
+  video: boolean;
+  at: Date;
+  /** WhatsApp delivered it late: it rang while the phone was away, and has ended. */
+  offline: boolean;
+  /** The phone declined it (its call settings). */
+  rejected: boolean;
+  /** The message ID of the reply sent to the caller. */
+  replied: string | null;
+}
+
+/** Calls kept per phone (the newest). */
+const CALLS_KEPT = 20;
+const calls = new Map<string, CallSeen[]>();
+/** Fired with a phone's ID when a call to it arrives. */
+export const callsChanged = new Emitter<string>();
+
+/** The calls to a phone since the console was opened, newest first. */
+export function callsOf(phoneId: string): CallSeen[] {
+  return calls.get(phoneId) ?? [];
+}
+
+events.on((ev) => {
+  if (ev.event !== "call.received" || !ev.phoneId) return;
+  const d = ev.data;
+  const callId = typeof d.call_id === "string" ? d.call_id : ev.eventId;
+  const call: CallSeen = {
+    callId,
+    from: typeof d.from === "string" ? d.from : "",
+    video: d.video === true,
+    at: typeof d.timestamp === "number" && d.timestamp > 0 ? new Date(d.timestamp * 1000) : new Date(),
+    offline: d.offline === true,
+    rejected: d.rejected === true,
+    replied: typeof d.replied === "string" && d.replied ? d.replied : null,
+  };
+  const list = callsOf(ev.phoneId).filter((c) => c.callId !== callId);
+  calls.set(ev.phoneId, [call, ...list].slice(0, CALLS_KEPT));
+  callsChanged.emit(ev.phoneId);
+});
+
 export function resetState(): void {
   stopEvents();
   phoneList = null;
   phoneLoad = null;
   lastPhone = null;
   usage.clear();
+  clearTyping();
+  calls.clear();
   session.account = null;
 }

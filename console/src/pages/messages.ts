@@ -19,6 +19,10 @@
 // the votes themselves are no bubbles), voice notes a player, and forwarded
 // messages a "Forwarded" label. Forward (ForwardMessage) sends a copy of a
 // message on to another number.
+//
+// A contact's typing (chat.typing) shows as "typing…" or "recording audio…"
+// under the open chat's name and in place of their chat's preview, until
+// they pause, their message arrives or 25 s pass without news.
 
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
@@ -31,7 +35,7 @@ import { MessageSchema, type Chat, type Message, type Poll } from "../gen/wadesk
 import { TypingState } from "../gen/wadesk/v1/send_pb";
 import { every, listen, phonePicker, pickPhone, type PageCtx } from "../page";
 import { href, navigate } from "../router";
-import { events, streamState } from "../state";
+import { events, streamState, typingChanged, typingIn, type ContactTyping } from "../state";
 import { actionDialog, btn, copyText, empty, fail, field, keepFocus, loading, notice, pageHeader, spinner, toast } from "../ui";
 
 /** The reactions the popover offers, with their names for screen readers. */
@@ -43,6 +47,12 @@ const REACTIONS: [string, string][] = [
   ["😢", "Sad"],
   ["🙏", "Thank you"],
 ];
+
+/** What a contact's typing shows as, WhatsApp's words. */
+const TYPING_TEXT: Record<ContactTyping, string> = {
+  composing: "typing…",
+  recording: "recording audio…",
+};
 
 /** The key of this phone's own reactions in a message's reaction map. */
 const MINE = "";
@@ -229,10 +239,20 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
   /** Where a failed MarkChatRead says so (with Try again). */
   const readNote = h("div", { class: "read-note", id: "read-note" });
   const sub = h("span", null, chat ? `Chat with ${number(chat)}` : "Newest first; received and sent.");
+  /** Under the open chat's name: what the contact is doing (typing, recording), as on a phone. */
+  const typingLine = chat ? h("span", { class: "chat-typing", id: "chat-typing", role: "status" }) : null;
+  const renderTyping = (): void => {
+    if (!typingLine) return;
+    const st = typingIn(phoneId, chat);
+    typingLine.textContent = st ? TYPING_TEXT[st] : "";
+    if (st) typingLine.dataset.state = st;
+    else delete typingLine.dataset.state;
+  };
+  renderTyping();
 
   replace(
     ctx.main,
-    pageHeader("Messages", sub, phonePicker(ctx, "messages", phoneId, true)),
+    pageHeader("Messages", [sub, typingLine], phonePicker(ctx, "messages", phoneId, true)),
     filterForm,
     h(
       "div",
@@ -273,6 +293,7 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
     const last = c.lastMessage;
     const n = c.unread;
     const name = nameOf(c);
+    const typing = typingIn(phoneId, c.chat);
     const when = last ? new Date(Number(last.timestamp) * 1000) : null;
     return h(
       "li",
@@ -284,6 +305,7 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
           class: `chat-item${n ? " unread" : ""}`,
           "data-chat": c.chat,
           "data-unread": String(n),
+          "data-typing": typing,
           "aria-current": c.chat === chat ? "true" : undefined,
         },
         h(
@@ -293,7 +315,15 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
           h("span", { class: "chat-number" }, number(c.chat)),
         ),
         when ? h("time", { class: "chat-time muted small", datetime: when.toISOString(), title: fmtDate(when, true) }, fmtShort(when)) : null,
-        h("span", { class: "chat-last" }, last ? [last.direction === Direction.OUTBOUND ? h("span", { class: "chat-you" }, "You: ") : null, preview(displayed(last))] : ""),
+        h(
+          "span",
+          { class: "chat-last" },
+          typing
+            ? h("span", { class: "chat-typing-preview" }, TYPING_TEXT[typing])
+            : last
+              ? [last.direction === Direction.OUTBOUND ? h("span", { class: "chat-you" }, "You: ") : null, preview(displayed(last))]
+              : "",
+        ),
         n
           ? h("span", { class: "chat-unread", title: `${n} unread` }, String(n), h("span", { class: "visually-hidden" }, n === 1 ? " unread message" : " unread messages"))
           : null,
@@ -1070,6 +1100,14 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
 
   renderChats();
   reloadChats(0);
+
+  // A contact starts or stops typing: the open chat's line and their chat's preview.
+  listen(ctx, typingChanged, (t) => {
+    if (t.phoneId !== phoneId) return;
+    if (t.chat === chat) renderTyping();
+    if (chats.some((c) => c.chat === t.chat)) renderChats();
+  });
+
   replace(list, loading("Loading messages…"));
   try {
     await loadPage("");

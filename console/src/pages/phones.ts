@@ -1,21 +1,37 @@
 // Phones: the list with live status, adding one, linking it (QR code or
 // pairing code) and one phone's page.
 
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "../api";
 import { h, icon, replace } from "../dom";
-import { PHONE_STATUS, PHONE_STATUS_API, PLAN, clock, fmtTs, number, plural, relative, tsDate } from "../format";
+import { PHONE_STATUS, PHONE_STATUS_API, PLAN, chars, clock, fmtDate, fmtShort, fmtTs, number, plural, relative, tsDate } from "../format";
 import { PhoneStatus, Plan } from "../gen/wadesk/v1/common_pb";
-import { PairEventType, type GetPhoneResponse, type GetPhoneStatusResponse, type Phone } from "../gen/wadesk/v1/phone_pb";
+import { PairEventType, type CallSettings, type GetPhoneResponse, type GetPhoneStatusResponse, type Phone } from "../gen/wadesk/v1/phone_pb";
 import { every, listen, type PageCtx } from "../page";
 import { drawQr } from "../qr";
 import { href, navigate } from "../router";
-import { dropPhone, events, loadPhones, noteUsage, phonesChanged, putPhone, refreshPhone, rememberPhone, usageChanged, usageOf, type Usage } from "../state";
+import {
+  callsChanged,
+  callsOf,
+  dropPhone,
+  events,
+  loadPhones,
+  noteUsage,
+  phonesChanged,
+  putPhone,
+  refreshPhone,
+  rememberPhone,
+  usageChanged,
+  usageOf,
+  type CallSeen,
+  type Usage,
+} from "../state";
 import {
   badge,
   btn,
   card,
   cardTitle,
+  check,
   confirmDialog,
   copyButton,
   copyable,
@@ -501,8 +517,9 @@ export async function phonePage(ctx: PageCtx, phoneId: string): Promise<void> {
   }
   noteUsage(phone);
   if (phone.phone) rememberPhone(phoneId);
-  const body = h("div");
-  replace(ctx.main, body);
+  // The details are drawn again every few seconds; the calls section (a form) is not.
+  const body = h("div", { class: "stack" });
+  replace(ctx.main, body, callsSection(ctx, phoneId));
 
   const render = (): void => {
     const p = phone.phone!;
@@ -626,4 +643,144 @@ export async function phonePage(ctx: PageCtx, phoneId: string): Promise<void> {
   });
   // Last seen and connected-since move on their own: read them again now and then.
   every(ctx, 15000, () => void reload());
+}
+
+// ---- A phone's calls ----
+
+/** How long the reply to a declined caller may be (characters, as the API counts them). */
+const CALL_REPLY_MAX = 4096;
+
+/**
+ * The phone's call settings (GetCallSettings, SetCallSettings: decline calls
+ * as they ring, and the text a declined caller is sent) and the calls that
+ * reached it while the console was open (call.received events).
+ */
+function callsSection(ctx: PageCtx, phoneId: string): HTMLElement {
+  const reject = h("input", { type: "checkbox", name: "reject_calls", role: "switch", id: "reject-calls" });
+  const reply = h("textarea", {
+    name: "reply",
+    id: "call-reply",
+    rows: "4",
+    placeholder: "Sorry, we can't take calls on this number. Write to us here and we'll answer shortly.",
+  });
+  const count = h("span", { class: "char-count", id: "call-reply-count" });
+  const replyNote = h("span");
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Save");
+  const statePill = h("span", { id: "calls-state" });
+  const form = h(
+    "form",
+    { class: "form", id: "calls-form", novalidate: true },
+    check(
+      "Decline incoming calls",
+      reject,
+      "The phone declines each call as it rings: the caller sees it declined, as when a person declines it. Every call is still listed under Recent calls.",
+    ),
+    field("Reply to callers", reply, h("span", null, count, " · ", replyNote)),
+    h("div", { class: "form-actions" }, submit),
+  );
+  form.querySelector(".check")?.classList.add("switch");
+
+  const sync = (): void => {
+    reply.disabled = !reject.checked;
+    const n = chars(reply.value.trim());
+    count.textContent = `${n} / ${CALL_REPLY_MAX} characters`;
+    count.classList.toggle("over", n > CALL_REPLY_MAX);
+    replyNote.textContent = reject.checked
+      ? "Sent to each declined caller as a message from this phone. Leave it empty to send none."
+      : "Turn on declining to send callers a reply.";
+  };
+  reject.addEventListener("change", () => {
+    sync();
+    if (reject.checked) reply.focus();
+  });
+  reply.addEventListener("input", sync);
+
+  const fill = (s: CallSettings): void => {
+    reject.checked = s.rejectCalls;
+    reply.value = s.reply ?? "";
+    replace(statePill, s.rejectCalls ? pill(s.reply ? "Declining, with a reply" : "Declining", "ok", "declining") : pill("Not declining", "idle", "ringing"));
+    sync();
+  };
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void submitting(submit, form, async () => {
+      const on = reject.checked;
+      // A reply is only for declined callers: declining off sends none (the API refuses one).
+      const text = on ? reply.value.trim() : "";
+      if (chars(text) > CALL_REPLY_MAX) throw new ConnectError(`reply: must be at most ${CALL_REPLY_MAX} characters`, Code.InvalidArgument);
+      const res = await api.phones.setCallSettings({ phoneId, rejectCalls: on, reply: text }, { signal: ctx.signal });
+      fill(res);
+      toast(on ? "Calls will be declined" : "Calls ring again");
+    }, "Saving…");
+  });
+
+  const settings = h("div", { id: "calls-settings" }, loading("Loading call settings…"));
+  api.phones.getCallSettings({ phoneId }, { signal: ctx.signal }).then(
+    (s) => {
+      fill(s);
+      replace(settings, form);
+    },
+    (e: unknown) => {
+      if (api.isAbort(e)) return;
+      replace(settings, notice("bad", `Could not read the call settings: ${api.problem(e).message}`));
+      fail(e);
+    },
+  );
+
+  const recent = h("div", { id: "recent-calls", "aria-live": "polite" });
+  const renderCalls = (): void => {
+    const list = callsOf(phoneId);
+    replace(
+      recent,
+      list.length
+        ? h("ul", { class: "call-list", "aria-label": "Recent calls, newest first" }, list.map((c) => callRow(phoneId, c)))
+        : empty("No calls yet", "Calls to this phone are listed here as they ring (since you opened the console)."),
+    );
+  };
+  renderCalls();
+  listen(ctx, callsChanged, (id) => {
+    if (id === phoneId) keepFocus(recent, renderCalls);
+  });
+
+  return h(
+    "div",
+    { class: "grid-2" },
+    card(cardTitle("Calls", statePill), settings),
+    card(cardTitle("Recent calls"), recent),
+  );
+}
+
+/** One call: who, voice or video, when, and what the phone did. */
+function callRow(phoneId: string, c: CallSeen): HTMLElement {
+  const kind = c.video ? "Video call" : "Voice call";
+  const status = c.rejected ? "declined" : c.offline ? "missed" : "rang";
+  const outcome = c.rejected
+    ? pill(c.replied ? "Declined, replied" : "Declined", "warn", status)
+    : c.offline
+      ? pill("Missed", "idle", status)
+      : pill("Not declined", "idle", status);
+  outcome.title = c.rejected
+    ? `Declined as it rang${c.replied ? `; the reply went out as message ${c.replied}` : ""}`
+    : c.offline
+      ? "It rang while the phone was offline; WhatsApp told the phone later"
+      : "The phone let it ring (declining is off)";
+  return h(
+    "li",
+    { class: "call-row", "data-call-id": c.callId, "data-status": status, "data-video": String(c.video), "data-replied": c.replied ?? undefined },
+    h("span", { class: `call-icon${c.rejected ? " declined" : ""}`, title: kind }, icon(c.video ? "video" : "call")),
+    h(
+      "div",
+      { class: "call-main" },
+      h("a", { class: "call-from", href: href(["messages", phoneId], { chat: c.from }), title: `Open the chat with ${number(c.from)}` }, number(c.from)),
+      h(
+        "div",
+        { class: "muted small" },
+        kind,
+        " · ",
+        h("time", { datetime: c.at.toISOString(), title: fmtDate(c.at, true) }, fmtShort(c.at)),
+      ),
+    ),
+    outcome,
+  );
 }

@@ -10,7 +10,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "../api";
 import { h, icon, nextId, replace } from "../dom";
-import { MESSAGE_STATUS, MESSAGE_STATUS_API, PHONE_STATUS, bytes, clock, fmtDate, number, plural, summary } from "../format";
+import { MESSAGE_STATUS, MESSAGE_STATUS_API, PHONE_STATUS, bytes, chars, clock, fmtDate, number, plural, summary } from "../format";
 import { Direction, MessageStatus, PhoneStatus } from "../gen/wadesk/v1/common_pb";
 import { listen, phonePicker, pickPhone, type PageCtx } from "../page";
 import { href, updateQuiet } from "../router";
@@ -91,11 +91,6 @@ const MEDIA: Record<MediaKind, { name: string; accepted: string; maxMb: number; 
 /** A refusal found before sending, worded and routed like the API's (`field: message`). */
 function invalid(fieldName: string, message: string): ConnectError {
   return new ConnectError(`${fieldName}: ${message}`, Code.InvalidArgument);
-}
-
-/** Characters as the API counts them (code points, not UTF-16 units). */
-function chars(s: string): number {
-  return [...s].length;
 }
 
 /** Marks `control` as the one an error is about, and focuses it once the error is shown. */

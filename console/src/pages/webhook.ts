@@ -18,6 +18,8 @@ export const EVENT_NAMES: [string, string][] = [
   ["message.revoked", "Someone deleted a message they sent the phone for everyone (its content is removed)."],
   ["message.status", "An outbound message moved: sent, delivered, read or failed."],
   ["poll.vote", "Someone voted on a poll of the phone's chats: the options they chose now (empty: took their vote back)."],
+  ["chat.typing", "A contact is typing, recording a voice note, or stopped (paused) in a chat with the phone."],
+  ["call.received", "Someone is calling the phone: voice or video, and whether it declined the call (and replied)."],
   ["phone.qr", "A new QR code is showing for a phone being linked."],
   ["phone.qr_expired", "Pairing ended without a scan or code."],
   ["phone.connected", "The phone is online; queued messages go out."],
@@ -55,7 +57,8 @@ export async function webhookPage(ctx: PageCtx): Promise<void> {
     eventsField.classList.toggle("all", all.checked);
   };
 
-  const families = ["message", "poll", "phone", "bulk", "webhook", "bot"];
+  // The families in the order their events are listed: every event has its group.
+  const families = [...new Set(EVENT_NAMES.map(([name]) => name.slice(0, name.indexOf("."))))];
   const eventsField = h(
     "fieldset",
     { class: "fieldset events-field", "data-field": "events" },
