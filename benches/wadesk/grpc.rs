@@ -81,13 +81,13 @@ impl PhoneService for Bare {
     async fn get_call_settings(
         &self,
         _: Request<proto::GetCallSettingsRequest>,
-    ) -> Result<Response<proto::CallSettings>, Status> {
+    ) -> Result<Response<proto::GetCallSettingsResponse>, Status> {
         no()
     }
     async fn set_call_settings(
         &self,
         _: Request<proto::SetCallSettingsRequest>,
-    ) -> Result<Response<proto::CallSettings>, Status> {
+    ) -> Result<Response<proto::SetCallSettingsResponse>, Status> {
         no()
     }
 }

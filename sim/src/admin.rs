@@ -11,7 +11,10 @@
 //!   for an edit of its own message, `{"to", "revoke"}` to delete one for everyone,
 //!   `{"to", "contacts": [{"name", "numbers"}]}` for contact cards, `{"to", "poll": {"question",
 //!   "options", "selectable"}}` for a poll, `{"to", "vote": {"poll", "options"}}` to vote on a
-//!   poll it received from `to`; `"forwarded": true` marks a message forwarded
+//!   poll it received from `to`; `{"to", "media": {"kind", "data" (base64), "mime", "caption",
+//!   "file_name", "seconds"}}` sends a file (encrypted and put on the media host as a phone
+//!   uploads it; kind image, video, audio, voice, document, sticker); `"forwarded": true` marks
+//!   a message forwarded
 //! - `POST   /admin/phones/{number}/typing`          `{"to", "state"}`: composing, recording, paused
 //! - `POST   /admin/phones/{number}/call`            `{"to", "video"}`: places a call; `{"call_id"}`
 //! - `GET    /admin/phones/{number}/calls`           calls it placed (`rejected` once declined)
@@ -148,6 +151,107 @@ struct SendBody {
     /// Mark the message forwarded.
     #[serde(default)]
     forwarded: bool,
+    /// A file the phone encrypts, puts on the media host and sends.
+    media: Option<MediaBody>,
+}
+
+#[derive(Deserialize)]
+struct MediaBody {
+    /// `image`, `video`, `audio`, `voice`, `document` or `sticker`.
+    kind: String,
+    /// The file, base64.
+    data: String,
+    mime: Option<String>,
+    caption: Option<String>,
+    file_name: Option<String>,
+    /// A voice note's or audio's length.
+    seconds: Option<u32>,
+}
+
+/// The message for a file a virtual phone sends: encrypted with a new media
+/// key and stored on the media host, as a phone uploads it.
+fn media_message(shared: &Shared, m: &MediaBody) -> Result<waproto::whatsapp::Message, String> {
+    use base64::Engine as _;
+    use wacore::download::MediaType;
+    use waproto::whatsapp as wa;
+    let plain = base64::engine::general_purpose::STANDARD
+        .decode(&m.data)
+        .map_err(|e| format!("media.data: {e}"))?;
+    let media_type = match m.kind.as_str() {
+        "image" => MediaType::Image,
+        "video" => MediaType::Video,
+        "audio" | "voice" => MediaType::Audio,
+        "document" => MediaType::Document,
+        "sticker" => MediaType::Sticker,
+        other => {
+            return Err(format!(
+                "media.kind {other}: image, video, audio, voice, document or sticker"
+            ));
+        }
+    };
+    let enc = wacore::upload::encrypt_media(&plain, media_type).map_err(|e| format!("{e:#}"))?;
+    let token: String = enc
+        .file_enc_sha256
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path_kind = match m.kind.as_str() {
+        "voice" => "audio",
+        "sticker" => "image",
+        k => k,
+    };
+    let direct_path =
+        shared
+            .media
+            .put_from_phone(path_kind, &token, bytes::Bytes::from(enc.data_to_upload));
+    let url = format!("https://{}{}", shared.media.https_host, direct_path);
+    let now = crate::nodes::unix_now() as i64;
+    // The fields every media message has, then the kind's own.
+    macro_rules! media {
+        ($ty:ident { $($field:ident: $value:expr),* $(,)? }) => {
+            buffa::MessageField::some(wa::message::$ty {
+                url: Some(url.clone()),
+                direct_path: Some(direct_path.clone()),
+                media_key: Some(enc.media_key.to_vec()),
+                file_sha256: Some(enc.file_sha256.to_vec()),
+                file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+                file_length: Some(plain.len() as u64),
+                media_key_timestamp: Some(now),
+                mimetype: m.mime.clone(),
+                $($field: $value,)*
+                ..Default::default()
+            })
+        };
+    }
+    let mut msg = wa::Message::default();
+    match m.kind.as_str() {
+        "image" => {
+            msg.image_message = media!(ImageMessage {
+                caption: m.caption.clone(),
+            })
+        }
+        "video" => {
+            msg.video_message = media!(VideoMessage {
+                caption: m.caption.clone(),
+                seconds: m.seconds,
+            })
+        }
+        "audio" => msg.audio_message = media!(AudioMessage { seconds: m.seconds }),
+        "voice" => {
+            msg.audio_message = media!(AudioMessage {
+                seconds: m.seconds,
+                ptt: Some(true),
+            })
+        }
+        "document" => {
+            msg.document_message = media!(DocumentMessage {
+                file_name: m.file_name.clone(),
+                caption: m.caption.clone(),
+            })
+        }
+        _ => msg.sticker_message = media!(StickerMessage {}),
+    }
+    Ok(msg)
 }
 
 #[derive(Deserialize)]
@@ -324,9 +428,13 @@ async fn send(
         }),
         _ => None,
     };
-    let other = match card_poll_or_vote(&shared, &number, &to, &body) {
-        Ok(other) => other,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
+    let other = match (&body.media, card_poll_or_vote(&shared, &number, &to, &body)) {
+        (Some(m), _) => match media_message(&shared, m) {
+            Ok(msg) => Some(msg),
+            Err(e) => return err(StatusCode::BAD_REQUEST, e),
+        },
+        (None, Ok(other)) => other,
+        (None, Err(e)) => return err(StatusCode::BAD_REQUEST, e),
     };
     let msg = match (body.text, body.location) {
         _ if other.is_some() => other.unwrap_or_default(),

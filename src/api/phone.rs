@@ -162,16 +162,18 @@ impl PhoneService for PhoneApi {
     async fn get_call_settings(
         &self,
         request: Request<proto::GetCallSettingsRequest>,
-    ) -> Result<Response<proto::CallSettings>, Status> {
+    ) -> Result<Response<proto::GetCallSettingsResponse>, Status> {
         let caller = caller(&request)?;
         let phone = validate::owned_phone(&self.0, caller, &request.get_ref().phone_id).await?;
-        Ok(Response::new(call_settings(phone)))
+        Ok(Response::new(proto::GetCallSettingsResponse {
+            settings: Some(call_settings(phone)),
+        }))
     }
 
     async fn set_call_settings(
         &self,
         request: Request<proto::SetCallSettingsRequest>,
-    ) -> Result<Response<proto::CallSettings>, Status> {
+    ) -> Result<Response<proto::SetCallSettingsResponse>, Status> {
         let caller = caller(&request)?;
         let req = request.get_ref();
         let reply = req.reply.trim();
@@ -197,7 +199,9 @@ impl PhoneService for PhoneApi {
         .ok_or_else(|| crate::error::Error::NotFound(format!("phone {} not found", phone.id)))?;
         // The API reads phones through a cache: the next read sees this.
         self.0.sessions.phones().invalidate(&phone.id);
-        Ok(Response::new(call_settings(phone)))
+        Ok(Response::new(proto::SetCallSettingsResponse {
+            settings: Some(call_settings(phone)),
+        }))
     }
 }
 

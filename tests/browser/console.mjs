@@ -887,7 +887,7 @@ const scenarios = [
           return `${r.status} ${await r.text()}`;
         }, phoneId);
         const body = JSON.parse(stored.slice(4));
-        return stored.startsWith("200 ") && body.reject_calls === true && body.reply === answer;
+        return stored.startsWith("200 ") && body.settings?.reject_calls === true && body.settings?.reply === answer;
       }, 10_000).catch((e) => {
         throw new Failure(`${e.message}; it answers ${stored}`);
       });

@@ -793,7 +793,11 @@ async fn calls_and_typing(db: Db) {
     assert_eq!(event["rejected"], json!(false), "{event}");
     let (status, settings) = app.get(&format!("/api/phones/{phone}/calls")).await;
     assert_eq!(status, 200, "{settings}");
-    assert_eq!(settings["reject_calls"], json!(false), "{settings}");
+    assert_eq!(
+        settings["settings"]["reject_calls"],
+        json!(false),
+        "{settings}"
+    );
 
     // A reply needs reject_calls.
     let (status, body) = app
@@ -811,11 +815,11 @@ async fn calls_and_typing(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{settings}");
-    assert_eq!(settings["reply"], json!(reply), "{settings}");
+    assert_eq!(settings["settings"]["reply"], json!(reply), "{settings}");
     // Read back at once (the API's phone cache is dropped on a change).
     let (_, read) = app.get(&format!("/api/phones/{phone}/calls")).await;
-    assert_eq!(read["reject_calls"], json!(true), "{read}");
-    assert_eq!(read["reply"], json!(reply), "{read}");
+    assert_eq!(read["settings"]["reject_calls"], json!(true), "{read}");
+    assert_eq!(read["settings"]["reply"], json!(reply), "{read}");
 
     let (second, event) = call(true).await;
     assert_eq!(event["video"], json!(true), "{event}");
@@ -929,6 +933,63 @@ async fn link_previews(db: Db) {
     sim.shutdown();
 }
 
+/// What a contact's phone sends that the simulator encrypts and uploads
+/// as a phone does: a sticker and a voice note arrive with their types,
+/// the voice note's length, and their files downloadable, byte for byte.
+async fn inbound_stickers_and_voice_notes(db: Db) {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    let (sim, app) = start(db).await;
+    let phone = app.create_phone("Shop").await;
+    let own = "919812341070";
+    let a = "919812341071";
+    pair(&app, &sim, &phone, own).await;
+    sim.create_phone(a);
+    let sticker = picture(64, 64, image::ImageFormat::WebP);
+    let voice = opus_ogg(4);
+    for (kind, bytes, mime, seconds) in [
+        ("sticker", &sticker, "image/webp", None),
+        ("voice", &voice, "audio/ogg; codecs=opus", Some(4)),
+    ] {
+        let id = phone_sends(
+            &app,
+            &sim,
+            a,
+            json!({"to": own, "media": {"kind": kind, "data": STANDARD.encode(bytes), "mime": mime, "seconds": seconds}}),
+        )
+        .await;
+        let payload = event_named(&app, &phone, "message.received", |p| {
+            p["message"]["id"] == json!(id)
+        })
+        .await;
+        let message = &payload["message"];
+        assert_eq!(message["type"], json!(kind), "{payload}");
+        assert_eq!(message["media"]["mime_type"], json!(mime), "{payload}");
+        assert_eq!(
+            message["media"]["sha256"],
+            json!(sha256_hex(bytes)),
+            "{payload}"
+        );
+        if let Some(seconds) = seconds {
+            assert_eq!(message["seconds"], json!(seconds), "{payload}");
+        }
+        let file = app
+            .http
+            .get(app.url(&format!("/api/phones/{phone}/messages/{id}/media")))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(file.status(), 200, "{kind}");
+        assert_eq!(
+            file.bytes().await.unwrap().as_ref(),
+            bytes.as_slice(),
+            "{kind}"
+        );
+    }
+    app.stop().await;
+    sim.shutdown();
+}
+
 db_tests!(
     contact_cards_both_ways,
     polls_and_votes,
@@ -936,5 +997,6 @@ db_tests!(
     stickers_and_voice_notes,
     media_by_upload,
     calls_and_typing,
-    link_previews
+    link_previews,
+    inbound_stickers_and_voice_notes
 );

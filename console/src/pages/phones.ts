@@ -710,15 +710,15 @@ function callsSection(ctx: PageCtx, phoneId: string): HTMLElement {
       const text = on ? reply.value.trim() : "";
       if (chars(text) > CALL_REPLY_MAX) throw new ConnectError(`reply: must be at most ${CALL_REPLY_MAX} characters`, Code.InvalidArgument);
       const res = await api.phones.setCallSettings({ phoneId, rejectCalls: on, reply: text }, { signal: ctx.signal });
-      fill(res);
+      if (res.settings) fill(res.settings);
       toast(on ? "Calls will be declined" : "Calls ring again");
     }, "Saving…");
   });
 
   const settings = h("div", { id: "calls-settings" }, loading("Loading call settings…"));
   api.phones.getCallSettings({ phoneId }, { signal: ctx.signal }).then(
-    (s) => {
-      fill(s);
+    (res) => {
+      if (res.settings) fill(res.settings);
       replace(settings, form);
     },
     (e: unknown) => {
