@@ -45,7 +45,13 @@ pub(crate) async fn build(fetcher: &Fetcher, text: &str) -> Result<Preview, Stri
     let page = fetcher
         .get(&url, PAGE_MAX_BYTES)
         .await
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(|e| match e {
+            crate::fetch::FetchError::TooLarge { .. } => {
+                format!("{url}: the page is larger than the 1 MB a preview reads")
+            }
+            // The others name the URL themselves.
+            other => other.to_string(),
+        })?;
     let is_html = page
         .content_type
         .as_deref()

@@ -61,6 +61,28 @@ impl SendApi {
 }
 
 impl SendApi {
+    /// A send whose content is ready (no file to fetch): the quoted message
+    /// checked, then the one send path.
+    async fn send_ready<T: prost::Message>(
+        &self,
+        request: &Request<T>,
+        caller: &AuthContext,
+        (phone_id, to): (&str, String),
+        body: Body,
+        reply_to: &str,
+    ) -> Result<message::Model> {
+        let context = context(reply_to, &[])?;
+        self.send(
+            request,
+            caller,
+            phone_id,
+            to,
+            Content::Ready(Box::new(body)),
+            context,
+        )
+        .await
+    }
+
     /// An action on a stored message (react, edit, delete for everyone):
     /// the caller's connected phone, the message it names, then the change
     /// through the one send path to that message's chat. The change's row
@@ -472,16 +494,8 @@ impl SendService for SendApi {
             .stored(),
             ..Body::default()
         };
-        let context = context(&req.reply_to, &[])?;
         let sent = self
-            .send(
-                &request,
-                caller,
-                &req.phone_id,
-                to,
-                Content::Ready(Box::new(body)),
-                context,
-            )
+            .send_ready(&request, caller, (&req.phone_id, to), body, &req.reply_to)
             .await?;
         respond!(SendContactResponse, sent)
     }
@@ -506,16 +520,8 @@ impl SendService for SendApi {
             .stored(),
             ..Body::default()
         };
-        let context = context(&req.reply_to, &[])?;
         let sent = self
-            .send(
-                &request,
-                caller,
-                &req.phone_id,
-                to,
-                Content::Ready(Box::new(body)),
-                context,
-            )
+            .send_ready(&request, caller, (&req.phone_id, to), body, &req.reply_to)
             .await?;
         respond!(SendPollResponse, sent)
     }
@@ -732,16 +738,8 @@ impl SendService for SendApi {
             req.lng,
             Some(req.name.clone()).filter(|n| !n.is_empty()),
         );
-        let context = context(&req.reply_to, &[])?;
         let sent = self
-            .send(
-                &request,
-                caller,
-                &req.phone_id,
-                to,
-                Content::Ready(Box::new(body)),
-                context,
-            )
+            .send_ready(&request, caller, (&req.phone_id, to), body, &req.reply_to)
             .await?;
         respond!(SendLocationResponse, sent)
     }

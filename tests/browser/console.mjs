@@ -13,11 +13,15 @@
 //   BULK_NUMBERS    comma-separated numbers for the campaign
 //   CHROMIUM        browser binary (default /usr/bin/chromium)
 //
+// The link preview steps serve a web page on 127.0.0.1 themselves: the
+// gateway must be allowed to fetch loopback (fetch.allow_ranges 127.0.0.0/8).
+//
 // Prints one line per passed step and "N passed, 0 failed" at the end; on the
 // first failure it saves failure.png, prints the reason and exits 1.
 
 import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -845,6 +849,102 @@ const scenarios = [
       pass("Messages draws the sent sticker (the 512x512 WebP)");
       await shot("05g-sticker.png");
       rmSync(dir, { recursive: true, force: true });
+    },
+  ],
+  [
+    "link previews",
+    async () => {
+      // A product page with Open Graph tags and an image, served here; any other path is a 404.
+      const image = pngFile(240, 160, (x, y) => [40 + x / 2, 120 + y / 3, 200 - x / 2, 255]);
+      const hits = [];
+      const server = createServer((req, res) => {
+        hits.push(req.url);
+        if (req.url === "/p/42") {
+          res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+          res.end(`<!doctype html><html><head><title>Shop</title>
+<meta property="og:title" content="Red running shoes">
+<meta property="og:description" content="Light, with a thick sole.">
+<meta property="og:image" content="/img/shoes.png">
+</head><body><h1>Red running shoes</h1></body></html>`);
+        } else if (req.url === "/img/shoes.png") {
+          res.writeHead(200, { "content-type": "image/png" });
+          res.end(image);
+        } else {
+          res.writeHead(404, { "content-type": "text/plain" });
+          res.end("not found");
+        }
+      });
+      await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const site = `http://127.0.0.1:${server.address().port}`;
+      try {
+        const received = async (number) => {
+          const r = await sim("GET", `/admin/phones/${number}/messages`);
+          return Array.isArray(r.json) ? r.json : [];
+        };
+        const results = page.locator("#send-results .result");
+        const send = async (form, what) => {
+          const before = await results.count();
+          await form.locator('button[type="submit"]').click();
+          await waitFor(what, async () => (await results.count()) > before || (await pageError()), 45_000);
+          if ((await results.count()) === before) throw new Failure(`${what} failed: ${await pageError()}`);
+          return (await results.first().getAttribute("data-message-id")) ?? "";
+        };
+
+        await nav("send");
+        await page.locator('.tab[data-tab="text"]').click();
+        const tform = page.locator('form[data-kind="text"]');
+        await tform.waitFor();
+        await page.fill('input[name="to"]', PEER);
+        const box = tform.locator('input[name="link_preview"]');
+        const hint = tform.locator('[data-field="link_preview"] .hint');
+        check(!(await box.isChecked()), "Show a link preview is ticked by default");
+        const link = `${site}/p/42`;
+        const text = `Back in stock: ${link} (${Date.now()})`;
+        await tform.locator('textarea[name="message"]').fill(text);
+        await box.check();
+        await waitFor("the hint naming the link", async () => (await textOf(hint)) === `The first link will be previewed: ${link}`);
+        pass(`"Show a link preview" is off by default; ticked, its hint names the link: "${await textOf(hint)}"`);
+
+        const id = await send(tform, "sending the text with a preview");
+        const result = results.first();
+        const shown = (await textOf(result.locator(".link-preview"))).replace(/\s+/g, " ");
+        check((await result.getAttribute("data-link-preview")) === "sent", `the result says no preview was sent: "${await textOf(result)}"`);
+        check(
+          shown.includes("Red running shoes") && shown.includes("Light, with a thick sole.") && shown.includes(link) && (await result.locator('.link-preview[data-thumbnail="true"]').count()) === 1,
+          `the result shows the preview as "${shown}"`,
+        );
+        check(hits.includes("/p/42") && hits.includes("/img/shoes.png"), `the gateway fetched ${JSON.stringify(hits)}`);
+        pass(`text sent with a preview (${id}); the result shows it: "${shown}"`);
+        const got = await waitFor(`the text at ${PEER}`, async () => (await received(PEER)).find((m) => m.id === id));
+        const lp = got.link_preview;
+        check(got.text === text, `${PEER} received ${JSON.stringify(got.text)}, not ${JSON.stringify(text)}`);
+        check(
+          lp && lp.url === link && lp.title === "Red running shoes" && lp.description === "Light, with a thick sole." && lp.thumbnail_bytes > 0 && lp.thumbnail_jpeg === true,
+          `${PEER} was shown the preview ${JSON.stringify(lp)}`,
+        );
+        pass(`virtual phone ${PEER} was shown the preview with a JPEG thumbnail (${lp.thumbnail_bytes} bytes)`);
+
+        // A link to a missing page: the text goes, without a preview, and the result says why.
+        check(await box.isChecked(), "Show a link preview was unticked by the send");
+        const missing = `${site}/p/gone`;
+        const text2 = `And this one: ${missing} (${Date.now()})`;
+        await tform.locator('textarea[name="message"]').fill(text2);
+        await waitFor("the hint naming the new link", async () => (await textOf(hint)) === `The first link will be previewed: ${missing}`);
+        await shot("04e-send-link-preview.png", page, true);
+        const id2 = await send(tform, "sending the text with a dead link");
+        const result2 = results.first();
+        const why = (await textOf(result2.locator(".notice"))).replace(/\s+/g, " ");
+        check((await result2.getAttribute("data-link-preview")) === "none" && (await result2.locator(".link-preview").count()) === 0, `the result says "${await textOf(result2)}"`);
+        check(why.startsWith("Sent without a preview: ") && why.includes("404"), `the result's notice says "${why}"`);
+        check(!(await bannerText()), `a banner shows: ${await bannerText()}`);
+        pass(`text sent (${id2}) with a link to a 404: "${why}"`);
+        const got2 = await waitFor(`the second text at ${PEER}`, async () => (await received(PEER)).find((m) => m.id === id2));
+        check(got2.text === text2 && got2.link_preview === null, `${PEER} received ${JSON.stringify(got2.text)} with the preview ${JSON.stringify(got2.link_preview)}`);
+        pass(`virtual phone ${PEER} received the text without a preview`);
+        await shot("04f-send-no-preview.png", page, true);
+      } finally {
+        server.close();
+      }
     },
   ],
   [

@@ -5,13 +5,16 @@
 // that is no phone number) comes back from it under the field it names.
 // Media (image, video, document, audio, sticker, voice note) comes from a
 // URL the gateway fetches or from a file uploaded here first (POST
-// /api/media), then sent by its media_id.
+// /api/media), then sent by its media_id. A text may ask for its first
+// link's preview (link_preview); the result says what preview went, or why
+// the text went without one.
 
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as api from "../api";
 import { h, icon, nextId, replace } from "../dom";
 import { MESSAGE_STATUS, MESSAGE_STATUS_API, PHONE_STATUS, bytes, chars, clock, fmtDate, number, plural, summary } from "../format";
 import { Direction, MessageStatus, PhoneStatus } from "../gen/wadesk/v1/common_pb";
+import type { LinkPreview } from "../gen/wadesk/v1/send_pb";
 import { listen, phonePicker, pickPhone, type PageCtx } from "../page";
 import { href, updateQuiet } from "../router";
 import { events } from "../state";
@@ -25,6 +28,10 @@ interface Result {
   seconds?: number;
   /** The upload the file was sent from. */
   mediaId?: string;
+  /** A text's link preview, as the gateway made and sent it. */
+  linkPreview?: LinkPreview | undefined;
+  /** Why a text asked to show a link preview went without one. */
+  linkPreviewError?: string | undefined;
 }
 
 type Kind = "text" | "image" | "video" | "document" | "audio" | "sticker" | "voice" | "location" | "contact" | "poll";
@@ -87,6 +94,28 @@ const MEDIA: Record<MediaKind, { name: string; accepted: string; maxMb: number; 
     note: "The recipient sees a play button and its length. Other audio (MP3, WAV) goes as Audio, or convert it first (ffmpeg -i in.mp3 -c:a libopus out.ogg).",
   },
 };
+
+/**
+ * The text's first http(s) link, about as the gateway finds it (the server
+ * decides; this only says which link the hint is about): trailing
+ * punctuation is not part of it.
+ */
+function firstLink(text: string): string | undefined {
+  const m = /\bhttps?:\/\/[^\s<>"]+/i.exec(text);
+  return m ? m[0].replace(/[.,;:!?'")\]}]+$/, "") : undefined;
+}
+
+/** A link preview as it was sent: the page's title and description, its link, and whether its image went with it. */
+function previewBox(p: LinkPreview): HTMLElement {
+  return h(
+    "div",
+    { class: "link-preview", "data-thumbnail": p.thumbnail ? "true" : "false" },
+    p.title ? h("strong", { class: "link-preview-title" }, p.title) : null,
+    p.description ? h("span", { class: "link-preview-description" }, p.description) : null,
+    h("span", { class: "link-preview-url" }, p.url),
+    h("span", { class: "link-preview-image" }, p.thumbnail ? "With the page's image as a thumbnail" : "No image: the page has none the gateway could use"),
+  );
+}
 
 /** A refusal found before sending, worded and routed like the API's (`field: message`). */
 function invalid(fieldName: string, message: string): ConnectError {
@@ -235,7 +264,13 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
     results.prepend(
       h(
         "div",
-        { class: "result", "data-message-id": r.messageId, "data-media-id": r.mediaId, "data-seconds": r.seconds ? String(r.seconds) : undefined },
+        {
+          class: "result",
+          "data-message-id": r.messageId,
+          "data-media-id": r.mediaId,
+          "data-seconds": r.seconds ? String(r.seconds) : undefined,
+          "data-link-preview": r.linkPreview ? "sent" : r.linkPreviewError !== undefined ? "none" : undefined,
+        },
         h("div", { class: "result-head" }, icon("check"), h("strong", null, `${kind}${length} sent to ${number(r.to)}`)),
         details([
           ["Message ID", copyable(r.messageId)],
@@ -243,8 +278,10 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
           r.seconds ? ["Length", plural(r.seconds, "second")] : null,
           r.mediaId ? ["Upload", copyable(r.mediaId)] : null,
           reply ? ["Reply to", h("code", null, reply)] : null,
+          r.linkPreview ? ["Link preview", previewBox(r.linkPreview)] : null,
           ["Status", slot],
         ]),
+        r.linkPreviewError !== undefined ? notice("info", `Sent without a preview: ${r.linkPreviewError}`) : null,
         h("div", { class: "actions" }, linkBtn("See it in Messages", href(["messages", phoneId], { chat: r.to }), "btn btn-small", "messages")),
       ),
     );
@@ -406,11 +443,32 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
       case "text": {
         const message = area("message", { required: true, maxlength: "65536", placeholder: "Hello! Your order has been confirmed." });
         const count = h("span", null, "0 characters");
-        message.addEventListener("input", () => (count.textContent = `${message.value.length} characters`));
-        f = form(kind, "Text", [field("Message", message, count), mentionsBlock(message)], async () => {
-          const r = await api.send.sendText({ ...common(), message: v(message), mentions: mentionList() }, { signal: ctx.signal });
+        // The preview: which link it is about follows the text as it is written.
+        const preview = h("input", { type: "checkbox", name: "link_preview" });
+        const previewHint = h("span");
+        const hintPreview = (): void => {
+          const link = firstLink(message.value);
+          if (!link) {
+            previewHint.textContent = preview.checked
+              ? "The text has no http(s) link yet: it would go without a preview."
+              : "The gateway fetches the page of the text's first http(s) link and sends its title, description and image with it.";
+          } else {
+            replace(previewHint, preview.checked ? "The first link will be previewed: " : "The first link can be previewed: ", h("span", { class: "mono" }, link));
+          }
+        };
+        hintPreview();
+        message.addEventListener("input", () => {
+          count.textContent = `${message.value.length} characters`;
+          hintPreview();
+        });
+        preview.addEventListener("change", hintPreview);
+        const previewCheck = check("Show a link preview", preview, previewHint);
+        previewCheck.classList.add("link-preview-field");
+        f = form(kind, "Text", [field("Message", message, count), mentionsBlock(message), previewCheck], async () => {
+          const r = await api.send.sendText({ ...common(), message: v(message), mentions: mentionList(), linkPreview: preview.checked }, { signal: ctx.signal });
           message.value = "";
           count.textContent = "0 characters";
+          hintPreview();
           mentions.value = "";
           mentions.dispatchEvent(new Event("input"));
           return r;

@@ -9,7 +9,8 @@ use serde_json::{Map, Value as Json};
 use super::{Names, fields_in_order, is_special_wkt, is_wrapper};
 
 /// A message as a JSON object: every field in declaration order, unset presence fields
-/// (optional scalars, messages, oneof members) as `null`.
+/// (optional scalars, messages, oneof members) as `null`, or left out when the field is
+/// marked `omit_unset`.
 pub(crate) fn message_to_json(names: &Names, msg: &DynamicMessage) -> Json {
     let desc = msg.descriptor();
     let full_name = desc.full_name();
@@ -24,6 +25,10 @@ pub(crate) fn message_to_json(names: &Names, msg: &DynamicMessage) -> Json {
     }
     let mut out = Map::new();
     for field in fields_in_order(&desc) {
+        let unset = field.supports_presence() && !msg.has_field(&field);
+        if unset && names.has_flag(&field, super::names::FieldFlag::OmitUnset) {
+            continue;
+        }
         out.insert(field.name().to_string(), field_of(names, msg, &field));
     }
     Json::Object(out)

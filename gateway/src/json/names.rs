@@ -10,6 +10,7 @@ const JSON_VALUE: &str = "wadesk.gateway.v1.json_value";
 const OMIT_SUCCESS: &str = "wadesk.gateway.v1.omit_success";
 const SSE_EVENT_ID: &str = "wadesk.gateway.v1.sse_event_id";
 const LAST_EVENT_ID: &str = "wadesk.gateway.v1.last_event_id";
+const OMIT_UNSET: &str = "wadesk.gateway.v1.omit_unset";
 
 /// Field options the gateway reads.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +19,8 @@ pub(crate) enum FieldFlag {
     SseEventId,
     /// The request field a Last-Event-ID header fills.
     LastEventId,
+    /// A response field left out of REST JSON while unset.
+    OmitUnset,
 }
 
 /// Spellings of every enum in the pool, computed once at construction.
@@ -27,6 +30,7 @@ pub(crate) struct Names {
     omit_success: Option<ExtensionDescriptor>,
     sse_event_id: Option<ExtensionDescriptor>,
     last_event_id: Option<ExtensionDescriptor>,
+    omit_unset: Option<ExtensionDescriptor>,
 }
 
 #[derive(Debug, Default)]
@@ -52,6 +56,24 @@ impl Names {
             omit_success: pool.get_extension_by_name(OMIT_SUCCESS),
             sse_event_id: pool.get_extension_by_name(SSE_EVENT_ID),
             last_event_id: pool.get_extension_by_name(LAST_EVENT_ID),
+            omit_unset: pool.get_extension_by_name(OMIT_UNSET),
+        }
+    }
+
+    /// Whether `field` carries `flag`.
+    pub fn has_flag(&self, field: &FieldDescriptor, flag: FieldFlag) -> bool {
+        let Some(ext) = self.flag_extension(flag) else {
+            return false;
+        };
+        let options = field.options();
+        options.has_extension(ext) && options.get_extension(ext).as_bool() == Some(true)
+    }
+
+    fn flag_extension(&self, flag: FieldFlag) -> Option<&ExtensionDescriptor> {
+        match flag {
+            FieldFlag::SseEventId => self.sse_event_id.as_ref(),
+            FieldFlag::LastEventId => self.last_event_id.as_ref(),
+            FieldFlag::OmitUnset => self.omit_unset.as_ref(),
         }
     }
 
@@ -61,14 +83,7 @@ impl Names {
         desc: &MessageDescriptor,
         flag: FieldFlag,
     ) -> Option<FieldDescriptor> {
-        let ext = match flag {
-            FieldFlag::SseEventId => self.sse_event_id.as_ref(),
-            FieldFlag::LastEventId => self.last_event_id.as_ref(),
-        }?;
-        desc.fields().find(|field| {
-            let options = field.options();
-            options.has_extension(ext) && options.get_extension(ext).as_bool() == Some(true)
-        })
+        desc.fields().find(|field| self.has_flag(field, flag))
     }
 
     /// The REST spelling of an enum number; numbers the enum does not know stay numbers.
