@@ -315,6 +315,25 @@ impl SendApi {
     }
 }
 
+/// A media send request's fields: the ones every media request has, then
+/// its kind, caption, file name and mentions (empty where it has none).
+macro_rules! media_fields {
+    ($req:ident, $kind:expr, $caption:expr, $file_name:expr, $mentions:expr) => {
+        MediaFields {
+            kind: $kind,
+            phone_id: &$req.phone_id,
+            to: &$req.to,
+            url: &$req.url,
+            media_id: &$req.media_id,
+            data: &$req.data,
+            caption: $caption,
+            file_name: $file_name,
+            reply_to: &$req.reply_to,
+            mentions: $mentions,
+        }
+    };
+}
+
 /// The request fields a media send has (absent ones empty).
 struct MediaFields<'a> {
     kind: Kind,
@@ -391,18 +410,7 @@ impl SendService for SendApi {
         request: Request<proto::SendImageRequest>,
     ) -> Result<Response<proto::SendImageResponse>, Status> {
         let req = request.get_ref();
-        let fields = MediaFields {
-            kind: Kind::Image,
-            phone_id: &req.phone_id,
-            to: &req.to,
-            url: &req.url,
-            media_id: &req.media_id,
-            data: &req.data,
-            caption: &req.caption,
-            file_name: "",
-            reply_to: &req.reply_to,
-            mentions: &req.mentions,
-        };
+        let fields = media_fields!(req, Kind::Image, &req.caption, "", &req.mentions);
         respond!(SendImageResponse, self.send_media(&request, fields).await?)
     }
 
@@ -411,18 +419,7 @@ impl SendService for SendApi {
         request: Request<proto::SendVideoRequest>,
     ) -> Result<Response<proto::SendVideoResponse>, Status> {
         let req = request.get_ref();
-        let fields = MediaFields {
-            kind: Kind::Video,
-            phone_id: &req.phone_id,
-            to: &req.to,
-            url: &req.url,
-            media_id: &req.media_id,
-            data: &req.data,
-            caption: &req.caption,
-            file_name: "",
-            reply_to: &req.reply_to,
-            mentions: &req.mentions,
-        };
+        let fields = media_fields!(req, Kind::Video, &req.caption, "", &req.mentions);
         respond!(SendVideoResponse, self.send_media(&request, fields).await?)
     }
 
@@ -431,18 +428,7 @@ impl SendService for SendApi {
         request: Request<proto::SendDocumentRequest>,
     ) -> Result<Response<proto::SendDocumentResponse>, Status> {
         let req = request.get_ref();
-        let fields = MediaFields {
-            kind: Kind::Document,
-            phone_id: &req.phone_id,
-            to: &req.to,
-            url: &req.url,
-            media_id: &req.media_id,
-            data: &req.data,
-            caption: "",
-            file_name: &req.filename,
-            reply_to: &req.reply_to,
-            mentions: &[],
-        };
+        let fields = media_fields!(req, Kind::Document, "", &req.filename, &[]);
         respond!(
             SendDocumentResponse,
             self.send_media(&request, fields).await?
@@ -454,18 +440,7 @@ impl SendService for SendApi {
         request: Request<proto::SendAudioRequest>,
     ) -> Result<Response<proto::SendAudioResponse>, Status> {
         let req = request.get_ref();
-        let fields = MediaFields {
-            kind: Kind::Audio,
-            phone_id: &req.phone_id,
-            to: &req.to,
-            url: &req.url,
-            media_id: &req.media_id,
-            data: &req.data,
-            caption: "",
-            file_name: "",
-            reply_to: &req.reply_to,
-            mentions: &[],
-        };
+        let fields = media_fields!(req, Kind::Audio, "", "", &[]);
         respond!(SendAudioResponse, self.send_media(&request, fields).await?)
     }
 
@@ -561,18 +536,7 @@ impl SendService for SendApi {
         request: Request<proto::SendStickerRequest>,
     ) -> Result<Response<proto::SendStickerResponse>, Status> {
         let req = request.get_ref();
-        let fields = MediaFields {
-            kind: Kind::Sticker,
-            phone_id: &req.phone_id,
-            to: &req.to,
-            url: &req.url,
-            media_id: &req.media_id,
-            data: &req.data,
-            caption: "",
-            file_name: "",
-            reply_to: &req.reply_to,
-            mentions: &[],
-        };
+        let fields = media_fields!(req, Kind::Sticker, "", "", &[]);
         respond!(
             SendStickerResponse,
             self.send_media(&request, fields).await?
@@ -584,18 +548,7 @@ impl SendService for SendApi {
         request: Request<proto::SendVoiceRequest>,
     ) -> Result<Response<proto::SendVoiceResponse>, Status> {
         let req = request.get_ref();
-        let fields = MediaFields {
-            kind: Kind::Voice,
-            phone_id: &req.phone_id,
-            to: &req.to,
-            url: &req.url,
-            media_id: &req.media_id,
-            data: &req.data,
-            caption: "",
-            file_name: "",
-            reply_to: &req.reply_to,
-            mentions: &[],
-        };
+        let fields = media_fields!(req, Kind::Voice, "", "", &[]);
         let row = self.send_media(&request, fields).await?;
         let seconds = crate::details::Details::of(row.details.as_deref())
             .seconds
