@@ -193,22 +193,27 @@ impl Kind {
     }
 }
 
+/// What the image decoder may use on a file from a caller or a web page: a
+/// small file may claim a huge canvas, and decoding stops at these.
+pub(crate) fn decoder_limits() -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(8192);
+    limits.max_image_height = Some(8192);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    limits
+}
+
 /// A sticker: WebP as it is (its size read from it), PNG or JPEG scaled to
 /// fit 512x512 (aspect kept, the rest transparent) and encoded as WebP.
 fn sticker(bytes: Vec<u8>, mime: &str) -> Result<Prepared, String> {
-    use image::{ImageFormat, ImageReader, Limits, imageops};
+    use image::{ImageFormat, ImageReader, imageops};
     let format = match mime {
         "image/webp" => ImageFormat::WebP,
         "image/png" => ImageFormat::Png,
         _ => ImageFormat::Jpeg,
     };
-    // A small file may claim a huge canvas: the decoder stops at these.
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(8192);
-    limits.max_image_height = Some(8192);
-    limits.max_alloc = Some(256 * 1024 * 1024);
     let mut reader = ImageReader::with_format(std::io::Cursor::new(&bytes), format);
-    reader.limits(limits);
+    reader.limits(decoder_limits());
     if format == ImageFormat::WebP {
         let (width, height) = reader
             .into_dimensions()

@@ -151,10 +151,7 @@ fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| e.to_string())?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(8192);
-    limits.max_image_height = Some(8192);
-    reader.limits(limits);
+    reader.limits(crate::media::decoder_limits());
     let image = reader.decode().map_err(|e| e.to_string())?;
     let small = image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).into_rgb8();
     let mut out = std::io::Cursor::new(Vec::new());
