@@ -225,6 +225,35 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         }),
     );
     rules.add(
+        "wadesk.v1.CheckNumbersRequest",
+        json!({"required": ["phone_id", "numbers"]}),
+    );
+    rules.add(
+        "wadesk.v1.CheckNumbersRequest.numbers",
+        json!({"minItems": 1, "maxItems": crate::contacts::MAX_NUMBERS, "items": phone.clone()}),
+    );
+    for message in [
+        "GetContactRequest",
+        "BlockContactRequest",
+        "UnblockContactRequest",
+        "SubscribePresenceRequest",
+    ] {
+        rules.add(
+            format!("wadesk.v1.{message}"),
+            json!({"required": ["phone_id", "number"]}),
+        );
+        rules.add(format!("wadesk.v1.{message}.number"), phone.clone());
+    }
+    rules.add(
+        "wadesk.v1.SetProfileRequest.name",
+        not_blank(crate::profile::NAME_MAX_CHARS),
+    );
+    rules.add(
+        "wadesk.v1.SetProfileRequest.about",
+        json!({"maxLength": crate::profile::ABOUT_MAX_CHARS}),
+    );
+    rules.add("wadesk.v1.SetProfileRequest.picture_url", url.clone());
+    rules.add(
         "wadesk.v1.RequestPairCodeRequest",
         json!({"required": ["phone_id", "number"]}),
     );

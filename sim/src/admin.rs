@@ -23,6 +23,12 @@
 //! - `POST   /admin/phones/{number}/read`            `{"ids": [...]}` (or a bare JSON array)
 //! - `POST   /admin/phones/{number}/offline|online`
 //! - `DELETE /admin/phones/{number}/devices/{device}` unlink a companion from the phone
+//! - `GET    /admin/phones/{number}/profile`         about, picture, business profile, blocklist,
+//!   presence and each device's push name
+//! - `POST   /admin/phones/{number}/profile`         `{"about", "picture" (base64; "" removes it),
+//!   "business": {"name", "description", "email", "website": [], "address", "category"} or null,
+//!   "privacy": {"last": "none", ...}}`
+//! - `POST   /admin/phones/{number}/presence`        `{"available": bool}`: subscribers are told
 //! - `POST   /admin/outage` / `DELETE /admin/outage` start / end a simulated outage
 //! - `GET    /admin/outage`                          `{"outage": bool}`
 //! - `GET    /admin/ca.pem`                          the CA certificate of the HTTPS media host
@@ -61,6 +67,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener
             post(outage_on).delete(outage_off).get(outage_state),
         )
         .route("/admin/ca.pem", get(ca_pem))
+        .merge(crate::profile::admin_routes())
         .merge(media::routes())
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(shared);

@@ -62,6 +62,8 @@ pub struct Phone {
     pub primary: PrimaryRuntime,
     /// Privacy settings as (category, value), in WhatsApp's order.
     pub privacy: Vec<(String, String)>,
+    /// About text, picture, business profile, blocklist, presence.
+    pub profile: crate::profile::Profile,
 }
 
 /// A message as the virtual phone saw it (received from a peer, or a copy of what one of
@@ -295,6 +297,7 @@ impl Directory {
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
+            profile: crate::profile::Profile::default(),
             account_kp: primary.account,
             devices: BTreeMap::from([(0, primary_device)]),
             next_device: 1,

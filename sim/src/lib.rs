@@ -36,6 +36,7 @@ mod pairing;
 mod phone;
 mod phone_send;
 mod prekeys;
+mod profile;
 mod router;
 mod server;
 mod settings;

@@ -218,6 +218,9 @@ pub(crate) async fn send(
     };
     let mut st = shared.state();
     for (acct, device, own, enc_type, bytes) in out {
+        if !own && crate::profile::blocks(&st, &acct, number) {
+            continue; // a phone that blocked this one gets nothing from it
+        }
         let mut b = NodeBuilder::new("message")
             .attr("from", pn_jid(number))
             .attr("id", id.clone())

@@ -73,6 +73,9 @@ pub(crate) fn on_message(shared: &Shared, conn: u64, node: Node) {
         .map(|p| p.pn_jid());
     for (tnum, tdev, enc) in targets {
         let own = tnum == number;
+        if !own && crate::profile::blocks(&st, &tnum, &number) {
+            continue; // a phone that blocked the sender gets nothing from it
+        }
         let mut b = NodeBuilder::new("message")
             .attr("from", device_pn_jid(&number, device))
             .attr("id", id.clone())

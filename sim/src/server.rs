@@ -276,7 +276,8 @@ fn dispatch(shared: &Arc<Shared>, conn: u64, node: Node) {
         "ack" => delivery::on_ack(shared, conn, &node),
         "chatstate" => router::on_chatstate(shared, conn, node),
         "call" => router::on_call(shared, conn, node),
-        "ib" | "presence" => {
+        "presence" => crate::profile::on_presence(shared, conn, &node),
+        "ib" => {
             log::debug!("conn {conn}: {} ignored", node.tag);
         }
         other => {
@@ -313,10 +314,14 @@ fn handle_iq(shared: &Arc<Shared>, conn: u64, node: Node) {
         .unwrap_or_default();
     let reply = match xmlns.as_str() {
         "md" => md_iq(shared, conn, &id, &node),
-        "usync" => usync::handle_usync(shared, &id, &node),
+        "usync" => usync::handle_usync(shared, conn, &id, &node),
         "encrypt" => prekeys::handle_encrypt(shared, conn, &id, &node),
         "privacy" => settings::privacy_iq(shared, conn, &id, &node),
         "w" | "abt" => settings::props_iq(&id, &xmlns, &node),
+        "status" => crate::profile::status_iq(shared, conn, &id, &node),
+        "w:profile:picture" => crate::profile::picture_iq(shared, conn, &id, &node),
+        "blocklist" => crate::profile::blocklist_iq(shared, conn, &id, &node),
+        "w:biz" => crate::profile::business_iq(shared, &id, &node),
         _ => login::handle_iq(shared, &id, &xmlns, &node),
     };
     let reply = reply.unwrap_or_else(|| {

@@ -9,12 +9,13 @@ use crate::nodes::{self, attr, child, children, content_bytes, parse_jid, unix_n
 use crate::state::Shared;
 
 /// `xmlns="usync"` queries: devices, lid, contact (others are answered empty).
-pub(crate) fn handle_usync(shared: &Shared, id: &str, node: &Node) -> Option<Node> {
+pub(crate) fn handle_usync(shared: &Shared, conn: u64, id: &str, node: &Node) -> Option<Node> {
     let usync = child(node, "usync")?;
     let query = child(usync, "query")?;
     let protocols: Vec<String> = children(query).iter().map(|q| q.tag.to_string()).collect();
     let want = |p: &str| protocols.iter().any(|x| x == p);
     let st = shared.state();
+    let asker = st.logged_in_as(conn).map(|(n, _)| n);
     let mut users = Vec::new();
     for user in children(child(usync, "list")?)
         .iter()
@@ -78,13 +79,16 @@ pub(crate) fn handle_usync(shared: &Shared, id: &str, node: &Node) -> Option<Nod
             if want("lid") {
                 kids.push(NodeBuilder::new("lid").attr("val", p.lid_jid()).build());
             }
+            kids.extend(crate::profile::usync_children(p, asker.as_deref(), &want));
         }
-        users.push(
-            NodeBuilder::new("user")
-                .attr("jid", reply_jid)
-                .children(kids)
-                .build(),
-        );
+        let mut user_node = NodeBuilder::new("user").attr("jid", reply_jid.clone());
+        // A LID asked for comes back with its phone number, as WhatsApp answers.
+        if let (Some(p), Some(j)) = (phone, parse_jid(&reply_jid))
+            && j.server == wacore_binary::Server::Lid
+        {
+            user_node = user_node.attr("pn_jid", p.pn_jid());
+        }
+        users.push(user_node.children(kids).build());
     }
     let mut out = NodeBuilder::new("usync");
     for key in ["sid", "mode", "context", "index", "last"] {

@@ -5,12 +5,14 @@
 mod account;
 mod bot;
 mod bulk;
+mod contact;
 mod convert;
 mod download;
 mod media;
 mod message;
 mod paging;
 mod phone;
+mod profile;
 mod send;
 pub(crate) mod validate;
 mod webhook;
@@ -24,10 +26,12 @@ use crate::{config::Config, sessions::SessionManager};
 pub(crate) use account::AccountApi;
 pub(crate) use bot::BotApi;
 pub(crate) use bulk::BulkApi;
+pub(crate) use contact::ContactApi;
 pub(crate) use download::{DownloadState, inbound_media};
 pub(crate) use media::{MediaApi, upload_files};
 pub(crate) use message::MessageApi;
 pub(crate) use phone::PhoneApi;
+pub(crate) use profile::ProfileApi;
 pub(crate) use send::SendApi;
 pub(crate) use webhook::WebhookApi;
 
@@ -62,4 +66,8 @@ pub(crate) struct State {
     pub auth: crate::auth::Authenticator,
     /// Files uploaded to send later.
     pub uploads: crate::uploads::Uploads,
+    /// Who is on WhatsApp, contacts' profiles, the blocklist.
+    pub contacts: crate::contacts::Contacts,
+    /// The phones' own profiles and presence.
+    pub profiles: crate::profile::Profiles,
 }

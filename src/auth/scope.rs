@@ -62,6 +62,10 @@ pub fn need(path: &str) -> Need {
     {
         return Need::Read;
     }
+    // Checking numbers is what a sender does before a campaign.
+    if service == "wadesk.v1.ContactService" && method == "CheckNumbers" {
+        return Need::Send;
+    }
     if [
         "wadesk.v1.SendService",
         "wadesk.v1.BulkService",

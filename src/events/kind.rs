@@ -41,6 +41,7 @@ event_kinds! {
     MessageRevoked = "message.revoked": "Someone deleted a message they sent one of your phones for everyone: `message.id` is the message; the stored message loses its content.",
     PollVote = "poll.vote": "Someone voted on a poll of one of your phones' chats: `poll_id` names the poll, `options` the option names they chose now (empty: they took their vote back; null: the vote could not be opened). Each voter's latest vote counts in the poll's tallies (GetMessage).",
     ChatTyping = "chat.typing": "A contact is typing (`composing`), recording a voice note (`recording`) or stopped (`paused`) in a chat with one of your phones: `from` and `state`. Not stored as a message.",
+    PresenceUpdate = "presence.update": "A contact the phone subscribed to (SubscribePresence) came online or went offline: `from`, `available`, and `last_seen` (Unix seconds) when it is offline and shares its last seen. Not stored as a message.",
     CallReceived = "call.received": "Someone is calling one of your phones: `from`, `call_id`, `video` (true for a video call), `timestamp`, and `rejected` (true when the phone declined it by its call settings; `replied`: the message_id of the text sent to the caller).",
     MessageStatus = "message.status": "An outbound message moved: sent, delivered, read or failed (with its reason).",
     PhoneQr = "phone.qr": "A new QR code is showing for a phone being linked.",

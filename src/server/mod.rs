@@ -43,8 +43,9 @@ use crate::{
     },
     proto::{
         account_service_server::AccountServiceServer, bot_service_server::BotServiceServer,
-        bulk_service_server::BulkServiceServer, media_service_server::MediaServiceServer,
-        message_service_server::MessageServiceServer, phone_service_server::PhoneServiceServer,
+        bulk_service_server::BulkServiceServer, contact_service_server::ContactServiceServer,
+        media_service_server::MediaServiceServer, message_service_server::MessageServiceServer,
+        phone_service_server::PhoneServiceServer, profile_service_server::ProfileServiceServer,
         send_service_server::SendServiceServer, webhook_service_server::WebhookServiceServer,
     },
     sealed::{KeyBox, Purpose},
@@ -192,6 +193,8 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         accounts: accounts.clone(),
         auth: authenticator.clone(),
         chats: crate::chats::Chats::new(core.db.clone(), core.sessions.clone()),
+        contacts: crate::contacts::Contacts::new(core.db.clone(), core.sessions.clone()),
+        profiles: crate::profile::Profiles::new(core.sessions.clone(), core.fetcher.clone()),
         db: core.db.clone(),
         config: core.config.clone(),
         sessions: core.sessions.clone(),
@@ -248,6 +251,12 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     )
     .add_service(
         MediaServiceServer::new(api::MediaApi(state.clone())).max_decoding_message_size(max),
+    )
+    .add_service(
+        ContactServiceServer::new(api::ContactApi(state.clone())).max_decoding_message_size(max),
+    )
+    .add_service(
+        ProfileServiceServer::new(api::ProfileApi(state.clone())).max_decoding_message_size(max),
     )
     .add_service(core.health.grpc())
     .add_service(reflection)

@@ -288,6 +288,10 @@ impl Actor {
                 self.on_call(client, call).await;
                 Flow::Continue
             }
+            Event::Presence(update) => {
+                self.on_presence(client, update).await;
+                Flow::Continue
+            }
             Event::PairingQrCode(qr) => {
                 if self.pair_deadline.is_none()
                     && let Some(timeout) = self.shared.settings.pair_timeout

@@ -1,5 +1,6 @@
-//! What a phone's contacts signal besides messages: typing in a chat, and
-//! calls. Each is an event (`chat.typing`, `call.received`); a call is
+//! What a phone's contacts signal besides messages: typing in a chat, being
+//! online, and calls. Each is an event (`chat.typing`, `presence.update`,
+//! `call.received`); a call is
 //! declined as it rings when the phone's call settings say so, and the
 //! caller then gets the phone's reply through the outbox.
 
@@ -10,7 +11,7 @@ use whatsapp_rust::{
     Client, Jid,
     wacore::types::{
         call::{CallAction, IncomingCall},
-        events::ChatPresenceUpdate,
+        events::{ChatPresenceUpdate, PresenceUpdate},
         presence::{ChatPresence, ChatPresenceMedia},
     },
 };
@@ -39,6 +40,21 @@ impl Actor {
         self.event(
             EventKind::ChatTyping,
             json!({"from": from, "state": state, "group": group}),
+        )
+        .await;
+    }
+
+    /// A contact the phone subscribed to came online or went offline
+    /// (`last_seen`, Unix seconds, where the contact shares it).
+    pub(super) async fn on_presence(&self, client: &Arc<Client>, update: &PresenceUpdate) {
+        let from = number_of(client, &update.from).await;
+        self.event(
+            EventKind::PresenceUpdate,
+            json!({
+                "from": from,
+                "available": !update.unavailable,
+                "last_seen": update.last_seen.map(|t| t.timestamp()),
+            }),
         )
         .await;
     }

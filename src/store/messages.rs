@@ -634,3 +634,22 @@ pub async fn list(
         .all(db)
         .await
 }
+
+/// The name `peer` last sent the phone a message with (any chat), if any.
+pub async fn last_push_name(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    peer: &str,
+) -> Result<Option<String>, DbErr> {
+    Ok(message::Entity::find()
+        .filter(message::Column::PhoneId.eq(phone_id))
+        .filter(message::Column::Peer.eq(peer))
+        .filter(message::Column::Direction.eq(Direction::Inbound))
+        .filter(message::Column::PushName.is_not_null())
+        .filter(message::Column::PushName.ne(""))
+        .order_by_desc(message::Column::CreatedAt)
+        .order_by_desc(message::Column::Id)
+        .one(db)
+        .await?
+        .and_then(|m| m.push_name))
+}

@@ -8,6 +8,7 @@ mod bot;
 mod bulk;
 mod chaos;
 mod console;
+mod contacts;
 mod conversation;
 mod events;
 mod featureless;

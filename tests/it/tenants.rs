@@ -64,6 +64,13 @@ fn other_fields(method: &str) -> Option<Value> {
         }
         "GetMedia" | "DeleteMedia" | "GetCallSettings" => json!({}),
         "SetCallSettings" => json!({"reject_calls": true}),
+        "CheckNumbers" => json!({"numbers": [to]}),
+        "GetContact" | "BlockContact" | "UnblockContact" | "SubscribePresence" => {
+            json!({"number": to})
+        }
+        "ListBlocked" | "GetProfile" => json!({}),
+        "SetProfile" => json!({"about": "Open"}),
+        "SetPresence" => json!({"presence": "PRESENCE_AVAILABLE"}),
         "SendLocation" => json!({"to": to, "lat": 28.6, "lng": 77.2}),
         "SendContact" => json!({"to": to, "contacts": [{"name": "Asha", "numbers": [to]}]}),
         "SendPoll" => json!({"to": to, "question": "Lunch?", "options": ["Yes", "No"]}),
