@@ -19,7 +19,7 @@ use crate::delivery::{self, drop_conn};
 use crate::handshake::{self, HelloStep};
 use crate::nodes::{self, attr, child};
 use crate::state::{ConnHandle, ConnRole, Outbound, Shared, SimEvent};
-use crate::{login, paircode, pairing, prekeys, router, settings, usync};
+use crate::{group_iq, login, paircode, pairing, prekeys, router, settings, usync};
 
 type Ws = WebSocketStream<TcpStream>;
 type WsStream = futures_util::stream::SplitStream<Ws>;
@@ -317,6 +317,7 @@ fn handle_iq(shared: &Arc<Shared>, conn: u64, node: Node) {
         "encrypt" => prekeys::handle_encrypt(shared, conn, &id, &node),
         "privacy" => settings::privacy_iq(shared, conn, &id, &node),
         "w" | "abt" => settings::props_iq(&id, &xmlns, &node),
+        "w:g2" => group_iq::handle(shared, conn, &id, &node),
         _ => login::handle_iq(shared, &id, &xmlns, &node),
     };
     let reply = reply.unwrap_or_else(|| {
