@@ -40,11 +40,11 @@ mod nodes;
 mod paircode;
 mod pairing;
 mod phone;
-// mod phone_group;
+mod phone_group;
 mod phone_send;
 mod prekeys;
 mod router;
-// mod sender_keys;
+mod sender_keys;
 mod server;
 mod settings;
 mod signal;
@@ -237,6 +237,21 @@ impl Simulator {
             ..Default::default()
         };
         phone_send::send(&self.shared, number, to, msg).await
+    }
+
+    /// The virtual phone `number` sends a text to the group `group` (`120363...`,
+    /// with or without `@g.us`), under its own sender key. Returns the message id.
+    pub async fn phone_send_group_text(
+        &self,
+        number: &str,
+        group: &str,
+        text: &str,
+    ) -> anyhow::Result<String> {
+        let msg = waproto::whatsapp::Message {
+            conversation: Some(text.to_string()),
+            ..Default::default()
+        };
+        phone_group::send(&self.shared, number, group, msg).await
     }
 
     /// The virtual phone sends any `wa::Message` (location, ...).

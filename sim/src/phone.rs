@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use wacore::messages::MessageUtils;
 use wacore::proto_helpers::MessageExt as _;
 use wacore_binary::builder::NodeBuilder;
-use wacore_binary::{Jid, Node};
+use wacore_binary::{Jid, Node, Server};
 use wacore_libsignal::protocol::{
     CiphertextMessage, DeviceId, PreKeySignalMessage, ProtocolAddress, SignalMessage,
 };
@@ -91,6 +91,9 @@ fn sender_of(node: &Node) -> anyhow::Result<Jid> {
 
 async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::Result<()> {
     let from = sender_of(node)?;
+    if from.server == Server::Group {
+        return crate::phone_group::on_message(shared, number, node, &from).await;
+    }
     let id = attr(node, "id").unwrap_or_default();
     let Some(enc) = children(node).iter().find(|c| c.tag == "enc") else {
         return Ok(());
@@ -101,7 +104,7 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
         "pkmsg" => CiphertextMessage::PreKeySignalMessage(PreKeySignalMessage::try_from(bytes)?),
         "msg" => CiphertextMessage::SignalMessage(SignalMessage::try_from(bytes)?),
         other => {
-            log::info!("virtual phone {number}: <enc type={other}> not supported (groups)");
+            log::info!("virtual phone {number}: <enc type={other}> outside a group ignored");
             return Ok(());
         }
     };
@@ -257,7 +260,7 @@ fn hex(b: &[u8]) -> String {
 
 /// Downloads and decrypts the media of `msg` from the simulator's media host,
 /// recording what was declared and the hash of what actually arrived.
-fn download_media(shared: &Shared, msg: &wa::Message, rec: &mut PhoneMessage) {
+pub(crate) fn download_media(shared: &Shared, msg: &wa::Message, rec: &mut PhoneMessage) {
     use sha2::Digest;
     use wacore::download::{DownloadUtils, MediaType};
     let m = msg.get_base_message();
@@ -317,7 +320,7 @@ fn download_media(shared: &Shared, msg: &wa::Message, rec: &mut PhoneMessage) {
     rec.media_downloaded = plain;
 }
 
-fn describe(msg: &wa::Message) -> PhoneMessage {
+pub(crate) fn describe(msg: &wa::Message) -> PhoneMessage {
     let m = msg.get_base_message();
     let mut out = PhoneMessage {
         kind: "other".into(),

@@ -18,7 +18,11 @@ use crate::state::{Shared, SimEvent};
 
 /// The bundle of `number`'s `device`, spending one of its one-time prekeys as a
 /// prekey fetch would.
-fn take_bundle(shared: &Shared, number: &str, device: u32) -> anyhow::Result<PreKeyBundle> {
+pub(crate) fn take_bundle(
+    shared: &Shared,
+    number: &str,
+    device: u32,
+) -> anyhow::Result<PreKeyBundle> {
     let mut st = shared.state();
     let dev = st
         .dir
@@ -143,7 +147,7 @@ pub(crate) async fn send_initial_history(
 }
 
 /// A message id in the form WhatsApp clients use (`3EB0` and 18 hex digits).
-fn new_message_id() -> String {
+pub(crate) fn new_message_id() -> String {
     use rand::RngExt as _;
     let n: u128 = rand::rng().random::<u128>() & ((1u128 << 72) - 1);
     format!("3EB0{n:018X}")

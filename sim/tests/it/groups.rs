@@ -14,7 +14,6 @@ fn pn(number: &str) -> Jid {
     format!("{number}@s.whatsapp.net").parse().unwrap()
 }
 
-#[allow(dead_code)] // used by the fan-out tests
 /// Polls `f` until it returns `Some`, failing after `timeout`.
 pub async fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
@@ -34,7 +33,6 @@ fn role_of(meta: &whatsapp_rust::GroupMetadata, number: &str) -> Option<Particip
         .map(|p| p.participant_type)
 }
 
-#[allow(dead_code)] // used by the fan-out tests
 /// A client on `gw` and virtual phones `phones`; the client creates a group with them.
 async fn group_with_phones(
     sim: &Simulator,
@@ -133,5 +131,124 @@ async fn create_query_list_and_leave() {
     // A former member may not read it.
     let err = client.client.groups().get_metadata(&gid).await.unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
+    client.shutdown().await;
+}
+
+/// Waits until each of `phones` recorded message `id` in group `gid`; returns their texts.
+async fn decrypted_by(sim: &Simulator, phones: &[&str], gid: &Jid, id: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    for p in phones {
+        let m = poll(
+            Duration::from_secs(10),
+            "a phone decrypts the group message",
+            || sim.phone_messages(p).into_iter().find(|m| m.id == id),
+        )
+        .await;
+        assert_eq!(m.group.as_deref(), Some(gid.user.as_str()), "{m:?}");
+        texts.push(m.text.unwrap_or_default());
+    }
+    texts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_text_fans_out_and_a_removed_member_reads_no_more() {
+    init_logs();
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let gw = "15557780000";
+    let phones = ["15557780001", "15557780002", "15557780003"];
+    let (mut client, gid) = group_with_phones(&sim, gw, &phones, "Fan-out").await;
+
+    let id = client
+        .client
+        .send_text(gid.clone(), "hello group")
+        .await
+        .expect("group send")
+        .message_id
+        .to_string();
+    let texts = decrypted_by(&sim, &phones, &gid, &id).await;
+    assert_eq!(texts, ["hello group"; 3]);
+    let m = &sim.phone_messages(phones[0])[0];
+    assert_eq!((m.from.as_str(), m.chat.as_str()), (gw, gid.user.as_str()));
+    assert!(!m.from_me);
+    // The phones' delivery receipts reach the sender.
+    client
+        .wait_for(
+            Duration::from_secs(5),
+            "a group delivery receipt",
+            |ev| match ev {
+                Event::Receipt(r) if r.message_ids.iter().any(|m| m.as_str() == id) => Some(()),
+                _ => None,
+            },
+        )
+        .await;
+
+    // The third phone is removed: the next message reaches only the other two.
+    let removed = client
+        .client
+        .groups()
+        .remove_participants(gid.clone(), &[pn(phones[2])])
+        .await
+        .unwrap();
+    assert!(removed.iter().all(|r| r.is_ok()), "{removed:?}");
+    let id2 = client
+        .client
+        .send_text(gid.clone(), "without you")
+        .await
+        .unwrap()
+        .message_id
+        .to_string();
+    let texts = decrypted_by(&sim, &phones[..2], &gid, &id2).await;
+    assert_eq!(texts, ["without you"; 2]);
+    assert!(
+        sim.phone_messages(phones[2]).iter().all(|m| m.id != id2),
+        "the removed phone got the message"
+    );
+    assert_eq!(sim.phone_messages(phones[2]).len(), 1);
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_virtual_phone_writes_to_the_group() {
+    init_logs();
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let gw = "15557790000";
+    let phones = ["15557790001", "15557790002"];
+    let (mut client, gid) = group_with_phones(&sim, gw, &phones, "Replies").await;
+
+    let id = sim
+        .phone_send_group_text(phones[0], &gid.user, "from a phone")
+        .await
+        .unwrap();
+    let (chat, sender, text) = client
+        .wait_for(Duration::from_secs(10), "the phone's group message", |ev| {
+            let Event::Messages(batch) = ev else {
+                return None;
+            };
+            batch
+                .messages
+                .iter()
+                .find(|m| m.info.id.as_str() == id)
+                .map(|m| {
+                    (
+                        m.info.source.chat.clone(),
+                        m.info.source.sender.user.to_string(),
+                        m.message.text_content().map(str::to_string),
+                    )
+                })
+        })
+        .await;
+    assert_eq!(chat, gid);
+    assert_eq!(sender, phones[0]);
+    assert_eq!(text.as_deref(), Some("from a phone"));
+    // The other phone reads it too, and a second message under the same key.
+    decrypted_by(&sim, &phones[1..], &gid, &id).await;
+    let id2 = sim
+        .phone_send_group_text(phones[0], &gid.user, "again")
+        .await
+        .unwrap();
+    assert_eq!(
+        decrypted_by(&sim, &phones[1..], &gid, &id2).await,
+        ["again"]
+    );
     client.shutdown().await;
 }
