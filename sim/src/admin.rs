@@ -26,6 +26,7 @@
 //! - `POST   /admin/outage` / `DELETE /admin/outage` start / end a simulated outage
 //! - `GET    /admin/outage`                          `{"outage": bool}`
 //! - `GET    /admin/ca.pem`                          the CA certificate of the HTTPS media host
+//! - groups: see `admin_groups.rs` (`/admin/groups`, `/admin/phones/{number}/groups/...`)
 
 use std::sync::Arc;
 
@@ -38,7 +39,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::state::Shared;
-use crate::{media, paircode, pairing, phone, phone_send, server};
+use crate::{admin_groups, media, paircode, pairing, phone, phone_send, server};
 
 pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
     let app = Router::new()
@@ -61,6 +62,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener
             post(outage_on).delete(outage_off).get(outage_state),
         )
         .route("/admin/ca.pem", get(ca_pem))
+        .merge(admin_groups::routes())
         .merge(media::routes())
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(shared);

@@ -22,7 +22,7 @@
 //! `login`, `server`, `admin`, `admin_groups`, `standalone`.
 
 mod admin;
-// mod admin_groups;
+mod admin_groups;
 mod blobs;
 mod delivery;
 mod devices;

@@ -6,9 +6,13 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use wacore::iq::groups::ParticipantType;
+use wacore::stanza::groups::GroupNotificationAction;
 use wadesk_sim::{SimConfig, Simulator};
 use whatsapp_rust::prelude::*;
-use whatsapp_rust::{GroupCreateOptions, GroupParticipantOptions};
+use whatsapp_rust::{
+    GroupCreateOptions, GroupDescription, GroupParticipantOptions, GroupSubject,
+    MembershipApprovalMode, PreviousDescription,
+};
 
 fn pn(number: &str) -> Jid {
     format!("{number}@s.whatsapp.net").parse().unwrap()
@@ -249,6 +253,409 @@ async fn a_virtual_phone_writes_to_the_group() {
     assert_eq!(
         decrypted_by(&sim, &phones[1..], &gid, &id2).await,
         ["again"]
+    );
+    client.shutdown().await;
+}
+
+/// Calls the simulator's admin API; returns the status and the JSON answer (Null if none).
+async fn admin(
+    sim: &Simulator,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let body = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&body).unwrap()
+    };
+    let headers = [("Content-Type".to_string(), "application/json".to_string())];
+    let (status, out) = http_request(
+        method,
+        &format!("{}{path}", sim.http_url()),
+        &headers,
+        &body,
+    )
+    .await
+    .expect("admin request");
+    (
+        status,
+        serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// The next group update for `gid` the client sees.
+async fn group_update(client: &mut TestClient, gid: &Jid, what: &str) -> GroupNotificationAction {
+    client
+        .wait_for(Duration::from_secs(10), what, |ev| match ev {
+            Event::GroupUpdate(u) if &u.group_jid == gid => Some(u.action.clone()),
+            _ => None,
+        })
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_subject_and_refused_changes() {
+    init_logs();
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let gw = "15557800000";
+    let phones = ["15557800001", "15557800002", "15557800003"];
+    let (mut client, gid) = group_with_phones(&sim, gw, &phones, "Roles").await;
+    let c = client.client.clone();
+    let groups = c.groups();
+
+    let r = groups
+        .promote_participants(gid.clone(), &[pn(phones[0]), pn("15557809999")])
+        .await
+        .unwrap();
+    assert!(r[0].is_ok(), "{r:?}");
+    assert_eq!(r[1].error.as_deref(), Some("404"));
+    let meta = groups.get_metadata(&gid).await.unwrap();
+    assert_eq!(role_of(&meta, phones[0]), Some(ParticipantType::Admin));
+    groups
+        .demote_participants(gid.clone(), &[pn(phones[0])])
+        .await
+        .unwrap();
+    groups
+        .set_subject(gid.clone(), GroupSubject::new("Renamed").unwrap())
+        .await
+        .unwrap();
+    let meta = groups.get_metadata(&gid).await.unwrap();
+    assert_eq!(role_of(&meta, phones[0]), Some(ParticipantType::Member));
+    assert_eq!(meta.subject, "Renamed");
+    // Adding someone already in is refused for that one participant.
+    let r = groups
+        .add_participants(gid.clone(), &[pn(phones[1])])
+        .await
+        .unwrap();
+    assert_eq!(r[0].error.as_deref(), Some("409"));
+
+    // A plain member may not remove anyone: the admin API answers WhatsApp's 403.
+    let path = format!(
+        "/admin/phones/{}/groups/{}/participants",
+        phones[1], gid.user
+    );
+    let (status, body) = admin(
+        &sim,
+        "POST",
+        &path,
+        serde_json::json!({"action": "remove", "participants": [phones[2]]}),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_u64()), (403, Some(403)), "{body}");
+
+    // Promoted, the phone renames the group: the client is notified.
+    groups
+        .promote_participants(gid.clone(), &[pn(phones[1])])
+        .await
+        .unwrap();
+    let path = format!("/admin/phones/{}/groups/{}/subject", phones[1], gid.user);
+    let (status, _) = admin(
+        &sim,
+        "POST",
+        &path,
+        serde_json::json!({"subject": "By a phone"}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let action = group_update(&mut client, &gid, "the subject notification").await;
+    assert!(
+        matches!(&action, GroupNotificationAction::Subject { subject, .. } if subject == "By a phone"),
+        "{action:?}"
+    );
+    // It removes a member: the client is notified and the member is gone.
+    let path = format!(
+        "/admin/phones/{}/groups/{}/participants",
+        phones[1], gid.user
+    );
+    let (status, body) = admin(
+        &sim,
+        "POST",
+        &path,
+        serde_json::json!({"action": "remove", "participants": [phones[2]]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["participants"][0]["error"], serde_json::Value::Null);
+    let action = group_update(&mut client, &gid, "the remove notification").await;
+    assert!(
+        matches!(&action, GroupNotificationAction::Remove { participants, .. }
+            if participants[0].jid.user.as_str() == phones[2]),
+        "{action:?}"
+    );
+    let id = client
+        .client
+        .send_text(gid.clone(), "after the removal")
+        .await
+        .unwrap()
+        .message_id
+        .to_string();
+    decrypted_by(&sim, &phones[..2], &gid, &id).await;
+    assert!(sim.phone_messages(phones[2]).is_empty());
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_links_settings_and_join_requests() {
+    init_logs();
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let gw = "15557810000";
+    let phones = ["15557810001", "15557810002"];
+    let (joiner, late, rejected) = ("15557810004", "15557810005", "15557810006");
+    let (mut client, gid) = group_with_phones(&sim, gw, &phones, "Invites").await;
+    for p in [joiner, late, rejected] {
+        sim.create_phone(p);
+    }
+    let c = client.client.clone();
+    let groups = c.groups();
+
+    // A fourth phone joins by the link: the client is told and writes to it.
+    let link = groups.get_invite_link(gid.clone(), false).await.unwrap();
+    let info = groups.get_invite_info(&link).await.unwrap();
+    assert_eq!(
+        (info.id.clone(), info.subject.as_str()),
+        (gid.clone(), "Invites")
+    );
+    let (status, body) = admin(
+        &sim,
+        "POST",
+        &format!("/admin/phones/{joiner}/join"),
+        serde_json::json!({ "code": link }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["pending"], false);
+    assert_eq!(body["group"], gid.to_string());
+    let action = group_update(&mut client, &gid, "the join").await;
+    assert!(
+        matches!(&action, GroupNotificationAction::Add { participants, .. }
+            if participants[0].jid.user.as_str() == joiner),
+        "{action:?}"
+    );
+    let id = client
+        .client
+        .send_text(gid.clone(), "welcome")
+        .await
+        .unwrap()
+        .message_id
+        .to_string();
+    assert_eq!(decrypted_by(&sim, &[joiner], &gid, &id).await, ["welcome"]);
+
+    // A revoked link leads nowhere (410); the new one works.
+    let new_link = groups.get_invite_link(gid.clone(), true).await.unwrap();
+    assert_ne!(new_link, link);
+    let (status, body) = admin(
+        &sim,
+        "POST",
+        &format!("/admin/phones/{late}/join"),
+        serde_json::json!({ "code": link }),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_u64()), (410, Some(410)), "{body}");
+
+    // Settings show in the metadata; announcement mode stops a member's message.
+    groups.set_announce(gid.clone(), true).await.unwrap();
+    groups.set_locked(gid.clone(), true).await.unwrap();
+    groups.set_ephemeral(gid.clone(), 86400).await.unwrap();
+    groups
+        .set_description(
+            gid.clone(),
+            Some(GroupDescription::new("Rules: be kind").unwrap()),
+            PreviousDescription::Resolve,
+        )
+        .await
+        .unwrap();
+    let meta = groups.get_metadata(&gid).await.unwrap();
+    assert!(meta.is_announcement && meta.is_locked);
+    assert_eq!(meta.ephemeral.and_then(|e| e.expiration), Some(86400));
+    assert_eq!(meta.description.as_deref(), Some("Rules: be kind"));
+    let path = format!("/admin/phones/{}/groups/{}/send", phones[0], gid.user);
+    let (status, body) = admin(&sim, "POST", &path, serde_json::json!({"text": "hi"})).await;
+    assert_eq!((status, body["code"].as_u64()), (403, Some(403)), "{body}");
+    let path = format!("/admin/phones/{}/groups/{}/subject", phones[0], gid.user);
+    let (status, _) = admin(&sim, "POST", &path, serde_json::json!({"subject": "x"})).await;
+    assert_eq!(status, 403);
+
+    // With approval on, joining makes a request the admins see and answer.
+    groups
+        .set_membership_approval(gid.clone(), MembershipApprovalMode::On)
+        .await
+        .unwrap();
+    for p in [late, rejected] {
+        let (status, body) = admin(
+            &sim,
+            "POST",
+            &format!("/admin/phones/{p}/join"),
+            serde_json::json!({ "code": new_link }),
+        )
+        .await;
+        assert_eq!(
+            (status, body["pending"].as_bool()),
+            (200, Some(true)),
+            "{body}"
+        );
+    }
+    let action = group_update(&mut client, &gid, "the join request").await;
+    assert!(
+        matches!(&action, GroupNotificationAction::CreatedMembershipRequests { requests, .. }
+            if requests[0].jid.user.as_str() == late),
+        "{action:?}"
+    );
+    let mut pending: Vec<String> = groups
+        .get_membership_requests(gid.clone())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.jid.user.to_string())
+        .collect();
+    pending.sort();
+    assert_eq!(pending, [late, rejected]);
+    let r = groups
+        .approve_membership_requests(gid.clone(), &[pn(late)])
+        .await
+        .unwrap();
+    assert!(r[0].is_ok(), "{r:?}");
+    let r = groups
+        .reject_membership_requests(gid.clone(), &[pn(rejected)])
+        .await
+        .unwrap();
+    assert!(r[0].is_ok(), "{r:?}");
+    let g = sim.group(&gid.user).unwrap();
+    assert!(g.pending.is_empty());
+    assert!(g.participants.iter().any(|m| m.number == late));
+    assert!(g.participants.iter().all(|m| m.number != rejected));
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_runs_a_group_the_client_is_in() {
+    init_logs();
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let gw = "15557820000";
+    let (owner, other, added) = ("15557820001", "15557820002", "15557820003");
+    let mut client = paired_client(&sim, gw, "Gateway").await;
+    for p in [owner, other, added] {
+        sim.create_phone(p);
+    }
+    let (status, body) = admin(
+        &sim,
+        "POST",
+        &format!("/admin/phones/{owner}/groups"),
+        serde_json::json!({"subject": "Phone's group", "participants": [gw, other, "15557829999"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["participants"][2]["error"], 404);
+    let gid: Jid = body["group"]["jid"].as_str().unwrap().parse().unwrap();
+    let action = group_update(&mut client, &gid, "the create notification").await;
+    assert!(
+        matches!(action, GroupNotificationAction::Create { .. }),
+        "{action:?}"
+    );
+    let all = client.client.groups().get_participating().await.unwrap();
+    assert_eq!(all[&gid].subject, "Phone's group");
+
+    // The owner writes: the client reads it; the client answers: both phones read it.
+    let (status, body) = admin(
+        &sim,
+        "POST",
+        &format!("/admin/phones/{owner}/groups/{}/send", gid.user),
+        serde_json::json!({"text": "hello all"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let text = client
+        .wait_for(
+            Duration::from_secs(10),
+            "the owner's message",
+            |ev| match ev {
+                Event::Messages(b) => b.messages.iter().find_map(|m| {
+                    (m.info.id.as_str() == id && m.info.source.chat == gid)
+                        .then(|| m.message.text_content().map(str::to_string))
+                }),
+                _ => None,
+            },
+        )
+        .await;
+    assert_eq!(text.as_deref(), Some("hello all"));
+    let reply = client
+        .client
+        .send_text(gid.clone(), "hi owner")
+        .await
+        .unwrap()
+        .message_id
+        .to_string();
+    assert_eq!(
+        decrypted_by(&sim, &[owner, other], &gid, &reply).await,
+        ["hi owner"; 2]
+    );
+    let (_, listed) = admin(
+        &sim,
+        "GET",
+        &format!("/admin/phones/{owner}/groups/{}/messages", gid.user),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(listed[0]["from"], gw);
+    assert_eq!(listed[0]["group"], gid.user.as_str());
+    assert_eq!(listed[0]["text"], "hi owner");
+
+    // The client is no admin here: its change is refused with an IQ error.
+    let err = client
+        .client
+        .groups()
+        .set_subject(gid.clone(), GroupSubject::new("mine now").unwrap())
+        .await;
+    assert!(
+        err.is_ok(),
+        "an unlocked group lets members rename it: {err:?}"
+    );
+    let err = client
+        .client
+        .groups()
+        .set_announce(gid.clone(), true)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    let err = client
+        .client
+        .groups()
+        .remove_participants(gid.clone(), &[pn(other)])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+
+    // The owner adds someone: the client is told, and its next message reaches them.
+    let (status, body) = admin(
+        &sim,
+        "POST",
+        &format!("/admin/phones/{owner}/groups/{}/participants", gid.user),
+        serde_json::json!({"action": "add", "participants": [added]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let action = loop {
+        let a = group_update(&mut client, &gid, "the add notification").await;
+        if !matches!(a, GroupNotificationAction::Subject { .. }) {
+            break a;
+        }
+    };
+    assert!(
+        matches!(&action, GroupNotificationAction::Add { participants, .. }
+            if participants[0].jid.user.as_str() == added),
+        "{action:?}"
+    );
+    let id = client
+        .client
+        .send_text(gid.clone(), "welcome newcomer")
+        .await
+        .unwrap()
+        .message_id
+        .to_string();
+    assert_eq!(
+        decrypted_by(&sim, &[added], &gid, &id).await,
+        ["welcome newcomer"]
     );
     client.shutdown().await;
 }
