@@ -132,47 +132,7 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
         ),
         _ => (msg.clone(), from.user.to_string()),
     };
-    if let Some(pm) = inner.protocol_message.as_option()
-        && let Some(target) = pm.key.as_option().and_then(|k| k.id.clone())
-        && let Some(kind) = pm.r#type
-    {
-        use wa::message::protocol_message::Type;
-        let edited = match kind {
-            Type::MESSAGE_EDIT => Some(
-                pm.edited_message
-                    .as_option()
-                    .and_then(|e| e.get_base_message().text_content().map(str::to_owned)),
-            ),
-            Type::REVOKE => None,
-            _ => return Ok(()),
-        };
-        // The change applies to the sender's own message, as a phone shows
-        // it, once per change (a resent change keeps its id).
-        let mut st = shared.state();
-        if let Some(p) = st.dir.phone_mut(number)
-            && p.primary
-                .changes_seen
-                .insert((from.user.to_string(), id.clone()))
-            && let Some(rec) = p
-                .primary
-                .received
-                .iter_mut()
-                .find(|r| r.id == target && r.from == from.user.as_str())
-        {
-            match edited {
-                Some(text) => {
-                    rec.earlier_texts.extend(rec.text.take());
-                    rec.text = text;
-                }
-                None => {
-                    rec.revoked = true;
-                    rec.text = None;
-                    rec.caption = None;
-                    rec.location = None;
-                    rec.earlier_texts.clear();
-                }
-            }
-        }
+    if apply_change(shared, number, &from.user, &id, &inner) {
         return Ok(());
     }
     if inner.protocol_message.is_set() && inner.text_content().is_none() {
@@ -226,6 +186,65 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
         id,
     });
     Ok(())
+}
+
+/// An edit or deletion (`protocolMessage` with a key) of a message `from`
+/// sent this phone earlier: applied once to what the phone recorded, as a
+/// phone shows it. `true` if `inner` was such a change (or other protocol
+/// traffic with a key), so there is nothing more to record.
+pub(crate) fn apply_change(
+    shared: &Shared,
+    number: &str,
+    from: &str,
+    id: &str,
+    inner: &wa::Message,
+) -> bool {
+    let Some(pm) = inner.protocol_message.as_option() else {
+        return false;
+    };
+    if let Some(target) = pm.key.as_option().and_then(|k| k.id.clone())
+        && let Some(kind) = pm.r#type
+    {
+        use wa::message::protocol_message::Type;
+        let edited = match kind {
+            Type::MESSAGE_EDIT => Some(
+                pm.edited_message
+                    .as_option()
+                    .and_then(|e| e.get_base_message().text_content().map(str::to_owned)),
+            ),
+            Type::REVOKE => None,
+            _ => return true,
+        };
+        // The change applies to the sender's own message, as a phone shows
+        // it, once per change (a resent change keeps its id).
+        let mut st = shared.state();
+        if let Some(p) = st.dir.phone_mut(number)
+            && p.primary
+                .changes_seen
+                .insert((from.to_string(), id.to_string()))
+            && let Some(rec) = p
+                .primary
+                .received
+                .iter_mut()
+                .find(|r| r.id == target && r.from == from)
+        {
+            match edited {
+                Some(text) => {
+                    rec.earlier_texts.extend(rec.text.take());
+                    rec.text = text;
+                }
+                None => {
+                    rec.revoked = true;
+                    rec.text = None;
+                    rec.caption = None;
+                    rec.location = None;
+                    rec.earlier_texts.clear();
+                }
+            }
+        }
+        return true;
+    }
+    false
 }
 
 fn on_receipt(shared: &Shared, number: &str, node: &Node) {

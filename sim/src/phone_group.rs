@@ -87,6 +87,9 @@ pub(crate) async fn on_message(
     let Some(msg) = content else {
         return Ok(());
     };
+    if crate::phone::apply_change(shared, number, &sender.user, &id, &msg) {
+        return Ok(()); // an edit or deletion of an earlier group message
+    }
     if msg.protocol_message.is_set() && msg.text_content().is_none() {
         return Ok(()); // protocol traffic, nothing to show
     }

@@ -186,6 +186,56 @@ async fn group_text_fans_out_and_a_removed_member_reads_no_more() {
         )
         .await;
 
+    // The sender edits it: the phones show the new text; one reads it and the
+    // sender gets a read receipt.
+    client
+        .client
+        .edit_message(
+            gid.clone(),
+            id.clone(),
+            wa::Message {
+                conversation: Some("hello, group".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("group edit");
+    poll(
+        Duration::from_secs(10),
+        "the edit shows on every phone",
+        || {
+            phones
+                .iter()
+                .all(|p| {
+                    sim.phone_messages(p)
+                        .iter()
+                        .any(|m| m.id == id && m.text.as_deref() == Some("hello, group"))
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        sim.phone_mark_read(phones[0], std::slice::from_ref(&id))
+            .unwrap(),
+        1
+    );
+    client
+        .wait_for(
+            Duration::from_secs(5),
+            "a group read receipt",
+            |ev| match ev {
+                Event::Receipt(r)
+                    if r.message_ids.iter().any(|m| m.as_str() == id)
+                        && r.r#type == wacore::types::presence::ReceiptType::Read =>
+                {
+                    Some(r.source.sender.user.to_string())
+                }
+                _ => None,
+            },
+        )
+        .await;
+
     // The third phone is removed: the next message reaches only the other two.
     let removed = client
         .client
@@ -658,4 +708,145 @@ async fn a_phone_runs_a_group_the_client_is_in() {
         ["welcome newcomer"]
     );
     client.shutdown().await;
+}
+
+/// Malformed group IQs and messages from a bare client are answered with
+/// errors; the connection stays up and a well-formed request still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_group_stanzas_get_errors_not_a_crash() {
+    use crate::raw::{RawDevice, attr, child};
+    use wacore_binary::builder::NodeBuilder;
+    init_logs();
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    sim.create_phone("15557830000");
+    let dev = RawDevice::pair(&sim, "15557830000", "Raw").await.unwrap();
+    let mut conn = dev.login(&sim).await.unwrap();
+    conn.go_active().await.unwrap();
+    let iq = |id: &str, to: &str, ty: &str, kid: wacore_binary::Node| {
+        NodeBuilder::new("iq")
+            .attr("id", id.to_string())
+            .attr("to", to.to_string())
+            .attr("xmlns", "w:g2")
+            .attr("type", ty.to_string())
+            .children([kid])
+            .build()
+    };
+    let cases = [
+        // No subject.
+        (
+            iq("g1", "@g.us", "set", NodeBuilder::new("create").build()),
+            "400",
+        ),
+        // No such group.
+        (
+            iq(
+                "g2",
+                "120363000000000001@g.us",
+                "get",
+                NodeBuilder::new("query").build(),
+            ),
+            "404",
+        ),
+        // A leave naming no group.
+        (
+            iq("g3", "@g.us", "set", NodeBuilder::new("leave").build()),
+            "400",
+        ),
+        // Join without a code, and with one nobody has.
+        (
+            iq("g4", "@g.us", "set", NodeBuilder::new("invite").build()),
+            "400",
+        ),
+        (
+            iq(
+                "g5",
+                "@g.us",
+                "set",
+                NodeBuilder::new("invite").attr("code", "nope").build(),
+            ),
+            "404",
+        ),
+        // Participants of no group, and an unknown operation.
+        (
+            iq(
+                "g6",
+                "120363000000000001@g.us",
+                "set",
+                NodeBuilder::new("add")
+                    .children([NodeBuilder::new("participant")
+                        .attr("jid", "garbage")
+                        .build()])
+                    .build(),
+            ),
+            "404",
+        ),
+        (
+            iq("g7", "@g.us", "set", NodeBuilder::new("frobnicate").build()),
+            "501",
+        ),
+    ];
+    for (node, code) in cases {
+        let id = attr(&node, "id").unwrap();
+        conn.send(&node).await.unwrap();
+        let got = conn
+            .recv_until(Duration::from_secs(5), "an IQ answer", |n| {
+                n.tag == "iq" && attr(n, "id").as_deref() == Some(id.as_str())
+            })
+            .await
+            .unwrap();
+        let answer = got.last().unwrap();
+        assert_eq!(
+            attr(answer, "type").as_deref(),
+            Some("error"),
+            "{id}: {answer:?}"
+        );
+        let err = child(answer, "error").expect("an <error>");
+        assert_eq!(attr(err, "code").as_deref(), Some(code), "{id}: {answer:?}");
+    }
+    // A message to a group that does not exist, or to no group at all: a 479 ack.
+    for (id, to) in [("m1", "120363000000000001@g.us"), ("m2", "@g.us")] {
+        conn.send(
+            &NodeBuilder::new("message")
+                .attr("id", id)
+                .attr("to", to)
+                .attr("type", "text")
+                .children([NodeBuilder::new("enc")
+                    .attr("type", "skmsg")
+                    .bytes(vec![1, 2])
+                    .build()])
+                .build(),
+        )
+        .await
+        .unwrap();
+        let got = conn
+            .recv_until(Duration::from_secs(5), "the message ack", |n| {
+                n.tag == "ack" && attr(n, "id").as_deref() == Some(id)
+            })
+            .await
+            .unwrap();
+        assert_eq!(attr(got.last().unwrap(), "error").as_deref(), Some("479"));
+    }
+    // Still connected: a well-formed create works.
+    conn.send(&iq(
+        "ok",
+        "@g.us",
+        "set",
+        NodeBuilder::new("create").attr("subject", "Fine").build(),
+    ))
+    .await
+    .unwrap();
+    let got = conn
+        .recv_until(Duration::from_secs(5), "the create answer", |n| {
+            n.tag == "iq" && attr(n, "id").as_deref() == Some("ok")
+        })
+        .await
+        .unwrap();
+    let answer = got.last().unwrap();
+    assert_eq!(
+        attr(answer, "type").as_deref(),
+        Some("result"),
+        "{answer:?}"
+    );
+    assert!(child(answer, "group").is_some());
+    assert_eq!(sim.groups().len(), 1);
 }
