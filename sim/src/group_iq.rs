@@ -10,6 +10,7 @@
 use wacore_binary::builder::NodeBuilder;
 use wacore_binary::{Node, NodeContent};
 
+use crate::group_notify;
 use crate::group_ops::{self, Actor, Change, GroupError, NewGroup, Setting};
 use crate::groups::group_id_of;
 use crate::nodes::{attr, child, children, content_bytes, iq_error, iq_result, parse_jid, pn_jid};
@@ -88,7 +89,7 @@ fn server_iq(st: &mut State, actor: Actor<'_>, set: bool, op: &Node) -> Option<R
                 .groups
                 .of_member(actor.number)
                 .into_iter()
-                .map(|g| group_ops::group_node(st, g))
+                .map(|g| group_notify::group_node(st, g))
                 .collect();
             Ok(vec![NodeBuilder::new("groups").children(groups).build()])
         }
@@ -120,7 +121,7 @@ fn server_iq(st: &mut State, actor: Actor<'_>, set: bool, op: &Node) -> Option<R
                     vec![NodeBuilder::new(tag).attr("jid", jid).build()]
                 })
             } else {
-                group_ops::by_code(st, &code).map(|g| vec![group_ops::group_node(st, g)])
+                group_ops::by_code(st, &code).map(|g| vec![group_notify::group_node(st, g)])
             }
         }
         _ => return None,
@@ -150,7 +151,7 @@ fn create(st: &mut State, actor: Actor<'_>, op: &Node) -> Reply {
     };
     let (gid, outcome) = group_ops::create(st, actor, &new)?;
     let g = st.groups.get(&gid).ok_or(GroupError::NOT_FOUND)?;
-    let mut node = group_ops::group_node(st, g);
+    let mut node = group_notify::group_node(st, g);
     // Participants that could not be added are listed with their error, as WhatsApp does.
     let failed: Vec<Node> = results(&jids, &outcome)
         .into_iter()
@@ -174,7 +175,9 @@ fn group_iq(
 ) -> Option<Reply> {
     match (tag, set) {
         ("query", false) => Some(match st.groups.get(gid) {
-            Some(g) if g.member(actor.number).is_some() => Ok(vec![group_ops::group_node(st, g)]),
+            Some(g) if g.member(actor.number).is_some() => {
+                Ok(vec![group_notify::group_node(st, g)])
+            }
             Some(_) => Err(GroupError::NOT_MEMBER),
             None => Err(GroupError::NOT_FOUND),
         }),

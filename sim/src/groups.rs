@@ -10,6 +10,14 @@ use std::collections::BTreeMap;
 
 use crate::nodes::unix_now;
 
+/// Who acts: an account and the device it acts from (that device gets no
+/// notification of its own change: it has the IQ's answer).
+#[derive(Clone, Copy)]
+pub struct Actor<'a> {
+    pub number: &'a str,
+    pub device: u32,
+}
+
 /// A member's rank.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

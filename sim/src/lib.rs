@@ -17,7 +17,7 @@
 //! Modules, lowest first (each uses only modules before it in this list):
 //! `locks`, `nodes`, `handshake`, `tls`, `signal`, `directory`, `blobs`,
 //! `history`, `groups`, `state`, `delivery`, `devices`, `usync`, `prekeys`,
-//! `settings`, `group_ops`, `group_iq`, `group_send`, `router`, `pairing`,
+//! `settings`, `group_notify`, `group_ops`, `group_iq`, `group_send`, `router`, `pairing`,
 //! `paircode`, `sender_keys`, `phone`, `phone_send`, `phone_group`, `media`,
 //! `login`, `server`, `admin`, `admin_groups`, `standalone`.
 
@@ -28,6 +28,7 @@ mod delivery;
 mod devices;
 mod directory;
 mod group_iq;
+mod group_notify;
 mod group_ops;
 mod group_send;
 mod groups;
