@@ -32,6 +32,7 @@
 //! - `POST   /admin/outage` / `DELETE /admin/outage` start / end a simulated outage
 //! - `GET    /admin/outage`                          `{"outage": bool}`
 //! - `GET    /admin/ca.pem`                          the CA certificate of the HTTPS media host
+//! - groups: see `admin_groups.rs` (`/admin/groups`, `/admin/phones/{number}/groups/...`)
 
 use std::sync::Arc;
 
@@ -44,7 +45,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::state::Shared;
-use crate::{media, paircode, pairing, phone, phone_send, server};
+use crate::{admin_groups, media, paircode, pairing, phone, phone_send, server};
 
 pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
     let app = Router::new()
@@ -68,6 +69,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener
         )
         .route("/admin/ca.pem", get(ca_pem))
         .merge(crate::profile::admin_routes())
+        .merge(admin_groups::routes())
         .merge(media::routes())
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(shared);

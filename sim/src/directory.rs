@@ -74,8 +74,11 @@ pub struct PhoneMessage {
     /// Sender's phone number.
     pub from: String,
     pub from_device: u32,
-    /// The other party of the chat (for `from_me` copies: the recipient).
+    /// The other party of the chat (for `from_me` copies: the recipient); for
+    /// a group message, the group's id (`120363...`).
     pub chat: String,
+    /// A group message: the group's id (`120363...`, without `@g.us`).
+    pub group: Option<String>,
     pub from_me: bool,
     /// `text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `other`.
     pub kind: String,

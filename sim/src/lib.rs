@@ -16,15 +16,22 @@
 //!
 //! Modules, lowest first (each uses only modules before it in this list):
 //! `locks`, `nodes`, `handshake`, `tls`, `signal`, `directory`, `blobs`,
-//! `history`, `state`, `delivery`, `devices`, `usync`, `prekeys`, `settings`,
-//! `router`, `pairing`, `paircode`, `phone`, `phone_send`, `media`, `login`,
-//! `server`, `admin`, `standalone`.
+//! `history`, `groups`, `state`, `delivery`, `devices`, `usync`, `prekeys`,
+//! `settings`, `group_notify`, `group_ops`, `group_iq`, `group_send`, `router`, `pairing`,
+//! `paircode`, `sender_keys`, `phone`, `phone_send`, `phone_group`, `media`,
+//! `login`, `server`, `admin`, `admin_groups`, `standalone`.
 
 mod admin;
+mod admin_groups;
 mod blobs;
 mod delivery;
 mod devices;
 mod directory;
+mod group_iq;
+mod group_notify;
+mod group_ops;
+mod group_send;
+mod groups;
 mod handshake;
 mod history;
 mod locks;
@@ -34,10 +41,12 @@ mod nodes;
 mod paircode;
 mod pairing;
 mod phone;
+mod phone_group;
 mod phone_send;
 mod prekeys;
 mod profile;
 mod router;
+mod sender_keys;
 mod server;
 mod settings;
 mod signal;
@@ -55,6 +64,9 @@ use wacore_libsignal::protocol::{KeyPair, PrivateKey};
 pub use directory::{
     CallPlaced, ChatStateSeen, ContactSeen, DeviceInfo, LinkPreviewSeen, PhoneInfo, PhoneMessage,
     PollSeen, SentStatus,
+};
+pub use groups::{
+    Description as GroupDescription, Group, JoinRequest, Member as GroupMember, Role as GroupRole,
 };
 pub use handshake::Pattern;
 pub use pairing::PairedDevice;
@@ -229,6 +241,21 @@ impl Simulator {
         phone_send::send(&self.shared, number, to, msg).await
     }
 
+    /// The virtual phone `number` sends a text to the group `group` (`120363...`,
+    /// with or without `@g.us`), under its own sender key. Returns the message id.
+    pub async fn phone_send_group_text(
+        &self,
+        number: &str,
+        group: &str,
+        text: &str,
+    ) -> anyhow::Result<String> {
+        let msg = waproto::whatsapp::Message {
+            conversation: Some(text.to_string()),
+            ..Default::default()
+        };
+        phone_group::send(&self.shared, number, group, msg).await
+    }
+
     /// The virtual phone sends any `wa::Message` (location, ...).
     pub async fn phone_send_message(
         &self,
@@ -237,6 +264,16 @@ impl Simulator {
         message: waproto::whatsapp::Message,
     ) -> anyhow::Result<String> {
         phone_send::send(&self.shared, number, to, message).await
+    }
+
+    /// The group `id` (`120363...`, with or without `@g.us`), as the server keeps it.
+    pub fn group(&self, id: &str) -> Option<Group> {
+        self.shared.state().groups.get(id).cloned()
+    }
+
+    /// Every group on the server.
+    pub fn groups(&self) -> Vec<Group> {
+        self.shared.state().groups.by_id.values().cloned().collect()
     }
 
     /// Messages the virtual phone's primary device received, oldest first.

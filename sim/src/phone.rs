@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use wacore::messages::MessageUtils;
 use wacore::proto_helpers::MessageExt as _;
 use wacore_binary::builder::NodeBuilder;
-use wacore_binary::{Jid, Node};
+use wacore_binary::{Jid, Node, Server};
 use wacore_libsignal::protocol::{
     CiphertextMessage, DeviceId, PreKeySignalMessage, ProtocolAddress, SignalMessage,
 };
@@ -91,6 +91,9 @@ fn sender_of(node: &Node) -> anyhow::Result<Jid> {
 
 async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::Result<()> {
     let from = sender_of(node)?;
+    if from.server == Server::Group {
+        return crate::phone_group::on_message(shared, number, node, &from).await;
+    }
     let id = attr(node, "id").unwrap_or_default();
     let Some(enc) = children(node).iter().find(|c| c.tag == "enc") else {
         return Ok(());
@@ -101,7 +104,7 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
         "pkmsg" => CiphertextMessage::PreKeySignalMessage(PreKeySignalMessage::try_from(bytes)?),
         "msg" => CiphertextMessage::SignalMessage(SignalMessage::try_from(bytes)?),
         other => {
-            log::info!("virtual phone {number}: <enc type={other}> not supported (groups)");
+            log::info!("virtual phone {number}: <enc type={other}> outside a group ignored");
             return Ok(());
         }
     };
@@ -129,47 +132,7 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
         ),
         _ => (msg.clone(), from.user.to_string()),
     };
-    if let Some(pm) = inner.protocol_message.as_option()
-        && let Some(target) = pm.key.as_option().and_then(|k| k.id.clone())
-        && let Some(kind) = pm.r#type
-    {
-        use wa::message::protocol_message::Type;
-        let edited = match kind {
-            Type::MESSAGE_EDIT => Some(
-                pm.edited_message
-                    .as_option()
-                    .and_then(|e| e.get_base_message().text_content().map(str::to_owned)),
-            ),
-            Type::REVOKE => None,
-            _ => return Ok(()),
-        };
-        // The change applies to the sender's own message, as a phone shows
-        // it, once per change (a resent change keeps its id).
-        let mut st = shared.state();
-        if let Some(p) = st.dir.phone_mut(number)
-            && p.primary
-                .changes_seen
-                .insert((from.user.to_string(), id.clone()))
-            && let Some(rec) = p
-                .primary
-                .received
-                .iter_mut()
-                .find(|r| r.id == target && r.from == from.user.as_str())
-        {
-            match edited {
-                Some(text) => {
-                    rec.earlier_texts.extend(rec.text.take());
-                    rec.text = text;
-                }
-                None => {
-                    rec.revoked = true;
-                    rec.text = None;
-                    rec.caption = None;
-                    rec.location = None;
-                    rec.earlier_texts.clear();
-                }
-            }
-        }
+    if apply_change(shared, number, &from.user, &id, &inner) {
         return Ok(());
     }
     if inner.protocol_message.is_set() && inner.text_content().is_none() {
@@ -225,6 +188,65 @@ async fn on_message(shared: &Arc<Shared>, number: &str, node: &Node) -> anyhow::
     Ok(())
 }
 
+/// An edit or deletion (`protocolMessage` with a key) of a message `from`
+/// sent this phone earlier: applied once to what the phone recorded, as a
+/// phone shows it. `true` if `inner` was such a change (or other protocol
+/// traffic with a key), so there is nothing more to record.
+pub(crate) fn apply_change(
+    shared: &Shared,
+    number: &str,
+    from: &str,
+    id: &str,
+    inner: &wa::Message,
+) -> bool {
+    let Some(pm) = inner.protocol_message.as_option() else {
+        return false;
+    };
+    if let Some(target) = pm.key.as_option().and_then(|k| k.id.clone())
+        && let Some(kind) = pm.r#type
+    {
+        use wa::message::protocol_message::Type;
+        let edited = match kind {
+            Type::MESSAGE_EDIT => Some(
+                pm.edited_message
+                    .as_option()
+                    .and_then(|e| e.get_base_message().text_content().map(str::to_owned)),
+            ),
+            Type::REVOKE => None,
+            _ => return true,
+        };
+        // The change applies to the sender's own message, as a phone shows
+        // it, once per change (a resent change keeps its id).
+        let mut st = shared.state();
+        if let Some(p) = st.dir.phone_mut(number)
+            && p.primary
+                .changes_seen
+                .insert((from.to_string(), id.to_string()))
+            && let Some(rec) = p
+                .primary
+                .received
+                .iter_mut()
+                .find(|r| r.id == target && r.from == from)
+        {
+            match edited {
+                Some(text) => {
+                    rec.earlier_texts.extend(rec.text.take());
+                    rec.text = text;
+                }
+                None => {
+                    rec.revoked = true;
+                    rec.text = None;
+                    rec.caption = None;
+                    rec.location = None;
+                    rec.earlier_texts.clear();
+                }
+            }
+        }
+        return true;
+    }
+    false
+}
+
 fn on_receipt(shared: &Shared, number: &str, node: &Node) {
     let status = match attr(node, "type").as_deref() {
         None | Some("") => "delivered",
@@ -257,7 +279,7 @@ fn hex(b: &[u8]) -> String {
 
 /// Downloads and decrypts the media of `msg` from the simulator's media host,
 /// recording what was declared and the hash of what actually arrived.
-fn download_media(shared: &Shared, msg: &wa::Message, rec: &mut PhoneMessage) {
+pub(crate) fn download_media(shared: &Shared, msg: &wa::Message, rec: &mut PhoneMessage) {
     use sha2::Digest;
     use wacore::download::{DownloadUtils, MediaType};
     let m = msg.get_base_message();
@@ -317,7 +339,7 @@ fn download_media(shared: &Shared, msg: &wa::Message, rec: &mut PhoneMessage) {
     rec.media_downloaded = plain;
 }
 
-fn describe(msg: &wa::Message) -> PhoneMessage {
+pub(crate) fn describe(msg: &wa::Message) -> PhoneMessage {
     let m = msg.get_base_message();
     let mut out = PhoneMessage {
         kind: "other".into(),

@@ -18,7 +18,11 @@ use crate::state::{Shared, SimEvent};
 
 /// The bundle of `number`'s `device`, spending one of its one-time prekeys as a
 /// prekey fetch would.
-fn take_bundle(shared: &Shared, number: &str, device: u32) -> anyhow::Result<PreKeyBundle> {
+pub(crate) fn take_bundle(
+    shared: &Shared,
+    number: &str,
+    device: u32,
+) -> anyhow::Result<PreKeyBundle> {
     let mut st = shared.state();
     let dev = st
         .dir
@@ -143,7 +147,7 @@ pub(crate) async fn send_initial_history(
 }
 
 /// A message id in the form WhatsApp clients use (`3EB0` and 18 hex digits).
-fn new_message_id() -> String {
+pub(crate) fn new_message_id() -> String {
     use rand::RngExt as _;
     let n: u128 = rand::rng().random::<u128>() & ((1u128 << 72) - 1);
     format!("3EB0{n:018X}")
@@ -247,7 +251,7 @@ pub(crate) async fn send(
 /// each sender's account.
 pub(crate) fn mark_read(shared: &Shared, number: &str, ids: &[String]) -> anyhow::Result<usize> {
     let mut st = shared.state();
-    let msgs: Vec<(String, String)> = st
+    let msgs: Vec<(String, String, Option<String>)> = st
         .dir
         .phone(number)
         .ok_or_else(|| anyhow!("no phone {number}"))?
@@ -255,22 +259,27 @@ pub(crate) fn mark_read(shared: &Shared, number: &str, ids: &[String]) -> anyhow
         .received
         .iter()
         .filter(|m| !m.from_me && ids.contains(&m.id))
-        .map(|m| (m.id.clone(), m.from.clone()))
+        .map(|m| (m.id.clone(), m.from.clone(), m.group.clone()))
         .collect();
     let now = unix_now().to_string();
-    for (id, sender) in &msgs {
+    for (id, sender, group) in &msgs {
         let devices: Vec<u32> = st
             .dir
             .phone(sender)
             .map(|p| p.devices.keys().copied().collect())
             .unwrap_or_default();
         for d in devices {
-            let r = NodeBuilder::new("receipt")
-                .attr("from", pn_jid(number))
-                .attr("id", id.clone())
-                .attr("t", now.clone())
-                .attr("type", "read")
-                .build();
+            // In a group the receipt comes from the group, naming the reader.
+            let r = match group {
+                Some(g) => NodeBuilder::new("receipt")
+                    .attr("from", format!("{g}@g.us"))
+                    .attr("participant", pn_jid(number)),
+                None => NodeBuilder::new("receipt").attr("from", pn_jid(number)),
+            }
+            .attr("id", id.clone())
+            .attr("t", now.clone())
+            .attr("type", "read")
+            .build();
             deliver(&mut st, sender, d, r);
         }
     }

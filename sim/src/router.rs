@@ -7,10 +7,11 @@ use wacore_binary::builder::NodeBuilder;
 use wacore_binary::{Node, Server};
 
 use crate::delivery::{acknowledge_by_receipt, deliver};
+use crate::group_send;
 use crate::nodes::{
     SERVER, attr, child, children, device_lid_jid, device_pn_jid, parse_jid, unix_now,
 };
-use crate::state::Shared;
+use crate::state::{Shared, State};
 
 /// A client sends a `<message>`: fan it out per `<to jid>` and ack the sender.
 pub(crate) fn on_message(shared: &Shared, conn: u64, node: Node) {
@@ -35,6 +36,11 @@ pub(crate) fn on_message(shared: &Shared, conn: u64, node: Node) {
     let sender_identity = child(&node, "device-identity").cloned();
     let to_jid = parse_jid(&to);
     let mut error = None;
+    if let Some(j) = to_jid.as_ref().filter(|j| j.server == Server::Group) {
+        let error = group_send::fan_out(&mut st, &number, device, &node, &j.user);
+        send_message_ack(&st, conn, id, to, now, error);
+        return;
+    }
 
     // (target number, target device, enc)
     let mut targets: Vec<(String, u32, Node)> = Vec::new();
@@ -59,8 +65,8 @@ pub(crate) fn on_message(shared: &Shared, conn: u64, node: Node) {
         }
     }
     match &to_jid {
-        Some(j) if j.server == Server::Group || j.server == Server::Broadcast => {
-            error = Some("479"); // groups and broadcasts are not simulated yet
+        Some(j) if j.server == Server::Broadcast => {
+            error = Some("479"); // broadcasts are not simulated yet
         }
         Some(j) if st.dir.resolve(j).is_none() => error = Some("479"),
         None => error = Some("400"),
@@ -93,6 +99,18 @@ pub(crate) fn on_message(shared: &Shared, conn: u64, node: Node) {
         deliver(&mut st, &tnum, tdev, b.children(kids).build());
     }
 
+    send_message_ack(&st, conn, id, to, now, error);
+}
+
+/// The server's `<ack class="message">` to the sender, with an error code if refused.
+fn send_message_ack(
+    st: &State,
+    conn: u64,
+    id: String,
+    to: String,
+    now: u64,
+    error: Option<&'static str>,
+) {
     let mut ack = NodeBuilder::new("ack")
         .attr("class", "message")
         .attr("id", id)
@@ -181,6 +199,9 @@ pub(crate) fn on_receipt(shared: &Shared, conn: u64, node: Node) {
         .map(|p| p.number.clone());
     // The device has the messages it receipts: they are acknowledged for it.
     acknowledge_by_receipt(&mut st, conn, &node, target.as_deref());
+    if let Some(j) = to_jid.as_ref().filter(|j| j.server == Server::Group) {
+        group_send::relay_receipt(&mut st, &number, device, &node, &j.user);
+    }
     if let (Some(j), Some(target)) = (to_jid, target)
         && let Some(p) = st.dir.phone(&target)
     {

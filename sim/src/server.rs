@@ -19,7 +19,7 @@ use crate::delivery::{self, drop_conn};
 use crate::handshake::{self, HelloStep};
 use crate::nodes::{self, attr, child};
 use crate::state::{ConnHandle, ConnRole, Outbound, Shared, SimEvent};
-use crate::{login, paircode, pairing, prekeys, router, settings, usync};
+use crate::{group_iq, login, paircode, pairing, prekeys, router, settings, usync};
 
 type Ws = WebSocketStream<TcpStream>;
 type WsStream = futures_util::stream::SplitStream<Ws>;
@@ -322,6 +322,7 @@ fn handle_iq(shared: &Arc<Shared>, conn: u64, node: Node) {
         "w:profile:picture" => crate::profile::picture_iq(shared, conn, &id, &node),
         "blocklist" => crate::profile::blocklist_iq(shared, conn, &id, &node),
         "w:biz" => crate::profile::business_iq(shared, &id, &node),
+        "w:g2" => group_iq::handle(shared, conn, &id, &node),
         _ => login::handle_iq(shared, &id, &xmlns, &node),
     };
     let reply = reply.unwrap_or_else(|| {

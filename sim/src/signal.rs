@@ -47,6 +47,8 @@ pub struct PrimarySignal {
     ids: Identities,
     prekeys: PreKeys,
     signed: SignedPreKeys,
+    /// Group sender keys (see `sender_keys.rs`).
+    pub(crate) sender_keys: crate::sender_keys::SenderKeys,
 }
 
 #[derive(Default)]
@@ -122,6 +124,7 @@ impl PrimarySignal {
             },
             prekeys,
             signed,
+            sender_keys: Default::default(),
         };
         NewPrimary {
             account,

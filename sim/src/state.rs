@@ -15,6 +15,7 @@ use wacore_libsignal::protocol::KeyPair;
 
 use crate::blobs::MediaStore;
 use crate::directory::Directory;
+use crate::groups::Groups;
 use crate::handshake::Pattern;
 use crate::locks::{lock, read, write};
 use crate::signal::Registration;
@@ -146,6 +147,8 @@ pub(crate) struct State {
     pub next_conn: u64,
     pub conns: HashMap<u64, ConnHandle>,
     pub dir: Directory,
+    /// Every group on the server.
+    pub groups: Groups,
     /// Pair-code requests by connection.
     pub pair_codes: HashMap<u64, PairCodeRequest>,
 }
@@ -202,6 +205,7 @@ impl Shared {
                 next_conn: 1,
                 conns: HashMap::new(),
                 dir: Directory::default(),
+                groups: Groups::default(),
                 pair_codes: HashMap::new(),
             }),
             events,

@@ -6,6 +6,7 @@
 mod capacity;
 mod common;
 mod delivery;
+mod groups;
 mod history;
 mod lifecycle;
 mod media_admin;
