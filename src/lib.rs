@@ -20,6 +20,7 @@ pub mod events;
 pub(crate) mod fetch;
 #[cfg(test)]
 mod fuzz;
+pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod media;

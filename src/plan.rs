@@ -4,8 +4,11 @@
 //! A trial phone reaches at most [`TRIAL_RECIPIENTS`] unique recipients.
 //! What counts: every number it has sent to (messages not failed), plus
 //! every number still waiting in its unfinished campaigns (queued, running
-//! or paused). A number in either set costs nothing more; a campaign is
-//! admitted only if all its new numbers fit. AI auto-reply is Pro only.
+//! or paused), plus every participant of the groups it sent to (a group
+//! message counts everyone in the group: a group is not a way around the
+//! cap). A number in any of these costs nothing more; a campaign or a group
+//! message is admitted only if all its new numbers fit. AI auto-reply is
+//! Pro only.
 
 use std::collections::HashSet;
 
@@ -21,6 +24,28 @@ use crate::{
 
 /// Unique recipients a trial phone may reach, in total.
 pub(crate) const TRIAL_RECIPIENTS: u64 = 30;
+
+/// Admits a message to a group of `members` (everyone in it but the phone)
+/// on a trial phone, and records them as reached; Pro phones send freely.
+pub(crate) async fn admit_group(
+    db: &DatabaseConnection,
+    phone: &phone::Model,
+    members: &[String],
+) -> Result<()> {
+    if phone.plan == Plan::Pro {
+        return Ok(());
+    }
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    admit(db, phone, &refs).await.map_err(|err| match err {
+        Error::PermissionDenied(_) => Error::PermissionDenied(format!(
+            "trial phones reach at most {TRIAL_RECIPIENTS} unique recipients, and a group message reaches everyone in the group: this group has {} participants besides the phone, over the cap with those already reached; upgrade to Pro to message it",
+            members.len()
+        )),
+        other => other,
+    })?;
+    store::messages::add_group_recipients(db, &phone.id, members).await?;
+    Ok(())
+}
 
 /// Refuses (403) what the phone's plan does not allow: `recipients` that
 /// would take a trial phone past its cap.
@@ -83,6 +108,7 @@ async fn used_recipients(db: &DatabaseConnection, phone: &phone::Model) -> Resul
         .into_iter()
         .collect();
     used.extend(store::bulks::waiting_numbers(db, &phone.id).await?);
+    used.extend(store::messages::group_recipients(db, &phone.id).await?);
     Ok(used)
 }
 

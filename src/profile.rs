@@ -154,7 +154,7 @@ impl Profiles {
     }
 
     /// The picture at `url` as WhatsApp keeps it: a centred square, 640x640 JPEG.
-    async fn picture(&self, url: &url::Url) -> Result<Vec<u8>> {
+    pub(crate) async fn picture(&self, url: &url::Url) -> Result<Vec<u8>> {
         let fetched = self
             .fetcher
             .get(url, PICTURE_MAX_BYTES)

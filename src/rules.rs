@@ -253,6 +253,66 @@ pub(crate) fn table(max_numbers: usize) -> FieldRules {
         json!({"maxLength": crate::profile::ABOUT_MAX_CHARS}),
     );
     rules.add("wadesk.v1.SetProfileRequest.picture_url", url.clone());
+    let group_id = json!({"pattern": r"^\s*[0-9]{1,30}(-[0-9]{1,20})?(@g\.us)?\s*$"});
+    let members =
+        json!({"minItems": 1, "maxItems": crate::groups::MAX_PARTICIPANTS, "items": phone.clone()});
+    rules.add(
+        "wadesk.v1.CreateGroupRequest",
+        json!({"required": ["phone_id", "subject", "participants"]}),
+    );
+    rules.add(
+        "wadesk.v1.CreateGroupRequest.subject",
+        not_blank(crate::groups::SUBJECT_MAX),
+    );
+    rules.add(
+        "wadesk.v1.UpdateGroupRequest.subject",
+        not_blank(crate::groups::SUBJECT_MAX),
+    );
+    rules.add(
+        "wadesk.v1.UpdateGroupRequest.description",
+        json!({"maxLength": crate::groups::DESCRIPTION_MAX}),
+    );
+    rules.add("wadesk.v1.UpdateGroupRequest.picture_url", url.clone());
+    rules.add(
+        "wadesk.v1.SetGroupSettingsRequest.disappearing_seconds",
+        json!({"enum": crate::groups::TIMERS}),
+    );
+    for message in [
+        "CreateGroupRequest",
+        "AddParticipantsRequest",
+        "RemoveParticipantsRequest",
+        "PromoteParticipantsRequest",
+        "DemoteParticipantsRequest",
+        "ApproveJoinRequestsRequest",
+        "RejectJoinRequestsRequest",
+    ] {
+        rules.add(format!("wadesk.v1.{message}.participants"), members.clone());
+    }
+    for message in [
+        "GetGroupRequest",
+        "UpdateGroupRequest",
+        "AddParticipantsRequest",
+        "RemoveParticipantsRequest",
+        "PromoteParticipantsRequest",
+        "DemoteParticipantsRequest",
+        "GetInviteLinkRequest",
+        "RevokeInviteLinkRequest",
+        "LeaveGroupRequest",
+        "SetGroupSettingsRequest",
+        "ListJoinRequestsRequest",
+        "ApproveJoinRequestsRequest",
+        "RejectJoinRequestsRequest",
+    ] {
+        rules.add(format!("wadesk.v1.{message}.group_id"), group_id.clone());
+    }
+    rules.add(
+        "wadesk.v1.GetInviteInfoRequest.code",
+        json!({"pattern": "^[A-Za-z0-9]{1,64}$"}),
+    );
+    rules.add(
+        "wadesk.v1.JoinGroupRequest",
+        json!({"required": ["phone_id", "invite"]}),
+    );
     rules.add(
         "wadesk.v1.RequestPairCodeRequest",
         json!({"required": ["phone_id", "number"]}),

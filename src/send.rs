@@ -199,7 +199,19 @@ impl Sender {
         // A campaign's recipients were admitted together when it was created
         // and count as waiting since: asking again would only cost queries.
         if campaign.is_none() {
-            plan::admit(db, phone, &[to.as_str()]).await?;
+            if to.ends_with("@g.us") {
+                // A group message reaches everyone in the group: a trial
+                // phone asks WhatsApp who that is (Pro phones need not).
+                if phone.plan != crate::store::entity::vocab::Plan::Pro {
+                    let jid = crate::groups::group_jid("to", &to)?;
+                    let members = crate::groups::Groups::new(self.sessions.clone())
+                        .members(phone, &jid)
+                        .await?;
+                    plan::admit_group(db, phone, &members).await?;
+                }
+            } else {
+                plan::admit(db, phone, &[to.as_str()]).await?;
+            }
         }
         // The quoted message is checked before any upload.
         let context = self.context(phone, &to, &context).await?;

@@ -8,6 +8,7 @@ mod bulk;
 mod contact;
 mod convert;
 mod download;
+mod group;
 mod media;
 mod message;
 mod paging;
@@ -28,6 +29,7 @@ pub(crate) use bot::BotApi;
 pub(crate) use bulk::BulkApi;
 pub(crate) use contact::ContactApi;
 pub(crate) use download::{DownloadState, inbound_media};
+pub(crate) use group::GroupApi;
 pub(crate) use media::{MediaApi, upload_files};
 pub(crate) use message::MessageApi;
 pub(crate) use phone::PhoneApi;
@@ -70,4 +72,6 @@ pub(crate) struct State {
     pub contacts: crate::contacts::Contacts,
     /// The phones' own profiles and presence.
     pub profiles: crate::profile::Profiles,
+    /// The groups the phones are in.
+    pub groups: crate::groups::Groups,
 }

@@ -236,9 +236,14 @@ fn contact_cards(cards: &[proto::ContactCard]) -> Result<Vec<crate::details::Car
     Ok(out)
 }
 
-/// The fields every send shares; the normalized recipient.
+/// The fields every send shares; the normalized recipient: a number, or a
+/// group as `120363...@g.us`.
 fn recipient(phone_id: &str, to: &str) -> Result<String> {
     validate::required("phone_id", phone_id)?;
+    if crate::groups::is_group(to) {
+        let jid = crate::groups::group_jid("to", to)?;
+        return Ok(format!("{}@g.us", jid.user));
+    }
     validate::phone_number("to", to)
 }
 

@@ -44,9 +44,10 @@ use crate::{
     proto::{
         account_service_server::AccountServiceServer, bot_service_server::BotServiceServer,
         bulk_service_server::BulkServiceServer, contact_service_server::ContactServiceServer,
-        media_service_server::MediaServiceServer, message_service_server::MessageServiceServer,
-        phone_service_server::PhoneServiceServer, profile_service_server::ProfileServiceServer,
-        send_service_server::SendServiceServer, webhook_service_server::WebhookServiceServer,
+        group_service_server::GroupServiceServer, media_service_server::MediaServiceServer,
+        message_service_server::MessageServiceServer, phone_service_server::PhoneServiceServer,
+        profile_service_server::ProfileServiceServer, send_service_server::SendServiceServer,
+        webhook_service_server::WebhookServiceServer,
     },
     sealed::{KeyBox, Purpose},
     sessions::SessionManager,
@@ -195,6 +196,7 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
         chats: crate::chats::Chats::new(core.db.clone(), core.sessions.clone()),
         contacts: crate::contacts::Contacts::new(core.db.clone(), core.sessions.clone()),
         profiles: crate::profile::Profiles::new(core.sessions.clone(), core.fetcher.clone()),
+        groups: crate::groups::Groups::new(core.sessions.clone()),
         db: core.db.clone(),
         config: core.config.clone(),
         sessions: core.sessions.clone(),
@@ -257,6 +259,9 @@ pub fn app(core: &Core) -> anyhow::Result<Router> {
     )
     .add_service(
         ProfileServiceServer::new(api::ProfileApi(state.clone())).max_decoding_message_size(max),
+    )
+    .add_service(
+        GroupServiceServer::new(api::GroupApi(state.clone())).max_decoding_message_size(max),
     )
     .add_service(core.health.grpc())
     .add_service(reflection)

@@ -46,8 +46,10 @@ pub struct Parsed {
     /// gave no phone number).
     pub from: String,
     pub sender_lid: Option<String>,
-    /// The group, for group messages.
+    /// The group, for group messages (the digits of its id).
     pub chat: Option<String>,
+    /// The group's subject, for group messages (where WhatsApp said).
+    pub group_subject: Option<String>,
     pub push_name: Option<String>,
     pub kind: MessageKind,
     pub text: Option<String>,
@@ -82,6 +84,9 @@ impl InboundDurabilityHook for InboundStore {
         for item in batch {
             if let Some(mut p) = parse(item) {
                 resolve_sender(&client, item, &mut p).await;
+                if let Some(group) = &p.chat {
+                    p.group_subject = crate::groups::Groups::subject(&client, group).await;
+                }
                 if p.sealed_vote.is_some() {
                     self.open_vote(&client, item, &mut p).await;
                 }
@@ -258,15 +263,23 @@ async fn commit(
     Ok(stored)
 }
 
-/// The webhook body: the reference's fields, then ours beside them.
+/// The webhook body: the reference's fields, then ours beside them. A
+/// group message also names its chat (the group) and the group's subject;
+/// `from` is the participant who wrote it.
 pub fn payload(p: &Parsed) -> serde_json::Value {
-    json!({
+    let mut body = json!({
         "from": p.from,
         "message": message_payload(p),
         "push_name": p.push_name,
         "lid": p.sender_lid,
-        "group": p.chat,
-    })
+        "group": null,
+    });
+    if let Some(group) = &p.chat {
+        let id = format!("{group}@g.us");
+        body["chat"] = json!(id);
+        body["group"] = json!({"id": id, "subject": p.group_subject});
+    }
+    body
 }
 
 /// The payload's `message`: a change (reaction, edit, deletion) names the

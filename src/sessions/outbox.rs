@@ -71,10 +71,17 @@ pub(super) async fn send(
     registered: &mut Registered,
     row: &message::Model,
 ) -> Result<(), SendFailure> {
-    let jid: Jid = format!("{}@s.whatsapp.net", row.peer)
+    let group = row.peer.ends_with("@g.us");
+    let address = if group {
+        row.peer.clone()
+    } else {
+        format!("{}@s.whatsapp.net", row.peer)
+    };
+    let jid: Jid = address
         .parse()
         .map_err(|e| SendFailure::InvalidRecipient(format!("{}: {e:?}", row.peer)))?;
-    if !registered.knows(&row.peer)
+    if !group
+        && !registered.knows(&row.peer)
         && let Ok(found) = client
             .contacts()
             .is_on_whatsapp(std::slice::from_ref(&jid))

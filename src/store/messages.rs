@@ -653,3 +653,52 @@ pub async fn last_push_name(
         .await?
         .and_then(|m| m.push_name))
 }
+
+/// The group participants a trial phone's group messages reached.
+pub async fn group_recipients(
+    db: &DatabaseConnection,
+    phone_id: &str,
+) -> Result<Vec<String>, DbErr> {
+    use super::migration::m0017_group_recipients::GroupRecipients as G;
+    use sea_orm::{
+        ConnectionTrait,
+        sea_query::{ExprTrait as _, Query},
+    };
+    let query = Query::select()
+        .column(G::Number)
+        .from(G::Table)
+        .and_where(Expr::col(G::PhoneId).eq(phone_id))
+        .to_owned();
+    let rows = db.query_all(&query).await?;
+    rows.iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect()
+}
+
+/// Records group participants a trial phone's group message reached.
+pub async fn add_group_recipients(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    numbers: &[String],
+) -> Result<(), DbErr> {
+    use super::migration::m0017_group_recipients::GroupRecipients as G;
+    use sea_orm::{ConnectionTrait, sea_query::Query};
+    if numbers.is_empty() {
+        return Ok(());
+    }
+    let mut insert = Query::insert()
+        .into_table(G::Table)
+        .columns([G::PhoneId, G::Number, G::CreatedAt])
+        .on_conflict(
+            OnConflict::columns([G::PhoneId, G::Number])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let now = now_ms();
+    for number in numbers {
+        insert.values_panic([phone_id.into(), number.as_str().into(), now.into()]);
+    }
+    db.execute(&insert).await?;
+    Ok(())
+}

@@ -13,6 +13,7 @@ mod conversation;
 mod events;
 mod featureless;
 mod fuzz_api;
+mod groups;
 mod grpc;
 mod health;
 mod input_limits;

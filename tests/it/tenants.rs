@@ -48,8 +48,13 @@ const REFERENCES: &[(&str, &str)] = &[
     ("SendVoice", "media_id"),
 ];
 
-/// Ids that are not resources of an account.
-const NOT_RESOURCES: &[&str] = &["sheet_id"];
+/// Ids that are not resources of an account: a Google Sheet, and a
+/// WhatsApp group (the phone, whose id is in the matrix, decides which
+/// groups it reaches).
+const NOT_RESOURCES: &[&str] = &["sheet_id", "group_id"];
+
+/// A group id for the group RPCs' cases.
+const GROUP: &str = "120363000000000001@g.us";
 
 /// The request fields each RPC gets besides its ids: valid values, so that
 /// only the id under test decides the answer. `None`: the RPC is not in the
@@ -71,6 +76,25 @@ fn other_fields(method: &str) -> Option<Value> {
         "ListBlocked" | "GetProfile" => json!({}),
         "SetProfile" => json!({"about": "Open"}),
         "SetPresence" => json!({"presence": "PRESENCE_AVAILABLE"}),
+        // Groups are WhatsApp's: the phone decides which it reaches (a
+        // group it is not in is a 404, tests/it/groups.rs).
+        "CreateGroup" => json!({"subject": "Orders", "participants": [to]}),
+        "ListGroups" => json!({}),
+        "GetGroup" | "GetInviteLink" | "RevokeInviteLink" | "LeaveGroup" | "ListJoinRequests" => {
+            json!({"group_id": GROUP})
+        }
+        "UpdateGroup" => json!({"group_id": GROUP, "subject": "Orders"}),
+        "AddParticipants"
+        | "RemoveParticipants"
+        | "PromoteParticipants"
+        | "DemoteParticipants"
+        | "ApproveJoinRequests"
+        | "RejectJoinRequests" => {
+            json!({"group_id": GROUP, "participants": [to]})
+        }
+        "JoinGroup" => json!({"invite": "AbCdEf123456"}),
+        "GetInviteInfo" => json!({"code": "AbCdEf123456"}),
+        "SetGroupSettings" => json!({"group_id": GROUP, "announce": true}),
         "SendLocation" => json!({"to": to, "lat": 28.6, "lng": 77.2}),
         "SendContact" => json!({"to": to, "contacts": [{"name": "Asha", "numbers": [to]}]}),
         "SendPoll" => json!({"to": to, "question": "Lunch?", "options": ["Yes", "No"]}),

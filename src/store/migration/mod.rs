@@ -18,6 +18,7 @@ mod m0013_read;
 mod m0014_details;
 mod m0015_uploads;
 mod m0016_calls;
+pub(crate) mod m0017_group_recipients;
 
 use sea_orm_migration::prelude::*;
 
@@ -37,6 +38,7 @@ use m0013_read::M0013Read;
 use m0014_details::M0014Details;
 use m0015_uploads::M0015Uploads;
 use m0016_calls::M0016Calls;
+use m0017_group_recipients::M0017GroupRecipients;
 
 pub struct Migrator;
 
@@ -60,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0014Details),
             Box::new(M0015Uploads),
             Box::new(M0016Calls),
+            Box::new(M0017GroupRecipients),
         ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());
