@@ -292,6 +292,10 @@ impl Actor {
                 self.on_presence(client, update).await;
                 Flow::Continue
             }
+            Event::GroupUpdate(update) => {
+                self.on_group(client, update).await;
+                Flow::Continue
+            }
             Event::PairingQrCode(qr) => {
                 if self.pair_deadline.is_none()
                     && let Some(timeout) = self.shared.settings.pair_timeout

@@ -11,9 +11,13 @@ use whatsapp_rust::{
     Client, Jid,
     wacore::types::{
         call::{CallAction, IncomingCall},
-        events::{ChatPresenceUpdate, PresenceUpdate},
+        events::{ChatPresenceUpdate, GroupUpdate, PresenceUpdate},
         presence::{ChatPresence, ChatPresenceMedia},
     },
+};
+
+use whatsapp_rust::wacore::stanza::groups::{
+    GroupNotificationAction as Action, GroupParticipantInfo,
 };
 
 use super::actor::Actor;
@@ -57,6 +61,114 @@ impl Actor {
             }),
         )
         .await;
+    }
+
+    /// A change to a group the phone is in, as its event: the phone added
+    /// or removed (`group.joined` / `group.left`), others added, removed,
+    /// promoted or demoted (`group.participants`), the group's info and
+    /// settings (`group.updated`), people asking to join
+    /// (`group.join_request`). Other notifications are not events.
+    pub(super) async fn on_group(&self, client: &Arc<Client>, update: &GroupUpdate) {
+        let group = update.group_jid.user.to_string();
+        let own = client.pn().map(|j| j.user.to_string());
+        let by = match (&update.participant_pn, &update.participant) {
+            (Some(pn), _) => Some(pn.user.to_string()),
+            (None, Some(jid)) => Some(number_of(client, jid).await),
+            (None, None) => None,
+        };
+        let numbers = |list: &[GroupParticipantInfo]| -> Vec<String> {
+            list.iter()
+                .map(|p| p.phone_number.as_ref().unwrap_or(&p.jid).user.to_string())
+                .collect()
+        };
+        let (kind, detail) = match &update.action {
+            Action::Subject { subject, .. } => {
+                crate::groups::remember_subject(&group, subject);
+                (
+                    EventKind::GroupUpdated,
+                    json!({"change": "subject", "value": subject}),
+                )
+            }
+            Action::Description { description, .. } => (
+                EventKind::GroupUpdated,
+                json!({"change": "description", "value": description}),
+            ),
+            Action::Announce | Action::NotAnnounce => (
+                EventKind::GroupUpdated,
+                json!({"change": "announce", "value": matches!(update.action, Action::Announce)}),
+            ),
+            Action::Locked { .. } | Action::Unlocked => (
+                EventKind::GroupUpdated,
+                json!({"change": "locked", "value": matches!(update.action, Action::Locked { .. })}),
+            ),
+            Action::Ephemeral { expiration, .. } => (
+                EventKind::GroupUpdated,
+                json!({"change": "disappearing", "value": expiration}),
+            ),
+            Action::MembershipApprovalMode { enabled } => (
+                EventKind::GroupUpdated,
+                json!({"change": "join_approval", "value": enabled}),
+            ),
+            Action::RevokeInvite | Action::Invite { .. } => (
+                EventKind::GroupUpdated,
+                json!({"change": "invite_link", "value": null}),
+            ),
+            Action::CreatedMembershipRequests { requests, .. } => (
+                EventKind::GroupJoinRequest,
+                json!({"participants": numbers(requests)}),
+            ),
+            Action::Create { .. } => (EventKind::GroupJoined, json!({"reason": "create"})),
+            Action::Add {
+                participants,
+                reason,
+            }
+            | Action::Remove {
+                participants,
+                reason,
+            } => {
+                let added = matches!(update.action, Action::Add { .. });
+                let list = numbers(participants);
+                if own.as_ref().is_some_and(|o| list.contains(o)) {
+                    let kind = if added {
+                        EventKind::GroupJoined
+                    } else {
+                        EventKind::GroupLeft
+                    };
+                    (kind, json!({"reason": reason}))
+                } else {
+                    let action = if added { "added" } else { "removed" };
+                    (
+                        EventKind::GroupParticipants,
+                        json!({"action": action, "participants": list, "reason": reason}),
+                    )
+                }
+            }
+            Action::Promote { participants } | Action::Demote { participants } => {
+                let action = if matches!(update.action, Action::Promote { .. }) {
+                    "promoted"
+                } else {
+                    "demoted"
+                };
+                (
+                    EventKind::GroupParticipants,
+                    json!({"action": action, "participants": numbers(participants), "reason": null}),
+                )
+            }
+            _ => return,
+        };
+        let subject = if kind == EventKind::GroupLeft {
+            None
+        } else {
+            crate::groups::Groups::subject(client, &group).await
+        };
+        let mut payload = json!({
+            "group": {"id": format!("{group}@g.us"), "subject": subject},
+            "by": by,
+        });
+        if let (Some(body), Some(extra)) = (payload.as_object_mut(), detail.as_object()) {
+            body.extend(extra.clone());
+        }
+        self.event(kind, payload).await;
     }
 
     /// An incoming call: declined when the phone's settings say so (not a

@@ -1051,20 +1051,415 @@ const scenarios = [
     },
   ],
   [
+    "contacts: checking numbers, a contact, blocking",
+    async () => {
+      // The peer's profile, as WhatsApp would show it: an about text and a business profile.
+      const about = "Fresh fish every morning, 6 to 11 🐟";
+      const business = { name: "Harbour Fish", description: "Fresh fish from the harbour, delivered daily.", email: "hello@harbour.example", website: ["https://harbour.example"], address: "12 Quay Road, Kochi", category: "Grocery Store" };
+      const picture = pngFile(96, 96, (x, y) => [20 + x, 120 + y, 160, 255]).toString("base64");
+      const set = await sim("POST", `/admin/phones/${PEER}/profile`, { about, business, picture });
+      check(set.status < 300, `simulator profile answered ${set.status} ${set.text}`);
+
+      await nav("contacts");
+      const form = page.locator("#check-form");
+      await form.waitFor();
+      const numbers = page.locator("#check-numbers");
+      const count = page.locator("#check-count");
+      const fieldError = form.locator('[data-field="numbers"] .field-error');
+      // A number the API refuses is named under the box, with the entry it is.
+      await numbers.fill(`${PEER}\nnot-a-number`);
+      await page.click("#check-submit");
+      await waitFor("the refused number", async () => (await textOf(fieldError)) || (await bannerText()));
+      const refused = await textOf(fieldError);
+      check(/^numbers\[1\]: /.test(refused) && refused.includes("“not-a-number”"), `a bad number: "${refused}" ${await bannerText()}`);
+      check(!(await page.locator("#check-summary").count()), "a refused check shows results");
+      pass(`a bad number is refused under the box: "${refused}"`);
+
+      // Pasted as from a spreadsheet: a column and a row, spaces and dashes, one number twice.
+      const absent = ["919800000001", "447700900123"];
+      const spaced = `+${PEER.slice(0, 2)} ${PEER.slice(2, 7)}-${PEER.slice(7)}`;
+      await numbers.fill(`${VIRTUAL}\n${spaced}, ${absent[0]}\n${absent[1]}\n${PEER}\n`);
+      check((await count.getAttribute("data-count")) === "4" && (await textOf(count)).includes("1 repeat left out"), `the count says "${await textOf(count)}"`);
+      pass(`the box counts the numbers pasted: "${await textOf(count)}"`);
+      await page.click("#check-submit");
+      const summary = page.locator("#check-summary");
+      await waitFor("the check's results", async () => (await summary.count()) || (await pageError()), 45_000);
+      if (!(await summary.count())) throw new Failure(`the check failed: ${await pageError()}`);
+      check((await summary.getAttribute("data-on")) === "2" && (await summary.getAttribute("data-total")) === "4", `the summary says "${await textOf(summary)}"`);
+      check((await textOf(summary)).startsWith("2 of 4"), `the summary says "${await textOf(summary)}"`);
+      const rows = page.locator("#check-table tbody tr");
+      const verdicts = await rows.evaluateAll((trs) => trs.map((tr) => `${tr.dataset.number}=${tr.dataset.onWhatsapp}`));
+      const want = [`${VIRTUAL}=yes`, `${PEER}=yes`, `${absent[0]}=no`, `${absent[1]}=no`];
+      check(JSON.stringify(verdicts) === JSON.stringify(want), `the rows are ${verdicts.join(", ")}, want ${want.join(", ")}`);
+      const peerRow = page.locator(`#check-table tr[data-number="${PEER}"]`);
+      check((await textOf(peerRow.locator(".check-business"))).includes(business.name), `the peer's business cell says "${await textOf(peerRow.locator(".check-business"))}"`);
+      pass(`"${(await textOf(summary)).split("\n")[0]}": ${verdicts.join(", ")}; the peer's row names ${business.name}`);
+
+      // The filter, and copying the numbers on WhatsApp.
+      const filter = page.locator("#check-filter");
+      await filter.selectOption("no");
+      check(JSON.stringify(await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.number))) === JSON.stringify(absent), "Not on WhatsApp shows other rows");
+      await filter.selectOption("yes");
+      check(JSON.stringify(await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.number))) === JSON.stringify([VIRTUAL, PEER]), "On WhatsApp shows other rows");
+      await filter.selectOption("");
+      check((await rows.count()) === 4, "All does not show the four rows");
+      pass("the filter shows only the numbers on WhatsApp, or only the others");
+      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: ORIGIN });
+      await page.click("#check-copy");
+      const copied = await page.evaluate(() => navigator.clipboard.readText());
+      check(copied === `${VIRTUAL}\n${PEER}`, `"Copy numbers on WhatsApp" copied ${JSON.stringify(copied)}`);
+      pass("Copy numbers on WhatsApp copies the two numbers, one a line");
+      await shot("14-contacts-check.png", page, true);
+
+      // The peer's card, from its row.
+      await peerRow.locator("a.check-number").click();
+      const cardEl = page.locator(`#contact-card[data-number="${PEER}"]`);
+      await waitFor("the contact card", async () => (await cardEl.count()) || (await pageError()), 45_000);
+      if (!(await cardEl.count())) throw new Failure(`looking up ${PEER} failed: ${await pageError()}`);
+      check((await textOf(cardEl.locator(".contact-about"))) === about, `the card's about says "${await textOf(cardEl.locator(".contact-about"))}"`);
+      check((await textOf(cardEl.locator(".contact-business"))) === business.description, `the card's business says "${await textOf(cardEl.locator(".contact-business"))}"`);
+      const cardText = await textOf(cardEl);
+      check(cardText.includes(business.name) && cardText.includes(business.email) && cardText.includes(business.address), `the card says "${cardText.replace(/\s+/g, " ")}"`);
+      check((await cardEl.locator("a.contact-picture-link").count()) === 1, "the card does not link to the peer's picture");
+      check((await cardEl.getAttribute("data-blocked")) === "false", "the peer shows blocked before it was");
+      check(new URL(page.url()).hash.includes(`number=${PEER}`), `the URL does not name the contact: ${page.url()}`);
+      pass(`the contact card shows the peer's about text and business profile (${business.name}, ${business.email})`);
+
+      // Following its presence: the simulator's peer comes online.
+      await page.click("#contact-follow");
+      await page.locator("#contact-follow[disabled]").waitFor();
+      await markDocument();
+      const online = await sim("POST", `/admin/phones/${PEER}/presence`, { available: true });
+      check(online.status < 300, `simulator presence answered ${online.status} ${online.text}`);
+      await waitFor("the peer online on its card", async () => (await page.locator("#contact-presence").getAttribute("data-presence")) === "online");
+      await stillSameDocument("presence");
+      pass("following the peer's presence: it shows Online live (presence.update)");
+
+      // Block, then unblock from the blocked list; the simulator's blocklist follows.
+      const blockedMap = async () => (await sim("GET", `/admin/phones/${VIRTUAL}/profile`)).json?.blocked ?? {};
+      check(!(PEER in (await blockedMap())), "the peer is blocked before the test blocks it");
+      await page.click("#contact-block");
+      await page.locator('dialog[open] button:has-text("Block")').click();
+      await waitFor("the card blocked", async () => (await cardEl.getAttribute("data-blocked")) === "true" || (await pageError()));
+      if ((await cardEl.getAttribute("data-blocked")) !== "true") throw new Failure(`blocking failed: ${await pageError()}`);
+      await waitFor(`${PEER} in ${VIRTUAL}'s blocklist at the simulator`, async () => PEER in (await blockedMap()));
+      const listed = page.locator(`#blocked-list .blocked-row[data-number="${PEER}"]`);
+      await listed.waitFor();
+      pass(`blocked: the card says so, the simulator's blocklist of ${VIRTUAL} holds ${PEER}, and Blocked numbers lists it`);
+      await shot("14b-contact.png", page, true);
+      await listed.locator('button:has-text("Unblock")').click();
+      await waitFor("the blocked list empty", async () => (await listed.count()) === 0 && (await page.locator("#blocked-list .empty").count()) === 1);
+      await waitFor("the card unblocked", async () => (await cardEl.getAttribute("data-blocked")) === "false");
+      await waitFor(`${PEER} out of the simulator's blocklist`, async () => !(PEER in (await blockedMap())));
+      pass("unblocked from Blocked numbers: the list is empty, the card and the simulator agree");
+    },
+  ],
+  [
+    "the phone's profile and presence",
+    async () => {
+      await nav("phones");
+      await page.locator(`.phone-row[data-phone-id="${phoneId}"] .phone-name a`).click();
+      const form = page.locator("#profile-form");
+      await form.waitFor();
+      const name = page.locator("#profile-name-input");
+      const about = page.locator("#profile-about-input");
+      await waitFor("the profile read", async () => (await name.isEnabled()) && (await textOf(page.locator("#profile-name"))) !== "" || (await pageError()));
+      check(await name.isEnabled(), `the profile was not read: ${await textOf(page.locator("#profile-preview"))} ${await pageError()}`);
+      pass(`the phone's page shows its profile: "${await textOf(page.locator("#profile-name"))}"`);
+      const profileAt = async () => (await sim("GET", `/admin/phones/${VIRTUAL}/profile`)).json ?? {};
+
+      // An about text too long is refused under its box, in the API's words.
+      await about.fill("x".repeat(140));
+      await form.locator('button[type="submit"]').click();
+      const aboutError = form.locator('[data-field="about"] .field-error');
+      await waitFor("the long about refused", async () => (await textOf(aboutError)) || (await bannerText()));
+      check(/^about: .*139/.test(await textOf(aboutError)), `a 140-character about: "${await textOf(aboutError)}" ${await bannerText()}`);
+      pass(`a 140-character about is refused under its box: "${await textOf(aboutError)}"`);
+
+      const newName = "Shop Kochi";
+      const newAbout = "Open 9 to 6, Monday to Saturday";
+      await name.fill(newName);
+      await about.fill(newAbout);
+      await form.locator('button[type="submit"]').click();
+      await waitFor("the profile saved", async () => (await textOf(page.locator("#profile-about"))) === newAbout || (await pageError()));
+      check((await textOf(page.locator("#profile-about"))) === newAbout && (await textOf(page.locator("#profile-name"))) === newName, `after saving the profile shows "${await textOf(page.locator("#profile-preview"))}" ${await pageError()}`);
+      const after = await waitFor("the new about and name at the simulator", async () => {
+        const p = await profileAt();
+        return p.about === newAbout && Object.values(p.push_names ?? {}).includes(newName) && p;
+      });
+      pass(`name and about saved: the simulator's profile of ${VIRTUAL} says "${after.about}", pushed as "${newName}"`);
+
+      // A picture from a URL (served here), then removed.
+      const image = pngFile(320, 200, (x, y) => [20 + x / 3, 140, 90 + y / 2, 255]);
+      const server = createServer((req, res) => {
+        if (req.url === "/logo.png") {
+          res.writeHead(200, { "content-type": "image/png" });
+          res.end(image);
+        } else {
+          res.writeHead(404);
+          res.end();
+        }
+      });
+      await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        await page.fill("#profile-picture-input", `http://127.0.0.1:${server.address().port}/logo.png`);
+        await form.locator('button[type="submit"]').click();
+        await waitFor("the picture set", async () => (await page.locator("#profile-picture a").count()) || (await pageError()), 45_000);
+        if (!(await page.locator("#profile-picture a").count())) throw new Failure(`setting the picture failed: ${await pageError()}`);
+        const pic = await waitFor("a picture at the simulator", async () => (await profileAt()).picture);
+        pass(`picture set from a URL: the simulator holds a ${pic.size}-byte picture; the page links to it`);
+      } finally {
+        server.close();
+      }
+
+      // Presence: offline, then online.
+      const presenceState = page.locator("#presence-state .pill");
+      await page.click("#presence-offline");
+      await waitFor("shown offline", async () => (await presenceState.getAttribute("data-status").catch(() => null)) === "offline" || (await pageError()));
+      check((await presenceState.getAttribute("data-status")) === "offline", `Show offline: ${await pageError()}`);
+      await page.click("#presence-online");
+      await waitFor("shown online", async () => (await presenceState.getAttribute("data-status").catch(() => null)) === "online" || (await pageError()));
+      check((await presenceState.getAttribute("data-status")) === "online", `Show online: ${await pageError()}`);
+      pass(`Show offline, then Show online: "${await textOf(presenceState)}"`);
+      await page.evaluate(() => window.scrollTo(0, document.querySelector("#profile-section").getBoundingClientRect().top + window.scrollY - 72));
+      await shot("03d-phone-profile.png");
+
+      await page.click("#profile-remove-picture");
+      await page.locator('dialog[open] button:has-text("Remove picture")').click();
+      await waitFor("the picture removed", async () => (await page.locator("#profile-picture a").count()) === 0 || (await pageError()));
+      await waitFor("no picture at the simulator", async () => (await profileAt()).picture === null);
+      pass("Remove picture: the page and the simulator show none");
+    },
+  ],
+  [
+    "a phone that is not connected",
+    async () => {
+      // A second phone, never linked: the contact and profile calls answer 404 "not connected".
+      const made = await page.evaluate(async () => {
+        const r = await fetch("/api/phones", { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify({ name: "Spare" }) });
+        return `${r.status} ${await r.text()}`;
+      });
+      check(made.startsWith("200 ") || made.startsWith("201 "), `creating the phone Spare answered ${made}`);
+      const spare = JSON.parse(made.slice(4)).phone?.phone_id;
+      check(spare, `no phone id in ${made}`);
+      try {
+        await go(`#/contacts/${spare}`);
+        await page.locator("#check-form").waitFor();
+        check((await textOf(page.locator("#contacts-phone-state"))).includes("Spare is not linked"), `the page says "${await textOf(page.locator("#contacts-phone-state"))}"`);
+        await page.fill("#check-numbers", PEER);
+        await page.click("#check-submit");
+        const note = page.locator("#check-results .notice");
+        await waitFor("the not-connected notice", async () => (await note.count()) || (await bannerText()));
+        check((await textOf(note)).includes("Spare is not connected"), `checking on Spare: "${await textOf(note)}" ${await bannerText()}`);
+        check(!(await bannerText()), `an error banner: ${await bannerText()}`);
+        check((await textOf(page.locator("#blocked-list"))).includes("not connected"), `the blocklist says "${await textOf(page.locator("#blocked-list"))}"`);
+        pass(`Contacts on a phone not connected says so where the answers would be: "${(await textOf(note)).replace(/\s+/g, " ")}"`);
+        await shot("14c-contacts-not-connected.png");
+        await go(`#/phones/${spare}`);
+        const preview = page.locator("#profile-preview .notice");
+        await preview.waitFor();
+        check((await textOf(preview)).includes("Spare is not connected"), `the profile says "${await textOf(preview)}"`);
+        check(await page.locator("#profile-name-input").isDisabled(), "the profile form is enabled for a phone not connected");
+        check(!(await bannerText()), `an error banner: ${await bannerText()}`);
+        pass("its page says the profile needs the phone connected, with the form disabled, and no error banner");
+      } finally {
+        const del = await page.evaluate(async (id) => (await fetch(`/api/phones/${encodeURIComponent(id)}`, { method: "DELETE", headers: { Accept: "application/json" } })).status, spare);
+        check(del < 300, `deleting Spare answered ${del}`);
+        // A fresh start: the console's phone list no longer holds Spare.
+        await go(`#/phones/${phoneId}`);
+        await page.reload();
+        await page.locator(".details").first().waitFor();
+      }
+    },
+  ],
+  [
+    "groups: create, members, invite link, settings, join requests, send, join by link, leave",
+    async () => {
+      const absent = "919800000001";
+      const [added, joiner] = BULK;
+      for (const n of [PEER, FORWARD, added, joiner]) await createVirtual(n);
+      const groupAt = async (id) => (await sim("GET", `/admin/groups/${encodeURIComponent(id)}`)).json ?? {};
+      const roleAt = (g, n) => (g.participants ?? []).find((p) => p.number === n)?.role;
+      const members = (g) => (g.participants ?? []).map((p) => p.number).sort();
+
+      // A new group: two virtual phones and a number not on WhatsApp.
+      await nav("groups");
+      const createForm = page.locator("#new-group-form");
+      await createForm.waitFor();
+      await page.locator("#group-list table, #group-list .empty").first().waitFor();
+      await page.fill("#new-group-subject", "Orders");
+      await page.fill("#new-group-participants", `${PEER}\n+${FORWARD.slice(0, 2)} ${FORWARD.slice(2)}, ${absent}`);
+      await page.click("#new-group-submit");
+      const created = page.locator("#group-created .group-result");
+      await waitFor("the new group's results", async () => (await created.count()) || (await pageError()), 45_000);
+      if (!(await created.count())) throw new Failure(`creating the group failed: ${await pageError()}`);
+      const groupId = await created.getAttribute("data-group-id");
+      check(/^\d+@g\.us$/.test(groupId ?? ""), `the new group's id is ${groupId}`);
+      const verdicts = await page.locator("#group-created-results li").evaluateAll((lis) => lis.map((li) => `${li.dataset.number}=${li.dataset.status}`));
+      const want = [`${PEER}=ok`, `${FORWARD}=ok`, `${absent}=not_on_whatsapp`];
+      check(JSON.stringify(verdicts) === JSON.stringify(want), `the results are ${verdicts.join(", ")}, want ${want.join(", ")}`);
+      const absentRow = page.locator(`#group-created-results li[data-number="${absent}"]`);
+      check((await textOf(absentRow)).includes("Not on WhatsApp"), `the absent number's row says "${await textOf(absentRow)}"`);
+      check((await textOf(page.locator("#group-created-summary"))).startsWith("2 of 3 added"), `the summary says "${await textOf(page.locator("#group-created-summary"))}"`);
+      let g = await waitFor("the group at the simulator", async () => {
+        const x = await groupAt(groupId);
+        return x.subject === "Orders" && x;
+      });
+      check(JSON.stringify(members(g)) === JSON.stringify([VIRTUAL, PEER, FORWARD].sort()), `the simulator's members are ${members(g).join(", ")}`);
+      pass(`group "Orders" created (${groupId}): ${verdicts.join(", ")}; the simulator holds ${members(g).join(", ")}`);
+      await page.locator(`#groups-table tr[data-group-id="${groupId}"]`).waitFor();
+      await shot("15c-group-created.png");
+
+      // Its page: add a participant, make one admin, remove one.
+      await created.locator('a:has-text("Open the group")').click();
+      await page.locator("#group-members .member-row").first().waitFor();
+      check((await textOf(page.locator("h1"))) === "Orders", `the group's page is headed "${await textOf(page.locator("h1"))}"`);
+      check((await page.locator(`#group-members .member-row[data-number="${VIRTUAL}"]`).getAttribute("data-role")) === "superadmin", "the phone is not shown as the owner");
+      await page.fill("#group-add-participants", added);
+      await page.click("#group-add-submit");
+      const addResult = page.locator(`#group-add-results li[data-number="${added}"]`);
+      await waitFor("the add's result", async () => (await addResult.count()) || (await pageError()), 45_000);
+      check((await addResult.getAttribute("data-status")) === "ok", `adding ${added}: ${await textOf(addResult)} ${await pageError()}`);
+      await page.locator(`#group-members .member-row[data-number="${added}"]`).waitFor();
+      await waitFor(`${added} in the simulator's group`, async () => members(await groupAt(groupId)).includes(added));
+      pass(`added ${added}: "${(await textOf(addResult)).replace(/\s+/g, " ")}"; the member list and the simulator have it`);
+
+      const peerRow = page.locator(`#group-members .member-row[data-number="${PEER}"]`);
+      await peerRow.locator('button[data-action="promote"]').click();
+      await waitFor("the peer shown as admin", async () => (await peerRow.getAttribute("data-role")) === "admin" || (await pageError()));
+      check((await peerRow.getAttribute("data-role")) === "admin", `making ${PEER} admin: ${await pageError()}`);
+      check((await textOf(peerRow.locator(".member-note"))).includes("Now an admin"), `the row's note says "${await textOf(peerRow.locator(".member-note"))}"`);
+      await waitFor(`${PEER} admin at the simulator`, async () => roleAt(await groupAt(groupId), PEER) === "admin");
+      pass(`Make admin: ${PEER}'s row says "${await textOf(peerRow.locator(".member-note"))}", the simulator has it as admin`);
+
+      const addedRow = page.locator(`#group-members .member-row[data-number="${added}"]`);
+      await addedRow.locator('button[data-action="remove"]').click();
+      await page.locator('dialog[open] button:has-text("Remove")').click();
+      await waitFor("the removal shown", async () => (await addedRow.getAttribute("data-role")) === "gone" || (await pageError()));
+      check((await textOf(addedRow)).includes("Removed"), `the removed row says "${await textOf(addedRow)}" ${await pageError()}`);
+      await waitFor(`${added} out of the simulator's group`, async () => !members(await groupAt(groupId)).includes(added));
+      pass(`Remove (confirmed): ${added} is out, at the simulator too`);
+
+      // The invite link: copy it, reset it.
+      const link = page.locator("#invite-link");
+      const before = await link.inputValue();
+      g = await groupAt(groupId);
+      check(before === `https://chat.whatsapp.com/${g.invite_code}`, `the page's link ${before}, the simulator's code ${g.invite_code}`);
+      await page.click("#invite-copy");
+      check((await page.evaluate(() => navigator.clipboard.readText())) === before, "Copy did not copy the invite link");
+      await page.click("#invite-reset");
+      await page.locator('dialog[open] button:has-text("Reset link")').click();
+      await waitFor("a new link", async () => (await link.inputValue()) !== before || (await pageError()));
+      const after = await link.inputValue();
+      check(after !== before && after.startsWith("https://chat.whatsapp.com/"), `after Reset the link is ${after}: ${await pageError()}`);
+      await waitFor("the new code at the simulator", async () => after.endsWith(`/${(await groupAt(groupId)).invite_code}`));
+      pass(`invite link copied (${before.split("/").pop()}), then reset to ${after.split("/").pop()}; the simulator has the new code`);
+
+      // Settings: only admins send; approval for people joining by link.
+      await page.locator("#set-announce").check();
+      await waitFor("announcement at the simulator", async () => (await groupAt(groupId)).announcement === true);
+      check(await page.locator("#set-announce").isChecked(), "Only admins send is off again");
+      await page.locator("#set-join_approval").check();
+      await waitFor("approval at the simulator", async () => (await groupAt(groupId)).approval === true);
+      pass(`"Only admins send messages" and "Approve new members" on: the simulator says announcement and approval true`);
+
+      // A virtual phone asks to join by the link; the page lets it in.
+      const asked = await sim("POST", `/admin/phones/${joiner}/join`, { code: after.split("/").pop() });
+      check(asked.status < 300 && asked.json?.pending === true, `the join by link answered ${asked.status} ${asked.text}`);
+      const request = page.locator(`#request-list .request-row[data-number="${joiner}"]`);
+      await waitFor("the join request listed", async () => {
+        if (await request.count()) return true;
+        await page.click("#requests-refresh");
+        return false;
+      }, T, 1500);
+      await request.locator('button[data-action="approve"]').click();
+      await waitFor(`${joiner} a member`, async () => (await page.locator(`#group-members .member-row[data-number="${joiner}"]`).count()) || (await pageError()));
+      check((await textOf(request)).includes("Let in"), `the request's row says "${await textOf(request)}" ${await pageError()}`);
+      await waitFor(`${joiner} in the simulator's group`, async () => members(await groupAt(groupId)).includes(joiner));
+      pass(`${joiner} asked to join by the link; Approve let it in (the page and the simulator agree)`);
+      await shot("15b-group.png", page, true);
+
+      // Send to the group from the Send page, choosing it beside the number.
+      await nav("send");
+      await page.locator('form[data-kind="text"]').waitFor();
+      await waitFor("the group picker filled", async () => (await page.locator(`#to-group option[value="${groupId}"]`).count()) > 0);
+      await page.locator("#to-group").selectOption(groupId);
+      check((await page.inputValue('input[name="to"]')) === groupId, `choosing the group put "${await page.inputValue('input[name="to"]')}" in To`);
+      const text = `Hello Orders ${Date.now()}`;
+      await page.fill('textarea[name="message"]', text);
+      await page.click('form[data-kind="text"] button[type="submit"]');
+      const result = page.locator("#send-results .result").first();
+      await waitFor("the send result", async () => (await result.count()) || (await pageError()), T);
+      if (!(await result.count())) throw new Failure(`sending to the group failed: ${await pageError()}`);
+      check((await textOf(result.locator(".result-head"))).includes("the group “Orders”"), `the result says "${await textOf(result.locator(".result-head"))}"`);
+      const got = await waitFor(`the group text at ${PEER}`, async () => {
+        const r = await sim("GET", `/admin/phones/${PEER}/messages`);
+        return Array.isArray(r.json) && r.json.find((m) => m.text === text);
+      });
+      check(got.group, `${PEER} received the text without "group": ${JSON.stringify(got)}`);
+      pass(`text sent to "Orders" from Send (the group picked beside To); ${PEER} received it in group ${got.group}`);
+
+      // A group a virtual phone created: join it by its link, see a refusal under a setting, leave it.
+      const made = await sim("POST", `/admin/phones/${PEER}/groups`, { subject: "Harbour suppliers", participants: [FORWARD] });
+      check(made.status < 300, `the simulator's group answered ${made.status} ${made.text}`);
+      const theirs = made.json?.group?.jid ?? `${made.json?.group?.id}@g.us`;
+      const theirsKey = theirs.replace(/@g\.us$/, "");
+      const code = (await sim("GET", `/admin/phones/${PEER}/groups/${theirsKey}/invite`)).json?.code;
+      check(code, "no invite code from the simulator");
+      await nav("groups");
+      await page.fill("#join-invite", `https://chat.whatsapp.com/${code}`);
+      await page.click("#join-lookup");
+      const invite = page.locator("#invite-card");
+      await waitFor("where the link leads", async () => (await invite.count()) || (await pageError()), 45_000);
+      if (!(await invite.count())) throw new Failure(`the invite was not shown: ${await pageError()}`);
+      check((await textOf(page.locator("#invite-subject"))) === "Harbour suppliers", `the invite shows "${await textOf(invite)}"`);
+      pass(`the link shows where it leads before joining: "${(await textOf(invite)).split("\n").slice(0, 2).join(", ")}"`);
+      await page.click("#join-submit");
+      await waitFor("the joined group's page", async () => new URL(page.url()).hash.includes(theirsKey) && (await page.locator("#group-members .member-row").count()) > 0 || (await pageError()), 45_000);
+      check(members(await groupAt(theirsKey)).includes(VIRTUAL), `the simulator's group does not hold ${VIRTUAL}`);
+      check(await page.locator("#set-announce").isDisabled(), "a plain member can change the settings");
+      pass(`joined "Harbour suppliers" by its link; a member there, its settings disabled`);
+      await nav("groups");
+      await page.locator(`#groups-table tr[data-group-id="${theirs}"]`).waitFor();
+      await shot("15-groups.png");
+
+      // Made admin, then dismissed behind the page's back: WhatsApp's refusal shows under the setting.
+      check((await sim("POST", `/admin/phones/${PEER}/groups/${theirsKey}/participants`, { action: "promote", participants: [VIRTUAL] })).status < 300, "the simulator did not promote");
+      await page.locator(`#groups-table tr[data-group-id="${theirs}"] a.group-link`).click();
+      await page.locator("#set-announce:not([disabled])").waitFor();
+      check((await sim("POST", `/admin/phones/${PEER}/groups/${theirsKey}/participants`, { action: "demote", participants: [VIRTUAL] })).status < 300, "the simulator did not demote");
+      await page.locator("#set-announce").check();
+      const settingError = page.locator('#group-settings [data-field="announce"] .field-error');
+      await waitFor("the refusal under the setting", async () => (await textOf(settingError)) || (await bannerText()));
+      check(/^announce: .*403/.test(await textOf(settingError)), `the setting's error: "${await textOf(settingError)}" ${await bannerText()}`);
+      check(!(await page.locator("#set-announce").isChecked()), "the refused setting stays on");
+      check(!(await bannerText()), `an error banner: ${await bannerText()}`);
+      pass(`a refused setting shows under it: "${await textOf(settingError)}"`);
+
+      await page.click("#group-leave");
+      await page.locator('dialog[open] button:has-text("Leave group")').click();
+      await waitFor("back on the list", async () => /#\/groups\/[^/]+$/.test(new URL(page.url()).hash) || (await pageError()));
+      await page.locator("#group-list table, #group-list .empty").first().waitFor();
+      check(!(await page.locator(`#groups-table tr[data-group-id="${theirs}"]`).count()), "the list still shows the group left");
+      await waitFor(`${VIRTUAL} out of the simulator's group`, async () => !members(await groupAt(theirsKey)).includes(VIRTUAL));
+      pass(`left "Harbour suppliers" (confirmed): gone from the list and from the simulator's members`);
+    },
+  ],
+  [
     "webhook",
     async () => {
       await nav("webhook");
       await page.locator("#webhook-form").waitFor();
       // The filter offers every event, each under its family (chat.typing under chat, ...).
       await page.locator("#ev-all").uncheck();
-      for (const name of ["chat.typing", "call.received"]) {
+      for (const name of ["chat.typing", "call.received", "presence.update"]) {
         const box = page.locator(`#webhook-form input[data-event="${name}"]`);
         check(await box.isVisible(), `the event filter does not offer ${name}`);
         const family = await box.evaluate((el) => el.closest(".event-group")?.querySelector(".event-family")?.textContent ?? "");
         check(family === name.split(".")[0], `${name} is listed under "${family}"`);
       }
       await page.locator("#ev-all").check();
-      pass("the webhook's event filter offers chat.typing and call.received, each under its family");
+      pass("the webhook's event filter offers chat.typing, call.received and presence.update, each under its family");
       await page.fill('input[name="webhook_url"]', WEBHOOK_URL);
       await page.click('#webhook-form button[type="submit"]');
       const secret = page.locator("#webhook-secret-value");
@@ -1218,7 +1613,7 @@ const scenarios = [
       await page.click("#sign-out");
       await page.locator("form.auth-form").waitFor();
       pass("signed out");
-      for (const r of ["#/phones", "#/phones/new", `#/phones/${phoneId}`, "#/send", "#/messages", "#/bulk", "#/webhook", "#/bot", "#/settings", "#/api"]) {
+      for (const r of ["#/phones", "#/phones/new", `#/phones/${phoneId}`, "#/send", "#/messages", "#/contacts", "#/bulk", "#/webhook", "#/bot", "#/settings", "#/api"]) {
         await go(r);
         await page.locator("form.auth-form").waitFor();
         check(!(await page.locator("#account-name").count()), `${r} shows the console after sign-out`);

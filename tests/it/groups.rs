@@ -263,6 +263,10 @@ async fn group_management(db: Db) {
     .await;
     assert_eq!(status, 200, "{pending}");
     assert_eq!(pending["pending"], true);
+    event_named(&app, &phone, "group.join_request", |p| {
+        p["group"]["id"] == json!(id) && p["participants"] == json!([f])
+    })
+    .await;
     let (status, requests) = app.get(&format!("{path}/requests")).await;
     assert_eq!(status, 200, "{requests}");
     assert_eq!(requests["requests"][0]["number"], f, "{requests}");
@@ -290,6 +294,43 @@ async fn group_management(db: Db) {
     .await;
     assert_eq!(status, 201, "{theirs}");
     let theirs = theirs["group"]["jid"].as_str().unwrap().to_owned();
+    let event = event_named(&app, &phone, "group.joined", |p| {
+        p["group"]["id"] == json!(theirs)
+    })
+    .await;
+    assert_eq!(event["by"], a, "{event}");
+    assert_eq!(event["group"]["subject"], "Suppliers");
+    // a makes b an admin, and b renames the group: the phone hears who did it.
+    let digits = theirs.trim_end_matches("@g.us");
+    let (status, body) = admin(
+        &app,
+        &sim,
+        &format!("/admin/phones/{a}/groups/{digits}/participants"),
+        json!({"action": "promote", "participants": [b]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let event = event_named(&app, &phone, "group.participants", |p| {
+        p["group"]["id"] == json!(theirs) && p["action"] == "promoted"
+    })
+    .await;
+    assert_eq!(event["participants"], json!([b]), "{event}");
+    assert_eq!(event["by"], a);
+    let (status, body) = admin(
+        &app,
+        &sim,
+        &format!("/admin/phones/{b}/groups/{digits}/subject"),
+        json!({"subject": "Suppliers (2027)"}),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let event = event_named(&app, &phone, "group.updated", |p| {
+        p["group"]["id"] == json!(theirs) && p["change"] == "subject"
+    })
+    .await;
+    assert_eq!(event["value"], "Suppliers (2027)", "{event}");
+    assert_eq!(event["by"], b);
+    assert_eq!(event["group"]["subject"], "Suppliers (2027)");
     let their_path = format!("{base}/{theirs}");
     let (status, read) = app.get(&their_path).await;
     assert_eq!(status, 200, "{read}");
@@ -317,6 +358,35 @@ async fn group_management(db: Db) {
     assert_eq!(status, 200, "{left}");
     let (status, body) = app.get(&their_path).await;
     assert_eq!(status, 404, "{body}");
+
+    // Removed by a group's admin: group.left.
+    let (status, temp) = admin(
+        &app,
+        &sim,
+        &format!("/admin/phones/{b}/groups"),
+        json!({"subject": "Temp", "participants": [own]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{temp}");
+    let temp_digits = temp["group"]["id"].as_str().unwrap().to_owned();
+    let temp = temp["group"]["jid"].as_str().unwrap().to_owned();
+    event_named(&app, &phone, "group.joined", |p| {
+        p["group"]["id"] == json!(temp)
+    })
+    .await;
+    let (status, body) = admin(
+        &app,
+        &sim,
+        &format!("/admin/phones/{b}/groups/{temp_digits}/participants"),
+        json!({"action": "remove", "participants": [own]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let event = event_named(&app, &phone, "group.left", |p| {
+        p["group"]["id"] == json!(temp)
+    })
+    .await;
+    assert_eq!(event["by"], b, "{event}");
 
     // A group the phone was never in answers as one that does not exist.
     let (status, other) = admin(
