@@ -7,8 +7,11 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { AccountService } from "./gen/wadesk/v1/account_pb";
 import { BotService } from "./gen/wadesk/v1/bot_pb";
 import { BulkService } from "./gen/wadesk/v1/bulk_pb";
+import { ContactService } from "./gen/wadesk/v1/contact_pb";
+import { GroupService } from "./gen/wadesk/v1/group_pb";
 import { MessageService } from "./gen/wadesk/v1/message_pb";
 import { PhoneService } from "./gen/wadesk/v1/phone_pb";
+import { ProfileService } from "./gen/wadesk/v1/profile_pb";
 import { SendService } from "./gen/wadesk/v1/send_pb";
 import { WebhookService } from "./gen/wadesk/v1/webhook_pb";
 
@@ -64,6 +67,15 @@ export const bulk = createClient(BulkService, transport);
 export const webhooks = createClient(WebhookService, transport);
 export const bots = createClient(BotService, transport);
 export const account = createClient(AccountService, transport);
+export const contacts = createClient(ContactService, transport);
+export const profiles = createClient(ProfileService, transport);
+export const groups = createClient(GroupService, transport);
+
+/** Whether a call failed because the phone has no live WhatsApp session (404 "phone ... is not connected"). */
+export function isNotConnected(e: unknown): boolean {
+  const p = problem(e);
+  return p.code === Code.NotFound && /is not connected/.test(p.message);
+}
 
 /** What the console shows of a failed call. */
 export interface Problem {

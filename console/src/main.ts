@@ -9,6 +9,8 @@ import { apiRefPage } from "./pages/apiref";
 import { signInPage } from "./pages/auth";
 import { botPage } from "./pages/bot";
 import { bulkPage } from "./pages/bulk";
+import { contactsPage } from "./pages/contacts";
+import { groupsPage } from "./pages/groups";
 import { messagesPage } from "./pages/messages";
 import { addPhonePage, linkPhonePage, phonePage, phonesPage } from "./pages/phones";
 import { sendPage } from "./pages/send";
@@ -32,6 +34,8 @@ const NAV: NavItem[] = [
   { key: "phones", label: "Phones", icon: "phone", perPhone: false },
   { key: "send", label: "Send", icon: "send", perPhone: true },
   { key: "messages", label: "Messages", icon: "messages", perPhone: true },
+  { key: "contacts", label: "Contacts", icon: "user", perPhone: true },
+  { key: "groups", label: "Groups", icon: "users", perPhone: true },
   { key: "bulk", label: "Bulk", icon: "bulk", perPhone: true },
   { key: "webhook", label: "Webhook", icon: "webhook", perPhone: true },
   { key: "bot", label: "AI bot", icon: "bot", perPhone: true },
@@ -224,6 +228,10 @@ function choosePage(route: Route): Page {
       return sendPage;
     case "messages":
       return messagesPage;
+    case "contacts":
+      return contactsPage;
+    case "groups":
+      return groupsPage;
     case "bulk":
       return bulkPage;
     case "webhook":

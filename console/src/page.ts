@@ -61,7 +61,19 @@ export async function pickPhone(ctx: PageCtx, page: string): Promise<Phone | nul
     return null;
   }
   const wanted = ctx.route.path[1];
-  const phone = list.find((p) => p.phoneId === wanted);
+  let phone = list.find((p) => p.phoneId === wanted);
+  if (wanted && !phone) {
+    // Perhaps added since the list was read (through the API, or in another tab).
+    try {
+      list = await loadPhones(true);
+    } catch (e) {
+      replace(ctx.main);
+      fail(e);
+      return null;
+    }
+    if (ctx.signal.aborted) return null;
+    phone = list.find((p) => p.phoneId === wanted);
+  }
   if (!phone) {
     const fallback = preferredPhone() ?? list[0]!.phoneId;
     const q = Object.fromEntries(ctx.route.query.entries());

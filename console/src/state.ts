@@ -339,6 +339,54 @@ events.on((ev) => {
   callsChanged.emit(ev.phoneId);
 });
 
+// ---- Presence (presence.update) ----
+
+/** A contact's presence, as its latest presence.update event told it. */
+export interface PresenceSeen {
+  available: boolean;
+  /** When it was last online, where the contact shares it. */
+  lastSeen: Date | null;
+  /** When the console heard it. */
+  at: Date;
+}
+
+const presence = new Map<string, PresenceSeen>();
+/** Fired with "<phone_id> <number>" when a contact's presence changes. */
+export const presenceChanged = new Emitter<string>();
+/** Contacts followed (SubscribePresence) since the phone last connected, as "<phone_id> <number>". */
+const followed = new Set<string>();
+
+export function presenceOf(phoneId: string, number: string): PresenceSeen | undefined {
+  return presence.get(`${phoneId} ${number}`);
+}
+
+export function isFollowed(phoneId: string, number: string): boolean {
+  return followed.has(`${phoneId} ${number}`);
+}
+
+export function noteFollowed(phoneId: string, number: string): void {
+  followed.add(`${phoneId} ${number}`);
+}
+
+events.on((ev) => {
+  // WhatsApp forgets presence subscriptions when the connection drops.
+  if (ev.event === "phone.disconnected" || ev.event === "phone.logged_out") {
+    for (const k of [...followed]) if (k.startsWith(`${ev.phoneId} `)) followed.delete(k);
+    return;
+  }
+  if (ev.event !== "presence.update" || !ev.phoneId) return;
+  const d = ev.data;
+  const from = typeof d.from === "string" ? d.from : "";
+  if (!from) return;
+  const key = `${ev.phoneId} ${from}`;
+  presence.set(key, {
+    available: d.available === true,
+    lastSeen: typeof d.last_seen === "number" && d.last_seen > 0 ? new Date(d.last_seen * 1000) : null,
+    at: new Date(),
+  });
+  presenceChanged.emit(key);
+});
+
 export function resetState(): void {
   stopEvents();
   phoneList = null;
@@ -347,5 +395,7 @@ export function resetState(): void {
   usage.clear();
   clearTyping();
   calls.clear();
+  presence.clear();
+  followed.clear();
   session.account = null;
 }

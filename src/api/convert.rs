@@ -101,6 +101,7 @@ impl From<(&phone::Model, message::Model)> for proto::Message {
             vocab::Direction::Inbound => (row.peer.clone(), own),
         };
         proto::Message {
+            receipts: Vec::new(),
             message_id: row.wa_id,
             phone_id: row.phone_id,
             direction: proto::Direction::from(row.direction) as i32,

@@ -37,11 +37,30 @@ impl MessageApi {
         rows: Vec<crate::store::entity::message::Model>,
     ) -> Result<Vec<proto::Message>, Error> {
         let mut tallies = crate::history::tallies(&self.0.db, phone, &rows).await?;
+        // Each participant's receipt of a message to a group.
+        let mut receipts = std::collections::HashMap::new();
+        for row in rows.iter().filter(|r| r.peer.ends_with("@g.us")) {
+            let got = crate::store::messages::receipts(&self.0.db, &phone.id, &row.wa_id).await?;
+            receipts.insert(row.wa_id.clone(), got);
+        }
         Ok(rows
             .into_iter()
             .map(|row| {
                 let counted = tallies.remove(&row.wa_id);
+                let got = receipts.remove(&row.wa_id).unwrap_or_default();
                 let mut message = proto::Message::from((phone, row));
+                message.receipts = got
+                    .into_iter()
+                    .map(|(number, status, at)| proto::GroupReceipt {
+                        number,
+                        status: if status == "read" {
+                            proto::MessageStatus::Read
+                        } else {
+                            proto::MessageStatus::Delivered
+                        } as i32,
+                        at: Some(super::convert::timestamp(at)),
+                    })
+                    .collect();
                 if let (Some(poll), Some(counted)) = (message.poll.as_mut(), counted) {
                     for (option, (_, voters)) in poll.options.iter_mut().zip(counted) {
                         option.votes = voters.len() as u32;

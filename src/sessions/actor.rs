@@ -384,6 +384,12 @@ impl Actor {
                     }
                     _ => return Flow::Continue,
                 };
+                // whatsapp-rust names the group as the receipt's chat.
+                if receipt.source.chat.server == whatsapp_rust::wacore_binary::Server::Group {
+                    self.group_receipt(client, receipt, status == MessageStatus::Read)
+                        .await;
+                    return Flow::Continue;
+                }
                 for id in &receipt.message_ids {
                     self.advance_by_wa_id(id.as_ref(), status, None);
                 }
@@ -549,6 +555,53 @@ impl Actor {
 
     /// A receipt or an ack: the message it names moves forward, with its
     /// message.status event (written by the status writer; not waited for).
+    /// A participant's receipt of a group message: kept per participant;
+    /// the message is delivered (read) once every other participant's
+    /// receipt says so.
+    async fn group_receipt(
+        &self,
+        client: &Arc<Client>,
+        receipt: &whatsapp_rust::wacore::types::events::Receipt,
+        read: bool,
+    ) {
+        let number = super::signals::number_of(client, &receipt.source.sender).await;
+        let at = receipt.timestamp.timestamp_millis();
+        let others = client
+            .groups()
+            .query_info(&receipt.source.chat)
+            .await
+            .map(|info| info.participants.len().saturating_sub(1))
+            .ok();
+        for id in &receipt.message_ids {
+            let kept = store::messages::record_receipt(
+                &self.shared.db,
+                &self.phone_id,
+                id.as_ref(),
+                &number,
+                read,
+                at,
+            )
+            .await;
+            let all = match kept {
+                Ok(all) => all,
+                Err(err) => {
+                    tracing::error!(phone_id = %self.phone_id, error = %err, "storing a group receipt");
+                    continue;
+                }
+            };
+            let Some(others) = others.filter(|n| *n > 0) else {
+                continue;
+            };
+            let read_by = all.iter().filter(|(_, s, _)| s == "read").count();
+            if all.len() >= others {
+                self.advance_by_wa_id(id.as_ref(), MessageStatus::Delivered, None);
+            }
+            if read_by >= others {
+                self.advance_by_wa_id(id.as_ref(), MessageStatus::Read, None);
+            }
+        }
+    }
+
     fn advance_by_wa_id(&self, wa_id: &str, status: MessageStatus, reason: Option<String>) {
         let target = store::messages::Target::WaId {
             phone_id: self.phone_id.clone(),

@@ -271,7 +271,7 @@ impl Actor {
 
 /// A contact's number: a phone-number jid's user, or the number a LID maps
 /// to (the LID's digits when the session does not know it).
-async fn number_of(client: &Client, jid: &Jid) -> String {
+pub(super) async fn number_of(client: &Client, jid: &Jid) -> String {
     if jid.is_lid()
         && let Ok(Some(entry)) = client.get_lid_pn_entry(&jid.to_non_ad()).await
     {

@@ -702,3 +702,77 @@ pub async fn add_group_recipients(
     db.execute(&insert).await?;
     Ok(())
 }
+
+/// One group participant's receipt: (number, `delivered` or `read`, Unix ms).
+pub type Receipt = (String, String, i64);
+
+/// Records a participant's receipt of a group message (a read is never
+/// taken back to delivered); answers every receipt of the message so far.
+pub async fn record_receipt(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    wa_id: &str,
+    number: &str,
+    read: bool,
+    at: i64,
+) -> Result<Vec<Receipt>, DbErr> {
+    use super::migration::m0018_receipts::MessageReceipts as R;
+    use sea_orm::{ConnectionTrait, sea_query::Query};
+    let status = if read { "read" } else { "delivered" };
+    let mut on_conflict = OnConflict::columns([R::PhoneId, R::WaId, R::Number]);
+    if read {
+        on_conflict.update_columns([R::Status, R::At]);
+    } else {
+        on_conflict.do_nothing();
+    }
+    let insert = Query::insert()
+        .into_table(R::Table)
+        .columns([R::PhoneId, R::WaId, R::Number, R::Status, R::At])
+        .values_panic([
+            phone_id.into(),
+            wa_id.into(),
+            number.into(),
+            status.into(),
+            at.into(),
+        ])
+        .on_conflict(on_conflict.to_owned())
+        .to_owned();
+    match db.execute(&insert).await {
+        Ok(_) => {}
+        // SQLite answers "no rows" for DO NOTHING through some drivers.
+        Err(DbErr::RecordNotInserted) => {}
+        Err(err) => return Err(err),
+    }
+    receipts(db, phone_id, wa_id).await
+}
+
+/// Every participant's receipt of a group message, by number.
+pub async fn receipts(
+    db: &DatabaseConnection,
+    phone_id: &str,
+    wa_id: &str,
+) -> Result<Vec<Receipt>, DbErr> {
+    use super::migration::m0018_receipts::MessageReceipts as R;
+    use sea_orm::{
+        ConnectionTrait,
+        sea_query::{ExprTrait as _, Query},
+    };
+    let query = Query::select()
+        .columns([R::Number, R::Status, R::At])
+        .from(R::Table)
+        .and_where(Expr::col(R::PhoneId).eq(phone_id))
+        .and_where(Expr::col(R::WaId).eq(wa_id))
+        .order_by(R::Number, sea_orm::Order::Asc)
+        .to_owned();
+    db.query_all(&query)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get_by_index::<String>(0)?,
+                row.try_get_by_index::<String>(1)?,
+                row.try_get_by_index::<i64>(2)?,
+            ))
+        })
+        .collect()
+}

@@ -1262,6 +1262,17 @@ const scenarios = [
         check(await page.locator("#profile-name-input").isDisabled(), "the profile form is enabled for a phone not connected");
         check(!(await bannerText()), `an error banner: ${await bannerText()}`);
         pass("its page says the profile needs the phone connected, with the form disabled, and no error banner");
+        await go(`#/groups/${spare}`);
+        await page.locator("#new-group-form").waitFor();
+        check((await textOf(page.locator("#group-list"))).includes("Spare is not connected"), `the groups list says "${await textOf(page.locator("#group-list"))}"`);
+        await page.fill("#new-group-subject", "Never made");
+        await page.fill("#new-group-participants", PEER);
+        await page.click("#new-group-submit");
+        const groupNote = page.locator("#group-created .notice");
+        await waitFor("the not-connected notice under New group", async () => (await groupNote.count()) || (await bannerText()));
+        check((await textOf(groupNote)).includes("Spare is not connected"), `creating a group on Spare: "${await textOf(groupNote)}" ${await bannerText()}`);
+        check(!(await bannerText()), `an error banner: ${await bannerText()}`);
+        pass(`Groups on a phone not connected says so in the list and under New group: "${(await textOf(groupNote)).replace(/\s+/g, " ")}"`);
       } finally {
         const del = await page.evaluate(async (id) => (await fetch(`/api/phones/${encodeURIComponent(id)}`, { method: "DELETE", headers: { Accept: "application/json" } })).status, spare);
         check(del < 300, `deleting Spare answered ${del}`);
@@ -1308,7 +1319,7 @@ const scenarios = [
       check(JSON.stringify(members(g)) === JSON.stringify([VIRTUAL, PEER, FORWARD].sort()), `the simulator's members are ${members(g).join(", ")}`);
       pass(`group "Orders" created (${groupId}): ${verdicts.join(", ")}; the simulator holds ${members(g).join(", ")}`);
       await page.locator(`#groups-table tr[data-group-id="${groupId}"]`).waitFor();
-      await shot("15c-group-created.png");
+      await shot("15c-group-created.png", page, true);
 
       // Its page: add a participant, make one admin, remove one.
       await created.locator('a:has-text("Open the group")').click();
@@ -1613,7 +1624,7 @@ const scenarios = [
       await page.click("#sign-out");
       await page.locator("form.auth-form").waitFor();
       pass("signed out");
-      for (const r of ["#/phones", "#/phones/new", `#/phones/${phoneId}`, "#/send", "#/messages", "#/contacts", "#/bulk", "#/webhook", "#/bot", "#/settings", "#/api"]) {
+      for (const r of ["#/phones", "#/phones/new", `#/phones/${phoneId}`, "#/send", "#/messages", "#/contacts", "#/groups", "#/bulk", "#/webhook", "#/bot", "#/settings", "#/api"]) {
         await go(r);
         await page.locator("form.auth-form").waitFor();
         check(!(await page.locator("#account-name").count()), `${r} shows the console after sign-out`);

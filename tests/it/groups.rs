@@ -526,6 +526,53 @@ async fn group_messages(db: Db) {
         );
     }
 
+    // Each participant's receipt: delivered once all three have it, read
+    // once all three read it.
+    let message_path = format!("/api/phones/{phone}/messages/{text_id}");
+    let receipts = |want: &'static str, count: usize| {
+        let app = &app;
+        let message_path = message_path.clone();
+        async move {
+            crate::support::eventually("group receipts", || async {
+                let (_, body) = app.get(&message_path).await;
+                let got = body["message"]["receipts"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                (got.iter().filter(|r| r["status"] == want).count() == count).then_some(body)
+            })
+            .await
+        }
+    };
+    let body = receipts("delivered", 3).await;
+    assert_eq!(body["message"]["status"], "delivered", "{body}");
+    let mut numbers: Vec<&str> = body["message"]["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_str().unwrap())
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, [a, b, c]);
+    sim.phone_mark_read(a, std::slice::from_ref(&text_id))
+        .unwrap();
+    let body = receipts("read", 1).await;
+    assert_eq!(
+        body["message"]["status"], "delivered",
+        "one of three read it: {body}"
+    );
+    for n in [b, c] {
+        sim.phone_mark_read(n, std::slice::from_ref(&text_id))
+            .unwrap();
+    }
+    let body = receipts("read", 3).await;
+    crate::support::eventually("read by all", || async {
+        let (_, body) = app.get(&message_path).await;
+        (body["message"]["status"] == "read").then_some(())
+    })
+    .await;
+    assert_eq!(body["message"]["receipts"].as_array().unwrap().len(), 3);
+
     // Each participant's reply arrives naming the group and who wrote it.
     for n in [a, b, c] {
         let (status, answer) = admin(

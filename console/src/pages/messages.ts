@@ -36,6 +36,7 @@ import { TypingState } from "../gen/wadesk/v1/send_pb";
 import { every, listen, phonePicker, pickPhone, type PageCtx } from "../page";
 import { href, navigate } from "../router";
 import { events, streamState, typingChanged, typingIn, type ContactTyping } from "../state";
+import { groupKey, isGroupId } from "./groups";
 import { actionDialog, btn, copyText, empty, fail, field, keepFocus, loading, notice, pageHeader, spinner, toast } from "../ui";
 
 /** The reactions the popover offers, with their names for screen readers. */
@@ -92,8 +93,26 @@ export function ticks(status: MessageStatus, reason?: string): HTMLElement {
   return span;
 }
 
+/** Group names by id, read once a page (ListGroups): a send to a group shows as its chat. */
+const groupNames = new Map<string, string>();
+
+/** A chat or peer that is a group: its name and its page (messages are listed by number only). */
+function groupPeer(phoneId: string, id: string): { label: string; name: string | undefined; link: string } | null {
+  if (!isGroupId(id)) return null;
+  const full = id.includes("@") ? id : `${id}@g.us`;
+  const name = groupNames.get(full);
+  return { label: name ? `Group “${name}”` : `Group ${groupKey(full)}`, name, link: href(["groups", phoneId, groupKey(full)]) };
+}
+
 function peerOf(m: Message): string {
   return m.direction === Direction.INBOUND ? m.from : m.to;
+}
+
+/** Above a message: whom it is with, linking to that chat (a group: to its page). */
+function peerLink(phoneId: string, peer: string): HTMLElement {
+  const g = groupPeer(phoneId, peer);
+  if (g) return h("a", { class: "msg-peer msg-group", href: g.link, title: peer }, g.label);
+  return h("a", { class: "msg-peer", href: href(["messages", phoneId], { chat: peer }) }, number(peer));
 }
 
 /** What a message page needs to draw one message. */
@@ -292,7 +311,8 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
   const chatItem = (c: Chat): HTMLElement => {
     const last = c.lastMessage;
     const n = c.unread;
-    const name = nameOf(c);
+    const group = groupPeer(phoneId, c.chat);
+    const name = group ? (group.name ?? "Group") : nameOf(c);
     const typing = typingIn(phoneId, c.chat);
     const when = last ? new Date(Number(last.timestamp) * 1000) : null;
     return h(
@@ -301,8 +321,9 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
       h(
         "a",
         {
-          href: href(["messages", phoneId], { chat: c.chat, dir: dirQ }),
-          class: `chat-item${n ? " unread" : ""}`,
+          href: group ? group.link : href(["messages", phoneId], { chat: c.chat, dir: dirQ }),
+          class: `chat-item${n ? " unread" : ""}${group ? " chat-group" : ""}`,
+          title: group ? `${group.label}: open the group` : undefined,
           "data-chat": c.chat,
           "data-unread": String(n),
           "data-typing": typing,
@@ -312,7 +333,7 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
           "span",
           { class: "chat-peer" },
           name ? h("span", { class: "chat-name" }, name) : null,
-          h("span", { class: "chat-number" }, number(c.chat)),
+          group ? h("span", { class: "chat-number chat-group-id" }, "Group · ", groupKey(c.chat)) : h("span", { class: "chat-number" }, number(c.chat)),
         ),
         when ? h("time", { class: "chat-time muted small", datetime: when.toISOString(), title: fmtDate(when, true) }, fmtShort(when)) : null,
         h(
@@ -332,7 +353,7 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
   };
 
   const renderChats = (): void => {
-    replace(chatOptions, chats.map((c) => h("option", { value: c.chat }, nameOf(c))));
+    replace(chatOptions, chats.filter((c) => !isGroupId(c.chat)).map((c) => h("option", { value: c.chat }, nameOf(c))));
     const items: HTMLElement[] = [
       h("li", null, h("a", { href: href(["messages", phoneId], { dir: dirQ }), class: "chat-item", "aria-current": chat ? undefined : "true" }, h("span", { class: "chat-all" }, "All chats"))),
       ...chats.map(chatItem),
@@ -383,6 +404,24 @@ export async function messagesPage(ctx: PageCtx): Promise<void> {
     chatsError = "";
     renderChats();
     autoRead();
+    if (!groupsAsked && chats.some((c) => isGroupId(c.chat) && !groupNames.has(c.chat))) void nameGroups();
+  };
+
+  /** Names the group chats (sends to a group) by their subjects, once a page; left as ids if it fails. */
+  let groupsAsked = false;
+  const nameGroups = async (): Promise<void> => {
+    groupsAsked = true;
+    try {
+      const res = await api.groups.listGroups({ phoneId }, { signal: ctx.signal });
+      for (const g of res.groups) groupNames.set(g.groupId, g.subject || groupKey(g.groupId));
+    } catch {
+      return;
+    }
+    renderChats();
+    for (const a of ctx.main.querySelectorAll<HTMLAnchorElement>("a.msg-group")) {
+      const g = groupPeer(phoneId, a.title);
+      if (g) a.textContent = g.label;
+    }
   };
 
   const moreChats = async (): Promise<void> => {
@@ -1390,7 +1429,7 @@ function messageEl(view: View, m: Message, pending = false): HTMLElement {
       { class: "msg-meta" },
       icon(inbound ? "arrowIn" : "arrowOut", "icon dir-icon"),
       h("span", { class: "visually-hidden" }, inbound ? "Received from" : "Sent to"),
-      inChat ? null : h("a", { class: "msg-peer", href: href(["messages", phoneId], { chat: peerOf(m) }) }, number(peerOf(m))),
+      inChat ? null : peerLink(phoneId, peerOf(m)),
       m.sentByBot ? h("span", { class: "badge" }, "AI bot") : null,
       m.bulkId ? h("a", { class: "badge", href: href(["bulk", phoneId, m.bulkId]) }, "Campaign") : null,
     ),

@@ -9,6 +9,7 @@ import { PhoneStatus, Plan } from "../gen/wadesk/v1/common_pb";
 import { PairEventType, type CallSettings, type GetPhoneResponse, type GetPhoneStatusResponse, type Phone } from "../gen/wadesk/v1/phone_pb";
 import { every, listen, type PageCtx } from "../page";
 import { drawQr } from "../qr";
+import { profileSection } from "./profile";
 import { href, navigate } from "../router";
 import {
   callsChanged,
@@ -517,9 +518,9 @@ export async function phonePage(ctx: PageCtx, phoneId: string): Promise<void> {
   }
   noteUsage(phone);
   if (phone.phone) rememberPhone(phoneId);
-  // The details are drawn again every few seconds; the calls section (a form) is not.
+  // The details are drawn again every few seconds; the profile and calls sections (forms) are not.
   const body = h("div", { class: "stack" });
-  replace(ctx.main, body, callsSection(ctx, phoneId));
+  replace(ctx.main, body, profileSection(ctx, phoneId, () => phone.phone?.name || phoneId), callsSection(ctx, phoneId));
 
   const render = (): void => {
     const p = phone.phone!;
@@ -568,6 +569,7 @@ export async function phonePage(ctx: PageCtx, phoneId: string): Promise<void> {
             { class: "quick-links" },
             linkBtn("Send", href(["send", p.phoneId]), "btn btn-small", "send"),
             linkBtn("Messages", href(["messages", p.phoneId]), "btn btn-small", "messages"),
+            linkBtn("Contacts", href(["contacts", p.phoneId]), "btn btn-small", "user"),
             linkBtn("Bulk", href(["bulk", p.phoneId]), "btn btn-small", "bulk"),
             linkBtn("Webhook", href(["webhook", p.phoneId]), "btn btn-small", "webhook"),
             linkBtn("AI bot", href(["bot", p.phoneId]), "btn btn-small", "bot"),

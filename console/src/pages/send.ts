@@ -18,7 +18,8 @@ import type { LinkPreview } from "../gen/wadesk/v1/send_pb";
 import { listen, phonePicker, pickPhone, type PageCtx } from "../page";
 import { href, updateQuiet } from "../router";
 import { events } from "../state";
-import { card, check, copyable, details, field, linkBtn, notice, pageHeader, pill, spinner, submitting, tabs, toast, type Control } from "../ui";
+import { groupKey, isGroupId } from "./groups";
+import { card, check, clearErrors, copyable, details, field, linkBtn, notice, pageHeader, pill, spinner, submitting, tabs, toast, type Control } from "../ui";
 
 interface Result {
   messageId: string;
@@ -149,8 +150,48 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
   const initialReply = (ctx.route.query.get("reply_to") ?? "").trim();
 
   // One recipient, reply and mentions field each, moved into whichever form is showing.
-  const to = h("input", { name: "to", type: "tel", inputmode: "tel", autocomplete: "off", required: true, placeholder: "e.g. 919876543210", value: ctx.route.query.get("to") ?? "" });
-  const toField = field("To", to, "The recipient's number with country code; +, spaces and dashes are fine.");
+  const to = h("input", { name: "to", type: "text", autocomplete: "off", spellcheck: "false", required: true, placeholder: "e.g. 919876543210", value: ctx.route.query.get("to") ?? "" });
+  const toField = field("To", to, h("span", null, "A number with country code (+, spaces and dashes are fine) or a group ID (", h("code", null, "120363…@g.us"), ")."));
+  // The phone's groups (ListGroups, read once): choosing one writes its ID into To.
+  const groupsById = new Map<string, string>();
+  const groupPick = h("select", { id: "to-group", name: "to_group", disabled: true }, h("option", { value: "" }, "Groups…"));
+  const syncGroupPick = (): void => {
+    const v = to.value.trim();
+    const id = isGroupId(v) ? (v.includes("@") ? v : `${v}@g.us`) : "";
+    groupPick.value = groupsById.has(id) ? id : "";
+  };
+  groupPick.addEventListener("change", () => {
+    if (!groupPick.value) return;
+    to.value = groupPick.value;
+    to.dispatchEvent(new Event("change"));
+    clearErrors(toRow);
+  });
+  to.addEventListener("input", syncGroupPick);
+  const toRow = h("div", { class: "to-row" }, toField, h("div", { class: "field group-pick" }, h("label", { for: "to-group" }, "Or a group"), groupPick, h("div", { class: "hint", id: "to-group-hint" }, "Loading the phone's groups…")));
+  const loadGroupPick = async (): Promise<void> => {
+    const hint = toRow.querySelector<HTMLElement>("#to-group-hint")!;
+    if (phone.status !== PhoneStatus.CONNECTED) {
+      hint.textContent = "The phone's groups show while it is connected.";
+      return;
+    }
+    try {
+      const res = await api.groups.listGroups({ phoneId }, { signal: ctx.signal });
+      for (const g of res.groups) groupsById.set(g.groupId, g.subject || groupKey(g.groupId));
+      replace(groupPick, h("option", { value: "" }, res.groups.length ? `Groups (${res.groups.length})…` : "No groups"), res.groups.map((g) => h("option", { value: g.groupId }, `${g.subject || groupKey(g.groupId)} · ${plural(g.size || g.participants.length, "member")}`)));
+      groupPick.disabled = res.groups.length === 0;
+      replace(hint, res.groups.length ? "Its ID goes into To." : h("span", null, "This phone is in none. ", h("a", { href: href(["groups", phoneId]) }, "Groups"), "."));
+      syncGroupPick();
+    } catch (e) {
+      if (api.isAbort(e)) return;
+      hint.textContent = api.isNotConnected(e) ? "The phone's groups show while it is connected." : `Could not read the groups: ${api.problem(e).message}`;
+    }
+  };
+  /** How a recipient reads: a number with +, a group by its name where known. */
+  const recipient = (r: string): string => {
+    if (!isGroupId(r)) return number(r);
+    const name = groupsById.get(r.includes("@") ? r : `${r}@g.us`);
+    return name ? `the group “${name}”` : `the group ${r}`;
+  };
   const replyTo = h("input", { name: "reply_to", type: "text", autocomplete: "off", spellcheck: "false", class: "mono", placeholder: "e.g. 3EB0C431C26A1916E07E", value: initialReply });
   const quoted = h("span", { class: "reply-preview", "aria-live": "polite" });
   const replyField = field(
@@ -271,10 +312,10 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
           "data-seconds": r.seconds ? String(r.seconds) : undefined,
           "data-link-preview": r.linkPreview ? "sent" : r.linkPreviewError !== undefined ? "none" : undefined,
         },
-        h("div", { class: "result-head" }, icon("check"), h("strong", null, `${kind}${length} sent to ${number(r.to)}`)),
+        h("div", { class: "result-head" }, icon("check"), h("strong", null, `${kind}${length} sent to ${recipient(r.to)}`)),
         details([
           ["Message ID", copyable(r.messageId)],
-          ["To", number(r.to)],
+          ["To", isGroupId(r.to) ? h("span", null, recipient(r.to).replace(/^the group /, ""), " ", h("code", { class: "small" }, r.to)) : number(r.to)],
           r.seconds ? ["Length", plural(r.seconds, "second")] : null,
           r.mediaId ? ["Upload", copyable(r.mediaId)] : null,
           reply ? ["Reply to", h("code", null, reply)] : null,
@@ -282,7 +323,13 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
           ["Status", slot],
         ]),
         r.linkPreviewError !== undefined ? notice("info", `Sent without a preview: ${r.linkPreviewError}`) : null,
-        h("div", { class: "actions" }, linkBtn("See it in Messages", href(["messages", phoneId], { chat: r.to }), "btn btn-small", "messages")),
+        h(
+          "div",
+          { class: "actions" },
+          isGroupId(r.to)
+            ? linkBtn("Open the group", href(["groups", phoneId, groupKey(r.to)]), "btn btn-small", "users")
+            : linkBtn("See it in Messages", href(["messages", phoneId], { chat: r.to }), "btn btn-small", "messages"),
+        ),
       ),
     );
   };
@@ -290,7 +337,7 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
   /** A send's form; `call` may say what it is busy with on the button (`busy("Uploading…")`). */
   const form = (kind: Kind, label: string, controls: HTMLElement[], call: (busy: (text: string) => void) => Promise<Result>): HTMLFormElement => {
     const submit = h("button", { type: "submit", class: "btn btn-primary" }, icon("send"), `Send ${label.toLowerCase()}`);
-    const f = h("form", { class: "form", novalidate: true, "data-kind": kind }, toField, replyField, controls, h("div", { class: "form-actions" }, submit));
+    const f = h("form", { class: "form", novalidate: true, "data-kind": kind }, toRow, replyField, controls, h("div", { class: "form-actions" }, submit));
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       void submitting(submit, f, async () => {
@@ -795,6 +842,7 @@ export async function sendPage(ctx: PageCtx): Promise<void> {
   };
 
   const connected = phone.status === PhoneStatus.CONNECTED;
+  void loadGroupPick();
   replace(
     ctx.main,
     pageHeader("Send a message", "Messages go out from the phone you choose, through its outbox.", phonePicker(ctx, "send", phoneId, true)),

@@ -19,6 +19,7 @@ export const EVENT_NAMES: [string, string][] = [
   ["message.status", "An outbound message moved: sent, delivered, read or failed."],
   ["poll.vote", "Someone voted on a poll of the phone's chats: the options they chose now (empty: took their vote back)."],
   ["chat.typing", "A contact is typing, recording a voice note, or stopped (paused) in a chat with the phone."],
+  ["presence.update", "A contact the phone follows (SubscribePresence) came online or went offline, with its last seen where it shares it."],
   ["call.received", "Someone is calling the phone: voice or video, and whether it declined the call (and replied)."],
   ["phone.qr", "A new QR code is showing for a phone being linked."],
   ["phone.qr_expired", "Pairing ended without a scan or code."],

@@ -19,6 +19,7 @@ mod m0014_details;
 mod m0015_uploads;
 mod m0016_calls;
 pub(crate) mod m0017_group_recipients;
+pub(crate) mod m0018_receipts;
 
 use sea_orm_migration::prelude::*;
 
@@ -39,6 +40,7 @@ use m0014_details::M0014Details;
 use m0015_uploads::M0015Uploads;
 use m0016_calls::M0016Calls;
 use m0017_group_recipients::M0017GroupRecipients;
+use m0018_receipts::M0018Receipts;
 
 pub struct Migrator;
 
@@ -63,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0015Uploads),
             Box::new(M0016Calls),
             Box::new(M0017GroupRecipients),
+            Box::new(M0018Receipts),
         ];
         // whatsapp-rust's session keys, one database with everything else.
         all.extend(wadesk_wastore::migrations());
