@@ -190,6 +190,11 @@ impl Gateway {
         Ok((status, response.json().await?))
     }
 
+    /// The gateway process's id.
+    pub fn child_id(&self) -> anyhow::Result<u32> {
+        self.pid()
+    }
+
     fn pid(&self) -> anyhow::Result<u32> {
         Ok(self.child.as_ref().context("gateway not running")?.id())
     }

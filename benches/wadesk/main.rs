@@ -16,6 +16,7 @@ mod bulk;
 mod coldstart;
 mod fanout;
 mod gateway;
+mod group;
 mod grpc;
 mod http;
 mod load;
@@ -35,6 +36,7 @@ const ROWS: &[&str] = &[
     "grpc",
     "coldstart",
     "send",
+    "group-send",
 ];
 
 struct Options {
@@ -105,6 +107,7 @@ fn main() -> anyhow::Result<()> {
                 "grpc" => grpc::run().await?,
                 "coldstart" => coldstart::run(options.linked).await?,
                 "send" => send::run().await?,
+                "group-send" => group::run().await?,
                 other => bail!("row {other} has no runner"),
             }
         }

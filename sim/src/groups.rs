@@ -93,6 +93,8 @@ pub struct Group {
     #[serde(skip)]
     pub revoked_codes: Vec<String>,
     pub pending: Vec<JoinRequest>,
+    /// The group's picture (`w:profile:picture` with the group as target).
+    pub picture: Option<crate::profile::Picture>,
 }
 
 impl Group {
@@ -166,6 +168,7 @@ impl Groups {
             invite_code: random_token(22),
             revoked_codes: Vec::new(),
             pending: Vec::new(),
+            picture: None,
         };
         self.by_id.entry(id).or_insert(group)
     }

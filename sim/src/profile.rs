@@ -63,23 +63,7 @@ pub struct Business {
 
 /// Stores `bytes` as `number`'s picture (replacing any) and returns it.
 pub(crate) fn store_picture(shared: &Shared, number: &str, bytes: Vec<u8>) -> Option<Picture> {
-    use sha2::Digest as _;
-    let id = format!("{}", nodes::unix_now_ms());
-    let sha256: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let size = bytes.len();
-    let direct_path =
-        shared
-            .media
-            .put_from_phone("profile", &format!("{number}-{id}"), Bytes::from(bytes));
-    let picture = Picture {
-        id,
-        direct_path,
-        sha256,
-        size,
-    };
+    let picture = put_picture(shared, number, bytes);
     let mut st = shared.state();
     st.dir.phone_mut(number)?.profile.picture = Some(picture.clone());
     Some(picture)
@@ -106,11 +90,84 @@ pub(crate) fn status_iq(shared: &Shared, conn: u64, id: &str, node: &Node) -> Op
     Some(nodes::iq_result(id).build())
 }
 
+/// Stores `bytes` on the media host as a picture named `name`.
+fn put_picture(shared: &Shared, name: &str, bytes: Vec<u8>) -> Picture {
+    use sha2::Digest as _;
+    let id = format!("{}", nodes::unix_now_ms());
+    let sha256: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let size = bytes.len();
+    let direct_path =
+        shared
+            .media
+            .put_from_phone("profile", &format!("{name}-{id}"), Bytes::from(bytes));
+    Picture {
+        id,
+        direct_path,
+        sha256,
+        size,
+    }
+}
+
+/// A group's picture: set or removed by a member allowed to edit the
+/// group's info (anyone unless the group is locked), read by members.
+fn group_picture_iq(shared: &Shared, me: &str, id: &str, node: &Node, group: &str) -> Node {
+    let set = attr(node, "type").as_deref() == Some("set");
+    let picture = child(node, "picture")
+        .and_then(content_bytes)
+        .filter(|b| !b.is_empty())
+        .map(<[u8]>::to_vec);
+    let stored = picture
+        .filter(|_| set)
+        .map(|bytes| put_picture(shared, crate::groups::group_id_of(group), bytes));
+    let mut st = shared.state();
+    let Some(g) = st.groups.get_mut(group) else {
+        return nodes::iq_error(id, 404, "item-not-found");
+    };
+    if g.member(me).is_none() {
+        return nodes::iq_error(id, 401, "not-authorized");
+    }
+    if !set {
+        return match &g.picture {
+            Some(p) => nodes::iq_result(id)
+                .children([NodeBuilder::new("picture")
+                    .attr("id", p.id.clone())
+                    .attr("type", "image")
+                    .attr(
+                        "url",
+                        format!(
+                            "https://{}{}?auth={}",
+                            shared.media.https_host, p.direct_path, shared.media.auth
+                        ),
+                    )
+                    .attr("direct_path", p.direct_path.clone())
+                    .build()])
+                .build(),
+            None => nodes::iq_error(id, 404, "item-not-found"),
+        };
+    }
+    if g.locked && !g.is_admin(me) {
+        return nodes::iq_error(id, 403, "not-authorized");
+    }
+    g.picture = stored;
+    match &g.picture {
+        Some(p) => nodes::iq_result(id)
+            .children([NodeBuilder::new("picture").attr("id", p.id.clone()).build()])
+            .build(),
+        None => nodes::iq_result(id).build(),
+    }
+}
+
 /// `w:profile:picture`: get a phone's picture URL (`target`), or set/remove
-/// the requester's own.
+/// the requester's own; a group's with the group as target.
 pub(crate) fn picture_iq(shared: &Shared, conn: u64, id: &str, node: &Node) -> Option<Node> {
     let ty = attr(node, "type").unwrap_or_default();
     let (me, _) = shared.state().logged_in_as(conn)?;
+    if let Some(group) = attr(node, "target").filter(|t| t.ends_with("@g.us")) {
+        return Some(group_picture_iq(shared, &me, id, node, &group));
+    }
     if ty == "set" {
         if attr(node, "target").is_some_and(|t| t != pn_jid(&me)) {
             return Some(nodes::iq_error(id, 403, "not-authorized"));

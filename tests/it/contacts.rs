@@ -56,7 +56,7 @@ async fn phone_texts(app: &TestApp, sim: &Simulator, from: &str, to: &str, text:
 }
 
 /// A real PNG of `width` x `height`: red left half, blue right half.
-fn halves_png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn halves_png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, _| {
         if x < width / 2 {
             image::Rgb([255, 0, 0])

@@ -251,6 +251,36 @@ async fn group_management(db: Db) {
     let kept = sim_group(&app, &sim, &id).await;
     assert_eq!(kept["subject"], "Orders (north)");
     assert_eq!(kept["description"]["text"], "Weekday orders only");
+    // The group's picture: fetched, made a 640x640 JPEG, set; too large a
+    // file is refused naming the field, before WhatsApp is asked.
+    let wide = crate::contacts::halves_png(900, 300);
+    let big = vec![0u8; 6 * 1024 * 1024];
+    let (files, _server) = crate::support::serve_http(
+        axum::Router::new()
+            .route(
+                "/wide.png",
+                axum::routing::get(move || async move { wide.clone() }),
+            )
+            .route(
+                "/big.jpg",
+                axum::routing::get(move || async move { big.clone() }),
+            ),
+    )
+    .await;
+    let (status, body) = send(
+        app.request(reqwest::Method::PATCH, &path)
+            .json(&json!({"picture_url": format!("{files}/wide.png")})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let kept = sim_group(&app, &sim, &id).await;
+    assert!(kept["picture"]["size"].as_u64().unwrap() > 0, "{kept}");
+    let (status, body) = send(
+        app.request(reqwest::Method::PATCH, &path)
+            .json(&json!({"picture_url": format!("{files}/big.jpg")})),
+    )
+    .await;
+    refused(status, &body, "picture_url");
 
     // Join requests: with approval on, a join waits for an admin.
     let (_, link) = app.get(&format!("{path}/invite")).await;
