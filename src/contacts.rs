@@ -99,9 +99,12 @@ impl Contacts {
     }
 
     fn client(&self, phone: &phone::Model) -> Result<Arc<Client>> {
+        // A phone being linked again has a connection that is not signed
+        // in yet: only a phone whose status is connected can ask WhatsApp.
         self.sessions
             .client(&phone.id)
             .filter(|c| c.is_connected())
+            .filter(|_| phone.status == crate::store::entity::vocab::PhoneStatus::Connected)
             .ok_or_else(|| Error::NotFound(format!("phone {} is not connected", phone.id)))
     }
 

@@ -78,7 +78,9 @@ fn number_of(st: &State, jid: &str) -> Option<String> {
 /// `xmlns="status"` set: the about text of the requesting account.
 pub(crate) fn status_iq(shared: &Shared, conn: u64, id: &str, node: &Node) -> Option<Node> {
     let mut st = shared.state();
-    let (number, _) = st.logged_in_as(conn)?;
+    let Some((number, _)) = st.logged_in_as(conn) else {
+        return Some(nodes::iq_error(id, 401, "not-authorized"));
+    };
     let text = child(node, "status")
         .and_then(content_bytes)
         .map(|b| String::from_utf8_lossy(b).to_string())
@@ -164,7 +166,9 @@ fn group_picture_iq(shared: &Shared, me: &str, id: &str, node: &Node, group: &st
 /// the requester's own; a group's with the group as target.
 pub(crate) fn picture_iq(shared: &Shared, conn: u64, id: &str, node: &Node) -> Option<Node> {
     let ty = attr(node, "type").unwrap_or_default();
-    let (me, _) = shared.state().logged_in_as(conn)?;
+    let Some((me, _)) = shared.state().logged_in_as(conn) else {
+        return Some(nodes::iq_error(id, 401, "not-authorized"));
+    };
     if let Some(group) = attr(node, "target").filter(|t| t.ends_with("@g.us")) {
         return Some(group_picture_iq(shared, &me, id, node, &group));
     }
@@ -228,7 +232,9 @@ fn shown_to<'a>(phone: &'a crate::directory::Phone, category: &str) -> Option<&'
 /// `xmlns="blocklist"`: the requester's blocklist (get) or one change (set).
 pub(crate) fn blocklist_iq(shared: &Shared, conn: u64, id: &str, node: &Node) -> Option<Node> {
     let mut st = shared.state();
-    let (me, _) = st.logged_in_as(conn)?;
+    let Some((me, _)) = st.logged_in_as(conn) else {
+        return Some(nodes::iq_error(id, 401, "not-authorized"));
+    };
     if attr(node, "type").as_deref() == Some("set") {
         let Some(item) = child(node, "item") else {
             return Some(nodes::iq_error(id, 400, "bad-request"));
