@@ -44,6 +44,14 @@ async fn sigterm_drains_then_stops() {
     let api = gateway.create_account(gateway.command());
     let mut child = gateway.start().await;
     for service in ["", "wadesk.v1.SendService"] {
+        // Readiness follows the listening socket by a moment (sessions
+        // start after it): wait for it rather than race it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while grpc_health(&gateway.base, service).await != ServingStatus::Serving
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         assert_eq!(
             grpc_health(&gateway.base, service).await,
             ServingStatus::Serving,
